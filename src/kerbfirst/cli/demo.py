@@ -1,0 +1,113 @@
+"""The README's main job: a LocalKDC for a demo realm on loopback, end to end.
+
+Steps, each printed as it happens: `kerbfirst realm init`, a user and a service principal,
+`kerbfirst kdc serve` on a free loopback port, MIT's `kinit`/`klist`/`kvno` against it,
+kerbfirst's own `kinit` (TGT and service ticket into a ccache that MIT's `klist` reads), and
+the KDC's audit events. Everything lives in a temporary directory unless `--dir` is given.
+Run it with `bash scripts/demo.sh`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.panel import Panel
+
+console = Console()
+REALM = "DEMO.TEST"
+USER, USER_PASSWORD = "alice", "correct horse battery staple"
+SERVICE = "host/server.demo.test"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run(title: str, args: list[str], *, env: dict[str, str], stdin: str | None = None) -> str:
+    console.print(f"[bold cyan]$[/bold cyan] {' '.join(args)}")
+    proc = subprocess.run(
+        args, env=env, input=stdin, capture_output=True, text=True, timeout=60, check=False
+    )
+    text = (proc.stdout + proc.stderr).strip()
+    if text:
+        console.print(Panel(text, title=title, expand=False))
+    if proc.returncode != 0:
+        raise SystemExit(f"demo: `{' '.join(args)}` failed with exit code {proc.returncode}")
+    return text
+
+
+def _wait_for_port(port: int, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            s.settimeout(0.2)
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise SystemExit(f"demo: the KDC did not start listening on 127.0.0.1:{port} in {timeout}s")
+
+
+def main() -> None:
+    for tool in ("kinit", "klist", "kvno"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"demo: MIT's `{tool}` is missing: apt-get install krb5-user")
+    base = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="kerbfirst-demo-"))
+    realm_dir = base / "realm"
+    port = _free_port()
+    kf = [sys.executable, "-m", "kerbfirst.cli.main"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KRB5")}
+    env["KERBFIRST_REALM_DIR"] = str(realm_dir)
+    console.rule("[bold]kerbfirst LocalKDC demo")
+    _run("realm init", [*kf, "realm", "init", "--realm", REALM, "--listen", f"127.0.0.1:{port}"], env=env)
+    _run("principal add", [*kf, "principal", "add", USER, "--password-stdin"], env=env,
+         stdin=USER_PASSWORD + "\n")
+    _run("principal add", [*kf, "principal", "add", SERVICE, "--random"], env=env)
+    _run("principal list", [*kf, "principal", "list"], env=env)
+    kdc = subprocess.Popen([*kf, "kdc", "serve"], env=env, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for_port(port)
+        console.print(f"[green]KDC for {REALM} listening on 127.0.0.1:{port} (UDP and TCP)[/green]")
+        mit = dict(env, KRB5_CONFIG=str(realm_dir / "krb5.conf"),
+                   KRB5CCNAME=f"FILE:{base / 'mit.ccache'}")
+        console.rule("MIT krb5 clients against the kerbfirst KDC")
+        _run("MIT kinit", ["kinit", f"{USER}@{REALM}"], env=mit, stdin=USER_PASSWORD + "\n")
+        _run("MIT kvno", ["kvno", f"{SERVICE}@{REALM}"], env=mit)
+        _run("MIT klist", ["klist", "-e", "-f"], env=mit)
+        console.rule("kerbfirst's own client")
+        ours = base / "kerbfirst.ccache"
+        _run("kerbfirst kinit", [*kf, "kinit", USER, "--password-stdin", "--ccache", str(ours),
+                                 "--service", SERVICE], env=mit, stdin=USER_PASSWORD + "\n")
+        _run("MIT klist reads kerbfirst's ccache", ["klist", "-e", "-f", "-c", f"FILE:{ours}"], env=mit)
+    finally:
+        kdc.send_signal(signal.SIGTERM)
+        try:
+            kdc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            kdc.kill()
+    console.rule("KDC audit events")
+    audit = realm_dir / "kdc-audit.jsonl"
+    for line in audit.read_text().splitlines() if audit.exists() else []:
+        ev = json.loads(line)
+        console.print(
+            f"{ev.get('time', '')}  {ev.get('kind', ''):8} {ev.get('outcome', ''):18} "
+            f"client={ev.get('client', '')} service={ev.get('service', '')} "
+            f"etype={ev.get('ticket_etype', '')} code={ev.get('result_code', '')}"
+        )
+    console.print(f"\nEverything is in {base}")
+
+
+if __name__ == "__main__":
+    main()

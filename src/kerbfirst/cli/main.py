@@ -1,0 +1,38 @@
+"""The `kerbfirst` command: LocalKDC administration, the KDC server, a kinit, the audit workbench.
+
+Sub-commands are the contracts of issue 2 and 3 (`realm init`, `principal add|list|delete|rekey`,
+`keytab export`, `kdc serve`, `kinit`, `audit ...`): users script against these names.
+"""
+
+from __future__ import annotations
+
+import typer
+
+from kerbfirst.cli import localkdc
+
+app = typer.Typer(
+    name="kerbfirst",
+    help="Kerberos-first authentication that retires NTLM: LocalKDC, IAKerb, NTLM visibility.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # never print locals: they may hold keys or passwords
+)
+app.add_typer(localkdc.realm_app, name="realm")
+app.add_typer(localkdc.principal_app, name="principal")
+app.add_typer(localkdc.keytab_app, name="keytab")
+app.add_typer(localkdc.kdc_app, name="kdc")
+app.command("kinit")(localkdc.kinit)
+
+try:  # the audit workbench (issue 3) lives in its own module
+    from kerbfirst.cli.audit import app as audit_app
+except ImportError:  # pragma: no cover - only while the audit branch is not merged
+    audit_app = None
+if audit_app is not None:
+    app.add_typer(audit_app, name="audit")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
