@@ -21,12 +21,15 @@ def _ctx(n: int, body: bytes) -> bytes:
     return _tlv(0xA0 + n, body)
 
 
-def ticket_der(realm: str, components: tuple[str, ...], etype: int, kvno: int, cipher: bytes) -> bytes:
+def ticket_der(
+    realm: str, components: tuple[str, ...], etype: int, kvno: int, cipher: bytes
+) -> bytes:
     sname = _tlv(
         0x30,
         _ctx(0, _int(2))
         + _ctx(1, _tlv(0x30, b"".join(_tlv(0x1B, c.encode()) for c in components))),
     )
     enc_part = _tlv(0x30, _ctx(0, _int(etype)) + _ctx(1, _int(kvno)) + _ctx(2, _tlv(0x04, cipher)))
-    body = _ctx(0, _int(5)) + _ctx(1, _tlv(0x1B, realm.encode())) + _ctx(2, sname) + _ctx(3, enc_part)
+    realm_der = _tlv(0x1B, realm.encode())
+    body = _ctx(0, _int(5)) + _ctx(1, realm_der) + _ctx(2, sname) + _ctx(3, enc_part)
     return _tlv(0x61, _tlv(0x30, body))

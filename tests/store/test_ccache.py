@@ -7,6 +7,8 @@ import stat
 from datetime import UTC, datetime
 
 import pytest
+from tests.store.der_ticket import ticket_der
+from tests.store.peers import run_mit
 
 from kerbfirst.store.binary import FileFormatError
 from kerbfirst.store.ccache import (
@@ -25,8 +27,6 @@ from kerbfirst.wire.constants import (
     TKT_FLG_RENEWABLE,
 )
 from kerbfirst.wire.krb5 import AuthorizationDataEntry, EncryptionKey, HostAddress
-from tests.store.der_ticket import ticket_der
-from tests.store.peers import run_mit
 
 ALICE = parse_name("alice@DEMO.TEST")
 TGT = CcacheCredential(
@@ -131,6 +131,6 @@ def test_every_truncation_is_a_clear_error() -> None:
 def test_naive_datetime_is_refused() -> None:
     import dataclasses
 
-    bad = dataclasses.replace(TGT, endtime=datetime(2030, 1, 1))  # noqa: DTZ001
+    bad = dataclasses.replace(TGT, endtime=datetime(2030, 1, 1))
     with pytest.raises(ValueError, match="timezone-aware"):
         encode_ccache(Ccache(ALICE, (bad,)))

@@ -8,6 +8,7 @@ import re
 import stat
 
 import pytest
+from tests.store.peers import ktutil_keytab, run_mit
 
 from kerbfirst.store.binary import FileFormatError
 from kerbfirst.store.keytab import (
@@ -18,7 +19,6 @@ from kerbfirst.store.keytab import (
     write_keytab,
 )
 from kerbfirst.store.names import parse_name
-from tests.store.peers import ktutil_keytab, run_mit
 
 T0 = 1_800_000_000
 
