@@ -51,3 +51,11 @@ def ktutil_keytab(
     if result.returncode != 0 or not path.exists():
         pytest.fail(f"ktutil failed: {result.stdout}\n{result.stderr}")
     return path
+
+
+def python_env() -> dict[str, str]:
+    """Environment for a child Python that imports this worktree's kerbfirst."""
+    import kerbfirst
+
+    src = str(pathlib.Path(kerbfirst.__file__).resolve().parents[1])
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
