@@ -97,7 +97,8 @@ def test_keys_equal_mit_ktutil(tmp_path: pathlib.Path, store: SqlitePrincipalSto
     for name, password in principals:
         store.add_principal(name, password=password, now=NOW)
         rows += [(f"{name}@{REALM}", 1, names[e], password) for e in SUPPORTED_ETYPES]
-    mit = {(e.principal.unparse(), e.etype): e.key for e in read_keytab(ktutil_keytab(tmp_path, rows))}
+    keytab = ktutil_keytab(tmp_path, rows)
+    mit = {(e.principal.unparse(), e.etype): e.key for e in read_keytab(keytab)}
     assert len(mit) == 8
     for name, _ in principals:
         entry = store.get_principal(f"{name}@{REALM}")
@@ -106,7 +107,9 @@ def test_keys_equal_mit_ktutil(tmp_path: pathlib.Path, store: SqlitePrincipalSto
             assert k.contents == mit[(entry.name, k.etype)], (entry.name, k.etype)
 
 
-def test_exported_keytab_is_read_by_klist(tmp_path: pathlib.Path, store: SqlitePrincipalStore) -> None:
+def test_exported_keytab_is_read_by_klist(
+    tmp_path: pathlib.Path, store: SqlitePrincipalStore
+) -> None:
     store.add_principal("host/srv.demo.test", now=NOW)
     store.rekey("host/srv.demo.test", now=NOW)
     entries = store.keytab_entries("host/srv.demo.test", now=NOW, all_kvnos=True)
@@ -209,18 +212,18 @@ def test_cache_sees_other_connections(tmp_path: pathlib.Path, master_key: bytes)
     assert entry is not None and entry.fail_count == 1
     # and another *process*
     code = (
-        "import sys; from datetime import datetime, UTC;"
-        "from kerbfirst.store.principals import SqlitePrincipalStore;"
-        f"s = SqlitePrincipalStore(sys.argv[1], bytes.fromhex('{master_key.hex()}'), realm='{REALM}');"
+        "import sys; from kerbfirst.store.principals import SqlitePrincipalStore;"
+        "s = SqlitePrincipalStore(sys.argv[1], bytes.fromhex(sys.argv[2]), realm=sys.argv[3]);"
         "s.delete_principal('alice')"
     )
-    subprocess.run(
-        [sys.executable, "-c", code, str(tmp_path / "db")], check=True, timeout=60, env=python_env()
-    )
+    args = [sys.executable, "-c", code, str(tmp_path / "db"), master_key.hex(), REALM]
+    subprocess.run(args, check=True, timeout=60, env=python_env())
     assert kdc.get_principal("alice@DEMO.TEST") is None
 
 
-def test_key_rows_are_bound_to_their_principal(tmp_path: pathlib.Path, master_key: bytes) -> None:
+def test_key_rows_are_bound_to_their_principal(
+    tmp_path: pathlib.Path, master_key: bytes
+) -> None:
     store = SqlitePrincipalStore(tmp_path / "db", master_key, realm=REALM)
     store.add_principal("alice", password="a", now=NOW)
     store.add_principal("mallory", password="m", now=NOW)
