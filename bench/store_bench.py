@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "src"))
 
-from kerbfirst.store.masterkey import create_master_key  # noqa: E402
-from kerbfirst.store.principals import SqlitePrincipalStore  # noqa: E402
+from kerbfirst.store.masterkey import create_master_key
+from kerbfirst.store.principals import SqlitePrincipalStore
 
 REALM = "BENCH.TEST"
 N_PRINCIPALS = 2000

@@ -10,9 +10,10 @@ import subprocess
 import sys
 import time
 
+from tests.store.peers import python_env
+
 from kerbfirst.store.masterkey import create_master_key
 from kerbfirst.store.principals import SqlitePrincipalStore
-from tests.store.peers import python_env
 
 REALM = "DEMO.TEST"
 ROUNDS = 6
