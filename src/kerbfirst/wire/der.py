@@ -243,16 +243,19 @@ class Reader:
         buf = data if isinstance(data, bytes) else bytes(data)
         return cls(buf, 0, len(buf), 0)
 
-    def peek_tag(self) -> int:
+    def peek_tag(self, what: str) -> int:
         """The first identifier octet of the element at pos (no bounds beyond pos < end)."""
         if self.pos >= self.end:
-            raise DecodeError("expected an element, found the end of its container", self.pos)
+            raise DecodeError(f"{what}: expected an element, found the end of the data", self.pos)
         return self.data[self.pos]
 
     def _one(self, tag: int, what: str) -> tuple[int, int]:
         """The window holds exactly one element, with this tag: return its content range."""
         start = self.pos
-        got, cs, ce = _read_header(self.data, start, self.end)
+        try:
+            got, cs, ce = _read_header(self.data, start, self.end)
+        except DecodeError as exc:
+            raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
         if got != tag:
             raise DecodeError(f"{what}: expected {_tag_name(tag)}, found {_tag_name(got)}", start)
         if ce != self.end:
@@ -289,7 +292,10 @@ class Reader:
         seen = 0
         pos = cs
         while pos < ce:
-            ftag, fcs, fce = _read_header(data, pos, ce)
+            try:
+                ftag, fcs, fce = _read_header(data, pos, ce)
+            except DecodeError as exc:
+                raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
             if 0xA0 <= ftag <= 0xBE:
                 number = ftag - 0xA0
             elif ftag >= 1 << 24 and (ftag >> 24) & 0xE0 == 0xA0:
@@ -318,7 +324,10 @@ class Reader:
         while pos < ce:
             if len(out) >= limit:
                 raise DecodeError(f"{what}: more than {limit} elements", pos)
-            _, _, ice = _read_header(data, pos, ce)
+            try:
+                _, _, ice = _read_header(data, pos, ce)
+            except DecodeError as exc:
+                raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
             out.append(Reader(data, pos, ice, depth))
             pos = ice
         return out
