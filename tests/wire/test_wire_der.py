@@ -34,10 +34,10 @@ AS_REQ = k.KdcReq(c.KRB_AS_REQ, (k.PaData(c.PA_PAC_REQUEST, b"0\x05\xa0\x03\x01\
 
 def split_fields(seq: bytes) -> dict[int, bytes]:
     """{n: inner element} of a SEQUENCE of [n] EXPLICIT fields (test helper)."""
-    _, pos, end = der._read_header(seq, 0, len(seq))
+    _, pos, end = der.read_header(seq, 0, len(seq))
     out = {}
     while pos < end:
-        tag, cs, ce = der._read_header(seq, pos, end)
+        tag, cs, ce = der.read_header(seq, pos, end)
         out[tag - 0xA0] = seq[cs:ce]
         pos = ce
     return out
