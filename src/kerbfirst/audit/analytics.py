@@ -1,0 +1,377 @@
+"""The NTLM analytics: every query as SQL text, in this one file, for DuckDB and Spark SQL.
+
+The same text runs unchanged on DuckDB (the embedded default, over `EventStore.connect()`)
+and on Spark SQL (a temporary view `events` over the same Parquet directory, for estates
+too big for one machine; tests/audit/test_spark.py proves they agree). So the SQL keeps to
+the subset both engines share:
+
+- no engine-only functions (no strftime/date_format, no list/struct functions, no `::`);
+  only CASE, COALESCE, NULLIF, UPPER, CONCAT, CHR, REGEXP_EXTRACT, CAST(.. AS STRING|DATE),
+  COUNT/SUM/MIN/MAX, COUNT(DISTINCT col), LIMIT;
+- no quoted identifiers (DuckDB quotes with "", Spark with ``): columns are qualified
+  with the table alias instead (`e.user` is the column, never Spark's `user` function);
+- no backslash in string literals (Spark unescapes them, DuckDB does not): CHR(92);
+- no NULLs in sort keys (the engines sort NULL at opposite ends);
+- no date arithmetic (DATE - INTEGER is DuckDB's, DATE_SUB Spark's): window bounds are
+  computed in Python and spliced in as DATE 'YYYY-MM-DD' literals built from `date`
+  objects, the only values ever spliced into the text (never event data);
+- no divisions: queries return counts and Python computes shares.
+
+Every function takes a `Runner` (SQL text -> list of dicts) and returns plain NamedTuples.
+
+A *flow* is one (client, server, account, process, cause, remedy) combination. The remedy is
+part of the key so that one row never hides two remedies (it normally follows the cause).
+Readiness is the share of NTLM flows whose remedy moves them onto Kerberos
+(`KERBEROS_REMEDIES`), per server and overall; the event-weighted share is given too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, NamedTuple
+
+import duckdb
+
+from kerbfirst.audit.events import KERBEROS_REMEDIES
+
+Runner = Callable[[str], list[dict[str, Any]]]
+
+_KERBEROS_REMEDY_LIST = ", ".join(f"'{r.value}'" for r in sorted(KERBEROS_REMEDIES))
+
+# One NTLM authentication per row, with the names the analysis groups by. Which side of the
+# flow the reporting host is depends on the role: a client-outgoing event (8001, 4020) is
+# reported by the client and names the server as TargetName (an SPN such as cifs/fs01:445,
+# reduced here to the host part); server-incoming events (8002, 4624) are reported by the
+# server and name the client's workstation. Names are upper-cased so FS01 and fs01 are one.
+_NTLM = """
+ntlm AS (
+  SELECT
+    CAST(e.day AS DATE) AS d,
+    e.time AS t,
+    UPPER(CASE
+      WHEN e.role = 'client-outgoing' THEN COALESCE(e.host, '')
+      ELSE COALESCE(NULLIF(e.client_host, ''), NULLIF(e.client_address, ''), '(unknown)')
+    END) AS client,
+    UPPER(CASE
+      WHEN e.role = 'server-incoming' THEN COALESCE(e.host, '')
+      WHEN COALESCE(e.target_name, '') = '' THEN '(unknown)'
+      ELSE REGEXP_EXTRACT(e.target_name, '^(?:[^/]*/)?([^/:]+)', 1)
+    END) AS server,
+    COALESCE(e.user, '') AS account_user,
+    COALESCE(e.domain, '') AS account_domain,
+    CASE WHEN COALESCE(e.domain, '') = '' THEN COALESCE(e.user, '')
+         ELSE CONCAT(e.domain, CHR(92), COALESCE(e.user, '')) END AS account,
+    COALESCE(e.account_scope, 'unknown') AS account_scope,
+    COALESCE(e.process, '') AS process,
+    COALESCE(e.cause, 'unknown') AS cause,
+    COALESCE(e.remedy, '') AS remedy,
+    COALESCE(e.disposition, '') AS disposition
+  FROM events e
+  WHERE COALESCE(e.mechanism, '') <> 'kerberos'
+)"""
+
+_READY = "remedy IN (" + _KERBEROS_REMEDY_LIST + ")"
+
+
+def _with_ntlm(body: str) -> str:
+    # Every query reads the `ntlm` rows; `{ready}` marks the Kerberos-remedy test. Both are
+    # constants of this module: no value from the events is ever spliced into the text.
+    return "\n".join(("WITH", _NTLM, body.replace("{ready}", _READY)))
+
+SQL_BOUNDS = _with_ntlm("""
+SELECT MIN(d) AS first_day, MAX(d) AS last_day, COUNT(*) AS events FROM ntlm
+""")
+
+SQL_FAILURE_MAP = _with_ntlm("""
+SELECT client, server, account, process, cause, remedy,
+  COUNT(*) AS events,
+  SUM(CASE WHEN disposition = 'blocked' THEN 1 ELSE 0 END) AS blocked,
+  MIN(t) AS first_seen,
+  MAX(t) AS last_seen,
+  SUM(CASE WHEN d > DATE '{week_start}' AND d <= DATE '{as_of}' THEN 1 ELSE 0 END)
+    AS last_7d,
+  SUM(CASE WHEN d > DATE '{prev_start}' AND d <= DATE '{week_start}' THEN 1 ELSE 0 END)
+    AS prev_7d
+FROM ntlm
+GROUP BY client, server, account, process, cause, remedy
+ORDER BY events DESC, client, server, account, process, cause, remedy
+""")
+
+SQL_DAILY_BY_CAUSE = _with_ntlm("""
+SELECT CAST(d AS STRING) AS day, cause, COUNT(*) AS events
+FROM ntlm
+GROUP BY d, cause
+ORDER BY day, cause
+""")
+
+SQL_TOP_SERVERS = _with_ntlm("""
+SELECT server AS name, COUNT(*) AS events, COUNT(DISTINCT client) AS peers,
+  COUNT(DISTINCT account) AS accounts
+FROM ntlm
+GROUP BY server
+ORDER BY events DESC, name
+LIMIT {limit}
+""")
+
+SQL_TOP_CLIENTS = _with_ntlm("""
+SELECT client AS name, COUNT(*) AS events, COUNT(DISTINCT server) AS peers,
+  COUNT(DISTINCT account) AS accounts
+FROM ntlm
+GROUP BY client
+ORDER BY events DESC, name
+LIMIT {limit}
+""")
+
+SQL_CAUSE_BREAKDOWN = _with_ntlm("""
+SELECT cause, COUNT(*) AS events, COUNT(DISTINCT server) AS servers,
+  COUNT(DISTINCT client) AS clients, COUNT(DISTINCT account) AS accounts
+FROM ntlm
+GROUP BY cause
+ORDER BY events DESC, cause
+""")
+
+SQL_READINESS = _with_ntlm(""",
+flows AS (
+  SELECT server, client, account, process, cause, remedy, COUNT(*) AS events
+  FROM ntlm
+  GROUP BY server, client, account, process, cause, remedy
+)
+SELECT server,
+  COUNT(*) AS flows,
+  SUM(CASE WHEN {ready} THEN 1 ELSE 0 END) AS ready_flows,
+  SUM(events) AS events,
+  SUM(CASE WHEN {ready} THEN events ELSE 0 END) AS ready_events
+FROM flows
+GROUP BY server
+ORDER BY server
+""")
+
+# The flows simulation feeds to the policy: who (client, account) reached what (server).
+SQL_FLOWS = _with_ntlm("""
+SELECT client, server, account_user, account_domain, account, account_scope, process,
+  cause, remedy, COUNT(*) AS events, MIN(t) AS first_seen, MAX(t) AS last_seen
+FROM ntlm
+GROUP BY client, server, account_user, account_domain, account, account_scope, process,
+  cause, remedy
+ORDER BY events DESC, client, server, account, process, cause, remedy
+""")
+
+
+# ------------------------------------------------------------------ results
+
+
+class Bounds(NamedTuple):
+    first_day: date | None
+    last_day: date | None
+    events: int
+
+
+class FailureMapRow(NamedTuple):
+    client: str
+    server: str
+    account: str
+    process: str
+    cause: str
+    remedy: str
+    events: int
+    blocked: int
+    first_seen: datetime
+    last_seen: datetime
+    last_7d: int
+    prev_7d: int
+    trend: str  # new, gone, rising, falling, steady, quiet
+
+
+class DailyCount(NamedTuple):
+    day: str  # YYYY-MM-DD
+    cause: str
+    events: int
+
+
+class TopEntry(NamedTuple):
+    name: str
+    events: int
+    peers: int  # distinct clients of a server, or servers of a client
+    accounts: int
+
+
+class CauseCount(NamedTuple):
+    cause: str
+    events: int
+    servers: int
+    clients: int
+    accounts: int
+
+
+class ServerReadiness(NamedTuple):
+    server: str
+    flows: int
+    ready_flows: int
+    events: int
+    ready_events: int
+
+    @property
+    def share(self) -> float:
+        """Share of flows with a Kerberos remedy (1.0 when there is no NTLM at all)."""
+        return self.ready_flows / self.flows if self.flows else 1.0
+
+    @property
+    def event_share(self) -> float:
+        return self.ready_events / self.events if self.events else 1.0
+
+
+class Readiness(NamedTuple):
+    overall: ServerReadiness  # server == "(all)"
+    servers: list[ServerReadiness]
+
+
+class Flow(NamedTuple):
+    client: str
+    server: str
+    user: str
+    domain: str
+    account: str
+    account_scope: str
+    process: str
+    cause: str
+    remedy: str
+    events: int
+    first_seen: datetime
+    last_seen: datetime
+
+
+# ------------------------------------------------------------------ running
+
+
+def duckdb_runner(con: duckdb.DuckDBPyConnection) -> Runner:
+    """Run SQL text on a DuckDB connection that has the `events` view."""
+
+    def run(sql: str) -> list[dict[str, Any]]:
+        cur = con.execute(sql)
+        names = [d[0] for d in cur.description]
+        return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    return run
+
+
+def _int(v: Any) -> int:
+    return int(v) if v is not None else 0
+
+
+def _utc(v: Any) -> datetime:
+    # Both engines hand back naive UTC datetimes (the column has no zone; see store.SCHEMA).
+    if not isinstance(v, datetime):
+        raise TypeError(f"expected a timestamp from the query, got {type(v).__name__}")
+    return v.replace(tzinfo=UTC) if v.tzinfo is None else v.astimezone(UTC)
+
+
+def _date_literal(d: date) -> str:
+    # Only ever a date object formatted by Python: nothing from the events reaches the SQL.
+    if not isinstance(d, date):
+        raise TypeError(f"expected a date, got {type(d).__name__}")
+    return d.isoformat()
+
+
+def trend_of(last_7d: int, prev_7d: int) -> str:
+    """Compare the last 7 days with the 7 before: a quarter up or down counts as a change."""
+    if last_7d == 0 and prev_7d == 0:
+        return "quiet"
+    if prev_7d == 0:
+        return "new"
+    if last_7d == 0:
+        return "gone"
+    if last_7d * 4 > prev_7d * 5:
+        return "rising"
+    if last_7d * 4 < prev_7d * 3:
+        return "falling"
+    return "steady"
+
+
+class Analytics:
+    """The NTLM questions, answered by whichever engine `run` talks to."""
+
+    def __init__(self, run: Runner) -> None:
+        self.run = run
+
+    def bounds(self) -> Bounds:
+        row = self.run(SQL_BOUNDS)[0]
+        return Bounds(row["first_day"], row["last_day"], _int(row["events"]))
+
+    def failure_map(self, *, as_of: date | None = None) -> list[FailureMapRow]:
+        """One row per flow; the trend window ends at `as_of` (default: the last day seen)."""
+        if as_of is None:
+            as_of = self.bounds().last_day or date(1970, 1, 1)
+        sql = SQL_FAILURE_MAP.format(
+            as_of=_date_literal(as_of),
+            week_start=_date_literal(as_of - timedelta(days=7)),
+            prev_start=_date_literal(as_of - timedelta(days=14)),
+        )
+        out = []
+        for r in self.run(sql):
+            last, prev = _int(r["last_7d"]), _int(r["prev_7d"])
+            out.append(
+                FailureMapRow(
+                    r["client"], r["server"], r["account"], r["process"], r["cause"],
+                    r["remedy"], _int(r["events"]), _int(r["blocked"]),
+                    _utc(r["first_seen"]), _utc(r["last_seen"]), last, prev,
+                    trend_of(last, prev),
+                )
+            )
+        return out
+
+    def daily_by_cause(self) -> list[DailyCount]:
+        return [
+            DailyCount(r["day"], r["cause"], _int(r["events"]))
+            for r in self.run(SQL_DAILY_BY_CAUSE)
+        ]
+
+    def _top(self, sql: str, limit: int) -> list[TopEntry]:
+        if not isinstance(limit, int) or limit < 1:
+            raise ValueError(f"limit must be a positive integer, not {limit!r}")
+        return [
+            TopEntry(r["name"], _int(r["events"]), _int(r["peers"]), _int(r["accounts"]))
+            for r in self.run(sql.format(limit=limit))
+        ]
+
+    def top_servers(self, limit: int = 10) -> list[TopEntry]:
+        return self._top(SQL_TOP_SERVERS, limit)
+
+    def top_clients(self, limit: int = 10) -> list[TopEntry]:
+        return self._top(SQL_TOP_CLIENTS, limit)
+
+    def cause_breakdown(self) -> list[CauseCount]:
+        return [
+            CauseCount(
+                r["cause"], _int(r["events"]), _int(r["servers"]), _int(r["clients"]),
+                _int(r["accounts"]),
+            )
+            for r in self.run(SQL_CAUSE_BREAKDOWN)
+        ]
+
+    def readiness(self) -> Readiness:
+        servers = [
+            ServerReadiness(
+                r["server"], _int(r["flows"]), _int(r["ready_flows"]), _int(r["events"]),
+                _int(r["ready_events"]),
+            )
+            for r in self.run(SQL_READINESS)
+        ]
+        overall = ServerReadiness(
+            "(all)",
+            sum(s.flows for s in servers),
+            sum(s.ready_flows for s in servers),
+            sum(s.events for s in servers),
+            sum(s.ready_events for s in servers),
+        )
+        return Readiness(overall, servers)
+
+    def flows(self) -> list[Flow]:
+        return [
+            Flow(
+                r["client"], r["server"], r["account_user"], r["account_domain"],
+                r["account"], r["account_scope"], r["process"], r["cause"], r["remedy"],
+                _int(r["events"]), _utc(r["first_seen"]), _utc(r["last_seen"]),
+            )
+            for r in self.run(SQL_FLOWS)
+        ]

@@ -1,0 +1,259 @@
+"""Why did Kerberos lose? One primary cause and a remedy per event, from a rule table.
+
+The rules are tried in order; the first that matches decides. The order encodes which
+remedy is most urgent when several apply: an NTLMv1 device must be replaced even if it
+also names its target by IP; an anonymous session is an exception whatever its target;
+a local account needs LocalKDC however it was addressed.
+
+Each rule's predicate returns the *evidence* -- the Windows field values that decided
+it -- or None. Rules read only AuthEvent (filled by ingest from the fields named in each
+rule's doc), so kerbfirst's own acceptor events classify the same way.
+
+Choices worth knowing:
+- Trust path: an owned exception by default (NTLM across an external trust is usually a
+  known, contained flow), but IAKerb when the event also shows the client could not
+  reach a KDC (the other forest's KDC is out of sight, which is what IAKerb fixes).
+- "No line of sight to a KDC" has no Cause of its own in the event model; such events
+  get Cause.UNKNOWN with remedy IAKERB and evidence naming the signal.
+- Target-is-IP reads the *target* name only. WorkstationName names the client in
+  4624/4776/8004, so an IP there says nothing about how the target was named.
+- Correlation (an NTLM flow preceded by a 4769 0x7 for the same client) is not done per
+  event: the 4769 itself classifies as spn-missing, and a correlator may put its status
+  into extra["KerberosStatus"], which the spn-missing rule reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+from collections.abc import Callable
+
+from kerbfirst.audit.events import (
+    AccountScope,
+    AuthEvent,
+    Cause,
+    Mechanism,
+    NtlmVersion,
+    Remedy,
+    Role,
+)
+
+__all__ = ["RULES", "Rule", "classify", "target_is_ip"]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    doc: str  # which signal, from which Windows field
+    predicate: Callable[[AuthEvent], str | None]  # evidence text, or None: no match
+    cause: Cause
+    remedy: Remedy
+
+
+# 24H2 usage reason codes (DESIGN.md; KB5064479).
+REASON_APP_DIRECT = 1
+REASON_TARGET_MISSING = 5
+REASON_TARGET_UNRESOLVED = 6
+REASON_TARGET_IS_IP = 7
+
+KDC_ERR_S_PRINCIPAL_UNKNOWN = 0x7  # RFC 4120 7.5.9
+# Statuses meaning "no KDC/DC could be reached" (MS-ERREF): STATUS_NO_LOGON_SERVERS,
+# SEC_E_NO_AUTHENTICATING_AUTHORITY, SEC_E_NO_KERB_KEY..., KRB_ERR_KDC_UNREACH (MIT).
+NO_KDC_STATUSES = frozenset({"0xC000005E", "0x80090311", "0xC00002FD", "0x8009030E"})
+ANONYMOUS_SID = "S-1-5-7"  # ANONYMOUS LOGON
+NULL_SID = "S-1-0-0"
+TRUST_FIELDS = ("TrustName", "TrustedDomainName", "TrustDirection", "TrustType",
+                "TrustedDomain", "CrossForest")
+KERBEROS_STATUS_FIELDS = ("KerberosStatus", "KerberosError", "KerberosErrorCode")
+# Events whose schema carries the authenticating user: an empty one there is a null session.
+USER_BEARING_IDS = frozenset({4624, 4625, 4776, 8001, 4001, 8003, 4003, 8004, 8005, 8006,
+                              4004, 4005, 4006, 4020, 4021, 4022, 4023, 4030, 4031, 4032,
+                              4033})
+# Events from the client side whose schema carries TargetName: empty means "no target".
+TARGET_BEARING_IDS = frozenset({8001, 4001, 4020, 4021})
+
+
+def _ntlmv1(e: AuthEvent) -> str | None:
+    if e.ntlm_version in (NtlmVersion.NTLMV1, NtlmVersion.LM):
+        if e.event_id in (4013, 4024, 4025, 6039):
+            return f"EventID={e.event_id} (NTLMv1 event)"
+        if e.event_id in (4624, 4625):
+            raw = "LM" if e.ntlm_version is NtlmVersion.LM else "NTLM V1"
+            return f"LmPackageName={raw}"
+        return f"NtlmVersion={e.ntlm_version.value}"
+    return None
+
+
+def _anonymous(e: AuthEvent) -> str | None:
+    sid = e.extra.get("TargetUserSid", "")
+    # A failed 4625 always shows the NULL SID (no account was resolved): only a
+    # successful 4624 with it is a null session.
+    if sid == ANONYMOUS_SID or (sid == NULL_SID and e.event_id != 4625):
+        return f"TargetUserSid={sid} TargetUserName={e.user or '(empty)'}"
+    if e.user.upper() == "ANONYMOUS LOGON":
+        return f"UserName={e.user}"
+    if not e.user and e.event_id in USER_BEARING_IDS:
+        return "UserName=(empty)"
+    return None
+
+
+def target_is_ip(name: str) -> bool:
+    """True for '10.0.0.5', 'cifs/10.0.0.5', 'http/[fe80::1]:8080', 'HOST/10.0.0.5:445'."""
+    host = name.split("/", 1)[1] if "/" in name else name
+    host = host.split("/", 1)[0].split("@", 1)[0]
+    if host.startswith("["):
+        host = host[1:].split("]", 1)[0]
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    host = host.split("%", 1)[0]
+    if not host or not (host[0].isdigit() or ":" in host):
+        return False  # cheap exit: names that cannot be addresses (the common case)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def _target_ip(e: AuthEvent) -> str | None:
+    if e.usage_reason == REASON_TARGET_IS_IP:
+        return f"UsageReason={REASON_TARGET_IS_IP} (target is an IP address)"
+    if e.target_name and target_is_ip(e.target_name):
+        return f"TargetName={e.target_name}"
+    return None
+
+
+def _local_account(e: AuthEvent) -> str | None:
+    if e.account_scope is AccountScope.LOCAL:
+        return f"TargetDomainName/DomainName={e.domain} equals host {e.host}"
+    return None
+
+
+def _dc_domain(host: str) -> str:
+    """First label of the DC's DNS domain: dc01.corp.example.com -> CORP."""
+    parts = host.split(".")
+    return parts[1].upper() if len(parts) > 2 else ""
+
+
+def _trust(e: AuthEvent) -> str | None:
+    if e.secure_channel_type in (3, 4):
+        return f"SChannelType={e.secure_channel_type} (trusted domain secure channel)"
+    for name in TRUST_FIELDS:
+        value = e.extra.get(name)
+        if value:
+            return f"{name}={value}"
+    if e.role is Role.DC_PASSTHROUGH and e.domain and e.mechanism is not Mechanism.KERBEROS:
+        dc = _dc_domain(e.host)
+        dom = e.domain.split(".", 1)[0].upper()
+        if dc and dom != dc and e.account_scope is not AccountScope.LOCAL:
+            return f"DomainName={e.domain} differs from the DC's domain {dc}"
+    return None
+
+
+def _no_kdc(e: AuthEvent) -> str | None:
+    if e.status in NO_KDC_STATUSES:
+        return f"Status={e.status} (no KDC/DC reachable)"
+    for name in KERBEROS_STATUS_FIELDS:
+        value = e.extra.get(name, "").upper().replace("0X", "0x")
+        if value in NO_KDC_STATUSES:
+            return f"{name}={value} (Kerberos could not reach a KDC)"
+    if e.client_address and e.role is not Role.CLIENT_OUTGOING:
+        try:
+            ip = ipaddress.ip_address(e.client_address)
+        except ValueError:
+            return None
+        if ip.is_global:
+            return f"IpAddress={e.client_address} (client outside the network)"
+    return None
+
+
+def _trust_no_kdc(e: AuthEvent) -> str | None:
+    trust = _trust(e)
+    if trust is None:
+        return None
+    no_kdc = _no_kdc(e)
+    return f"{trust}; {no_kdc}" if no_kdc else None
+
+
+def _spn_missing(e: AuthEvent) -> str | None:
+    if e.usage_reason in (REASON_TARGET_MISSING, REASON_TARGET_UNRESOLVED):
+        what = "missing" if e.usage_reason == REASON_TARGET_MISSING else "not resolvable"
+        return f"UsageReason={e.usage_reason} (target name {what})"
+    if e.mechanism is Mechanism.KERBEROS and e.status in ("0x7", "0x07"):
+        return f"Status={e.status} (KDC_ERR_S_PRINCIPAL_UNKNOWN) ServiceName={e.target_name}"
+    for name in KERBEROS_STATUS_FIELDS:
+        value = e.extra.get(name, "")
+        if value in ("0x7", "0x07", "7"):
+            return f"{name}={value} (KDC_ERR_S_PRINCIPAL_UNKNOWN)"
+    if e.event_id in TARGET_BEARING_IDS and not e.target_name:
+        return "TargetName=(empty)"
+    return None
+
+
+def _app_explicit(e: AuthEvent) -> str | None:
+    if e.usage_reason == REASON_APP_DIRECT:
+        return f"UsageReason={REASON_APP_DIRECT} (application called NTLM directly)"
+    if e.event_id == 4015:
+        return "EventID=4015 (application blocked from NTLM)"
+    if e.mechanism is Mechanism.NTLM:
+        return f"MechanismOID=(NULL): NTLM package called by name; ProcessName={e.process}"
+    return None
+
+
+def _unknown(e: AuthEvent) -> str | None:
+    return f"no rule matched (EventID={e.event_id})"
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("ntlmv1-or-lm",
+         "LmPackageName 'NTLM V1'/'LM' (4624/4625), NtlmVersion (24H2), or the event itself: "
+         "4013 NTLMv1 failed, 4024/4025 NTLMv1-derived SSO, LsaSrv 6039",
+         _ntlmv1, Cause.NTLMV1_OR_LM, Remedy.UPGRADE_OR_REPLACE_DEVICE),
+    Rule("anonymous",
+         "TargetUserSid S-1-5-7/S-1-0-0, TargetUserName/UserName 'ANONYMOUS LOGON', or an "
+         "empty user in an event whose schema has one",
+         _anonymous, Cause.ANONYMOUS, Remedy.OWNED_EXCEPTION),
+    Rule("target-is-ip",
+         "TargetName (8001/4001/4020, SChannelName on DCs) parses as IPv4/IPv6, or 24H2 "
+         "UsageReason 7",
+         _target_ip, Cause.TARGET_IS_IP, Remedy.REGISTER_SPN_USE_FQDN),
+    Rule("local-account",
+         "TargetDomainName (4624/4625) or DomainName equals the reporting host's NetBIOS name",
+         _local_account, Cause.LOCAL_ACCOUNT, Remedy.LOCALKDC),
+    Rule("trust-path-no-kdc",
+         "a trust signal (below) and a no-KDC signal (Status 0xC000005E, KerberosStatus, "
+         "client outside): IAKerb lets the server proxy to the other forest's KDC",
+         _trust_no_kdc, Cause.TRUST_PATH, Remedy.IAKERB),
+    Rule("trust-path",
+         "Netlogon SChannelType 3/4 (8004-8006), trust fields of 4030-4033 (TrustName, "
+         "TrustedDomainName, ...), or DomainName differs from the DC's own domain",
+         _trust, Cause.TRUST_PATH, Remedy.OWNED_EXCEPTION),
+    Rule("spn-missing",
+         "24H2 UsageReason 5 (no target) or 6 (not resolvable by Kerberos), 4769 Status 0x7 "
+         "KDC_ERR_S_PRINCIPAL_UNKNOWN, extra KerberosStatus 0x7, or empty TargetName in a "
+         "client event (8001/4001/4020/4021)",
+         _spn_missing, Cause.SPN_MISSING, Remedy.REGISTER_SPN_USE_FQDN),
+    Rule("no-kdc-line-of-sight",
+         "Status 0xC000005E STATUS_NO_LOGON_SERVERS / 0x80090311 "
+         "SEC_E_NO_AUTHENTICATING_AUTHORITY, KerberosStatus of that kind, or a public "
+         "IpAddress (client outside the network)",
+         _no_kdc, Cause.UNKNOWN, Remedy.IAKERB),
+    Rule("app-explicit-ntlm",
+         "24H2 UsageReason 1, event 4015, or MechanismOID '(NULL)' in an NTLM/Operational "
+         "event (the NTLM package was called by name, not through Negotiate)",
+         _app_explicit, Cause.APP_EXPLICIT_NTLM, Remedy.SWITCH_TO_NEGOTIATE),
+    Rule("unknown", "nothing above matched", _unknown, Cause.UNKNOWN,
+         Remedy.OWNED_EXCEPTION),
+)
+
+
+def classify(event: AuthEvent) -> AuthEvent:
+    """Set cause, remedy and evidence (in place) from the first matching rule; return it."""
+    for rule in RULES:
+        evidence = rule.predicate(event)
+        if evidence is not None:
+            event.cause = rule.cause
+            event.remedy = rule.remedy
+            event.evidence = f"{rule.name}: {evidence}"
+            return event
+    raise AssertionError("unreachable: the last rule always matches")  # pragma: no cover

@@ -1,0 +1,120 @@
+"""CSV exports with a header row (NXLog om_file CSV, Splunk/SIEM exports, kerbfirst's own).
+
+Columns are recognised by name; the header must name at least the event id, the host,
+the record id, the time and the provider or channel. Every other column is an EventData
+field by its Windows name. An unknown header is an error naming the file, the columns
+seen and the columns expected -- guessing would silently misfile every row.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from typing import IO
+
+from kerbfirst.audit.events import AuthEvent
+from kerbfirst.audit.ingest.jsonl_reader import event_from_record
+from kerbfirst.audit.ingest.mapping import build_event, is_relevant, parse_time
+from kerbfirst.audit.ingest.stats import IngestError, ReadContext
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "event_id": ("EventID", "EventCode", "EventId", "Id"),
+    "host": ("Hostname", "ComputerName", "Computer", "MachineName"),
+    "record_id": ("EventRecordID", "RecordNumber", "RecordId"),
+    "time": ("EventTime", "TimeCreated", "TimeGenerated", "_time", "@timestamp"),
+    "provider": ("SourceName", "ProviderName", "Provider"),
+    "channel": ("Channel", "LogName"),
+}
+META = frozenset(n for names in COLUMNS.values() for n in names) | frozenset(
+    {"EventReceivedTime", "SourceModuleName", "SourceModuleType", "Severity", "SeverityValue",
+     "EventType", "Keywords", "Task", "Opcode", "Message", "Category", "Version"}
+)
+OWN_COLUMNS = ("source", "record_id", "event_id", "host", "time")
+MAX_FIELD = 1 << 17
+
+
+def _pick(header: Sequence[str], names: tuple[str, ...]) -> int | None:
+    for name in names:
+        if name in header:
+            return header.index(name)
+    return None
+
+
+def read_csv(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
+    stats = ctx.stats
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    reader = csv.reader(text)
+    try:
+        header = [h.strip() for h in next(reader)]
+    except (StopIteration, csv.Error) as exc:
+        raise IngestError(f"{ctx.file}: no CSV header row ({exc})") from exc
+    own = all(c in header for c in OWN_COLUMNS)
+    idx = {k: _pick(header, v) for k, v in COLUMNS.items()}
+    missing = [k for k in ("event_id", "host", "record_id", "time") if idx[k] is None]
+    if idx["provider"] is None and idx["channel"] is None:
+        missing.append("provider or channel")
+    if missing and not own:
+        expected = "; ".join(f"{k}: one of {', '.join(v)}" for k, v in COLUMNS.items())
+        raise IngestError(
+            f"{ctx.file}: unknown CSV header. Columns seen: {', '.join(header[:30])}. "
+            f"Missing: {', '.join(missing)}. Expected columns — {expected} — plus the "
+            "event's fields by their Windows names (TargetName, LmPackageName, ...)"
+        )
+    data_cols = [(i, h) for i, h in enumerate(header) if h and h not in META]
+    width = len(header)
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            stats.records_read += 1
+            ctx.corrupt(f"line {reader.line_num}", f"malformed CSV: {exc}")
+            continue
+        if not row:
+            continue
+        stats.records_read += 1
+        if len(row) != width:
+            ctx.corrupt(f"line {reader.line_num}",
+                        f"{len(row)} columns where the header has {width}")
+            continue
+        try:
+            if own:
+                event: AuthEvent | None = event_from_record(dict(zip(header, row, strict=True)),
+                                                            ctx.file)
+            else:
+                event = _row_event(row, idx, data_cols, ctx.file)
+        except (ValueError, KeyError, TypeError) as exc:
+            ctx.corrupt(f"line {reader.line_num}", f"{type(exc).__name__}: {str(exc)[:200]}")
+            continue
+        if event is None:
+            stats.records_skipped_irrelevant += 1
+            continue
+        stats.events_yielded += 1
+        yield event
+
+
+def _row_event(row: list[str], idx: dict[str, int | None], data_cols: list[tuple[int, str]],
+               file: str) -> AuthEvent | None:
+    def col(key: str) -> str:
+        i = idx[key]
+        return row[i] if i is not None else ""
+
+    event_id = int(col("event_id"))
+    provider = col("provider")
+    channel = col("channel")
+    # An empty cell is an absent field: CSV cannot tell the two apart.
+    data = {h: row[i][:MAX_FIELD] for i, h in data_cols if row[i]}
+    if not is_relevant(provider, channel, event_id, data):
+        return None
+    return build_event(
+        host=col("host"),
+        channel=channel,
+        provider=provider,
+        event_id=event_id,
+        record_id=int(col("record_id")),
+        time=parse_time(col("time")),
+        data=data,
+        file=file,
+    )

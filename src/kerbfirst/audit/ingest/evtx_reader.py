@@ -1,0 +1,186 @@
+"""EVTX through the `evtx` package (Rust), JSON output.
+
+`records_json()` was measured faster than `records()` (XML) and needs no XML parser on
+our side (bench/audit_ingest_bench.py). Per record we do as little Python work as
+possible: a regular expression finds the EventID in the JSON text and irrelevant records
+(most of a Security log) are dropped before `json.loads`.
+
+Corruption: the parser raises RuntimeError for a bad chunk or record and then carries on
+with the next one. We say where: the chunk number in the message gives its offset
+(file header 4096 bytes, chunks 65536 bytes: MS-EVEN6 / libevtx's format notes); for a
+bad record we name the chunk that holds the record after the last good one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import struct
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import evtx
+
+from kerbfirst.audit.events import AuthEvent
+from kerbfirst.audit.ingest.mapping import (
+    RELEVANT_IDS,
+    build_event,
+    is_relevant,
+    parse_time,
+)
+from kerbfirst.audit.ingest.stats import ReadContext
+
+FILE_HEADER_SIZE = 0x1000
+CHUNK_SIZE = 0x10000
+CHUNK_MAGIC = b"ElfChnk\x00"
+# Consecutive errors after which the rest of the file is taken as unreadable.
+MAX_CONSECUTIVE_ERRORS = 10_000
+
+_EVENT_ID = re.compile(r'"EventID":(?:\{"#attributes":\{[^}]*\},"#text":)?"?(\d+)')
+_CHUNK_NO = re.compile(r"chunk number (\d+)")
+# 4624/4625 are most of a Security log; only those mentioning NTLM need parsing.
+_NTLM_MARKERS = ("NTLM", "NtLmSsp")
+
+
+def chunk_table(path: Path) -> list[tuple[int, int, int]]:
+    """(offset, first record id, last record id) of every chunk with a valid header."""
+    table: list[tuple[int, int, int]] = []
+    with path.open("rb") as fh:
+        offset = FILE_HEADER_SIZE
+        while True:
+            fh.seek(offset)
+            head = fh.read(24)
+            if len(head) < 24:
+                break
+            if head[:8] == CHUNK_MAGIC:
+                first, last = struct.unpack_from("<QQ", head, 8)
+                table.append((offset, first, last))
+            offset += CHUNK_SIZE
+    return table
+
+
+def _where(message: str, last_good: int, path: Path, table: list[tuple[int, int, int]] | None
+           ) -> tuple[str, list[tuple[int, int, int]]]:
+    m = _CHUNK_NO.search(message)
+    if m:
+        n = int(m.group(1))
+        return f"chunk {n} at offset {FILE_HEADER_SIZE + n * CHUNK_SIZE:#x}", table or []
+    if table is None:
+        table = chunk_table(path)
+    for offset, first, last in table:
+        if first <= last_good + 1 <= last:
+            return (f"record after id {last_good}, in chunk at offset {offset:#x} "
+                    f"(records {first}-{last})"), table
+    return f"record after id {last_good}", table
+
+
+def _system_value(node: Any) -> Any:
+    """EVTX JSON puts attributes beside text: {"#attributes": {...}, "#text": v}."""
+    if isinstance(node, dict):
+        return node.get("#text")
+    return node
+
+
+def check_size(path: Path, ctx: ReadContext) -> None:
+    """The parser silently ignores a cut-off last chunk; say so (a copy was interrupted).
+
+    File header: chunk count is the uint16 at offset 42 (libevtx's format notes)."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        header = fh.read(44)
+    chunks = struct.unpack_from("<H", header, 42)[0] if len(header) >= 44 else 0
+    partial = (size - FILE_HEADER_SIZE) % CHUNK_SIZE if size > FILE_HEADER_SIZE else size
+    expected = FILE_HEADER_SIZE + chunks * CHUNK_SIZE
+    if partial or size < expected:
+        end = size - partial
+        ctx.corrupt(f"offset {end:#x}",
+                    f"file truncated: {size} bytes, header announces {chunks} chunks "
+                    f"({expected} bytes); records past offset {end:#x} are lost")
+
+
+def read_evtx(path: Path, ctx: ReadContext) -> Iterator[AuthEvent]:
+    stats = ctx.stats
+    check_size(path, ctx)
+    parser = evtx.PyEvtxParser(str(path))
+    records: Iterator[Any] = parser.records_json()
+    last_good = 0
+    errors_in_row = 0
+    table: list[tuple[int, int, int]] | None = None
+    loads = json.loads
+    search = _EVENT_ID.search
+    while True:
+        try:
+            rec: dict[str, Any] = next(records)
+        except StopIteration:
+            return
+        except RuntimeError as exc:
+            where, table = _where(str(exc), last_good, path, table)
+            ctx.corrupt(where, str(exc)[:200])
+            errors_in_row += 1
+            if errors_in_row >= MAX_CONSECUTIVE_ERRORS:
+                ctx.warn(f"{ctx.file}: {errors_in_row} unreadable records in a row; "
+                         "giving up on the rest of this file")
+                return
+            continue
+        errors_in_row = 0
+        stats.records_read += 1
+        last_good = rec["event_record_id"]
+        text: str = rec["data"]
+        m = search(text)
+        if m is None or int(m.group(1)) not in RELEVANT_IDS:
+            stats.records_skipped_irrelevant += 1
+            continue
+        event_id = int(m.group(1))
+        if event_id in (4624, 4625) and not any(k in text for k in _NTLM_MARKERS):
+            stats.records_skipped_irrelevant += 1
+            continue
+        event = event_from_evtx_json(loads(text), ctx.file, last_good)
+        if event is None:
+            stats.records_skipped_irrelevant += 1
+            continue
+        stats.events_yielded += 1
+        yield event
+
+
+def event_from_evtx_json(doc: Any, file: str, record_id: int | None = None) -> AuthEvent | None:
+    """An AuthEvent from the evtx package's JSON shape ({"Event": {"System", "EventData"}}),
+    or None when the record is not relevant. Raises KeyError/ValueError/TypeError on a
+    record without the System fields (callers report it as corrupt)."""
+    ev = doc["Event"]
+    system = ev["System"]
+    provider_node = system.get("Provider") or {}
+    attrs = provider_node.get("#attributes", {}) if isinstance(provider_node, dict) else {}
+    provider = attrs.get("Name") or attrs.get("EventSourceName") or ""
+    channel = system.get("Channel") or ""
+    event_id = int(_system_value(system["EventID"]))
+    data = ev.get("EventData")
+    if not isinstance(data, dict):
+        data = _user_data(ev.get("UserData"))
+    if not is_relevant(provider, channel, event_id, data):
+        return None
+    time_node = system.get("TimeCreated") or {}
+    time_text = time_node.get("#attributes", {}).get("SystemTime") if isinstance(
+        time_node, dict) else None
+    if record_id is None:
+        record_id = int(_system_value(system["EventRecordID"]))
+    return build_event(
+        host=str(system.get("Computer") or ""),
+        channel=channel,
+        provider=provider,
+        event_id=event_id,
+        record_id=record_id,
+        time=parse_time(time_text),
+        data=data,
+        file=file,
+    )
+
+
+def _user_data(node: Any) -> dict[str, Any]:
+    """UserData holds one provider-specific element whose children are the fields."""
+    if isinstance(node, dict):
+        for key, inner in node.items():
+            if key != "#attributes" and isinstance(inner, dict):
+                return {k: v for k, v in inner.items() if k != "#attributes"}
+    return {}
+

@@ -1,0 +1,184 @@
+"""JSON lines: the evtx package / evtx_dump shape ({"Event": ...}), Winlogbeat/ECS
+(`winlog.*`), NXLog's flattened form (EventID, SourceName, Hostname, fields at top
+level) and kerbfirst's own (`AuthEvent.to_record()`). The dialect is decided per line,
+so a concatenation of exports is fine.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterator, Mapping
+from typing import IO, Any
+
+from kerbfirst.audit import events as ev
+from kerbfirst.audit.events import AuthEvent
+from kerbfirst.audit.ingest.evtx_reader import event_from_evtx_json
+from kerbfirst.audit.ingest.mapping import (
+    MAX_EXTRA_FIELDS,
+    MAX_EXTRA_VALUE,
+    build_event,
+    is_relevant,
+    parse_time,
+)
+from kerbfirst.audit.ingest.stats import ReadContext
+
+MAX_LINE = 1 << 20  # one event is a few KiB; a longer line is not an event
+
+# NXLog's own metadata, not EventData (im_msvistalog field list).
+NXLOG_META = frozenset({
+    "EventTime", "EventReceivedTime", "SourceModuleName", "SourceModuleType", "Hostname",
+    "EventID", "SourceName", "ProviderName", "ProviderGuid", "Channel", "EventRecordID",
+    "RecordNumber", "Severity", "SeverityValue", "EventType", "Keywords", "Task", "Opcode",
+    "OpcodeValue", "ProcessID", "ThreadID", "Category", "Message", "Version", "ActivityID",
+    "RelatedActivityID", "AccountName", "Domain", "UserID", "AccountType", "ERRORLEVEL",
+})
+
+_OWN_KEYS = ("source", "record_id", "event_id", "host", "time")
+
+
+class NotAnEvent(ValueError):
+    """A JSON object in none of the dialects we read."""
+
+
+def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, line) with over-long lines reported as None and skipped."""
+    n = 0
+    while True:
+        line = stream.readline(MAX_LINE + 1)
+        if not line:
+            return
+        n += 1
+        if len(line) > MAX_LINE and not line.endswith(b"\n"):
+            while True:  # drain the rest of the long line
+                more = stream.readline(MAX_LINE)
+                if not more or more.endswith(b"\n"):
+                    break
+            yield n, None
+            continue
+        yield n, line
+
+
+def read_json_lines(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
+    stats = ctx.stats
+    loads = json.loads
+    for n, line in _lines(stream):
+        if line is None:
+            stats.records_read += 1
+            ctx.corrupt(f"line {n}", f"line longer than {MAX_LINE} bytes")
+            continue
+        if not line.strip():
+            continue
+        stats.records_read += 1
+        try:
+            doc = loads(line)
+            if not isinstance(doc, dict):
+                raise NotAnEvent("not a JSON object")
+            event = event_from_json(doc, ctx.file)
+        except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
+            ctx.corrupt(f"line {n}", f"{type(exc).__name__}: {str(exc)[:200]}")
+            continue
+        if event is None:
+            stats.records_skipped_irrelevant += 1
+            continue
+        stats.events_yielded += 1
+        yield event
+
+
+
+def event_from_json(doc: dict[str, Any], file: str) -> AuthEvent | None:
+    if "Event" in doc:
+        return event_from_evtx_json(doc, file)
+    if "winlog" in doc:
+        return _winlogbeat(doc, file)
+    if "EventID" in doc:
+        return _nxlog(doc, file)
+    if all(k in doc for k in _OWN_KEYS):
+        return event_from_record(doc, file)
+    raise NotAnEvent(
+        "not an event in a known JSON shape (evtx 'Event', Winlogbeat 'winlog', NXLog "
+        f"'EventID', kerbfirst 'source/record_id'); keys seen: {sorted(doc)[:12]}"
+    )
+
+
+def _winlogbeat(doc: Mapping[str, Any], file: str) -> AuthEvent | None:
+    w = doc["winlog"]
+    if not isinstance(w, dict):
+        raise NotAnEvent("'winlog' is not an object")
+    event_id = int(w["event_id"])
+    provider = str(w.get("provider_name") or "")
+    channel = str(w.get("channel") or "")
+    data = w.get("event_data") or w.get("user_data") or {}
+    if not isinstance(data, dict):
+        raise NotAnEvent("'winlog.event_data' is not an object")
+    if not is_relevant(provider, channel, event_id, data):
+        return None
+    return build_event(
+        host=str(w.get("computer_name") or ""),
+        channel=channel,
+        provider=provider,
+        event_id=event_id,
+        record_id=int(w["record_id"]),
+        time=parse_time(doc.get("@timestamp") or w.get("time_created") or ""),
+        data=data,
+        file=file,
+    )
+
+
+def _nxlog(doc: Mapping[str, Any], file: str) -> AuthEvent | None:
+    event_id = int(doc["EventID"])
+    provider = str(doc.get("SourceName") or doc.get("ProviderName") or "")
+    channel = str(doc.get("Channel") or "")
+    data = {k: v for k, v in doc.items() if k not in NXLOG_META}
+    if not is_relevant(provider, channel, event_id, data):
+        return None
+    record = doc.get("EventRecordID", doc.get("RecordNumber"))
+    if record is None:
+        raise KeyError("EventRecordID")
+    return build_event(
+        host=str(doc.get("Hostname") or ""),
+        channel=channel,
+        provider=provider,
+        event_id=event_id,
+        record_id=int(record),
+        time=parse_time(doc.get("EventTime") or ""),
+        data=data,
+        file=file,
+    )
+
+
+_ENUMS: dict[str, type[Any]] = {
+    "role": ev.Role, "account_scope": ev.AccountScope, "ntlm_version": ev.NtlmVersion,
+    "mechanism": ev.Mechanism, "disposition": ev.Disposition, "cause": ev.Cause,
+    "remedy": ev.Remedy,
+}
+_FIELDS = {f.name: f for f in dataclasses.fields(ev.AuthEvent)}
+_INTS = ("record_id", "event_id")
+_OPT_INTS = ("usage_reason", "secure_channel_type")
+
+
+def event_from_record(rec: Mapping[str, Any], file: str) -> AuthEvent:
+    """Back from `AuthEvent.to_record()` (our JSON lines / CSV); unknown keys ignored."""
+    kw: dict[str, Any] = {}
+    for name, value in rec.items():
+        if name not in _FIELDS:
+            continue
+        if name in _ENUMS:
+            kw[name] = _ENUMS[name](value) if value not in (None, "") else None
+            if kw[name] is None and name not in ("cause", "remedy"):
+                del kw[name]
+        elif name in _INTS:
+            kw[name] = int(value)
+        elif name in _OPT_INTS:
+            kw[name] = int(value) if value not in (None, "") else None
+        elif name == "time":
+            kw[name] = parse_time(value)
+        elif name == "extra":
+            extra = json.loads(value) if isinstance(value, str) else dict(value or {})
+            kw[name] = {str(k)[:64]: str(v)[:MAX_EXTRA_VALUE]
+                        for k, v in list(extra.items())[:MAX_EXTRA_FIELDS]}
+        else:
+            kw[name] = "" if value is None else str(value)
+    event = ev.AuthEvent(**kw)
+    event.extra["file"] = file
+    return event

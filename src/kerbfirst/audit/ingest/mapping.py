@@ -1,0 +1,362 @@
+"""Map one Windows event (System header + named EventData fields) onto an AuthEvent.
+
+Every reader (EVTX, wevtutil XML, NXLog/Winlogbeat JSON lines, CSV) reduces a record to
+the same flat form -- host, channel, provider, event id, record id, time and a dict of
+EventData fields -- and calls `build_event`. Fields are read BY NAME, never by position
+(DESIGN.md, "Windows event facts": the 24H2 schema is still moving), and each of our
+attributes accepts the name variants listed below.
+
+The 24H2 enhanced-auditing events (4020-4025, 4030-4033) appear in no public sample: the
+names we accept for the usage reason, NTLM version, client address and trust fields are
+plausible variants (KB5064479 describes the *content*, not the field names). A field we
+do not recognise is kept in `extra` (bounded), so nothing is lost when Windows renames one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from kerbfirst.audit.events import (
+    AccountScope,
+    AuthEvent,
+    Disposition,
+    Mechanism,
+    NtlmVersion,
+    Role,
+)
+
+PROVIDER_NTLM = "Microsoft-Windows-NTLM"
+PROVIDER_NETLOGON = "Microsoft-Windows-Security-Netlogon"
+PROVIDER_SECURITY = "Microsoft-Windows-Security-Auditing"
+PROVIDER_LSASRV = "LsaSrv"
+CHANNEL_NTLM = "Microsoft-Windows-NTLM/Operational"
+
+# NTLM/Operational event ids and the side that reports them (DESIGN.md).
+NTLM_OPERATIONAL_ROLES: dict[int, Role] = {
+    8001: Role.CLIENT_OUTGOING, 4001: Role.CLIENT_OUTGOING,
+    8002: Role.SERVER_INCOMING, 4002: Role.SERVER_INCOMING,
+    8003: Role.SERVER_INCOMING, 4003: Role.SERVER_INCOMING,  # in-domain, on the member server
+    8004: Role.DC_PASSTHROUGH, 4004: Role.DC_PASSTHROUGH,
+    8005: Role.DC_PASSTHROUGH, 4005: Role.DC_PASSTHROUGH,
+    8006: Role.DC_PASSTHROUGH, 4006: Role.DC_PASSTHROUGH,
+    4013: Role.UNKNOWN,  # "NTLMv1 attempt failed": the text does not say which side
+    4015: Role.CLIENT_OUTGOING,  # an application on this host was refused NTLM
+    4020: Role.CLIENT_OUTGOING, 4021: Role.CLIENT_OUTGOING,
+    4022: Role.SERVER_INCOMING, 4023: Role.SERVER_INCOMING,
+    4024: Role.CLIENT_OUTGOING, 4025: Role.CLIENT_OUTGOING,  # NTLMv1-derived SSO credential
+    4030: Role.DC_PASSTHROUGH, 4031: Role.DC_PASSTHROUGH,
+    4032: Role.DC_PASSTHROUGH, 4033: Role.DC_PASSTHROUGH,
+}
+SECURITY_NTLM_IDS = frozenset({4624, 4625, 4776})
+KERBEROS_IDS = frozenset({4768, 4769, 4771})  # kept only when they failed
+LSASRV_IDS = frozenset({6038, 6039})
+NTLMV1_EVENT_IDS = frozenset({4013, 4024, 4025, 6039})
+# Every event id any reader needs to look at: a cheap pre-filter before full parsing.
+RELEVANT_IDS = frozenset(NTLM_OPERATIONAL_ROLES) | SECURITY_NTLM_IDS | KERBEROS_IDS | LSASRV_IDS
+
+STATUS_NTLM_BLOCKED = "0xC0000418"
+
+# Field-name variants, first non-empty wins. Order = most specific first.
+F_TARGET = ("TargetName", "TargetServerName", "ServiceName", "SChannelName", "ServerName")
+F_USER = ("UserName", "TargetUserName", "AccountName", "User")
+F_DOMAIN = ("DomainName", "TargetDomainName", "AccountDomain", "Domain")
+F_CLIENT_HOST = ("WorkstationName", "Workstation", "ClientName", "ClientMachineName",
+                 "ClientWorkstationName")
+F_CLIENT_ADDR = ("IpAddress", "ClientAddress", "ClientIpAddress", "ClientIPAddress", "ClientIP",
+                 "IPAddress", "SourceAddress")
+F_PROCESS = ("ProcessName", "CallerProcessName", "ApplicationName")
+F_PID = ("CallerPID", "ProcessId", "ProcessID", "CallerProcessId")
+F_USAGE_REASON = ("UsageReason", "NtlmUsageReason", "NTLMUsageReason", "UsageReasonCode",
+                  "NtlmReason", "Reason")
+F_VERSION = ("LmPackageName", "NtlmVersion", "NTLMVersion", "NtlmProtocolVersion")
+F_MECH_OID = ("MechanismOID", "MechanismOid", "Mechanism")
+F_PACKAGE = ("AuthenticationPackageName", "PackageName", "SecurityPackage", "NegotiatedPackage")
+F_SCHANNEL_TYPE = ("SChannelType", "SecureChannelType")
+F_STATUS = ("Status", "ErrorCode", "Result", "ResultCode")
+
+MAPPED_FIELDS = frozenset(
+    F_TARGET + F_USER + F_DOMAIN + F_CLIENT_HOST + F_CLIENT_ADDR + F_PROCESS + F_PID
+    + F_USAGE_REASON + F_VERSION + F_MECH_OID + F_PACKAGE + F_SCHANNEL_TYPE + F_STATUS
+    + ("SubStatus", "LogonProcessName", "IpPort")
+)
+# Fields never worth keeping (GUIDs, zero LUIDs): they would only bloat the store.
+DROPPED_FIELDS = frozenset({"LogonGuid", "TransmittedServices", "KeyLength", "IpPort",
+                            "SubjectLogonId", "TargetLogonId", "ImpersonationLevel",
+                            "RestrictedAdminMode", "VirtualAccount", "ElevatedToken",
+                            "TargetLinkedLogonId", "TargetOutboundUserName",
+                            "TargetOutboundDomainName"})
+# Bounds on `extra` so a hostile or exotic record cannot blow up the store (STYLE.md).
+MAX_EXTRA_FIELDS = 24
+MAX_EXTRA_KEY = 64
+MAX_EXTRA_VALUE = 256
+MAX_FIELD = 512  # any mapped string is cut here too
+
+# NTLMSSP's SPNEGO mechanism OID (MS-NLMP 1.9): present when Negotiate chose NTLM.
+NTLMSSP_OID = "1.3.6.1.4.1.311.2.2.10"
+
+_EMPTY = frozenset({"", "-", "(NULL)", "NULL", "%%1793"})
+
+
+def _clean(value: object) -> str:
+    if value is None:
+        return ""
+    s = value if isinstance(value, str) else str(value)
+    s = s.strip()
+    if s in _EMPTY:
+        return ""
+    return s[:MAX_FIELD]
+
+
+_SLOTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("target", F_TARGET), ("user", F_USER), ("domain", F_DOMAIN),
+    ("client_host", F_CLIENT_HOST), ("addr", F_CLIENT_ADDR), ("process", F_PROCESS),
+    ("pid", F_PID), ("reason", F_USAGE_REASON), ("version", F_VERSION),
+    ("status", F_STATUS), ("sct", F_SCHANNEL_TYPE),
+)
+# field name -> (slot, rank): one pass over the record instead of a lookup per variant
+_FIELD_SLOT: dict[str, tuple[str, int]] = {
+    name: (slot, rank) for slot, names in _SLOTS for rank, name in enumerate(names)
+}
+
+
+def _collect(data: Mapping[str, object]) -> tuple[dict[str, str], dict[str, str]]:
+    """(slot -> best-ranked non-empty value, unmapped non-empty fields, bounded)."""
+    found: dict[str, str] = {}
+    ranks: dict[str, int] = {}
+    rest: dict[str, str] = {}
+    slot_of = _FIELD_SLOT.get
+    for key, value in data.items():
+        hit = slot_of(key)
+        if hit is None:
+            if key in MAPPED_FIELDS or key in DROPPED_FIELDS or len(rest) >= MAX_EXTRA_FIELDS:
+                continue
+            v = _clean(value)
+            if v:
+                rest[key[:MAX_EXTRA_KEY]] = v[:MAX_EXTRA_VALUE]
+            continue
+        slot, rank = hit
+        if rank < ranks.get(slot, 99):
+            v = _clean(value)
+            if v:
+                found[slot] = v
+                ranks[slot] = rank
+    return found, rest
+
+
+def _first(data: Mapping[str, object], names: tuple[str, ...]) -> tuple[str, str]:
+    """(field name, cleaned value) of the first non-empty variant, or ("", "")."""
+    for name in names:
+        v = data.get(name)
+        if v is not None:
+            s = _clean(v)
+            if s:
+                return name, s
+    return "", ""
+
+
+def parse_int(text: str) -> int | None:
+    """Windows writes codes as decimal or 0x-hex; anything else is not a code."""
+    t = text.strip()
+    try:
+        return int(t, 16) if t[:2].lower() == "0x" else int(t)
+    except ValueError:
+        return None
+
+
+def normalize_status(text: str) -> str:
+    """'0xc0000418' -> '0xC0000418': one spelling so equal codes group together."""
+    t = text.strip()
+    if t[:2].lower() == "0x":
+        return "0x" + t[2:].upper()
+    return t
+
+
+def parse_time(value: object) -> datetime:
+    """ISO 8601 (EVTX SystemTime, @timestamp, ours) to an aware UTC datetime.
+
+    Naive times (NXLog's EventTime, CSV exports) are taken as UTC: the agent's zone is
+    not in the record, and guessing the ingesting machine's zone would be worse.
+    """
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        s = str(value).strip()
+        if s.endswith(" UTC"):
+            s = s[:-4]
+        try:
+            dt = datetime.fromisoformat(s)
+        except ValueError as exc:
+            raise ValueError(f"unreadable time {s[:40]!r}") from exc
+    if dt.tzinfo is None:
+        return dt.replace(tzinfo=UTC)
+    return dt.astimezone(UTC)
+
+
+def _ntlm_version(value: str) -> NtlmVersion:
+    v = value.upper().replace(" ", "").replace("NTLM", "")
+    if value.upper() == "LM":
+        return NtlmVersion.LM
+    if v in ("V1", "1"):
+        return NtlmVersion.NTLMV1
+    if v in ("V2", "2"):
+        return NtlmVersion.NTLMV2
+    return NtlmVersion.UNKNOWN
+
+
+def is_relevant(provider: str, channel: str, event_id: int, data: Mapping[str, object]) -> bool:
+    """Whether this record is an NTLM event or a Kerberos event that explains one."""
+    if event_id in NTLM_OPERATIONAL_ROLES:
+        return provider in (PROVIDER_NTLM, PROVIDER_NETLOGON) or channel == CHANNEL_NTLM
+    if event_id in LSASRV_IDS:
+        return provider == PROVIDER_LSASRV
+    if provider != PROVIDER_SECURITY and channel != "Security":
+        return False
+    if event_id in (4624, 4625):
+        return is_ntlm_logon(data)
+    if event_id == 4776:
+        return True
+    if event_id in KERBEROS_IDS:
+        status = parse_int(_clean(data.get("Status")) or "0")
+        return status not in (None, 0)
+    return False
+
+
+def is_ntlm_logon(data: Mapping[str, object]) -> bool:
+    """4624/4625 that NTLM performed: the package is NTLM, LmPackageName is set, or the
+    logon process is "NtLmSsp " (with Windows' trailing space)."""
+    if _clean(data.get("AuthenticationPackageName")).upper() == "NTLM":
+        return True
+    if _clean(data.get("LmPackageName")):
+        return True
+    return _clean(data.get("LogonProcessName")) == "NtLmSsp"
+
+
+def _disposition(event_id: int, status: str, sub_status: str) -> Disposition:
+    if 8001 <= event_id <= 8006:
+        return Disposition.AUDIT
+    if 4001 <= event_id <= 4015:
+        return Disposition.BLOCKED
+    if 4020 <= event_id <= 4033:
+        # 24H2: even ids are informational usage events, odd ids the Warning-level
+        # "would be blocked" form (KB5064479). Uncertain: re-check when Microsoft
+        # publishes the manifest.
+        return Disposition.AUDIT if event_id % 2 else Disposition.ALLOWED
+    if event_id in KERBEROS_IDS:
+        return Disposition.FAILED
+    if STATUS_NTLM_BLOCKED in (status, sub_status):
+        return Disposition.BLOCKED
+    if event_id == 4625:
+        return Disposition.FAILED
+    if event_id == 4776 and status and parse_int(status) != 0:
+        return Disposition.FAILED
+    return Disposition.ALLOWED
+
+
+def _mechanism(event_id: int, data: Mapping[str, object], usage_reason: int | None) -> Mechanism:
+    if event_id in KERBEROS_IDS:
+        return Mechanism.KERBEROS
+    if event_id == 4015 or usage_reason == 1:
+        return Mechanism.NTLM
+    _, oid = _first(data, F_MECH_OID)
+    if oid:
+        # Negotiate (SPNEGO) names the mechanism it chose; a caller of the NTLM package
+        # itself has no SPNEGO mechanism OID.
+        return Mechanism.NEGOTIATE if NTLMSSP_OID in oid else Mechanism.UNKNOWN
+    if event_id in NTLM_OPERATIONAL_ROLES and "MechanismOID" in data:
+        return Mechanism.NTLM  # field present but "(NULL)": NTLM was called by name
+    name, package = _first(data, ("SecurityPackage", "NegotiatedPackage"))
+    if name:
+        up = package.upper()
+        if up == "NTLM":
+            return Mechanism.NTLM
+        if up == "NEGOTIATE":
+            return Mechanism.NEGOTIATE
+    # 4624/4625 report "NTLM" as the package whether or not Negotiate chose it.
+    return Mechanism.UNKNOWN
+
+
+def build_event(
+    *,
+    host: str,
+    channel: str,
+    provider: str,
+    event_id: int,
+    record_id: int,
+    time: datetime,
+    data: Mapping[str, object],
+    file: str,
+) -> AuthEvent:
+    """One AuthEvent from a relevant record (call `is_relevant` first)."""
+    role = NTLM_OPERATIONAL_ROLES.get(event_id)
+    if role is None:
+        if event_id in (4624, 4625) or event_id in LSASRV_IDS:
+            role = Role.SERVER_INCOMING
+        else:  # 4776 and the KDC's own 4768/4769/4771: reported by the DC
+            role = Role.DC_PASSTHROUGH
+
+    found, rest = _collect(data)
+    get = found.get
+    target = get("target", "")
+    user = get("user", "")
+    domain = get("domain", "")
+    client_host = get("client_host", "")
+    if not client_host and role is Role.CLIENT_OUTGOING:
+        client_host = host
+    addr = get("addr", "")
+    if addr.startswith("::ffff:"):
+        addr = addr[7:]
+    process = get("process", "") or _clean(data.get("LogonProcessName"))
+    reason_text = get("reason", "")
+    usage_reason = parse_int(reason_text) if reason_text else None
+    version_text = get("version", "")
+    version = _ntlm_version(version_text) if version_text else NtlmVersion.UNKNOWN
+    if event_id in NTLMV1_EVENT_IDS and version is NtlmVersion.UNKNOWN:
+        version = NtlmVersion.NTLMV1
+    status = normalize_status(get("status", ""))
+    sub_status = normalize_status(_clean(data.get("SubStatus")))
+    if event_id == 4625 and sub_status and parse_int(sub_status) != 0:
+        status = sub_status
+    sct = get("sct", "")
+
+    netbios = host.split(".", 1)[0].upper()
+    if not domain or domain.upper() == "NT AUTHORITY":
+        scope = AccountScope.UNKNOWN
+    elif domain.upper() == netbios:
+        scope = AccountScope.LOCAL  # TargetDomainName == the reporting host: SAM account
+    else:
+        scope = AccountScope.DOMAIN
+
+    extra: dict[str, str] = {"file": file}
+    pid = get("pid", "")
+    if pid and parse_int(pid) != 0:
+        extra["pid"] = pid  # kept apart so `process` groups across process restarts
+    if reason_text and usage_reason is None:
+        extra["UsageReason"] = reason_text[:MAX_EXTRA_VALUE]
+    if len(rest) >= MAX_EXTRA_FIELDS:
+        rest["_truncated"] = "1"
+    extra.update(rest)
+
+    return AuthEvent(
+        source=f"{host}/{channel}",
+        record_id=record_id,
+        time=time,
+        host=host,
+        provider=provider,
+        event_id=event_id,
+        role=role,
+        client_host=client_host,
+        client_address=addr,
+        target_name=target,
+        user=user,
+        domain=domain,
+        account_scope=scope,
+        process=process,
+        ntlm_version=version,
+        mechanism=_mechanism(event_id, data, usage_reason),
+        usage_reason=usage_reason,
+        disposition=_disposition(event_id, status, sub_status),
+        status=status,
+        secure_channel_type=parse_int(sct) if sct else None,
+        extra=extra,
+    )

@@ -1,0 +1,58 @@
+"""Progress counters and the one error ingest raises."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+# Warnings kept in memory; past this only the count grows (bounded memory on huge inputs).
+MAX_KEPT_WARNINGS = 1000
+
+
+class IngestError(Exception):
+    """Nothing at all could be read. The message names every file and what to do."""
+
+
+@dataclasses.dataclass(slots=True)
+class IngestStats:
+    """Counters a progress bar reads while `iter_events` runs (single-threaded: no locks)."""
+
+    files_total: int = 0
+    files_done: int = 0
+    records_read: int = 0  # every record seen, relevant or not
+    events_yielded: int = 0  # NTLM events, and the Kerberos failures that explain them
+    records_skipped_irrelevant: int = 0
+    records_corrupt: int = 0
+    warnings: list[str] = dataclasses.field(default_factory=list)
+    warnings_total: int = 0
+    current_file: str = ""
+    started_monotonic: float | None = None  # set by the caller when it starts the clock
+
+    def records_per_second(self, now_monotonic: float) -> float:
+        """Records read per second since `started_monotonic` (0.0 before it is set)."""
+        if self.started_monotonic is None:
+            return 0.0
+        elapsed = now_monotonic - self.started_monotonic
+        return self.records_read / elapsed if elapsed > 0 else 0.0
+
+
+class ReadContext:
+    """What a reader needs besides its file: counters and the warning sink."""
+
+    __slots__ = ("_warn", "file", "stats")
+
+    def __init__(self, file: str, stats: IngestStats, warn: Callable[[str], None]) -> None:
+        self.file = file
+        self.stats = stats
+        self._warn = warn
+
+    def warn(self, message: str) -> None:
+        self.stats.warnings_total += 1
+        if len(self.stats.warnings) < MAX_KEPT_WARNINGS:
+            self.stats.warnings.append(message)
+        self._warn(message)
+
+    def corrupt(self, where: str, what: str) -> None:
+        """A record we could not read: skip it, count it, say where it was."""
+        self.stats.records_corrupt += 1
+        self.warn(f"{self.file}: {where}: skipped unreadable record: {what}")

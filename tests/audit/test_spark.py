@@ -1,0 +1,94 @@
+"""The same SQL text on Spark (local mode) over the same Parquet gives DuckDB's answers.
+
+One SparkSession for the whole module: it takes several seconds to start.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from audit_estate import estate, event
+
+from kerbfirst.audit.analytics import Analytics, duckdb_runner
+from kerbfirst.audit.events import Mechanism
+from kerbfirst.audit.store import EventStore
+
+pytestmark = pytest.mark.peer
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
+    s = EventStore(tmp_path_factory.mktemp("spark-store"))
+    evs = estate(500, days=20)
+    evs.append(event(record_id=9999, mechanism=Mechanism.KERBEROS))
+    evs.append(event(record_id=9998, target="", client="", domain="", cause=None))
+    s.append(evs, batch_size=100)
+    return s
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    if shutil.which("java") is None:
+        pytest.fail("pyspark needs a Java runtime: apt-get install openjdk-17-jre-headless")
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        pytest.fail("pyspark is missing: pip install 'pyspark>=3.5' (the dev extra)")
+    session = (
+        SparkSession.builder.master("local[1]")
+        .appName("kerbfirst-audit-test")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        # A zone far from UTC: the answers must not depend on the session time zone.
+        .config("spark.sql.session.timeZone", "America/Los_Angeles")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _spark_runner(spark: Any, root: Path) -> Any:
+    events_dir = str(root / "events")
+    spark.read.option("basePath", events_dir).parquet(events_dir).createOrReplaceTempView(
+        "events"
+    )
+
+    def run(sql: str) -> list[dict[str, Any]]:
+        return [r.asDict() for r in spark.sql(sql).collect()]
+
+    return run
+
+
+def test_spark_and_duckdb_agree(spark: Any, store: EventStore) -> None:
+    on_spark = Analytics(_spark_runner(spark, store.root))
+    with store.connect() as con:
+        on_duck = Analytics(duckdb_runner(con))
+        duck = {
+            "bounds": on_duck.bounds(),
+            "map": on_duck.failure_map(),
+            "daily": on_duck.daily_by_cause(),
+            "servers": on_duck.top_servers(5),
+            "clients": on_duck.top_clients(5),
+            "causes": on_duck.cause_breakdown(),
+            "readiness": on_duck.readiness(),
+            "flows": on_duck.flows(),
+        }
+    sparked = {
+        "bounds": on_spark.bounds(),
+        "map": on_spark.failure_map(),
+        "daily": on_spark.daily_by_cause(),
+        "servers": on_spark.top_servers(5),
+        "clients": on_spark.top_clients(5),
+        "causes": on_spark.cause_breakdown(),
+        "readiness": on_spark.readiness(),
+        "flows": on_spark.flows(),
+    }
+    assert duck["bounds"].events == 501
+    assert len(duck["map"]) > 20 and len(duck["daily"]) > 20
+    for name, want in duck.items():
+        assert sparked[name] == want, name
