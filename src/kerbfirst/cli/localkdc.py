@@ -13,7 +13,7 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,9 +24,24 @@ from kerbfirst.cli.config import (
     RealmConfig,
     default_realm,
     load_config,
+    parse_duration,
     render_config,
     render_krb5_conf,
 )
+from kerbfirst.client import AsExchange, Credential, KerberosClientError, TgsExchange
+from kerbfirst.crypto import SUPPORTED_ETYPES, KerberosCryptoError, etype_from_name, get_profile
+from kerbfirst.kdc.policy import KdcPolicy, LockoutPolicy
+from kerbfirst.kdc.service import Kdc
+from kerbfirst.net.kdc_address import KdcAddress, parse_kdc_address
+from kerbfirst.net.kdc_server import KdcServerConfig, run_kdc_server
+from kerbfirst.net.kdc_transport import KdcUnreachable, send_to_kdc_sync
+from kerbfirst.store.audit_log import JsonLinesAuditLog
+from kerbfirst.store.ccache import CcacheCredential, write_ccache
+from kerbfirst.store.keytab import write_keytab
+from kerbfirst.store.masterkey import MasterKeyError, create_master_key, load_master_key
+from kerbfirst.store.names import Principal, PrincipalNameError, parse_name
+from kerbfirst.store.principals import SqlitePrincipalStore, StoreError
+from kerbfirst.wire.krb5 import EncryptionKey
 
 console = Console(stderr=True)
 out = Console()
@@ -74,15 +89,393 @@ def _read_password(password_stdin: bool, *, confirm: bool) -> str:
     return pw
 
 
+def _open_store(cfg: RealmConfig) -> SqlitePrincipalStore:
+    try:
+        master = load_master_key(cfg.master_key_path)
+        return SqlitePrincipalStore(cfg.db_path, master, realm=cfg.realm)
+    except (MasterKeyError, StoreError) as exc:
+        raise _fail(str(exc)) from None
+
+
 def _qualify(name: str, realm: str) -> str:
-    # MIT's rule: a name without an unescaped "@" belongs to the default realm.
-    from kerbfirst.store.names import parse_principal  # noqa: PLC0415
+    """MIT's rule: a name without an unescaped "@" belongs to the default realm."""
+    try:
+        return parse_name(name, default_realm=realm).unparse()
+    except PrincipalNameError as exc:
+        raise _fail(f"{name!r} is not a principal name: {exc}") from None
 
-    return str(parse_principal(name, default_realm=realm))
+
+# ---------------------------------------------------------------- realm
 
 
-def _open_store(cfg: RealmConfig):  # type: ignore[no-untyped-def]
-    from kerbfirst.store.masterkey import load_master_key  # noqa: PLC0415
-    from kerbfirst.store.principals import SqlitePrincipalStore  # noqa: PLC0415
+@realm_app.command("init")
+def realm_init(
+    directory: DirOption = DEFAULT_DIR,
+    realm: Annotated[
+        str | None, typer.Option(help="Realm name; default: this host's NetBIOS-style name.")
+    ] = None,
+    listen: Annotated[
+        list[str] | None,
+        typer.Option(help="host:port for UDP and TCP (repeatable); default 127.0.0.1:88."),
+    ] = None,
+    unix: Annotated[
+        list[str] | None, typer.Option(help="UNIX socket path (repeatable); default kdc.sock.")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="KDC worker processes.")] = 1,
+) -> None:
+    """Create a realm directory: configuration, store, master key (0600), krbtgt, krb5.conf."""
+    if (directory / "kerbfirst.toml").exists():
+        raise _fail(f"{directory} already holds a realm; choose another --dir or remove it")
+    cfg = RealmConfig(directory=directory, realm=(realm or default_realm()).upper())
+    if listen:
+        cfg.listen = list(listen)
+    if unix is not None:
+        cfg.unix = list(unix)
+    cfg.workers = workers
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    master = create_master_key(cfg.master_key_path)
+    store = SqlitePrincipalStore(cfg.db_path, master, realm=cfg.realm)
+    # RFC 4120 6.2: the TGS is krbtgt/REALM@REALM; its keys are random, never a password.
+    store.add_principal(f"krbtgt/{cfg.realm}@{cfg.realm}", password=None, now=_now())
+    (directory / "kerbfirst.toml").write_text(render_config(cfg), encoding="utf-8")
+    cfg.krb5_conf_path.write_text(render_krb5_conf(cfg), encoding="utf-8")
+    out.print(f"realm {cfg.realm} created in {directory}")
+    out.print(f"  clients: KRB5_CONFIG={cfg.krb5_conf_path}")
+    out.print(f"  serve:   kerbfirst kdc serve --dir {directory}")
 
-    return SqlitePrincipalStore(cfg.db_path, load_master_key(cfg.master_key_path), realm=cfg.realm)
+
+@realm_app.command("show")
+def realm_show(directory: DirOption = DEFAULT_DIR) -> None:
+    """Print the realm's configuration file."""
+    cfg = _config(directory)
+    out.print(render_config(cfg), markup=False)
+
+
+# ---------------------------------------------------------------- principals
+
+
+@principal_app.command("add")
+def principal_add(
+    name: Annotated[str, typer.Argument(help="e.g. alice, or host/server.example.test")],
+    directory: DirOption = DEFAULT_DIR,
+    random_key: Annotated[
+        bool, typer.Option("--random", help="Random keys (services); no password.")
+    ] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    enctypes: Annotated[
+        list[str] | None,
+        typer.Option("--enctype", "-e", help="MIT enctype name (repeatable); default all four."),
+    ] = None,
+    no_preauth: Annotated[
+        bool, typer.Option("--no-preauth", help="Do not require pre-authentication.")
+    ] = False,
+) -> None:
+    """Add a principal (a user with a password, or a service with random keys)."""
+    cfg = _config(directory)
+    store = _open_store(cfg)
+    full = _qualify(name, cfg.realm)
+    password = None if random_key else _read_password(password_stdin, confirm=True)
+    etypes = _etypes(enctypes)
+    try:
+        info = store.add_principal(
+            full, password=password, etypes=etypes, requires_preauth=not no_preauth, now=_now()
+        )
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"added {info.name}")
+
+
+def _etypes(names: list[str] | None) -> tuple[int, ...]:
+    if not names:
+        return SUPPORTED_ETYPES
+    try:
+        return tuple(etype_from_name(n) for n in names)
+    except KerberosCryptoError as exc:
+        raise _fail(f"{exc}; kerbfirst supports only the AES enctypes (RFC 3962, RFC 8009)") from None
+
+
+@principal_app.command("list")
+def principal_list(
+    directory: DirOption = DEFAULT_DIR,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """List principals with their kvno and enctypes (never key material)."""
+    store = _open_store(_config(directory))
+    infos = store.list_principals()
+    if as_json:
+        for info in infos:
+            out.print_json(data=info.to_json() if hasattr(info, "to_json") else vars_of(info))
+        return
+    table = Table("principal", "kvno", "enctypes", "pre-auth", "failures")
+    for info in infos:
+        data = vars_of(info)
+        table.add_row(
+            str(data.get("name", "")), str(data.get("kvno", "")),
+            ", ".join(_etype_name(e) for e in data.get("etypes", ())),
+            "yes" if data.get("requires_preauth", True) else "no",
+            str(data.get("fail_count", 0)),
+        )
+    out.print(table)
+
+
+def vars_of(obj: object) -> dict[str, Any]:
+    import dataclasses  # noqa: PLC0415
+
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            k: (v.isoformat() if isinstance(v, datetime) else v)
+            for k, v in dataclasses.asdict(obj).items()
+        }
+    return dict(getattr(obj, "__dict__", {}))
+
+
+def _etype_name(etype: int) -> str:
+    try:
+        return get_profile(etype).name
+    except KerberosCryptoError:
+        return str(etype)
+
+
+@principal_app.command("delete")
+def principal_delete(
+    name: str,
+    directory: DirOption = DEFAULT_DIR,
+    force: Annotated[bool, typer.Option("--force", help="Do not ask for confirmation.")] = False,
+) -> None:
+    """Delete a principal and all its keys."""
+    cfg = _config(directory)
+    full = _qualify(name, cfg.realm)
+    if full == f"krbtgt/{cfg.realm}@{cfg.realm}":
+        raise _fail("refusing to delete the realm's krbtgt: every ticket depends on it")
+    if not force and not typer.confirm(f"delete {full}?"):
+        raise typer.Exit(code=1)
+    try:
+        _open_store(cfg).delete_principal(full)
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"deleted {full}")
+
+
+@principal_app.command("rekey")
+def principal_rekey(
+    name: str,
+    directory: DirOption = DEFAULT_DIR,
+    random_key: Annotated[bool, typer.Option("--random", help="New random keys.")] = False,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new password from stdin.")
+    ] = False,
+    keep_old: Annotated[
+        int, typer.Option(min=0, help="Previous kvnos to keep so issued tickets still work.")
+    ] = 2,
+) -> None:
+    """Give a principal new keys at the next kvno (a new password, or random keys)."""
+    cfg = _config(directory)
+    full = _qualify(name, cfg.realm)
+    password = None if random_key else _read_password(password_stdin, confirm=True)
+    try:
+        info = _open_store(cfg).rekey(full, password=password, keep_old=keep_old, now=_now())
+    except StoreError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"rekeyed {full}: kvno {vars_of(info).get('kvno', '?')}")
+
+
+# ---------------------------------------------------------------- keytab
+
+
+@keytab_app.command("export")
+def keytab_export(
+    names: Annotated[list[str], typer.Argument(help="Service principals to export.")],
+    out_path: Annotated[Path, typer.Option("--out", "-o", help="Keytab file to write (0600).")],
+    directory: DirOption = DEFAULT_DIR,
+    append: Annotated[bool, typer.Option(help="Keep the entries already in the file.")] = False,
+    all_kvnos: Annotated[bool, typer.Option(help="Export every kvno kept, not only the current.")] = False,
+) -> None:
+    """Write service keys as an MIT keytab (format 0x502), readable by `klist -k`."""
+    cfg = _config(directory)
+    store = _open_store(cfg)
+    entries = []
+    try:
+        for name in names:
+            entries += store.keytab_entries(_qualify(name, cfg.realm), now=_now(), all_kvnos=all_kvnos)
+        write_keytab(out_path, entries, append=append)
+    except (StoreError, OSError) as exc:
+        raise _fail(f"could not write {out_path}: {exc}") from None
+    out.print(f"wrote {len(entries)} keys to {out_path}")
+
+
+# ---------------------------------------------------------------- kdc
+
+
+def kdc_policy(cfg: RealmConfig) -> KdcPolicy:
+    p = cfg.policy
+    return KdcPolicy(
+        realm=cfg.realm,
+        max_life=p.max_life,
+        max_renewable_life=p.max_renewable_life,
+        clock_skew=p.clock_skew,
+        require_preauth=p.require_preauth,
+        lockout=LockoutPolicy(
+            threshold=p.lockout_threshold, window=p.lockout_window, duration=p.lockout_duration
+        ),
+    )
+
+
+def _host_port(text: str) -> tuple[str, int]:
+    addr = parse_kdc_address(text)
+    return (addr.host or "127.0.0.1", addr.port or 88)
+
+
+@kdc_app.command("serve")
+def kdc_serve(
+    directory: DirOption = DEFAULT_DIR,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Worker processes (default: config).")
+    ] = None,
+    listen: Annotated[
+        list[str] | None, typer.Option(help="host:port for UDP+TCP (default: config).")
+    ] = None,
+) -> None:
+    """Serve the realm's KDC on UDP, TCP and UNIX sockets until SIGTERM/SIGINT."""
+    cfg = _config(directory)
+    _open_store(cfg)  # fail now, with a clear message, rather than in every worker
+    addrs = tuple(_host_port(a) for a in (listen or cfg.listen))
+    config = KdcServerConfig(
+        udp_listen=addrs, tcp_listen=addrs,
+        unix_paths=tuple(str(p) for p in cfg.unix_paths()),
+        workers=workers or cfg.workers,
+    )
+    policy = kdc_policy(cfg)
+
+    def handler_factory() -> Kdc:
+        # Runs in each worker after the fork: its own SQLite connection and audit file handle.
+        audit_log = JsonLinesAuditLog(cfg.audit_path)
+        return Kdc(
+            database=_open_store(cfg), policy=policy, random=os.urandom, audit=audit_log.write
+        )
+
+    def listening(addresses: tuple[KdcAddress, ...]) -> None:
+        shown = ", ".join(str(a) for a in addresses)
+        console.print(f"kerbfirst KDC for {cfg.realm} listening on {shown}")
+
+    raise typer.Exit(code=run_kdc_server(handler_factory, config, on_listening=listening))
+
+
+# ---------------------------------------------------------------- kinit
+
+
+def _ccache_credential(cred: Credential) -> CcacheCredential:
+    return CcacheCredential(
+        client=Principal(tuple(cred.client.name_string), cred.crealm, cred.client.name_type),
+        server=Principal(tuple(cred.server.name_string), cred.srealm, cred.server.name_type),
+        key=EncryptionKey(cred.session_key.etype, cred.session_key.contents),
+        authtime=cred.authtime,
+        starttime=cred.starttime,
+        endtime=cred.endtime,
+        renew_till=cred.renew_till,
+        ticket=cred.ticket_bytes,
+        ticket_flags=cred.flags,
+    )
+
+
+def _exchange(kdcs: list[KdcAddress], request: bytes, timeout: float) -> bytes:
+    try:
+        return send_to_kdc_sync(request, kdcs, timeout=timeout)
+    except KdcUnreachable as exc:
+        raise _fail(str(exc)) from None
+
+
+def kinit(
+    principal: Annotated[str, typer.Argument(help="Client principal, e.g. alice or alice@REALM.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    ccache: Annotated[
+        Path | None, typer.Option(help="Credential cache file (default: $KRB5CCNAME or /tmp/krb5cc_UID).")
+    ] = None,
+    service: Annotated[
+        list[str] | None, typer.Option(help="Also get a service ticket for this principal (repeatable).")
+    ] = None,
+    kdc: Annotated[
+        list[str] | None,
+        typer.Option(help="KDC address (repeatable): host[:port], tcp/host:port, unix:/path. "
+                          "Default: the realm's krb5.conf ($KRB5_CONFIG)."),
+    ] = None,
+    realm: Annotated[str | None, typer.Option(help="Realm (default: from the name or krb5.conf).")] = None,
+    enctype: Annotated[list[str] | None, typer.Option("--enctype", "-e", help="Enctype (repeatable).")] = None,
+    lifetime: Annotated[str, typer.Option(help="Ticket lifetime, e.g. 10h.")] = "10h",
+    renewable: Annotated[str | None, typer.Option(help="Renewable lifetime, e.g. 7d.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each KDC.")] = 3.0,
+) -> None:
+    """Get a TGT (AS exchange with pre-authentication) and optionally service tickets."""
+    conf_realm, conf_kdcs = _krb5_conf_defaults()
+    parsed = parse_name(principal, default_realm=realm or conf_realm or "")
+    if not parsed.realm:
+        raise _fail("no realm: write alice@REALM, pass --realm, or set KRB5_CONFIG")
+    kdcs = [parse_kdc_address(k) for k in (kdc or conf_kdcs.get(parsed.realm, []))]
+    if not kdcs:
+        raise _fail(f"no KDC known for {parsed.realm}: pass --kdc or list it in krb5.conf")
+    password = _read_password(password_stdin, confirm=False)
+    try:
+        exchange = AsExchange(
+            parsed.unparse(), parsed.realm, random=os.urandom, password=password,
+            etypes=_etypes(enctype),
+            lifetime=parse_duration(lifetime, field="--lifetime"),
+            renew_lifetime=parse_duration(renewable, field="--renewable") if renewable else None,
+        )
+        message: bytes | Credential = exchange.first_request(_now())
+        while isinstance(message, bytes):
+            message = exchange.receive(_exchange(kdcs, message, timeout), _now())
+        tgt = message
+        creds = [tgt]
+        for spn in service or []:
+            tgs = TgsExchange(tgt, spn, random=os.urandom)
+            creds.append(tgs.receive(_exchange(kdcs, tgs.first_request(_now()), timeout), _now()))
+    except KerberosClientError as exc:
+        raise _fail(str(exc)) from None
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    path = ccache or _default_ccache()
+    primary = Principal(tuple(tgt.client.name_string), tgt.crealm, tgt.client.name_type)
+    write_ccache(path, primary, [_ccache_credential(c) for c in creds])
+    for cred in creds:
+        out.print(f"{cred.server_principal}  valid until {cred.endtime.isoformat()}  "
+                  f"etype {_etype_name(cred.session_key.etype)}")
+    out.print(f"credentials for {tgt.client_principal} in {path}")
+
+
+def _default_ccache() -> Path:
+    env = os.environ.get("KRB5CCNAME", "")
+    if env.startswith("FILE:"):
+        return Path(env[5:])
+    if env and ":" not in env:
+        return Path(env)
+    return Path(f"/tmp/krb5cc_{os.getuid()}")  # MIT's default file ccache name
+
+
+def _krb5_conf_defaults() -> tuple[str | None, dict[str, list[str]]]:
+    """default_realm and the kdc lines of $KRB5_CONFIG (a small reader of MIT's profile format)."""
+    path = Path(os.environ.get("KRB5_CONFIG", "/etc/krb5.conf").split(":")[0])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None, {}
+    default: str | None = None
+    kdcs: dict[str, list[str]] = {}
+    section, current = "", None
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("[") and line.endswith("]"):
+            section, current = line[1:-1].strip(), None
+        elif section == "libdefaults" and line.startswith("default_realm"):
+            default = line.partition("=")[2].strip()
+        elif section == "realms" and line.endswith("{"):
+            current = line.partition("=")[0].strip()
+        elif section == "realms" and line.startswith("}"):
+            current = None
+        elif section == "realms" and current and line.startswith("kdc"):
+            key, _, value = line.partition("=")
+            if key.strip() == "kdc":
+                kdcs.setdefault(current, []).append(value.strip())
+    return default, kdcs
