@@ -29,7 +29,7 @@ import signal
 import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 from kerbfirst.net.kdc_address import KdcAddress
 from kerbfirst.net.kdc_framing import MAX_MESSAGE_SIZE, FramingError, frame, read_framed
@@ -110,6 +110,11 @@ class _Stream:
     task: asyncio.Task[None]
     writer: asyncio.StreamWriter
     busy: bool = False  # in the handler or writing a reply: finish it at shutdown
+    dropped: bool = False  # cancelled by the server itself (eviction, shutdown)
+
+    def drop(self) -> None:
+        self.dropped = True
+        self.task.cancel()
 
 
 class KdcServer:
@@ -183,12 +188,15 @@ class KdcServer:
             server.close()
         for stream in list(self._streams.values()):
             if not stream.busy:
-                stream.task.cancel()  # idle or mid-read: nothing promised yet
+                stream.drop()  # idle or mid-read: nothing promised yet
         pending = set(self._streams) | self._datagram_tasks
         if pending:
             _, late = await asyncio.wait(pending, timeout=grace)
             for task in late:
-                task.cancel()
+                if task in self._streams:
+                    self._streams[task].drop()
+                else:
+                    task.cancel()
             if late:
                 log.warning(
                     "KDC shutdown: %d requests did not finish within %.1f s", len(late), grace
@@ -220,9 +228,7 @@ class KdcServer:
 
         def call() -> bytes | None:
             # The clock is read here, just before the KDC runs (RFC 4120 skew checks).
-            return handler.handle(
-                request, peer=peer, transport=transport, now=datetime.now(UTC)
-            )
+            return handler.handle(request, peer=peer, transport=transport, now=datetime.now(UTC))
 
         return await self._call_handler("handle", call, peer, transport)
 
@@ -318,12 +324,17 @@ class KdcServer:
             oldest = next(iter(self._streams.values()))
             log.warning("KDC at %d connections; closing the oldest", len(self._streams))
             self._streams.pop(oldest.task, None)
-            oldest.task.cancel()
+            oldest.drop()
         self._streams[task] = stream
         try:
             await self._stream_requests(reader, writer, stream, transport, peer)
         except (ConnectionError, OSError) as exc:
             log.info("KDC %s connection from %s failed: %s", transport, peer, type(exc).__name__)
+        except asyncio.CancelledError:
+            # Our own cancellation ends the connection normally: asyncio 3.11's stream
+            # server logs a task that ends cancelled as an error.
+            if not stream.dropped:
+                raise
         finally:
             self._streams.pop(task, None)
             writer.close()
@@ -377,8 +388,9 @@ class _DatagramListener(asyncio.DatagramProtocol):
         self._transport: asyncio.DatagramTransport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        if isinstance(transport, asyncio.DatagramTransport):
-            self._transport = transport
+        # Not an isinstance check: asyncio's selector datagram transport does not inherit
+        # from asyncio.DatagramTransport (CPython 3.11).
+        self._transport = cast(asyncio.DatagramTransport, transport)
 
     def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
         if self._transport is not None:
