@@ -92,3 +92,8 @@ class PidHandler(SleepingHandler):
 class SvcUnavailableHandler(EchoHandler):
     def handle(self, request: bytes, *, peer: str, transport: str, now: datetime) -> bytes | None:
         return krb_error(29)
+
+
+def BrokenFactory() -> EchoHandler:  # named like the handler classes it stands in for
+    """A KDC whose database cannot be opened: every worker fails at start."""
+    raise OSError("database unavailable")

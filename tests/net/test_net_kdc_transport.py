@@ -8,6 +8,8 @@ import time
 
 import asn1tools
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from kdc_test_handlers import EchoHandler, SvcUnavailableHandler, krb_error
 from net_helpers import address_of, free_port_pair, run_async, running_server
 
@@ -239,3 +241,15 @@ def test_krb_error_code_against_asn1tools(code: int, with_ctime: bool) -> None:
     assert krb_error_code(encoded[:-1]) is None  # truncated: not trusted
     assert krb_error_code(spec.encode("AS-REQ-ISH", {"pvno": 5})) is None
     assert krb_error_code(b"") is None and krb_error_code(b"\x7e\x84\xff\xff\xff\xff") is None
+
+
+@given(data=st.data())
+@settings(max_examples=300, deadline=None)
+def test_krb_error_code_never_raises_on_mutated_replies(data: st.DataObject) -> None:
+    valid = bytearray(krb_error(52))
+    for _ in range(data.draw(st.integers(1, 4))):
+        position = data.draw(st.integers(0, len(valid) - 1))
+        valid[position] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(0, len(valid)))
+    code = krb_error_code(bytes(valid[:cut]))
+    assert code is None or isinstance(code, int)

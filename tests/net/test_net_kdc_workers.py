@@ -138,3 +138,14 @@ def test_dead_worker_is_replaced(server_process: Callable[[int, str], ServerProc
         seen |= asyncio.run(_pids(tcp, 8))
     assert len(seen - {b"pid:%d" % victim}) == 2, f"after killing {victim}, replies from {seen}"
     assert server.stop() == 0, server.stderr()
+
+
+def test_workers_that_keep_failing_make_the_server_give_up(
+    server_process: Callable[[int, str], ServerProcess],
+) -> None:
+    server = server_process(2, "BrokenFactory")
+    assert server.proc.wait(10) == 1
+    stderr = server.stderr()
+    assert "keep dying" in stderr and "OSError" in stderr
+    assert "database unavailable" not in stderr  # exception text is not logged
+    assert not os.path.exists(server.addresses["unix"].path)
