@@ -1,0 +1,330 @@
+"""The listeners of one KDC process: UDP datagrams and TCP/UNIX streams (RFC 4120 7.2).
+
+See kdc_server for the limits enforced here and why; this module is the mechanism.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
+import traceback
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, cast
+
+from kerbfirst.net.kdc_address import KdcAddress
+from kerbfirst.net.kdc_framing import FramingError, frame, read_framed
+from kerbfirst.net.kdc_handler_thread import HandlerThread
+from kerbfirst.net.kdc_sockets import Listener, bind_listeners, close_listeners
+
+if TYPE_CHECKING:  # kdc_server imports this module at run time
+    from kerbfirst.net.kdc_server import HandlerFactory, KdcRequestHandler, KdcServerConfig
+
+log = logging.getLogger("kerbfirst.net.kdc_server")  # one logger name for the whole server
+
+
+def format_peer(sockname: object) -> str:
+    """("1.2.3.4", 88) -> "1.2.3.4:88"; IPv6 hosts in brackets."""
+    if isinstance(sockname, tuple) and len(sockname) >= 2:
+        host, port = str(sockname[0]), sockname[1]
+        return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+    return "unknown"
+
+
+@dataclasses.dataclass(slots=True, eq=False)
+class _Stream:
+    task: asyncio.Task[None]
+    writer: asyncio.StreamWriter
+    busy: bool = False  # in the handler or writing a reply: finish it at shutdown
+    dropped: bool = False  # cancelled by the server itself (eviction, shutdown)
+
+    def drop(self) -> None:
+        self.dropped = True
+        self.task.cancel()
+
+
+class KdcServer:
+    """The listeners of one process, sharing one handler (built on the handler thread)."""
+
+    def __init__(
+        self,
+        handler_factory: HandlerFactory,
+        config: KdcServerConfig,
+        *,
+        listeners: Sequence[Listener] | None = None,
+    ) -> None:
+        """`listeners`: sockets bound elsewhere (a supervising parent), which this server
+        closes but whose UNIX files it leaves to their owner. Without them it binds
+        `config`'s addresses itself and removes its UNIX files on close."""
+        self._factory = handler_factory
+        self._config = config
+        self._listeners = list(listeners) if listeners is not None else []
+        self._owns_listeners = listeners is None
+        self._handler: KdcRequestHandler | None = None
+        self._thread: HandlerThread | None = None
+        self._stream_servers: list[asyncio.Server] = []
+        self._datagram_transports: list[asyncio.DatagramTransport] = []
+        self._streams: dict[asyncio.Task[None], _Stream] = {}  # in accept order
+        self._datagram_tasks: set[asyncio.Task[None]] = set()
+        self._stopping = False
+        self._closed = False
+
+    @property
+    def addresses(self) -> tuple[KdcAddress, ...]:
+        """The bound addresses, with the real port where port 0 was asked for."""
+        return tuple(listener.address() for listener in self._listeners)
+
+    async def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._owns_listeners:
+            self._listeners = bind_listeners(
+                udp=self._config.udp_listen,
+                tcp=self._config.tcp_listen,
+                unix=self._config.unix_paths,
+                unix_mode=self._config.unix_mode,
+            )
+        try:
+            self._thread = HandlerThread(loop)
+            self._handler = await self._thread.call(self._factory)
+            for listener in self._listeners:
+                if listener.transport == "udp":
+                    transport, _ = await loop.create_datagram_endpoint(
+                        lambda: _DatagramListener(self), sock=listener.sock
+                    )
+                    self._datagram_transports.append(transport)
+                elif listener.transport == "tcp":
+                    self._stream_servers.append(
+                        await asyncio.start_server(self._tcp_connected, sock=listener.sock)
+                    )
+                else:
+                    self._stream_servers.append(
+                        await asyncio.start_unix_server(self._unix_connected, sock=listener.sock)
+                    )
+        except BaseException:
+            await self.close(grace=0)
+            raise
+
+    async def close(self, *, grace: float | None = None) -> None:
+        """Stop accepting, let in-flight requests finish for `grace` seconds, then close."""
+        if self._closed:
+            return
+        self._closed = self._stopping = True
+        grace = self._config.shutdown_grace if grace is None else grace
+        for server in self._stream_servers:
+            server.close()
+        for stream in list(self._streams.values()):
+            if not stream.busy:
+                stream.drop()  # idle or mid-read: nothing promised yet
+        pending = set(self._streams) | self._datagram_tasks
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=grace)
+            for task in late:
+                if task in self._streams:
+                    self._streams[task].drop()
+                else:
+                    task.cancel()
+            if late:
+                log.warning(
+                    "KDC shutdown: %d requests did not finish within %.1f s", len(late), grace
+                )
+                await asyncio.wait(late, timeout=1.0)
+        for transport in self._datagram_transports:
+            transport.close()
+        for server in self._stream_servers:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(1.0):
+                    await server.wait_closed()
+        if self._thread is not None:
+            self._thread.stop()
+        close_listeners(self._listeners, remove_unix_files=self._owns_listeners)
+
+    async def __aenter__(self) -> KdcServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    # -- dispatch -------------------------------------------------------------
+
+    async def _answer(self, request: bytes, peer: str, transport: str) -> bytes | None:
+        handler, thread = self._handler, self._thread
+        if handler is None or thread is None:
+            return None
+
+        def call() -> bytes | None:
+            # The clock is read here, just before the KDC runs (RFC 4120 skew checks).
+            return handler.handle(request, peer=peer, transport=transport, now=datetime.now(UTC))
+
+        return await self._call_handler("handle", call, peer, transport)
+
+    async def _too_big(self, request: bytes, peer: str) -> bytes | None:
+        handler, thread = self._handler, self._thread
+        if handler is None or thread is None:
+            return None
+
+        def call() -> bytes | None:
+            return handler.response_too_big(request, now=datetime.now(UTC))
+
+        return await self._call_handler("response_too_big", call, peer, "udp")
+
+    async def _call_handler(
+        self, method: str, call: Callable[[], bytes | None], peer: str, transport: str
+    ) -> bytes | None:
+        if self._thread is None:
+            return None
+        try:
+            reply = await self._thread.call(call)
+        except Exception as exc:
+            # Type and code location only: the message of an exception may quote keys.
+            frames = traceback.extract_tb(exc.__traceback__)[-3:]
+            where = " <- ".join(
+                f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in reversed(frames)
+            )
+            log.error(
+                "KDC %s raised %s on a %s request from %s; request dropped (at %s)",
+                method,
+                type(exc).__name__,
+                transport,
+                peer,
+                where,
+            )
+            return None
+        if reply is not None and not isinstance(reply, bytes):
+            log.error(
+                "KDC %s returned %s, not bytes; request dropped", method, type(reply).__name__
+            )
+            return None
+        return reply
+
+    # -- UDP (RFC 4120 7.2.1) ---------------------------------------------------
+
+    def datagram_received(
+        self, transport: asyncio.DatagramTransport, data: bytes, addr: tuple[Any, ...]
+    ) -> None:
+        if self._stopping or not data or len(data) > self._config.max_message_size:
+            return
+        if len(self._datagram_tasks) >= self._config.max_pending_datagrams:
+            log.warning("KDC UDP queue full (%d); datagram dropped", len(self._datagram_tasks))
+            return
+        task = asyncio.get_running_loop().create_task(self._answer_datagram(transport, data, addr))
+        self._datagram_tasks.add(task)
+        task.add_done_callback(self._datagram_tasks.discard)
+
+    async def _answer_datagram(
+        self, transport: asyncio.DatagramTransport, request: bytes, addr: tuple[Any, ...]
+    ) -> None:
+        peer = format_peer(addr)
+        reply = await self._answer(request, peer, "udp")
+        if reply is not None and len(reply) > self._config.max_dgram_reply_size:
+            reply = await self._too_big(request, peer)
+            if reply is not None and len(reply) > self._config.max_dgram_reply_size:
+                log.error("KDC response_too_big reply of %d bytes does not fit either", len(reply))
+                return
+        if reply is not None and not transport.is_closing():
+            transport.sendto(reply, addr)
+
+    # -- TCP and UNIX streams (RFC 4120 7.2.2) ----------------------------------
+
+    async def _tcp_connected(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await self._serve_stream(
+            reader, writer, "tcp", format_peer(writer.get_extra_info("peername"))
+        )
+
+    async def _unix_connected(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await self._serve_stream(reader, writer, "unix", "unix")
+
+    async def _serve_stream(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, transport: str, peer: str
+    ) -> None:
+        task = asyncio.current_task()
+        if task is None or self._stopping:
+            writer.close()
+            return
+        stream = _Stream(task, writer)
+        if len(self._streams) >= self._config.max_connections:
+            oldest = next(iter(self._streams.values()))
+            log.warning("KDC at %d connections; closing the oldest", len(self._streams))
+            self._streams.pop(oldest.task, None)
+            oldest.drop()
+        self._streams[task] = stream
+        try:
+            await self._stream_requests(reader, writer, stream, transport, peer)
+        except (ConnectionError, OSError) as exc:
+            log.info("KDC %s connection from %s failed: %s", transport, peer, type(exc).__name__)
+        except asyncio.CancelledError:
+            # Our own cancellation ends the connection normally: asyncio 3.11's stream
+            # server logs a task that ends cancelled as an error.
+            if not stream.dropped:
+                raise
+        finally:
+            self._streams.pop(task, None)
+            writer.close()
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(1.0):
+                    await writer.wait_closed()
+
+    async def _stream_requests(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        stream: _Stream,
+        transport: str,
+        peer: str,
+    ) -> None:
+        timeout = self._config.read_timeout
+        while not self._stopping:
+            stream.busy = False
+            try:
+                request = await read_framed(
+                    reader, max_size=self._config.max_message_size, timeout=timeout
+                )
+            except FramingError as exc:
+                log.info("KDC closing %s connection from %s: %s", transport, peer, exc)
+                return
+            except TimeoutError:
+                log.info(
+                    "KDC closing %s connection from %s: no complete message within %.1f s",
+                    transport,
+                    peer,
+                    timeout,
+                )
+                return
+            except asyncio.IncompleteReadError:
+                log.info("KDC %s connection from %s closed mid-message", transport, peer)
+                return
+            if request is None:
+                return
+            stream.busy = True
+            reply = await self._answer(request, peer, transport)
+            if reply is None:
+                return  # closing tells the client at once that no answer is coming
+            writer.write(frame(reply))
+            async with asyncio.timeout(timeout):
+                await writer.drain()
+
+
+class _DatagramListener(asyncio.DatagramProtocol):
+    def __init__(self, server: KdcServer) -> None:
+        self._server = server
+        self._transport: asyncio.DatagramTransport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # Not an isinstance check: asyncio's selector datagram transport does not inherit
+        # from asyncio.DatagramTransport (CPython 3.11).
+        self._transport = cast(asyncio.DatagramTransport, transport)
+
+    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
+        if self._transport is not None:
+            self._server.datagram_received(self._transport, data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        # ICMP errors for earlier replies (client gone); nothing to do.
+        log.debug("KDC UDP socket error: %s", type(exc).__name__)

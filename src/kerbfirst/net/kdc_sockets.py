@@ -1,0 +1,150 @@
+"""Binding the KDC's listening sockets, and removing its UNIX socket files again.
+
+Binding is separate from serving so that the supervising parent can bind once and hand
+the same sockets to every forked worker (see kdc_workers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import errno
+import os
+import socket
+import stat
+from collections.abc import Sequence
+from typing import Literal
+
+from kerbfirst.net.kdc_address import KdcAddress
+
+ListenerTransport = Literal["udp", "tcp", "unix"]
+
+_LISTEN_BACKLOG = 128
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Listener:
+    """A bound (and for streams, listening) socket. For unix, the file's identity too."""
+
+    transport: ListenerTransport
+    sock: socket.socket
+    path: str = ""
+    file_id: tuple[int, int] | None = None  # (st_dev, st_ino) of the socket file we created
+
+    def address(self) -> KdcAddress:
+        if self.transport == "unix":
+            return KdcAddress("unix", path=self.path)
+        host, port = self.sock.getsockname()[:2]
+        return KdcAddress(self.transport, host=host, port=port)
+
+
+def bind_listeners(
+    *,
+    udp: Sequence[tuple[str, int]],
+    tcp: Sequence[tuple[str, int]],
+    unix: Sequence[str],
+    unix_mode: int,
+) -> list[Listener]:
+    """Bind every configured address; on any failure close what was bound and re-raise."""
+    bound: list[Listener] = []
+    try:
+        for host, port in udp:
+            bound.append(Listener("udp", _bind_inet(socket.SOCK_DGRAM, host, port)))
+        for host, port in tcp:
+            bound.append(Listener("tcp", _bind_inet(socket.SOCK_STREAM, host, port)))
+        for path in unix:
+            bound.append(_bind_unix(path, unix_mode))
+    except BaseException:
+        close_listeners(bound, remove_unix_files=True)
+        raise
+    return bound
+
+
+def close_listeners(listeners: Sequence[Listener], *, remove_unix_files: bool) -> None:
+    """Close the sockets; remove UNIX socket files that are still the ones we created."""
+    for listener in listeners:
+        listener.sock.close()
+        if remove_unix_files and listener.transport == "unix":
+            remove_unix_socket(listener.path, listener.file_id)
+
+
+def remove_unix_socket(path: str, file_id: tuple[int, int] | None) -> None:
+    """Unlink `path` only if it is still our socket (a successor may have replaced it)."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISSOCK(st.st_mode) and (st.st_dev, st.st_ino) == file_id:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _bind_inet(kind: socket.SocketKind, host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, kind)
+    try:
+        if kind == socket.SOCK_STREAM:
+            # Restart without waiting out TIME_WAIT; this is not SO_REUSEPORT, nobody else
+            # can bind the port while we hold it.
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise OSError(
+                exc.errno, f"cannot bind KDC {kind.name} {host}:{port}: {exc.strerror}"
+            ) from exc
+        if kind == socket.SOCK_STREAM:
+            sock.listen(_LISTEN_BACKLOG)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _bind_unix(path: str, mode: int) -> Listener:
+    if not os.path.isabs(path):
+        raise ValueError(f"KDC unix socket path {path!r} must be absolute")
+    _remove_stale_unix_socket(path)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        # The umask makes the file appear with at most `mode`: no window in which a
+        # chmod has not yet happened. The parent is single-threaded here.
+        old_umask = os.umask(0o777 & ~mode)
+        try:
+            sock.bind(path)
+        finally:
+            os.umask(old_umask)
+        os.chmod(path, mode)
+        st = os.lstat(path)
+        sock.listen(_LISTEN_BACKLOG)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
+    return Listener("unix", sock, path=path, file_id=(st.st_dev, st.st_ino))
+
+
+def _remove_stale_unix_socket(path: str) -> None:
+    """Unlink a socket file left by a crashed server; refuse anything else."""
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if not stat.S_ISSOCK(st.st_mode):
+        raise FileExistsError(
+            errno.EEXIST, f"{path} exists and is not a socket; remove it or choose another path"
+        )
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    probe.settimeout(1.0)
+    try:
+        probe.connect(path)
+    except (ConnectionRefusedError, FileNotFoundError):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        return
+    finally:
+        probe.close()
+    raise OSError(errno.EADDRINUSE, f"another server is listening on {path}; stop it first")
