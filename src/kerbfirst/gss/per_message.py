@@ -34,7 +34,7 @@ FLAG_SENT_BY_ACCEPTOR = 0x01
 FLAG_SEALED = 0x02
 FLAG_ACCEPTOR_SUBKEY = 0x04
 HEADER_LEN = 16
-CONFOUNDER_LEN = 16  # the AES block size: the confounder of enctypes 17-20 (RFC 3962, 8009)
+
 SEQ_MASK = (1 << 64) - 1
 
 
@@ -175,7 +175,8 @@ class SecurityContext:
             # EC = 0: CTS needs no padding. The encrypted copy of the header carries RRC = 0
             # (RFC 4121 4.2.4); we send RRC = 0, so nothing is rotated.
             header = TOK_WRAP + bytes((flags,)) + b"\xff" + struct.pack(">HH", 0, 0) + seq
-            body = encrypt(key, usage, message + header, confounder=self._random(CONFOUNDER_LEN))
+            confounder = self._random(get_profile(key.etype).confounder_size)
+            body = encrypt(key, usage, message + header, confounder=confounder)
             return header + body
         mac_size = get_profile(key.etype).mac_size
         # RFC 4121 4.2.4: checksum over plaintext | header with EC and RRC zero, then EC says
