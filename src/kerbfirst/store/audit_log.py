@@ -1,0 +1,98 @@
+"""Audit events as JSON lines, appended safely by several worker processes.
+
+Each event is one line written with a single write(2) on a descriptor opened with
+O_APPEND: POSIX makes the seek-to-end and the write one atomic step, so lines from
+concurrent processes never interleave (for regular files on local filesystems; NFS does
+not honour O_APPEND atomically, so keep audit logs local). The file is created 0600.
+Fields that could hold key material are refused, not silently dropped: the event
+producer has a bug that must be fixed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Protocol
+
+from kerbfirst.store.private_files import PRIVATE_MODE
+
+# Key names that would only ever carry secrets; an event holding one is a producer bug.
+FORBIDDEN_FIELDS = frozenset(
+    {"key", "keyvalue", "session_key", "password", "secret", "master_key", "nt_hash"}
+)
+MAX_LINE = 1024 * 1024
+
+
+class ToJson(Protocol):
+    def to_json(self) -> dict[str, Any]: ...
+
+
+class AuditLogError(ValueError):
+    """An event that cannot be written (would leak key material, or not serialisable)."""
+
+
+def _check(value: Any, path: str, depth: int = 0) -> None:
+    if depth > 32:
+        raise AuditLogError(f"audit event nested deeper than 32 levels at {path}")
+    if isinstance(value, Mapping):
+        for k, v in value.items():
+            if str(k).lower() in FORBIDDEN_FIELDS:
+                raise AuditLogError(
+                    f"audit event field {path}.{k} looks like key material; audit events "
+                    "must never carry keys or passwords"
+                )
+            _check(v, f"{path}.{k}", depth + 1)
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _check(v, f"{path}[{i}]", depth + 1)
+    elif isinstance(value, bytes | bytearray | memoryview):
+        raise AuditLogError(f"audit event field {path} is raw bytes; encode it (hex) on purpose")
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    to_json = getattr(value, "to_json", None)
+    if callable(to_json):
+        return to_json()
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+class JsonLinesAuditLog:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        self._fd = os.open(
+            self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, PRIVATE_MODE
+        )
+        self._lock = threading.Lock()
+
+    def write(self, event: ToJson | Mapping[str, Any]) -> None:
+        record = dict(event) if isinstance(event, Mapping) else event.to_json()
+        _check(record, "event")
+        try:
+            text = json.dumps(record, default=_default, separators=(",", ":"), ensure_ascii=False)
+        except (TypeError, ValueError) as e:
+            raise AuditLogError(f"audit event cannot be written as JSON: {e}") from None
+        line = (text + "\n").encode("utf-8")
+        if len(line) > MAX_LINE:
+            raise AuditLogError(f"audit event of {len(line)} bytes exceeds {MAX_LINE}")
+        with self._lock:
+            # One write() per line: O_APPEND makes it atomic with respect to other appenders.
+            written = os.write(self._fd, line)
+            if written != len(line):
+                raise OSError(f"short write to audit log {self.path!r} ({written}/{len(line)})")
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd >= 0:
+                os.close(self._fd)
+                self._fd = -1
+
+    def __enter__(self) -> JsonLinesAuditLog:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
