@@ -53,7 +53,8 @@ def make_ticket(
         renew_till=None,
     )
     cipher = encrypt(service_key, KU_KDC_REP_TICKET, part.encode(), confounder=rnd(16))
-    return Ticket(realm=REALM, sname=SERVICE, enc_part=EncryptedData(service_key.etype, kvno, cipher))
+    enc_part = EncryptedData(service_key.etype, kvno, cipher)
+    return Ticket(realm=REALM, sname=SERVICE, enc_part=enc_part)
 
 
 def keys(etype: int = 18) -> tuple[Key, Key]:
@@ -71,7 +72,8 @@ def lookup_for(service_key: Key, kvno: int = 2) -> Callable[[str, int | None, in
 
 
 def pair(
-    etype: int = 18, *, flags: int | None = None, now: datetime = NOW, cache: ReplayCache | None = None,
+    etype: int = 18, *, flags: int | None = None, now: datetime = NOW,
+    cache: ReplayCache | None = None,
     use_subkey: bool = True, acceptor_subkey: bool = True, **acceptor_kw: object,
 ) -> tuple[Krb5Initiator, Krb5Acceptor, Ticket, Key]:
     service_key, session_key = keys(etype)

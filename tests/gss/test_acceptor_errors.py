@@ -3,6 +3,7 @@ the initiator understands (RFC 4121 4.1), and never with an unexpected exception
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 
 import pytest
@@ -164,7 +165,5 @@ def test_truncations_of_a_real_token_never_crash() -> None:
         _, acc, _, _ = pair()
         flipped = bytearray(tok)
         flipped[i] ^= 0x40
-        try:
+        with contextlib.suppress(GssError):
             acc.step(bytes(flipped), now=NOW)
-        except GssError:
-            pass

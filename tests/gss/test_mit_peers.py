@@ -43,7 +43,6 @@ from kerbfirst.net.gss_sample import (
 from kerbfirst.store.ccache import read_ccache
 from kerbfirst.wire.constants import NT_PRINCIPAL
 from kerbfirst.wire.krb5 import PrincipalName, Ticket
-
 from peerlib import free_port, require_program
 
 pytestmark = pytest.mark.peer
@@ -80,7 +79,7 @@ def realm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     if shutil.which("krb5-config") is None:
         # k5test asks krb5-config (libkrb5-dev) only to find MIT's plugin directory; Debian's
         # runtime packages put it here, so tell k5test directly.
-        found = sorted(glob.glob("/usr/lib/*/krb5/plugins")) + ["/usr/lib/krb5/plugins"]
+        found = [*sorted(glob.glob("/usr/lib/*/krb5/plugins")), "/usr/lib/krb5/plugins"]
         _utils._PLUGIN_DIR = found[0]
 
     r = K5Realm(

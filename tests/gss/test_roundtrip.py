@@ -53,7 +53,9 @@ def exchange(a: SecurityContext, b: SecurityContext) -> None:
 
 @pytest.mark.parametrize("etype", [17, 18, 19, 20])
 @pytest.mark.parametrize("mutual", [True, False])
-@pytest.mark.parametrize("use_subkey,acceptor_subkey", [(True, True), (True, False), (False, False)])
+@pytest.mark.parametrize(
+    "use_subkey,acceptor_subkey", [(True, True), (True, False), (False, False)]
+)
 def test_round_trip(etype: int, mutual: bool, use_subkey: bool, acceptor_subkey: bool) -> None:
     flags = NO_MUTUAL | (GSS_C_MUTUAL_FLAG if mutual else 0)
     ini, acc = establish(etype=etype, flags=flags, use_subkey=use_subkey,
@@ -111,7 +113,7 @@ def test_tampered_wrap_and_mic() -> None:
 
 
 def test_reflected_token_is_refused() -> None:
-    ini, acc = establish()
+    ini, _acc = establish()
     with pytest.raises(BadMic):
         ini.unwrap(ini.wrap(b"to myself"))
 
