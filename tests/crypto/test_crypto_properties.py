@@ -166,8 +166,9 @@ def test_refused_and_unknown_names() -> None:
     with pytest.raises(UnsupportedEnctype) as info:
         etype_from_name("aes512-magic")
     assert info.value.etype is None
-    with pytest.raises(UnsupportedEnctype):
+    with pytest.raises(UnsupportedEnctype) as info:
         etype_from_name("23")
+    assert info.value.etype == 23
 
 
 @pytest.mark.parametrize("etype", [1, 3, 16, 23, 24, 25, 0, -1, 99])

@@ -81,14 +81,3 @@ def to_timedelta(value: int | None) -> timedelta | None:
 
 def seconds(value: timedelta | None) -> int | None:
     return None if value is None else int(value.total_seconds())
-
-
-def aad_for_key(name: str, kvno: int, etype: int) -> bytes:
-    encoded = name.encode("utf-8", "surrogateescape")
-    return (
-        b"kerbfirst-key-v1\0"
-        + len(encoded).to_bytes(4, "big")
-        + encoded
-        + kvno.to_bytes(4, "big")
-        + etype.to_bytes(4, "big", signed=True)
-    )

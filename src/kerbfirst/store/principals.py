@@ -19,15 +19,12 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-from kerbfirst.crypto import SUPPORTED_ETYPES, get_profile, random_to_key, string_to_key
+from kerbfirst.crypto import SUPPORTED_ETYPES
 from kerbfirst.kdc.database import KeyEntry, PrincipalEntry
 from kerbfirst.store import schema
 from kerbfirst.store.keytab import KeytabEntry
-from kerbfirst.store.masterkey import MASTER_KEY_SIZE
-from kerbfirst.store.names import Principal, default_salt, parse_name
+from kerbfirst.store.long_term_keys import KeySealer, derive_keys
+from kerbfirst.store.names import Principal, parse_name
 from kerbfirst.store.principal_records import (
     UNCHANGED,
     PrincipalExists,
@@ -35,7 +32,6 @@ from kerbfirst.store.principal_records import (
     PrincipalNotFound,
     StoreError,
     Unset,
-    aad_for_key,
     epoch,
     from_epoch,
     optional_epoch,
@@ -43,9 +39,17 @@ from kerbfirst.store.principal_records import (
     to_timedelta,
 )
 
+__all__ = [
+    "UNCHANGED",
+    "PrincipalExists",
+    "PrincipalInfo",
+    "PrincipalNotFound",
+    "SqlitePrincipalStore",
+    "StoreError",
+]
+
 MAX_CACHED = 100_000  # entries (including remembered misses) before the cache is dropped
 BUSY_TIMEOUT_MS = 5000
-_NONCE_SIZE = 12
 
 
 class SqlitePrincipalStore:
@@ -59,15 +63,13 @@ class SqlitePrincipalStore:
         realm: str,
         failure_count_interval: timedelta | None = None,
     ) -> None:
-        if len(master_key) != MASTER_KEY_SIZE:
-            raise StoreError(f"master key must be {MASTER_KEY_SIZE} bytes, got {len(master_key)}")
         if not realm:
             raise StoreError("the store needs a realm name")
         self.path = os.fspath(path)
         self.realm = realm
         # MIT pw_failcnt_interval: a failure after this much quiet restarts the count at 1.
         self.failure_count_interval = failure_count_interval
-        self._aead = AESGCM(master_key)
+        self._sealer = KeySealer(master_key)
         self._lock = threading.RLock()
         self._cache: dict[str, PrincipalEntry | None] = {}
         # Create the file 0600 before SQLite does (it would use 0644 under a usual umask);
@@ -133,10 +135,8 @@ class SqlitePrincipalStore:
     def _check_master_key(self) -> None:
         """Seal a known value on creation; on open, refuse a master key that cannot open it."""
         row = self._db.execute("SELECT value FROM meta WHERE name = 'master_key_check'").fetchone()
-        aad = b"kerbfirst-master-key-check\0" + self.realm.encode()
         if row is None:
-            nonce = os.urandom(_NONCE_SIZE)
-            sealed = nonce + self._aead.encrypt(nonce, b"kerbfirst", aad)
+            sealed = self._sealer.make_check(self.realm)
             self._db.execute(
                 "INSERT INTO meta (name, value) VALUES ('master_key_check', ?), ('realm', ?)",
                 (sealed, self.realm.encode()),
@@ -149,27 +149,11 @@ class SqlitePrincipalStore:
                 f"database {self.path!r} belongs to realm {stored_realm!r}, not {self.realm!r}; "
                 "open it with its own realm"
             )
-        sealed = bytes(row[0])
-        try:
-            self._aead.decrypt(sealed[:_NONCE_SIZE], sealed[_NONCE_SIZE:], aad)
-        except InvalidTag:
+        if not self._sealer.opens_check(self.realm, bytes(row[0])):
             raise StoreError(
                 f"the master key does not open database {self.path!r}: wrong master key file "
                 "for this database (restore the right one from backup)"
-            ) from None
-
-    def _seal(self, name: str, kvno: int, etype: int, contents: bytes) -> tuple[bytes, bytes]:
-        nonce = os.urandom(_NONCE_SIZE)  # random 96-bit nonces: fine far below 2^32 seals
-        return nonce, self._aead.encrypt(nonce, contents, aad_for_key(name, kvno, etype))
-
-    def _unseal(self, name: str, kvno: int, etype: int, nonce: bytes, sealed: bytes) -> bytes:
-        try:
-            return self._aead.decrypt(nonce, sealed, aad_for_key(name, kvno, etype))
-        except InvalidTag:
-            raise StoreError(
-                f"key kvno {kvno} etype {etype} of {name} does not decrypt under the master "
-                "key: the row was altered or moved from another principal"
-            ) from None
+            )
 
     def _canonical(self, name: str) -> Principal:
         principal = parse_name(name, default_realm=self.realm)
@@ -213,7 +197,7 @@ class SqlitePrincipalStore:
             KeyEntry(
                 kvno=kvno,
                 etype=etype,
-                contents=self._unseal(name, kvno, etype, bytes(nonce), bytes(sealed)),
+                contents=self._sealer.unseal(name, kvno, etype, bytes(nonce), bytes(sealed)),
                 salt=bytes(salt),
                 s2kparams=None if params is None else bytes(params),
             )
@@ -267,31 +251,11 @@ class SqlitePrincipalStore:
 
     # -- administration ------------------------------------------------------------------
 
-    def _derive_keys(
-        self,
-        principal: Principal,
-        kvno: int,
-        etypes: Iterable[int],
-        password: str | None,
-    ) -> list[KeyEntry]:
-        salt = default_salt(principal)
-        keys: list[KeyEntry] = []
-        for etype in etypes:
-            profile = get_profile(etype)  # refuses anything but 17, 18, 19, 20
-            if password is None:
-                key = random_to_key(etype, os.urandom(profile.key_size))
-            else:
-                key = string_to_key(etype, password.encode("utf-8"), salt)
-            keys.append(KeyEntry(kvno, etype, key.contents, salt, None))
-        if not keys:
-            raise StoreError(f"no enctypes given for {principal.unparse()}; use e.g. 18 and 17")
-        return keys
-
     def _insert_keys(
         self, db: sqlite3.Connection, name: str, keys: list[KeyEntry], now: int
     ) -> None:
         for position, k in enumerate(keys):
-            nonce, sealed = self._seal(name, k.kvno, k.etype, k.contents)
+            nonce, sealed = self._sealer.seal(name, k.kvno, k.etype, k.contents)
             db.execute(
                 "INSERT INTO keys (principal, kvno, etype, position, salt, s2kparams, nonce, "
                 "sealed, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -314,7 +278,7 @@ class SqlitePrincipalStore:
         principal = self._canonical(name)
         canonical = principal.unparse()
         stamp = epoch(now)
-        keys = self._derive_keys(principal, 1, tuple(etypes), password)  # slow s2k: outside lock
+        keys = derive_keys(principal, 1, tuple(etypes), password)  # slow s2k: outside lock
         with self._write() as db:
             if db.execute("SELECT 1 FROM principals WHERE name = ?", (canonical,)).fetchone():
                 raise PrincipalExists(
@@ -358,7 +322,7 @@ class SqlitePrincipalStore:
         if new_kvno > 0xFFFFFFFF:
             raise StoreError(f"kvno of {canonical} would exceed 2^32-1")
         chosen = tuple(etypes) if etypes is not None else current.etypes
-        keys = self._derive_keys(principal, new_kvno, chosen, password)
+        keys = derive_keys(principal, new_kvno, chosen, password)
         with self._write() as db:
             row = db.execute(
                 "SELECT MAX(kvno) FROM keys WHERE principal = ?", (canonical,)
@@ -516,5 +480,5 @@ class SqlitePrincipalStore:
                 "SELECT principal, kvno, etype, nonce, sealed FROM keys"
             ).fetchall()
         for principal, kvno, etype, nonce, sealed in rows:
-            self._unseal(principal, kvno, etype, bytes(nonce), bytes(sealed))
+            self._sealer.unseal(principal, kvno, etype, bytes(nonce), bytes(sealed))
         return len(rows)
