@@ -20,7 +20,7 @@ from kerbfirst.gss.errors import (
     KerberosErrorToken,
     NoCredential,
 )
-from kerbfirst.gss.framing import unframe
+from kerbfirst.gss.framing import KRB5_OID, unframe_krb5
 from kerbfirst.gss.krb5 import Krb5Initiator
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.wire.krb5 import KrbError
@@ -45,9 +45,9 @@ def refused(acc: Krb5Acceptor, token: bytes, code: int, cls: type[GssError]) -> 
     assert info.value.minor == -1765328384 + code
     out = info.value.output_token
     assert out is not None
-    _, inner = unframe(out)
-    assert inner[:2] == b"\x03\x00"
-    err = KrbError.decode(inner[2:])
+    _, tok_id, body = unframe_krb5(out, frozenset({KRB5_OID}))
+    assert tok_id == b"\x03\x00"
+    err = KrbError.decode(body)
     assert err.error_code == code
     assert err.realm == REALM and err.sname.name_string == ("host", "server.gss.test")
     return err

@@ -5,9 +5,12 @@ from __future__ import annotations
 import hashlib
 import struct
 
+import pytest
+
 from kerbfirst.crypto import decrypt, get_profile
 from kerbfirst.gss.checksum import ChannelBindings, GssChecksum
-from kerbfirst.gss.framing import frame, unframe
+from kerbfirst.gss.errors import BadMechanism, DefectiveToken
+from kerbfirst.gss.framing import KRB5_OID, MAX_TOKEN_SIZE, frame, unframe_krb5
 from kerbfirst.wire.krb5 import ApReq, Authenticator
 
 from .fixtures import NOW, pair
@@ -53,9 +56,17 @@ def test_channel_binding_hash_rfc4121_4_1_1_2() -> None:
 
 
 def test_framing_short_and_long_lengths() -> None:
-    assert frame(b"\x2a", b"\x01\x00") == b"\x60\x05\x06\x01\x2a\x01\x00"
-    big = frame(b"\x2a", bytes(300))
-    assert big[:4] == b"\x60\x82\x01\x2f" and unframe(big) == (b"\x2a", bytes(300))
+    small = frame(KRB5_OID, b"\x02\x00", b"")
+    assert small == b"\x60\x0d" + KRB5_OID_TLV + b"\x02\x00"
+    big = frame(KRB5_OID, b"\x01\x00", bytes(300))
+    assert big[:4] == b"\x60\x82\x01\x39" and big[4:17] == KRB5_OID_TLV + b"\x01\x00"
+    assert unframe_krb5(big, frozenset({KRB5_OID})) == (KRB5_OID, b"\x01\x00", bytes(300))
+    with pytest.raises(BadMechanism):
+        unframe_krb5(frame("1.3.6.1.5.2.5", b"\x01\x00", b""), frozenset({KRB5_OID}))
+    with pytest.raises(DefectiveToken):
+        unframe_krb5(big + b"\x00", frozenset({KRB5_OID}))
+    with pytest.raises(DefectiveToken):
+        unframe_krb5(b"\x60" + bytes(MAX_TOKEN_SIZE), frozenset({KRB5_OID}))
 
 
 def test_mic_token_layout() -> None:

@@ -98,7 +98,7 @@ class AcceptedContext:
     ticket: EncTicketPart
     authenticator: Authenticator
     checksum: GssChecksum
-    mech_oid: bytes
+    mech_oid: str
 
 
 class Krb5Acceptor:
@@ -108,7 +108,7 @@ class Krb5Acceptor:
         self, *, key_lookup: KeyLookup, replay_cache: ReplayCache, random: Random,
         clock_skew: timedelta = DEFAULT_SKEW, service: str | None = None,
         channel_bindings: ChannelBindings | None = None, require_bindings: bool = True,
-        acceptor_subkey: bool = True, accepted_oids: Collection[bytes] = ACCEPTED_OIDS,
+        acceptor_subkey: bool = True, accepted_oids: Collection[str] = ACCEPTED_OIDS,
         extension_check: ExtensionCheck | None = None,
     ) -> None:
         self._key_lookup = key_lookup
@@ -166,7 +166,7 @@ class Krb5Acceptor:
                 "current key into the keytab", krb_error=code)
         return service, key
 
-    def _accept(self, oid: bytes, ap_req: ApReq, now: datetime, refusal: _Refusal) -> bytes | None:
+    def _accept(self, oid: str, ap_req: ApReq, now: datetime, refusal: _Refusal) -> bytes | None:
         if ap_req.ap_options & AP_OPT_USE_SESSION_KEY:
             raise DefectiveCredential("user-to-user AP-REQs are not supported",
                                       krb_error=KRB_AP_ERR_METHOD)
@@ -233,7 +233,7 @@ class Krb5Acceptor:
                              confounder=self._random(get_profile(session_key.etype)
                                                      .confounder_size))
             ap_rep = ApRep(enc_part=EncryptedData(session_key.etype, None, cipher))
-            output = frame(oid, TOK_AP_REP + ap_rep.encode())
+            output = frame(oid, TOK_AP_REP, ap_rep.encode())
         else:
             send_seq = initiator_seq  # RFC 1964 1.2.1.2 / MIT: one shared starting number
         self.context = SecurityContext(
@@ -279,7 +279,7 @@ class Krb5Acceptor:
 class _Refusal:
     """Builds the KRB-ERROR token for a refused AP-REQ (RFC 4120 5.9.1, RFC 4121 4.1)."""
 
-    def __init__(self, oid: bytes, ap_req: ApReq, now: datetime) -> None:
+    def __init__(self, oid: str, ap_req: ApReq, now: datetime) -> None:
         self.oid = oid
         self.ap_req = ap_req
         self.now = now
@@ -294,4 +294,4 @@ class _Refusal:
             ctime=auth.ctime if auth else None, cusec=auth.cusec if auth else None,
             e_text=text[:200],
         )
-        return frame(self.oid, TOK_KRB_ERROR + err.encode())
+        return frame(self.oid, TOK_KRB_ERROR, err.encode())

@@ -119,7 +119,7 @@ class Krb5Initiator:
         self, *, ticket: Ticket, session_key: Key, client: PrincipalName, client_realm: str,
         now: datetime, random: Random, flags: int = DEFAULT_FLAGS,
         channel_bindings: ChannelBindings | None = None, ticket_endtime: datetime | None = None,
-        mech_oid: bytes = KRB5_OID, use_subkey: bool = True,
+        mech_oid: str = KRB5_OID, use_subkey: bool = True,
     ) -> None:
         if flags & GSS_C_DELEG_FLAG:
             raise ValueError("credential delegation is not supported; do not request it")
@@ -175,7 +175,7 @@ class Krb5Initiator:
             # Without an AP-REP both directions count from the initiator's number (RFC 4121 4.2.3
             # via RFC 1964 1.2.1.2; MIT does the same).
             self.context = self._establish(None, self.seq_number)
-        return frame(self.mech_oid, TOK_AP_REQ + ap_req.encode())
+        return frame(self.mech_oid, TOK_AP_REQ, ap_req.encode())
 
     def _establish(self, acceptor_subkey: Key | None, recv_seq: int) -> SecurityContext:
         return SecurityContext(
