@@ -116,7 +116,7 @@ def test_mit_gss_client_to_our_acceptor(realm: Any, client_args: list[str],
         return Krb5Acceptor(key_lookup=lookup, replay_cache=cache, random=system_random,
                             service=SERVICE)
 
-    async def scenario() -> subprocess.CompletedProcess[bytes]:
+    async def scenario() -> tuple[int, str]:
         server = await start_server("127.0.0.1", 0, new_acceptor=new_acceptor,
                                     on_message=received.append, timeout=TIMEOUT)
         port = server.sockets[0].getsockname()[1]
@@ -133,12 +133,10 @@ def test_mit_gss_client_to_our_acceptor(realm: Any, client_args: list[str],
                 await proc.wait()
             server.close()
             await server.wait_closed()
-        return subprocess.CompletedProcess(proc.args if hasattr(proc, "args") else [],
-                                           proc.returncode or 0, out)
+        return proc.returncode or 0, out.decode(errors="replace")
 
-    result = asyncio.run(scenario())
-    text = result.stdout.decode(errors="replace")
-    assert result.returncode == 0, text
+    code, text = asyncio.run(scenario())
+    assert code == 0, text
     assert "Signature verified" in text, text
     assert len(received) == 1, text
     assert received[0].data == message.encode()
@@ -217,3 +215,39 @@ def test_our_initiator_to_mit_gss_server(realm: Any, tmp_path: Path, flags: int,
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=TIMEOUT)
+
+
+def test_mit_gss_client_gets_our_krb_error(realm: Any) -> None:
+    """A stale keytab on our side: gss-client must show the KRB-ERROR we sent (31)."""
+    received: list[ReceivedMessage] = []
+
+    def wrong_key(principal: str, kvno: int | None, etype: int) -> Key | None:
+        return Key(etype, bytes(32 if etype in (18, 20) else 16))
+
+    def new_acceptor() -> Krb5Acceptor:
+        return Krb5Acceptor(key_lookup=wrong_key, replay_cache=ReplayCache(),
+                            random=system_random)
+
+    async def scenario() -> tuple[int, str]:
+        server = await start_server("127.0.0.1", 0, new_acceptor=new_acceptor,
+                                    on_message=received.append, timeout=TIMEOUT)
+        port = server.sockets[0].getsockname()[1]
+        proc = await asyncio.create_subprocess_exec(
+            require_program("gss-client"), "-port", str(port), "127.0.0.1", f"host@{HOST}",
+            "never delivered", env=realm.env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT)
+        try:
+            async with asyncio.timeout(TIMEOUT):
+                out, _ = await proc.communicate()
+        finally:
+            if proc.returncode is None:
+                proc.kill()
+                await proc.wait()
+            server.close()
+            await server.wait_closed()
+        return proc.returncode or 0, out.decode(errors="replace")
+
+    code, text = asyncio.run(scenario())
+    assert code != 0, text
+    assert "integrity" in text.lower(), text
+    assert received == []
