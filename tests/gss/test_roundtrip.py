@@ -172,3 +172,29 @@ def test_states_are_enforced() -> None:
     acc.step(tok, now=NOW)
     with pytest.raises(NoContext):
         acc.step(tok, now=NOW)
+
+
+def test_sequence_window_old_and_unsequenced() -> None:
+    from kerbfirst.gss.errors import OldToken, UnseqToken
+    from kerbfirst.gss.sequence import SequenceWindow
+
+    w = SequenceWindow(2**64 - 2, replay=True, sequence=True)
+    w.check(2**64 - 2, b"")
+    w.check(2**64 - 1, b"")
+    with pytest.raises(GapToken):
+        w.check(2**64 + 5, b"")  # callers mask to 64 bits; the window itself just counts
+    w = SequenceWindow(0, replay=True, sequence=True)
+    for n in range(100):
+        w.check(n, b"")
+    with pytest.raises(OldToken):
+        w.check(10, b"x")
+    with pytest.raises(GapToken):
+        w.check(101, b"")
+    with pytest.raises(UnseqToken):
+        w.check(100, b"late")
+    with pytest.raises(DuplicateToken):
+        w.check(100, b"late")
+    relaxed = SequenceWindow(0, replay=False, sequence=False)
+    relaxed.check(5, b"")
+    relaxed.check(5, b"")
+    relaxed.check(1, b"")

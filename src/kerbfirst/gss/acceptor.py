@@ -267,8 +267,7 @@ class Krb5Acceptor:
         try:
             gss_cksum = GssChecksum.decode(auth.cksum.checksum)
         except DefectiveToken as exc:
-            exc.krb_error = KRB_AP_ERR_MODIFIED
-            raise
+            raise DefectiveToken(str(exc), krb_error=KRB_AP_ERR_MODIFIED) from None
         if not gss_cksum.bindings_match(self.channel_bindings, required=self.require_bindings):
             # MIT answers binding mismatches without an error token.
             raise BadBindings("channel bindings do not match this connection's (RFC 4121 "

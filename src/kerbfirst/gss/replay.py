@@ -40,7 +40,7 @@ class ReplayCache:
                 del self._expiry[key]
 
     def check_and_store(self, key: ReplayKey, *, now: datetime, lifetime: timedelta) -> bool:
-        """True if `key` is new (and is now remembered until now-independent ctime+lifetime);
+        """True if `key` is new (it is then remembered until its ctime + `lifetime`);
         False if it was seen and has not expired: a replay (KRB_AP_ERR_REPEAT)."""
         self._purge(now)
         if key in self._expiry:
