@@ -83,9 +83,13 @@ class SqlitePrincipalStore:
         self._db.execute("PRAGMA journal_mode = WAL")
         self._db.execute("PRAGMA synchronous = FULL")
         self._db.execute("PRAGMA foreign_keys = ON")
-        with self._write():
-            schema.migrate(self._db)
-            self._check_master_key()
+        try:
+            with self._write():
+                schema.migrate(self._db)
+                self._check_master_key()
+        except BaseException:
+            self._db.close()
+            raise
         self._data_version = self._current_data_version()
 
     # -- plumbing ------------------------------------------------------------------------
