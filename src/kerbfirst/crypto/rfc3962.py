@@ -1,0 +1,82 @@
+"""aes128/256-cts-hmac-sha1-96: RFC 3962 over the simplified profile of RFC 3961 section 5.3.
+
+Functions here take raw key bytes and are wrapped (with validation and caching) by
+operations.py; nothing here is part of the public API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import algorithms
+from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
+from .cts import BLOCK, cts_decrypt, cts_encrypt, ecb_encrypt
+from .errors import IntegrityError
+from .nfold import n_fold
+
+MAC_SIZE = 12  # RFC 3962 6: HMAC output size h = 12 octets (96 bits)
+_KERBEROS = b"kerberos"
+_PRF_CONSTANT = b"prf"
+
+
+def derive_key(base: bytes, constant: bytes) -> bytes:
+    """DK(base, constant) of RFC 3961 5.1; random-to-key is the identity for AES (RFC 3962 6).
+
+    DR: K1 = E(base, n-fold(constant)), K2 = E(base, K1), ... concatenated and truncated to
+    the key size. E of one block with a zero initial state is raw AES.
+    """
+    block = constant if len(constant) == BLOCK else n_fold(constant, BLOCK * 8)
+    aes = algorithms.AES(base)
+    out = b""
+    while len(out) < len(base):
+        block = ecb_encrypt(aes, block)
+        out += block
+    return out[: len(base)]
+
+
+def string_to_key(password: bytes, salt: bytes, iterations: int, key_size: int) -> bytes:
+    """RFC 3962 4: tkey = random-to-key(PBKDF2-HMAC-SHA1(password, salt, iter, keylen));
+    key = DK(tkey, "kerberos")."""
+    tkey = PBKDF2HMAC(
+        algorithm=hashes.SHA1(),  # noqa: S303 - mandated by RFC 3962 4 as the PBKDF2 PRF
+        length=key_size,
+        salt=salt,
+        iterations=iterations,
+    ).derive(password)
+    return derive_key(tkey, _KERBEROS)
+
+
+def prf(base: bytes, data: bytes) -> bytes:
+    """RFC 3962 4: E(DK(key, "prf"), truncate-to-block(SHA-1(data))), 16 bytes."""
+    digest = hashlib.sha1(data).digest()[:BLOCK]  # noqa: S324 - RFC 3962 4 specifies SHA-1
+    return ecb_encrypt(algorithms.AES(derive_key(base, _PRF_CONSTANT)), digest)
+
+
+def encrypt(ke: algorithms.AES, ki: bytes, confounder: bytes, plaintext: bytes) -> bytes:
+    """RFC 3961 5.3: C = E(Ke, conf | plaintext), H = HMAC-SHA1(Ki, conf | plaintext)[:12].
+    No padding: CTS needs none (RFC 3962 6, "required padding: none")."""
+    data = confounder + plaintext
+    return cts_encrypt(ke, data) + hmac.digest(ki, data, "sha1")[:MAC_SIZE]
+
+
+def decrypt(ke: algorithms.AES, ki: bytes, ciphertext: bytes, confounder_size: int) -> bytes:
+    """Inverse of encrypt. The MAC covers the plaintext here (MAC-then-encrypt of RFC 3961
+    5.3), so decryption must come first; the compare is constant time."""
+    if len(ciphertext) < confounder_size + MAC_SIZE:
+        raise IntegrityError(
+            f"ciphertext of {len(ciphertext)} bytes is shorter than the "
+            f"{confounder_size + MAC_SIZE}-byte minimum of this enctype"
+        )
+    body, mac = ciphertext[:-MAC_SIZE], ciphertext[-MAC_SIZE:]
+    data = cts_decrypt(ke, body)
+    if not hmac.compare_digest(hmac.digest(ki, data, "sha1")[:MAC_SIZE], mac):
+        raise IntegrityError("integrity check failed: wrong key or key usage, or tampered data")
+    return data[confounder_size:]
+
+
+def checksum(kc: bytes, data: bytes) -> bytes:
+    """RFC 3962 7 / RFC 3961 5.4: HMAC-SHA1(Kc, data) truncated to 96 bits."""
+    return hmac.digest(kc, data, "sha1")[:MAC_SIZE]

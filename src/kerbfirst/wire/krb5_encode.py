@@ -1,0 +1,340 @@
+"""DER encoders for the RFC 4120 messages of kerbfirst.wire.krb5 (RFC 4120 section 5).
+
+Field numbers follow the ASN.1 module of RFC 4120 Appendix A. Optional fields that are
+None are omitted; an empty tuple encodes an empty SEQUENCE OF (present but empty).
+Use the `encode()` methods on the message classes; these functions are their bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from kerbfirst.wire import constants as c
+from kerbfirst.wire.der import (
+    EncodeError,
+    application,
+    encode_boolean,
+    encode_int32,
+    encode_kerberos_flags,
+    encode_kerberos_string,
+    encode_kerberos_time,
+    encode_microseconds,
+    encode_octet_string,
+    encode_uint32,
+    sequence_of,
+    tlv,
+)
+from kerbfirst.wire.krb5 import (
+    ApRep,
+    ApReq,
+    Authenticator,
+    AuthorizationDataEntry,
+    Checksum,
+    EncApRepPart,
+    EncKdcRepPart,
+    EncryptedData,
+    EncryptionKey,
+    EncTicketPart,
+    EtypeInfo2Entry,
+    HostAddress,
+    KdcRep,
+    KdcReq,
+    KdcReqBody,
+    KrbError,
+    LastReqEntry,
+    PaData,
+    PaEncTsEnc,
+    PaPacRequest,
+    PrincipalName,
+    Ticket,
+    TransitedEncoding,
+)
+
+_CTX = tuple(0xA0 | n for n in range(31))
+
+
+def _fields(*pairs: tuple[int, bytes | None]) -> bytes:
+    """SEQUENCE of [n] EXPLICIT fields; None values are absent OPTIONAL fields."""
+    return tlv(0x30, b"".join(tlv(_CTX[n], v) for n, v in pairs if v is not None))
+
+
+def _opt_time(value: datetime | None) -> bytes | None:
+    return None if value is None else encode_kerberos_time(value)
+
+
+def _seq(items: Iterable[bytes]) -> bytes:
+    return sequence_of(tuple(items))
+
+
+def principal_name(p: PrincipalName) -> bytes:
+    return _fields(
+        (0, encode_int32(p.name_type)),
+        (1, _seq(encode_kerberos_string(s) for s in p.name_string)),
+    )
+
+
+def host_address(a: HostAddress) -> bytes:
+    return _fields((0, encode_int32(a.addr_type)), (1, encode_octet_string(a.address)))
+
+
+def host_addresses(addrs: tuple[HostAddress, ...]) -> bytes:
+    return _seq(host_address(a) for a in addrs)
+
+
+def encryption_key(k: EncryptionKey) -> bytes:
+    return _fields((0, encode_int32(k.keytype)), (1, encode_octet_string(k.keyvalue)))
+
+
+def encrypted_data(e: EncryptedData) -> bytes:
+    return _fields(
+        (0, encode_int32(e.etype)),
+        (1, None if e.kvno is None else encode_uint32(e.kvno)),
+        (2, encode_octet_string(e.cipher)),
+    )
+
+
+def checksum(ck: Checksum) -> bytes:
+    return _fields((0, encode_int32(ck.cksumtype)), (1, encode_octet_string(ck.checksum)))
+
+
+def pa_data(p: PaData) -> bytes:
+    # PA-DATA's first tag is [1] (RFC 4120 5.2.7).
+    return _fields((1, encode_int32(p.padata_type)), (2, encode_octet_string(p.padata_value)))
+
+
+def method_data(padata: tuple[PaData, ...]) -> bytes:
+    return _seq(pa_data(p) for p in padata)
+
+
+def authorization_data_entry(a: AuthorizationDataEntry) -> bytes:
+    return _fields((0, encode_int32(a.ad_type)), (1, encode_octet_string(a.ad_data)))
+
+
+def authorization_data(ad: tuple[AuthorizationDataEntry, ...]) -> bytes:
+    return _seq(authorization_data_entry(a) for a in ad)
+
+
+def last_req_entry(e: LastReqEntry) -> bytes:
+    return _fields((0, encode_int32(e.lr_type)), (1, encode_kerberos_time(e.lr_value)))
+
+
+def transited_encoding(t: TransitedEncoding) -> bytes:
+    return _fields((0, encode_int32(t.tr_type)), (1, encode_octet_string(t.contents)))
+
+
+def ticket(t: Ticket) -> bytes:
+    """A Ticket; its `raw` bytes when it was decoded, so it is re-embedded unchanged."""
+    if t.raw is not None:
+        return t.raw
+    return application(
+        c.APP_TICKET,
+        _fields(
+            (0, encode_int32(t.tkt_vno)),
+            (1, encode_kerberos_string(t.realm)),
+            (2, principal_name(t.sname)),
+            (3, encrypted_data(t.enc_part)),
+        ),
+    )
+
+
+def enc_ticket_part(t: EncTicketPart) -> bytes:
+    return application(
+        c.APP_ENC_TICKET_PART,
+        _fields(
+            (0, encode_kerberos_flags(t.flags)),
+            (1, encryption_key(t.key)),
+            (2, encode_kerberos_string(t.crealm)),
+            (3, principal_name(t.cname)),
+            (4, transited_encoding(t.transited)),
+            (5, encode_kerberos_time(t.authtime)),
+            (6, _opt_time(t.starttime)),
+            (7, encode_kerberos_time(t.endtime)),
+            (8, _opt_time(t.renew_till)),
+            (9, None if t.caddr is None else host_addresses(t.caddr)),
+            (
+                10,
+                None if t.authorization_data is None else authorization_data(t.authorization_data),
+            ),
+        ),
+    )
+
+
+def kdc_req_body(b: KdcReqBody) -> bytes:
+    return _fields(
+        (0, encode_kerberos_flags(b.kdc_options)),
+        (1, None if b.cname is None else principal_name(b.cname)),
+        (2, encode_kerberos_string(b.realm)),
+        (3, None if b.sname is None else principal_name(b.sname)),
+        (4, _opt_time(b.from_)),
+        (5, _opt_time(b.till)),
+        (6, _opt_time(b.rtime)),
+        (7, encode_uint32(b.nonce)),
+        (8, _seq(encode_int32(e) for e in b.etype)),
+        (9, None if b.addresses is None else host_addresses(b.addresses)),
+        (
+            10,
+            None if b.enc_authorization_data is None else encrypted_data(b.enc_authorization_data),
+        ),
+        (
+            11,
+            None if b.additional_tickets is None else _seq(ticket(t) for t in b.additional_tickets),
+        ),
+    )
+
+
+def kdc_req(r: KdcReq) -> bytes:
+    """AS-REQ or TGS-REQ by msg_type; req-body is encoded from the fields (DER is canonical)."""
+    if r.msg_type not in (c.KRB_AS_REQ, c.KRB_TGS_REQ):
+        raise EncodeError(f"KDC-REQ msg_type must be 10 (AS) or 12 (TGS), not {r.msg_type}")
+    # KDC-REQ's first tag is [1] (RFC 4120 5.4.1).
+    return application(
+        r.msg_type,
+        _fields(
+            (1, encode_int32(r.pvno)),
+            (2, encode_int32(r.msg_type)),
+            (3, None if r.padata is None else method_data(r.padata)),
+            (4, kdc_req_body(r.req_body)),
+        ),
+    )
+
+
+def kdc_rep(r: KdcRep) -> bytes:
+    if r.msg_type not in (c.KRB_AS_REP, c.KRB_TGS_REP):
+        raise EncodeError(f"KDC-REP msg_type must be 11 (AS) or 13 (TGS), not {r.msg_type}")
+    return application(
+        r.msg_type,
+        _fields(
+            (0, encode_int32(r.pvno)),
+            (1, encode_int32(r.msg_type)),
+            (2, None if r.padata is None else method_data(r.padata)),
+            (3, encode_kerberos_string(r.crealm)),
+            (4, principal_name(r.cname)),
+            (5, ticket(r.ticket)),
+            (6, encrypted_data(r.enc_part)),
+        ),
+    )
+
+
+def enc_kdc_rep_part(p: EncKdcRepPart) -> bytes:
+    if p.app_tag not in (c.APP_ENC_AS_REP_PART, c.APP_ENC_TGS_REP_PART):
+        raise EncodeError(f"EncKDCRepPart app_tag must be 25 or 26, not {p.app_tag}")
+    return application(
+        p.app_tag,
+        _fields(
+            (0, encryption_key(p.key)),
+            (1, _seq(last_req_entry(e) for e in p.last_req)),
+            (2, encode_uint32(p.nonce)),
+            (3, _opt_time(p.key_expiration)),
+            (4, encode_kerberos_flags(p.flags)),
+            (5, encode_kerberos_time(p.authtime)),
+            (6, _opt_time(p.starttime)),
+            (7, encode_kerberos_time(p.endtime)),
+            (8, _opt_time(p.renew_till)),
+            (9, encode_kerberos_string(p.srealm)),
+            (10, principal_name(p.sname)),
+            (11, None if p.caddr is None else host_addresses(p.caddr)),
+            (12, None if p.encrypted_pa_data is None else method_data(p.encrypted_pa_data)),
+        ),
+    )
+
+
+def ap_req(r: ApReq) -> bytes:
+    return application(
+        c.KRB_AP_REQ,
+        _fields(
+            (0, encode_int32(r.pvno)),
+            (1, encode_int32(r.msg_type)),
+            (2, encode_kerberos_flags(r.ap_options)),
+            (3, ticket(r.ticket)),
+            (4, encrypted_data(r.authenticator)),
+        ),
+    )
+
+
+def authenticator(a: Authenticator) -> bytes:
+    return application(
+        c.APP_AUTHENTICATOR,
+        _fields(
+            (0, encode_int32(a.authenticator_vno)),
+            (1, encode_kerberos_string(a.crealm)),
+            (2, principal_name(a.cname)),
+            (3, None if a.cksum is None else checksum(a.cksum)),
+            (4, encode_microseconds(a.cusec)),
+            (5, encode_kerberos_time(a.ctime)),
+            (6, None if a.subkey is None else encryption_key(a.subkey)),
+            (7, None if a.seq_number is None else encode_uint32(a.seq_number)),
+            (8, None if a.authorization_data is None else authorization_data(a.authorization_data)),
+        ),
+    )
+
+
+def ap_rep(r: ApRep) -> bytes:
+    return application(
+        c.KRB_AP_REP,
+        _fields(
+            (0, encode_int32(r.pvno)),
+            (1, encode_int32(r.msg_type)),
+            (2, encrypted_data(r.enc_part)),
+        ),
+    )
+
+
+def enc_ap_rep_part(p: EncApRepPart) -> bytes:
+    return application(
+        c.APP_ENC_AP_REP_PART,
+        _fields(
+            (0, encode_kerberos_time(p.ctime)),
+            (1, encode_microseconds(p.cusec)),
+            (2, None if p.subkey is None else encryption_key(p.subkey)),
+            (3, None if p.seq_number is None else encode_uint32(p.seq_number)),
+        ),
+    )
+
+
+def krb_error(e: KrbError) -> bytes:
+    return application(
+        c.KRB_ERROR,
+        _fields(
+            (0, encode_int32(e.pvno)),
+            (1, encode_int32(e.msg_type)),
+            (2, _opt_time(e.ctime)),
+            (3, None if e.cusec is None else encode_microseconds(e.cusec)),
+            (4, encode_kerberos_time(e.stime)),
+            (5, encode_microseconds(e.susec)),
+            (6, encode_int32(e.error_code)),
+            (7, None if e.crealm is None else encode_kerberos_string(e.crealm)),
+            (8, None if e.cname is None else principal_name(e.cname)),
+            (9, encode_kerberos_string(e.realm)),
+            (10, principal_name(e.sname)),
+            (11, None if e.e_text is None else encode_kerberos_string(e.e_text)),
+            (12, None if e.e_data is None else encode_octet_string(e.e_data)),
+        ),
+    )
+
+
+def pa_enc_ts_enc(p: PaEncTsEnc) -> bytes:
+    return _fields(
+        (0, encode_kerberos_time(p.patimestamp)),
+        (1, None if p.pausec is None else encode_microseconds(p.pausec)),
+    )
+
+
+def etype_info2_entry(e: EtypeInfo2Entry) -> bytes:
+    return _fields(
+        (0, encode_int32(e.etype)),
+        (1, None if e.salt is None else encode_kerberos_string(e.salt)),
+        (2, None if e.s2kparams is None else encode_octet_string(e.s2kparams)),
+    )
+
+
+def etype_info2(entries: tuple[EtypeInfo2Entry, ...]) -> bytes:
+    return _seq(etype_info2_entry(e) for e in entries)
+
+
+def pa_pac_request(p: PaPacRequest) -> bytes:
+    return _fields((0, encode_boolean(p.include_pac)))
+
+
+def last_req(entries: tuple[LastReqEntry, ...]) -> bytes:
+    return _seq(last_req_entry(e) for e in entries)
