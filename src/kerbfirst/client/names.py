@@ -10,7 +10,9 @@ from __future__ import annotations
 from kerbfirst.wire.constants import NT_PRINCIPAL, NT_SRV_INST
 from kerbfirst.wire.krb5 import PrincipalName
 
-_ESCAPES = {"\\": "\\\\", "/": "\\/", "@": "\\@", "\n": "\\n", "\t": "\\t", "\b": "\\b", "\0": "\\0"}
+_ESCAPES = {
+    "\\": "\\\\", "/": "\\/", "@": "\\@", "\n": "\\n", "\t": "\\t", "\b": "\\b", "\0": "\\0"
+}
 _UNESCAPES = {"n": "\n", "t": "\t", "b": "\b", "0": "\0"}
 _COMPONENT_TABLE = str.maketrans(_ESCAPES)
 _REALM_TABLE = str.maketrans({k: v for k, v in _ESCAPES.items() if k != "/"})

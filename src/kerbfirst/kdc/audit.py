@@ -98,5 +98,7 @@ class KdcAuditEvent:
             "reply_etype": self.reply_etype,
             "ticket_flags": None if self.ticket_flags is None else f"0x{self.ticket_flags:08x}",
             "preauth_type": self.preauth_type,
-            "ticket_endtime": None if self.ticket_endtime is None else self.ticket_endtime.isoformat(),
+            "ticket_endtime": (
+                None if self.ticket_endtime is None else self.ticket_endtime.isoformat()
+            ),
         }

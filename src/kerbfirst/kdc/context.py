@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from kerbfirst.client.names import krbtgt_name, unparse_principal
 from kerbfirst.crypto import Key, encrypt, random_to_key
 from kerbfirst.kdc.database import PrincipalDatabase, PrincipalEntry
-from kerbfirst.kdc.keys import KEY_BYTES, KeyCache, current_kvno
+from kerbfirst.kdc.keys import KEY_BYTES, current_kvno
 from kerbfirst.kdc.policy import KdcPolicy
 from kerbfirst.wire.constants import LR_NONE
-from kerbfirst.wire.krb5 import EncryptedData, EncryptionKey, LastReqEntry, PrincipalName
+from kerbfirst.wire.krb5 import EncryptedData, EncryptionKey, LastReqEntry
 
 # RFC 3962 / RFC 8009: the confounder is one cipher block, 16 bytes for AES.
 CONFOUNDER_BYTES = 16
@@ -24,10 +24,8 @@ class KdcContext:
         "krbtgt",
         "krbtgt_name",
         "last_req",
-        "long_term_keys",
         "policy",
         "random",
-        "session_keys",
     )
 
     def __init__(
@@ -39,10 +37,6 @@ class KdcContext:
         self.allowed_etypes = frozenset(policy.supported_etypes)
         self.krbtgt_name = krbtgt_name(policy.realm)
         self.krbtgt = unparse_principal(self.krbtgt_name, policy.realm)
-        self.long_term_keys = KeyCache()
-        # TGT session keys come back on every TGS-REQ made with that TGT; caching them
-        # keeps their derived keys (RFC 3961 DK / RFC 8009 KDF) across requests.
-        self.session_keys = KeyCache(16384)
         # RFC 4120 5.4.2: last-req is required; kerbfirst keeps no last-request data, so
         # it sends one entry of type 0 ("no information"), as MIT does.
         self.last_req = (LastReqEntry(LR_NONE, datetime.fromtimestamp(0, tz=UTC)),)

@@ -1,33 +1,17 @@
-"""Long-term keys as the KDC uses them: pick by etype and kvno, and keep crypto Key
-objects alive so the key derivations cached inside them (RFC 3961 5.1 DK, RFC 8009 KDF)
-are computed once per key, not once per request."""
+"""Long-term keys as the KDC uses them: pick by etype and kvno.
+
+Derived keys (RFC 3961 5.3 DK, RFC 8009 KDF) are cached by crypto/ per (etype, key bytes,
+usage), so building a `Key` per request costs nothing worth caching here.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kerbfirst.crypto import Key
 from kerbfirst.kdc.database import KeyEntry, PrincipalEntry
 
 # RFC 3962 section 6 / RFC 8009 section 5: the key sizes of the four enctypes.
 KEY_BYTES = {17: 16, 18: 32, 19: 16, 20: 32}
-
-
-class KeyCache:
-    """(etype, key bytes) -> Key, bounded; a changed password simply makes a new entry."""
-
-    def __init__(self, max_entries: int = 65536) -> None:
-        self._max = max_entries
-        self._keys: dict[tuple[int, bytes], Key] = {}
-
-    def key(self, entry: KeyEntry) -> Key:
-        ident = (entry.etype, entry.contents)
-        found = self._keys.get(ident)
-        if found is None:
-            if len(self._keys) >= self._max:
-                self._keys.clear()  # rare; rebuilding is cheap compared with a bound leak
-            found = self._keys[ident] = Key(entry.etype, entry.contents)
-        return found
 
 
 def current_kvno(entry: PrincipalEntry) -> int:
