@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import cache
 
 from kerbfirst.client.names import default_salt, parse_principal
 from kerbfirst.crypto import string_to_key
@@ -51,7 +51,7 @@ class MemoryDatabase:
         self.entries[name] = dataclasses.replace(e, fail_count=0, last_failed=None)
 
 
-@lru_cache(maxsize=None)
+@cache
 def password_keys(
     name: str, password: str, etypes: tuple[int, ...] = ALL_ETYPES, kvno: int = 1
 ) -> tuple[KeyEntry, ...]:
@@ -95,3 +95,28 @@ def make_realm(*, seed: int = 1, **policy_args: object) -> Realm:
     events: list[KdcAuditEvent] = []
     kdc = Kdc(database=db, policy=policy, random=rng.randbytes, audit=events.append)
     return Realm(db, kdc, events, rng, policy)
+
+
+def run_as(
+    realm: Realm,
+    *,
+    password: str = ALICE_PASSWORD,
+    principal: str = "alice",
+    now: datetime = T0,
+    client_now: datetime | None = None,
+    **exchange_args: object,
+) -> object:
+    """Drive an AsExchange against the realm's KDC; returns the Credential (or raises)."""
+    from kerbfirst.client import AsExchange
+
+    client_now = client_now or now
+    exchange = AsExchange(
+        principal, REALM, password=password, random=realm.random, **exchange_args  # type: ignore[arg-type]
+    )
+    out: object = exchange.first_request(client_now)
+    while isinstance(out, bytes):
+        reply = realm.handle(out, now)
+        if reply is None:
+            raise AssertionError("the KDC dropped a request from our own client")
+        out = exchange.receive(reply, client_now)
+    return out

@@ -100,7 +100,9 @@ def _explain(proc: subprocess.CompletedProcess[str], tmp_path: Path) -> str:
     )
 
 
-@pytest.mark.parametrize(("etype", "tcp"), [(17, False), (18, False), (19, False), (20, False), (18, True)])
+@pytest.mark.parametrize(
+    ("etype", "tcp"), [(17, False), (18, False), (19, False), (20, False), (18, True)]
+)
 def test_kinit_klist_kvno_renew(
     served: tuple[Realm, int], tmp_path: Path, etype: int, tcp: bool
 ) -> None:
