@@ -235,8 +235,9 @@ def _ticket_current(ctx: KdcContext, r: TgsRequest) -> Verdict:
             Outcome.TICKET_NOT_YET_VALID,
             f"ticket is not valid before {start.isoformat()}",
         )
+    # (a ticket without renew-till is refused as "not renewable" by _options_allowed)
     if r.req.req_body.kdc_options & c.KDC_OPT_RENEW and (
-        h.renew_till is None or h.renew_till < now
+        h.renew_till is not None and h.renew_till < now
     ):
         return (
             c.KRB_AP_ERR_TKT_EXPIRED,
