@@ -1,0 +1,23 @@
+"""A sans-I/O Kerberos client: AS and TGS exchanges as objects that take and return bytes.
+
+They drive kerbfirst's kinit and IAKerb (which tunnels exactly these messages), so they
+know nothing of transports; every message is recorded as sent (`messages`).
+"""
+
+from kerbfirst.client.as_exchange import AsExchange
+from kerbfirst.client.credential import Credential
+from kerbfirst.client.errors import ERROR_NAMES, KerberosClientError, KerberosError, ReplyError
+from kerbfirst.client.names import parse_principal, unparse_principal
+from kerbfirst.client.tgs_exchange import TgsExchange
+
+__all__ = [
+    "ERROR_NAMES",
+    "AsExchange",
+    "Credential",
+    "KerberosClientError",
+    "KerberosError",
+    "ReplyError",
+    "TgsExchange",
+    "parse_principal",
+    "unparse_principal",
+]

@@ -1,0 +1,65 @@
+"""What every exchange shares, built once per Kdc: nothing here is recomputed per request."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from kerbfirst.client.names import krbtgt_name, unparse_principal
+from kerbfirst.crypto import Key, encrypt, random_to_key
+from kerbfirst.kdc.database import PrincipalDatabase, PrincipalEntry
+from kerbfirst.kdc.keys import KEY_BYTES, current_kvno
+from kerbfirst.kdc.policy import KdcPolicy
+from kerbfirst.wire.constants import LR_NONE
+from kerbfirst.wire.krb5 import EncryptedData, EncryptionKey, LastReqEntry
+
+# RFC 3962 / RFC 8009: the confounder is one cipher block, 16 bytes for AES.
+CONFOUNDER_BYTES = 16
+
+
+class KdcContext:
+    __slots__ = (
+        "allowed_etypes",
+        "database",
+        "krbtgt",
+        "krbtgt_name",
+        "last_req",
+        "policy",
+        "random",
+    )
+
+    def __init__(
+        self, *, database: PrincipalDatabase, policy: KdcPolicy, random: Callable[[int], bytes]
+    ) -> None:
+        self.policy = policy
+        self.database = database
+        self.random = random
+        self.allowed_etypes = frozenset(policy.supported_etypes)
+        self.krbtgt_name = krbtgt_name(policy.realm)
+        self.krbtgt = unparse_principal(self.krbtgt_name, policy.realm)
+        # RFC 4120 5.4.2: last-req is required; kerbfirst keeps no last-request data, so
+        # it sends one entry of type 0 ("no information"), as MIT does.
+        self.last_req = (LastReqEntry(LR_NONE, datetime.fromtimestamp(0, tz=UTC)),)
+
+    def seal(self, key: Key, usage: int, plaintext: bytes, kvno: int | None) -> EncryptedData:
+        cipher = encrypt(key, usage, plaintext, confounder=self.random(CONFOUNDER_BYTES))
+        return EncryptedData(key.etype, kvno, cipher)
+
+    def new_session_key(self, etype: int) -> EncryptionKey:
+        key = random_to_key(etype, self.random(KEY_BYTES[etype]))
+        return EncryptionKey(etype, key.contents)
+
+    def session_etype(self, requested: tuple[int, ...], server: PrincipalEntry) -> int | None:
+        """RFC 4120 3.1.3: the first etype in the client's list that the realm allows,
+        preferring ones the server has a key of (so the server surely supports it)."""
+        kvno = current_kvno(server)
+        server_etypes = {k.etype for k in server.keys if k.kvno == kvno}
+        fallback: int | None = None
+        for etype in requested:
+            if etype in self.allowed_etypes:
+                if etype in server_etypes:
+                    return etype
+                if fallback is None:
+                    fallback = etype
+        return fallback
+
