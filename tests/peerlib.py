@@ -16,10 +16,20 @@ from pathlib import Path
 import pytest
 
 PACKAGES = {
-    "kinit": "krb5-user", "klist": "krb5-user", "kvno": "krb5-user", "kdestroy": "krb5-user",
-    "ktutil": "krb5-user", "gss-client": "krb5-gss-samples", "gss-server": "krb5-gss-samples",
-    "krb5kdc": "krb5-kdc", "kdb5_util": "krb5-kdc", "kadmin.local": "krb5-admin-server",
-    "chromium": "chromium", "curl": "curl", "ip": "iproute2", "java": "default-jre-headless",
+    "kinit": "krb5-user",
+    "klist": "krb5-user",
+    "kvno": "krb5-user",
+    "kdestroy": "krb5-user",
+    "ktutil": "krb5-user",
+    "gss-client": "krb5-gss-samples",
+    "gss-server": "krb5-gss-samples",
+    "krb5kdc": "krb5-kdc",
+    "kdb5_util": "krb5-kdc",
+    "kadmin.local": "krb5-admin-server",
+    "chromium": "chromium",
+    "curl": "curl",
+    "ip": "iproute2",
+    "java": "default-jre-headless",
 }
 
 
@@ -53,7 +63,11 @@ def free_port() -> int:
 
 
 def write_krb5_conf(
-    path: Path, realm: str, kdcs: Sequence[str], *, enctypes: Sequence[str] = (),
+    path: Path,
+    realm: str,
+    kdcs: Sequence[str],
+    *,
+    enctypes: Sequence[str] = (),
     extra_libdefaults: Mapping[str, str] | None = None,
 ) -> Path:
     lines = [
@@ -66,8 +80,11 @@ def write_krb5_conf(
     ]
     if enctypes:
         joined = " ".join(enctypes)
-        lines += [f"    default_tkt_enctypes = {joined}", f"    default_tgs_enctypes = {joined}",
-                  f"    permitted_enctypes = {joined}"]
+        lines += [
+            f"    default_tkt_enctypes = {joined}",
+            f"    default_tgs_enctypes = {joined}",
+            f"    permitted_enctypes = {joined}",
+        ]
     for k, v in (extra_libdefaults or {}).items():
         lines.append(f"    {k} = {v}")
     lines += ["", "[realms]", f"    {realm} = {{"]
@@ -88,11 +105,20 @@ def peer_env(krb5_conf: Path, ccache: Path | None = None, **extra: str) -> dict[
 
 
 def run_peer(
-    args: Sequence[str], *, env: Mapping[str, str], input: str | None = None, timeout: float = 20,
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    input: str | None = None,
+    timeout: float = 20,
 ) -> subprocess.CompletedProcess[str]:
     """Run a peer program with a timeout; never hangs a test run."""
     require_program(args[0])
     return subprocess.run(
-        list(args), env=dict(env), input=input, capture_output=True, text=True, timeout=timeout,
+        list(args),
+        env=dict(env),
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         check=False,
     )

@@ -7,7 +7,16 @@ import pytest
 
 SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "kerbfirst"
 PURE = ["wire", "crypto", "kdc", "gss", "policy"]
-FORBIDDEN_MODULES = {"socket", "asyncio", "os", "subprocess", "sqlite3", "time", "random", "secrets"}
+FORBIDDEN_MODULES = {
+    "socket",
+    "asyncio",
+    "os",
+    "subprocess",
+    "sqlite3",
+    "time",
+    "random",
+    "secrets",
+}
 FORBIDDEN_CALLS = {"open", "now", "utcnow", "today", "time", "urandom"}
 OUTER = {"audit", "store", "net", "cli"}
 
@@ -32,7 +41,13 @@ def test_pure_layer_does_no_io(path: pathlib.Path) -> None:
                 assert len(parts) < 2 or parts[1] not in OUTER, f"{path}: imports {node.module}"
         elif isinstance(node, ast.Call):
             fn = node.func
-            name = fn.id if isinstance(fn, ast.Name) else fn.attr if isinstance(fn, ast.Attribute) else ""
+            name = (
+                fn.id
+                if isinstance(fn, ast.Name)
+                else fn.attr
+                if isinstance(fn, ast.Attribute)
+                else ""
+            )
             assert name not in FORBIDDEN_CALLS, f"{path}:{node.lineno}: calls {name}()"
 
 

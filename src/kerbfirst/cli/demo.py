@@ -63,34 +63,54 @@ def main() -> None:
     for tool in ("kinit", "klist", "kvno"):
         if shutil.which(tool) is None:
             raise SystemExit(f"demo: MIT's `{tool}` is missing: apt-get install krb5-user")
-    base = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="kerbfirst-demo-"))
+    base = (
+        Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp(prefix="kerbfirst-demo-"))
+    )
     realm_dir = base / "realm"
     port = _free_port()
     kf = [sys.executable, "-m", "kerbfirst.cli.main"]
     env = {k: v for k, v in os.environ.items() if not k.startswith("KRB5")}
     env["KERBFIRST_REALM_DIR"] = str(realm_dir)
     console.rule("[bold]kerbfirst LocalKDC demo")
-    _run("realm init", [*kf, "realm", "init", "--realm", REALM, "--listen", f"127.0.0.1:{port}"], env=env)
-    _run("principal add", [*kf, "principal", "add", USER, "--password-stdin"], env=env,
-         stdin=USER_PASSWORD + "\n")
+    _run(
+        "realm init",
+        [*kf, "realm", "init", "--realm", REALM, "--listen", f"127.0.0.1:{port}"],
+        env=env,
+    )
+    _run(
+        "principal add",
+        [*kf, "principal", "add", USER, "--password-stdin"],
+        env=env,
+        stdin=USER_PASSWORD + "\n",
+    )
     _run("principal add", [*kf, "principal", "add", SERVICE, "--random"], env=env)
     _run("principal list", [*kf, "principal", "list"], env=env)
-    kdc = subprocess.Popen([*kf, "kdc", "serve"], env=env, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
+    kdc = subprocess.Popen(
+        [*kf, "kdc", "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         _wait_for_port(port)
         console.print(f"[green]KDC for {REALM} listening on 127.0.0.1:{port} (UDP and TCP)[/green]")
-        mit = dict(env, KRB5_CONFIG=str(realm_dir / "krb5.conf"),
-                   KRB5CCNAME=f"FILE:{base / 'mit.ccache'}")
+        mit = dict(
+            env, KRB5_CONFIG=str(realm_dir / "krb5.conf"), KRB5CCNAME=f"FILE:{base / 'mit.ccache'}"
+        )
         console.rule("MIT krb5 clients against the kerbfirst KDC")
         _run("MIT kinit", ["kinit", f"{USER}@{REALM}"], env=mit, stdin=USER_PASSWORD + "\n")
         _run("MIT kvno", ["kvno", f"{SERVICE}@{REALM}"], env=mit)
         _run("MIT klist", ["klist", "-e", "-f"], env=mit)
         console.rule("kerbfirst's own client")
         ours = base / "kerbfirst.ccache"
-        _run("kerbfirst kinit", [*kf, "kinit", USER, "--password-stdin", "--ccache", str(ours),
-                                 "--service", SERVICE], env=mit, stdin=USER_PASSWORD + "\n")
-        _run("MIT klist reads kerbfirst's ccache", ["klist", "-e", "-f", "-c", f"FILE:{ours}"], env=mit)
+        _run(
+            "kerbfirst kinit",
+            [*kf, "kinit", USER, "--password-stdin", "--ccache", str(ours), "--service", SERVICE],
+            env=mit,
+            stdin=USER_PASSWORD + "\n",
+        )
+        _run(
+            "MIT klist reads kerbfirst's ccache",
+            ["klist", "-e", "-f", "-c", f"FILE:{ours}"],
+            env=mit,
+        )
     finally:
         kdc.send_signal(signal.SIGTERM)
         try:

@@ -24,24 +24,19 @@ from kerbfirst.cli.config import (
     RealmConfig,
     default_realm,
     load_config,
-    parse_duration,
     render_config,
     render_krb5_conf,
 )
-from kerbfirst.client import AsExchange, Credential, KerberosClientError, TgsExchange
 from kerbfirst.crypto import SUPPORTED_ETYPES, KerberosCryptoError, etype_from_name, get_profile
 from kerbfirst.kdc.policy import KdcPolicy, LockoutPolicy
 from kerbfirst.kdc.service import Kdc
 from kerbfirst.net.kdc_address import KdcAddress, parse_kdc_address
 from kerbfirst.net.kdc_server import KdcServerConfig, run_kdc_server
-from kerbfirst.net.kdc_transport import KdcUnreachable, send_to_kdc_sync
 from kerbfirst.store.audit_log import JsonLinesAuditLog
-from kerbfirst.store.ccache import CcacheCredential, write_ccache
 from kerbfirst.store.keytab import write_keytab
 from kerbfirst.store.masterkey import MasterKeyError, create_master_key, load_master_key
-from kerbfirst.store.names import Principal, PrincipalNameError, parse_name
+from kerbfirst.store.names import PrincipalNameError, parse_name
 from kerbfirst.store.principals import SqlitePrincipalStore, StoreError
-from kerbfirst.wire.krb5 import EncryptionKey
 
 console = Console(stderr=True)
 out = Console()
@@ -54,7 +49,9 @@ kdc_app = typer.Typer(help="Run the KDC.", no_args_is_help=True)
 DirOption = Annotated[
     Path,
     typer.Option(
-        "--dir", "-d", envvar="KERBFIRST_REALM_DIR",
+        "--dir",
+        "-d",
+        envvar="KERBFIRST_REALM_DIR",
         help="Realm directory (holds kerbfirst.toml, the store, the master key).",
     ),
 ]
@@ -193,7 +190,9 @@ def _etypes(names: list[str] | None) -> tuple[int, ...]:
     try:
         return tuple(etype_from_name(n) for n in names)
     except KerberosCryptoError as exc:
-        raise _fail(f"{exc}; kerbfirst supports only the AES enctypes (RFC 3962, RFC 8009)") from None
+        raise _fail(
+            f"{exc}; kerbfirst supports only the AES enctypes (RFC 3962, RFC 8009)"
+        ) from None
 
 
 @principal_app.command("list")
@@ -212,7 +211,8 @@ def principal_list(
     for info in infos:
         data = vars_of(info)
         table.add_row(
-            str(data.get("name", "")), str(data.get("kvno", "")),
+            str(data.get("name", "")),
+            str(data.get("kvno", "")),
             ", ".join(_etype_name(e) for e in data.get("etypes", ())),
             "yes" if data.get("requires_preauth", True) else "no",
             str(data.get("fail_count", 0)),
@@ -221,7 +221,7 @@ def principal_list(
 
 
 def vars_of(obj: object) -> dict[str, Any]:
-    import dataclasses  # noqa: PLC0415
+    import dataclasses
 
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {
@@ -290,7 +290,9 @@ def keytab_export(
     out_path: Annotated[Path, typer.Option("--out", "-o", help="Keytab file to write (0600).")],
     directory: DirOption = DEFAULT_DIR,
     append: Annotated[bool, typer.Option(help="Keep the entries already in the file.")] = False,
-    all_kvnos: Annotated[bool, typer.Option(help="Export every kvno kept, not only the current.")] = False,
+    all_kvnos: Annotated[
+        bool, typer.Option(help="Export every kvno kept, not only the current.")
+    ] = False,
 ) -> None:
     """Write service keys as an MIT keytab (format 0x502), readable by `klist -k`."""
     cfg = _config(directory)
@@ -298,7 +300,9 @@ def keytab_export(
     entries = []
     try:
         for name in names:
-            entries += store.keytab_entries(_qualify(name, cfg.realm), now=_now(), all_kvnos=all_kvnos)
+            entries += store.keytab_entries(
+                _qualify(name, cfg.realm), now=_now(), all_kvnos=all_kvnos
+            )
         write_keytab(out_path, entries, append=append)
     except (StoreError, OSError) as exc:
         raise _fail(f"could not write {out_path}: {exc}") from None
@@ -342,7 +346,8 @@ def kdc_serve(
     _open_store(cfg)  # fail now, with a clear message, rather than in every worker
     addrs = tuple(_host_port(a) for a in (listen or cfg.listen))
     config = KdcServerConfig(
-        udp_listen=addrs, tcp_listen=addrs,
+        udp_listen=addrs,
+        tcp_listen=addrs,
         unix_paths=tuple(str(p) for p in cfg.unix_paths()),
         workers=workers or cfg.workers,
     )
@@ -360,122 +365,3 @@ def kdc_serve(
         console.print(f"kerbfirst KDC for {cfg.realm} listening on {shown}")
 
     raise typer.Exit(code=run_kdc_server(handler_factory, config, on_listening=listening))
-
-
-# ---------------------------------------------------------------- kinit
-
-
-def _ccache_credential(cred: Credential) -> CcacheCredential:
-    return CcacheCredential(
-        client=Principal(tuple(cred.client.name_string), cred.crealm, cred.client.name_type),
-        server=Principal(tuple(cred.server.name_string), cred.srealm, cred.server.name_type),
-        key=EncryptionKey(cred.session_key.etype, cred.session_key.contents),
-        authtime=cred.authtime,
-        starttime=cred.starttime,
-        endtime=cred.endtime,
-        renew_till=cred.renew_till,
-        ticket=cred.ticket_bytes,
-        ticket_flags=cred.flags,
-    )
-
-
-def _exchange(kdcs: list[KdcAddress], request: bytes, timeout: float) -> bytes:
-    try:
-        return send_to_kdc_sync(request, kdcs, timeout=timeout)
-    except KdcUnreachable as exc:
-        raise _fail(str(exc)) from None
-
-
-def kinit(
-    principal: Annotated[str, typer.Argument(help="Client principal, e.g. alice or alice@REALM.")],
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
-    ccache: Annotated[
-        Path | None, typer.Option(help="Credential cache file (default: $KRB5CCNAME or /tmp/krb5cc_UID).")
-    ] = None,
-    service: Annotated[
-        list[str] | None, typer.Option(help="Also get a service ticket for this principal (repeatable).")
-    ] = None,
-    kdc: Annotated[
-        list[str] | None,
-        typer.Option(help="KDC address (repeatable): host[:port], tcp/host:port, unix:/path. "
-                          "Default: the realm's krb5.conf ($KRB5_CONFIG)."),
-    ] = None,
-    realm: Annotated[str | None, typer.Option(help="Realm (default: from the name or krb5.conf).")] = None,
-    enctype: Annotated[list[str] | None, typer.Option("--enctype", "-e", help="Enctype (repeatable).")] = None,
-    lifetime: Annotated[str, typer.Option(help="Ticket lifetime, e.g. 10h.")] = "10h",
-    renewable: Annotated[str | None, typer.Option(help="Renewable lifetime, e.g. 7d.")] = None,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for each KDC.")] = 3.0,
-) -> None:
-    """Get a TGT (AS exchange with pre-authentication) and optionally service tickets."""
-    conf_realm, conf_kdcs = _krb5_conf_defaults()
-    parsed = parse_name(principal, default_realm=realm or conf_realm or "")
-    if not parsed.realm:
-        raise _fail("no realm: write alice@REALM, pass --realm, or set KRB5_CONFIG")
-    kdcs = [parse_kdc_address(k) for k in (kdc or conf_kdcs.get(parsed.realm, []))]
-    if not kdcs:
-        raise _fail(f"no KDC known for {parsed.realm}: pass --kdc or list it in krb5.conf")
-    password = _read_password(password_stdin, confirm=False)
-    try:
-        exchange = AsExchange(
-            parsed.unparse(), parsed.realm, random=os.urandom, password=password,
-            etypes=_etypes(enctype),
-            lifetime=parse_duration(lifetime, field="--lifetime"),
-            renew_lifetime=parse_duration(renewable, field="--renewable") if renewable else None,
-        )
-        message: bytes | Credential = exchange.first_request(_now())
-        while isinstance(message, bytes):
-            message = exchange.receive(_exchange(kdcs, message, timeout), _now())
-        tgt = message
-        creds = [tgt]
-        for spn in service or []:
-            tgs = TgsExchange(tgt, spn, random=os.urandom)
-            creds.append(tgs.receive(_exchange(kdcs, tgs.first_request(_now()), timeout), _now()))
-    except KerberosClientError as exc:
-        raise _fail(str(exc)) from None
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
-    path = ccache or _default_ccache()
-    primary = Principal(tuple(tgt.client.name_string), tgt.crealm, tgt.client.name_type)
-    write_ccache(path, primary, [_ccache_credential(c) for c in creds])
-    for cred in creds:
-        out.print(f"{cred.server_principal}  valid until {cred.endtime.isoformat()}  "
-                  f"etype {_etype_name(cred.session_key.etype)}")
-    out.print(f"credentials for {tgt.client_principal} in {path}")
-
-
-def _default_ccache() -> Path:
-    env = os.environ.get("KRB5CCNAME", "")
-    if env.startswith("FILE:"):
-        return Path(env[5:])
-    if env and ":" not in env:
-        return Path(env)
-    return Path(f"/tmp/krb5cc_{os.getuid()}")  # MIT's default file ccache name
-
-
-def _krb5_conf_defaults() -> tuple[str | None, dict[str, list[str]]]:
-    """default_realm and the kdc lines of $KRB5_CONFIG (a small reader of MIT's profile format)."""
-    path = Path(os.environ.get("KRB5_CONFIG", "/etc/krb5.conf").split(":")[0])
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError:
-        return None, {}
-    default: str | None = None
-    kdcs: dict[str, list[str]] = {}
-    section, current = "", None
-    for raw in text.splitlines():
-        line = raw.split("#", 1)[0].strip()
-        if line.startswith("[") and line.endswith("]"):
-            section, current = line[1:-1].strip(), None
-        elif section == "libdefaults" and line.startswith("default_realm"):
-            default = line.partition("=")[2].strip()
-        elif section == "realms" and line.endswith("{"):
-            current = line.partition("=")[0].strip()
-        elif section == "realms" and line.startswith("}"):
-            current = None
-        elif section == "realms" and current and line.startswith("kdc"):
-            key, _, value = line.partition("=")
-            if key.strip() == "kdc":
-                kdcs.setdefault(current, []).append(value.strip())
-    return default, kdcs

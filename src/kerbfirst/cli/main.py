@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from kerbfirst.cli import localkdc
+from kerbfirst.cli import kinit, localkdc
 
 app = typer.Typer(
     name="kerbfirst",
@@ -20,7 +20,7 @@ app.add_typer(localkdc.realm_app, name="realm")
 app.add_typer(localkdc.principal_app, name="principal")
 app.add_typer(localkdc.keytab_app, name="keytab")
 app.add_typer(localkdc.kdc_app, name="kdc")
-app.command("kinit")(localkdc.kinit)
+app.command("kinit")(kinit.kinit)
 
 try:  # the audit workbench (issue 3) lives in its own module
     from kerbfirst.cli.audit import app as audit_app

@@ -1,0 +1,163 @@
+"""`kerbfirst kinit`: a TGT with pre-authentication, and service tickets, into an MIT ccache.
+
+The exchanges are the sans-I/O client (client/); this module only reads the password,
+finds the KDCs (--kdc, or the kdc lines of $KRB5_CONFIG as MIT does), carries the bytes
+with net/kdc_transport (UDP, then TCP on KRB_ERR_RESPONSE_TOO_BIG) and writes the cache
+(store/ccache, mode 0600) that MIT's klist, kvno and gss-client read.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kerbfirst.cli.config import ConfigError, parse_duration
+from kerbfirst.cli.localkdc import _etype_name, _etypes, _fail, _read_password, out
+from kerbfirst.client import AsExchange, Credential, KerberosClientError, TgsExchange
+from kerbfirst.net.kdc_address import KdcAddress, parse_kdc_address
+from kerbfirst.net.kdc_transport import KdcUnreachable, send_to_kdc_sync
+from kerbfirst.store.ccache import CcacheCredential, write_ccache
+from kerbfirst.store.names import Principal, PrincipalNameError, parse_name
+from kerbfirst.wire.krb5 import EncryptionKey
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ccache_credential(cred: Credential) -> CcacheCredential:
+    return CcacheCredential(
+        client=Principal(tuple(cred.client.name_string), cred.crealm, cred.client.name_type),
+        server=Principal(tuple(cred.server.name_string), cred.srealm, cred.server.name_type),
+        key=EncryptionKey(cred.session_key.etype, cred.session_key.contents),
+        authtime=cred.authtime,
+        starttime=cred.starttime,
+        endtime=cred.endtime,
+        renew_till=cred.renew_till,
+        ticket=cred.ticket_bytes,
+        ticket_flags=cred.flags,
+    )
+
+
+def _exchange(kdcs: list[KdcAddress], request: bytes, timeout: float) -> bytes:
+    try:
+        return send_to_kdc_sync(request, kdcs, timeout=timeout)
+    except KdcUnreachable as exc:
+        raise _fail(str(exc)) from None
+
+
+def kinit(
+    principal: Annotated[str, typer.Argument(help="Client principal, e.g. alice or alice@REALM.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    ccache: Annotated[
+        Path | None,
+        typer.Option(help="Credential cache file (default: $KRB5CCNAME or /tmp/krb5cc_UID)."),
+    ] = None,
+    service: Annotated[
+        list[str] | None,
+        typer.Option(help="Also get a service ticket for this principal (repeatable)."),
+    ] = None,
+    kdc: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="KDC address (repeatable): host[:port], tcp/host:port, unix:/path. "
+            "Default: the realm's krb5.conf ($KRB5_CONFIG)."
+        ),
+    ] = None,
+    realm: Annotated[
+        str | None, typer.Option(help="Realm (default: from the name or krb5.conf).")
+    ] = None,
+    enctype: Annotated[
+        list[str] | None, typer.Option("--enctype", "-e", help="Enctype (repeatable).")
+    ] = None,
+    lifetime: Annotated[str, typer.Option(help="Ticket lifetime, e.g. 10h.")] = "10h",
+    renewable: Annotated[str | None, typer.Option(help="Renewable lifetime, e.g. 7d.")] = None,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for each KDC.")] = 3.0,
+) -> None:
+    """Get a TGT (AS exchange with pre-authentication) and optionally service tickets."""
+    conf_realm, conf_kdcs = _krb5_conf_defaults()
+    try:
+        parsed = parse_name(principal, default_realm=realm or conf_realm or "")
+    except PrincipalNameError as exc:
+        raise _fail(f"{principal!r} is not a principal name: {exc}") from None
+    if not parsed.realm:
+        raise _fail("no realm: write alice@REALM, pass --realm, or set KRB5_CONFIG")
+    kdcs = [parse_kdc_address(k) for k in (kdc or conf_kdcs.get(parsed.realm, []))]
+    if not kdcs:
+        raise _fail(f"no KDC known for {parsed.realm}: pass --kdc or list it in krb5.conf")
+    password = _read_password(password_stdin, confirm=False)
+    try:
+        exchange = AsExchange(
+            parsed.unparse(),
+            parsed.realm,
+            random=os.urandom,
+            password=password,
+            etypes=_etypes(enctype),
+            lifetime=parse_duration(lifetime, field="--lifetime"),
+            renew_lifetime=parse_duration(renewable, field="--renewable") if renewable else None,
+        )
+        message: bytes | Credential = exchange.first_request(_now())
+        while isinstance(message, bytes):
+            message = exchange.receive(_exchange(kdcs, message, timeout), _now())
+        tgt = message
+        creds = [tgt]
+        for spn in service or []:
+            tgs = TgsExchange(tgt, spn, random=os.urandom)
+            creds.append(tgs.receive(_exchange(kdcs, tgs.first_request(_now()), timeout), _now()))
+    except KerberosClientError as exc:
+        raise _fail(str(exc)) from None
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    path = ccache or _default_ccache()
+    primary = Principal(tuple(tgt.client.name_string), tgt.crealm, tgt.client.name_type)
+    write_ccache(path, primary, [_ccache_credential(c) for c in creds])
+    for cred in creds:
+        out.print(
+            f"{cred.server_principal}  valid until {cred.endtime.isoformat()}  "
+            f"etype {_etype_name(cred.session_key.etype)}"
+        )
+    out.print(f"credentials for {tgt.client_principal} in {path}")
+
+
+def _default_ccache() -> Path:
+    env = os.environ.get("KRB5CCNAME", "")
+    if env.startswith("FILE:"):
+        return Path(env[5:])
+    if env and ":" not in env:
+        return Path(env)
+    # MIT's default file ccache name, FILE:/tmp/krb5cc_%{uid} (krb5.conf(5) default_ccache_name)
+    return Path(tempfile.gettempdir()) / f"krb5cc_{os.getuid()}"
+
+
+def _krb5_conf_defaults() -> tuple[str | None, dict[str, list[str]]]:
+    """default_realm and the kdc lines of $KRB5_CONFIG (a small reader of MIT's profile format)."""
+    path = Path(os.environ.get("KRB5_CONFIG", "/etc/krb5.conf").split(":")[0])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError:
+        return None, {}
+    default: str | None = None
+    kdcs: dict[str, list[str]] = {}
+    section, current = "", None
+    for raw in text.splitlines():
+        line = raw.split("#", 1)[0].strip()
+        if line.startswith("[") and line.endswith("]"):
+            section, current = line[1:-1].strip(), None
+        elif section == "libdefaults" and line.startswith("default_realm"):
+            default = line.partition("=")[2].strip()
+        elif section == "realms" and line.endswith("{"):
+            current = line.partition("=")[0].strip()
+        elif section == "realms" and line.startswith("}"):
+            current = None
+        elif section == "realms" and current and line.startswith("kdc"):
+            key, _, value = line.partition("=")
+            if key.strip() == "kdc":
+                kdcs.setdefault(current, []).append(value.strip())
+    return default, kdcs
