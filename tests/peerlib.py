@@ -12,6 +12,7 @@ import socket
 import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -122,3 +123,33 @@ def run_peer(
         timeout=timeout,
         check=False,
     )
+
+
+def tcp_listening(port: int) -> bool:
+    """Whether a socket listens on `port`, read from /proc/net/tcp (state 0A = LISTEN), so
+    that no probe connection uses up a one-shot server such as `gss-server -once`."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[1].rsplit(":", 1)[1] == f"{port:04X}" and fields[3] == "0A":
+                return True
+    return False
+
+
+def wait_listening(port: int, proc: subprocess.Popen[Any], *, timeout: float = 15) -> None:
+    """Wait until `proc` listens on `port`; fail with its output if it exits or never does."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            out = proc.stdout.read() if proc.stdout else ""
+            pytest.fail(f"{proc.args!r} exited early ({proc.returncode}): {out!r}")
+        if tcp_listening(port):
+            return
+        time.sleep(0.05)
+    pytest.fail(f"{proc.args!r} did not listen on port {port} within {timeout}s")

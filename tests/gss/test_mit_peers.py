@@ -15,7 +15,6 @@ import glob
 import shutil
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +42,7 @@ from kerbfirst.net.gss_sample import (
 from kerbfirst.store.ccache import read_ccache
 from kerbfirst.wire.constants import NT_PRINCIPAL
 from kerbfirst.wire.krb5 import PrincipalName, Ticket
-from peerlib import free_port, require_program
+from peerlib import free_port, require_program, wait_listening
 
 pytestmark = pytest.mark.peer
 
@@ -156,31 +155,8 @@ def _service_ticket(realm: Any) -> tuple[Ticket, Key, PrincipalName, str, dateti
     pytest.fail(f"kvno did not put a ticket for {SERVICE} in {realm.ccache}")
 
 
-def _listening(port: int) -> bool:
-    """Whether a socket listens on `port`, read from /proc/net/tcp (state 0A = LISTEN) so
-    that no probe connection uses up gss-server's -once."""
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if fields[1].rsplit(":", 1)[1] == f"{port:04X}" and fields[3] == "0A":
-                return True
-    return False
-
-
 def _wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else b""
-            pytest.fail(f"gss-server exited early: {out!r}")
-        if _listening(port):
-            return
-        time.sleep(0.05)
-    pytest.fail("gss-server did not start listening within the timeout")
+    wait_listening(port, proc, timeout=TIMEOUT)
 
 
 @pytest.mark.parametrize("flags,conf", [
