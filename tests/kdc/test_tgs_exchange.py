@@ -33,7 +33,7 @@ def _tgt(realm: Realm, etype: int = 18, **args: object) -> Credential:
     return cred
 
 
-def _tgs(realm: Realm, exchange: TgsExchange, now=T0, client_now=None) -> Credential:  # noqa: ANN001
+def _tgs(realm: Realm, exchange: TgsExchange, now=T0, client_now=None) -> Credential:
     reply = realm.handle(exchange.first_request(client_now or now), now)
     assert reply is not None
     return exchange.receive(reply, now)
