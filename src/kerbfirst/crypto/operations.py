@@ -3,7 +3,7 @@
 Derived keys (Ke, Ki, Kc of RFC 3961 5.3 / RFC 8009 5) depend only on (etype, key contents,
 usage), and a KDC sees few keys and fewer usages, so they are memoised in bounded LRU caches
 (functools.lru_cache: C-implemented and thread-safe). Ke is cached as a ready
-`algorithms.AES` object, which is immutable and safe to share.
+AES-CBC `Cipher` object, which is immutable and safe to share between threads.
 """
 
 from __future__ import annotations
@@ -11,9 +11,8 @@ from __future__ import annotations
 import hmac
 from functools import lru_cache
 
-from cryptography.hazmat.primitives.ciphers import algorithms
-
 from . import rfc3962, rfc8009
+from .cts import AesCbc, aes_cbc_zero
 from .errors import IntegrityError, KerberosCryptoError
 from .profiles import EnctypeProfile, Key, get_profile
 
@@ -43,12 +42,12 @@ def _derive(profile: EnctypeProfile, base: bytes, usage: int, kind: int, nbits: 
 
 
 @lru_cache(maxsize=DERIVED_KEY_CACHE_SIZE)
-def _encryption_keys(etype: int, base: bytes, usage: int) -> tuple[algorithms.AES, bytes]:
+def _encryption_keys(etype: int, base: bytes, usage: int) -> tuple[AesCbc, bytes]:
     profile = get_profile(etype)
     # RFC 8009 5: Ke is the AES key size, Ki is the MAC size; RFC 3962 derives full-size keys.
     ke = _derive(profile, base, usage, _KE, profile.key_size * 8)
     ki = _derive(profile, base, usage, _KI, profile.mac_size * 8)
-    return algorithms.AES(ke), ki
+    return aes_cbc_zero(ke), ki
 
 
 @lru_cache(maxsize=DERIVED_KEY_CACHE_SIZE)

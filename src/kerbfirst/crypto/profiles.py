@@ -16,7 +16,11 @@ _SHA2_DEFAULT_ITERATIONS = 32768
 
 @dataclass(frozen=True, slots=True)
 class Key:
-    """A Kerberos protocol key (RFC 4120 EncryptionKey). Its contents are never printed."""
+    """A Kerberos protocol key (RFC 4120 EncryptionKey). Its contents are never printed.
+
+    A Key of an unimplemented enctype can be held (a keytab may carry one, to be skipped),
+    but every operation on it raises UnsupportedEnctype.
+    """
 
     etype: int
     contents: bytes = field(repr=False)
@@ -161,8 +165,8 @@ def etype_from_name(name: str) -> int:
     key = name.strip().lower()
     if key in _BY_NAME:
         return _BY_NAME[key]
-    if key.isdigit() and int(key) in _PROFILES:
-        return int(key)
+    if key.isdigit():
+        return get_profile(int(key)).etype
     if key in _REFUSED_NAMES:
         etype = _REFUSED_NAMES[key]
         raise UnsupportedEnctype(

@@ -10,10 +10,9 @@ import hashlib
 import hmac
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from .cts import BLOCK, cts_decrypt, cts_encrypt, ecb_encrypt
+from .cts import BLOCK, AesCbc, aes_cbc_zero, cts_decrypt, cts_encrypt, encrypt_block
 from .errors import IntegrityError
 from .nfold import n_fold
 
@@ -29,10 +28,10 @@ def derive_key(base: bytes, constant: bytes) -> bytes:
     the key size. E of one block with a zero initial state is raw AES.
     """
     block = constant if len(constant) == BLOCK else n_fold(constant, BLOCK * 8)
-    aes = algorithms.AES(base)
+    cipher = aes_cbc_zero(base)
     out = b""
     while len(out) < len(base):
-        block = ecb_encrypt(aes, block)
+        block = encrypt_block(cipher, block)
         out += block
     return out[: len(base)]
 
@@ -52,17 +51,17 @@ def string_to_key(password: bytes, salt: bytes, iterations: int, key_size: int) 
 def prf(base: bytes, data: bytes) -> bytes:
     """RFC 3962 4: E(DK(key, "prf"), truncate-to-block(SHA-1(data))), 16 bytes."""
     digest = hashlib.sha1(data).digest()[:BLOCK]  # noqa: S324 - RFC 3962 4 specifies SHA-1
-    return ecb_encrypt(algorithms.AES(derive_key(base, _PRF_CONSTANT)), digest)
+    return encrypt_block(aes_cbc_zero(derive_key(base, _PRF_CONSTANT)), digest)
 
 
-def encrypt(ke: algorithms.AES, ki: bytes, confounder: bytes, plaintext: bytes) -> bytes:
+def encrypt(ke: AesCbc, ki: bytes, confounder: bytes, plaintext: bytes) -> bytes:
     """RFC 3961 5.3: C = E(Ke, conf | plaintext), H = HMAC-SHA1(Ki, conf | plaintext)[:12].
     No padding: CTS needs none (RFC 3962 6, "required padding: none")."""
     data = confounder + plaintext
     return cts_encrypt(ke, data) + hmac.digest(ki, data, "sha1")[:MAC_SIZE]
 
 
-def decrypt(ke: algorithms.AES, ki: bytes, ciphertext: bytes, confounder_size: int) -> bytes:
+def decrypt(ke: AesCbc, ki: bytes, ciphertext: bytes, confounder_size: int) -> bytes:
     """Inverse of encrypt. The MAC covers the plaintext here (MAC-then-encrypt of RFC 3961
     5.3), so decryption must come first; the compare is constant time."""
     if len(ciphertext) < confounder_size + MAC_SIZE:

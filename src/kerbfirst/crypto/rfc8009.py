@@ -10,10 +10,9 @@ from __future__ import annotations
 import hmac
 
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers import algorithms
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from .cts import BLOCK, cts_decrypt, cts_encrypt
+from .cts import BLOCK, AesCbc, cts_decrypt, cts_encrypt
 from .errors import IntegrityError
 
 _ZERO_IV = bytes(BLOCK)
@@ -53,7 +52,7 @@ def prf(base: bytes, data: bytes, prf_size: int, hash_name: str) -> bytes:
 
 
 def encrypt(
-    ke: algorithms.AES,
+    ke: AesCbc,
     ki: bytes,
     confounder: bytes,
     plaintext: bytes,
@@ -66,7 +65,7 @@ def encrypt(
 
 
 def decrypt(
-    ke: algorithms.AES,
+    ke: AesCbc,
     ki: bytes,
     ciphertext: bytes,
     confounder_size: int,

@@ -164,10 +164,56 @@ def encode_bit_string(value: bytes, unused_bits: int = 0) -> bytes:
     return tlv(TAG_BIT_STRING, bytes((unused_bits,)) + bytes(value))
 
 
+def encode_oid(dotted: str) -> bytes:
+    """OBJECT IDENTIFIER "1.2.840.113554.1.2.2" as DER (X.690 8.19)."""
+    try:
+        arcs = [int(a) for a in dotted.split(".")]
+    except ValueError:
+        raise EncodeError(f"OID {dotted!r} is not dotted decimal") from None
+    if len(arcs) < 2 or not 0 <= arcs[0] <= 2 or (arcs[0] < 2 and not 0 <= arcs[1] < 40):
+        raise EncodeError(f"OID {dotted!r}: first arc 0..2, second < 40 under 0 and 1")
+    out = bytearray()
+    for arc in (40 * arcs[0] + arcs[1], *arcs[2:]):
+        if arc < 0:
+            raise EncodeError(f"OID {dotted!r} has a negative arc")
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out += bytes(reversed(chunk))
+    return tlv(TAG_OID, bytes(out))
+
+
+MAX_OID_OCTETS = 128
+
+
+def oid_from_content(content: bytes, offset: int = 0) -> str:
+    """Dotted form of OID content octets; refuses non-minimal and unterminated arcs."""
+    if not content or len(content) > MAX_OID_OCTETS:
+        raise DecodeError(f"OID of {len(content)} octets (1..{MAX_OID_OCTETS} allowed)", offset)
+    if content[-1] & 0x80:
+        raise DecodeError("OID ends inside a sub-identifier", offset + len(content) - 1)
+    arcs: list[int] = []
+    value = 0
+    fresh = True
+    for i, octet in enumerate(content):  # <= 128 octets: bounded
+        if fresh and octet == 0x80:
+            raise DecodeError("OID sub-identifier has a non-minimal leading 0x80", offset + i)
+        value = (value << 7) | (octet & 0x7F)
+        fresh = not octet & 0x80
+        if fresh:
+            arcs.append(value)
+            value = 0
+    first = arcs[0]
+    head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
+    return ".".join(str(a) for a in head + arcs[1:])
+
+
 # ---------------------------------------------------------------- decoding
 
 
-def _read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
+def read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
     """Parse the identifier and length at `pos`; return (tag, content_start, content_end).
 
     Low-number tags are the identifier octet itself; high-number tags (never used by
@@ -243,16 +289,19 @@ class Reader:
         buf = data if isinstance(data, bytes) else bytes(data)
         return cls(buf, 0, len(buf), 0)
 
-    def peek_tag(self) -> int:
+    def peek_tag(self, what: str) -> int:
         """The first identifier octet of the element at pos (no bounds beyond pos < end)."""
         if self.pos >= self.end:
-            raise DecodeError("expected an element, found the end of its container", self.pos)
+            raise DecodeError(f"{what}: expected an element, found the end of the data", self.pos)
         return self.data[self.pos]
 
     def _one(self, tag: int, what: str) -> tuple[int, int]:
         """The window holds exactly one element, with this tag: return its content range."""
         start = self.pos
-        got, cs, ce = _read_header(self.data, start, self.end)
+        try:
+            got, cs, ce = read_header(self.data, start, self.end)
+        except DecodeError as exc:
+            raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
         if got != tag:
             raise DecodeError(f"{what}: expected {_tag_name(tag)}, found {_tag_name(got)}", start)
         if ce != self.end:
@@ -289,7 +338,10 @@ class Reader:
         seen = 0
         pos = cs
         while pos < ce:
-            ftag, fcs, fce = _read_header(data, pos, ce)
+            try:
+                ftag, fcs, fce = read_header(data, pos, ce)
+            except DecodeError as exc:
+                raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
             if 0xA0 <= ftag <= 0xBE:
                 number = ftag - 0xA0
             elif ftag >= 1 << 24 and (ftag >> 24) & 0xE0 == 0xA0:
@@ -318,7 +370,10 @@ class Reader:
         while pos < ce:
             if len(out) >= limit:
                 raise DecodeError(f"{what}: more than {limit} elements", pos)
-            _, _, ice = _read_header(data, pos, ce)
+            try:
+                _, _, ice = read_header(data, pos, ce)
+            except DecodeError as exc:
+                raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
             out.append(Reader(data, pos, ice, depth))
             pos = ice
         return out
@@ -393,6 +448,10 @@ class Reader:
         if ce - cs <= 5 and unused:  # unused bits of the last octet must be ignored
             value &= ~((1 << unused) - 1) << (8 * (4 - len(bits)))
         return value
+
+    def oid(self, what: str) -> str:
+        cs, ce = self._one(TAG_OID, what)
+        return oid_from_content(self.data[cs:ce], cs)
 
     def bit_string(self, what: str) -> tuple[bytes, int]:
         """(octets, unused_bits) of a BIT STRING."""

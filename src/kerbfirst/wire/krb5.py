@@ -11,6 +11,14 @@ Representation choices:
 - Integers that name things (etypes, padata types, error codes) stay plain ints.
 - `raw` fields keep the exact bytes received for what is later checksummed or
   re-embedded (DESIGN.md: the PA-TGS-REQ checksum covers the req-body as sent).
+  `Ticket.encode()` (and every message embedding a Ticket) emits `Ticket.raw` when it is
+  set, so a received ticket travels on unchanged; `dataclasses.replace` copies `raw`, so
+  pass `raw=None` when changing a decoded Ticket. `KdcReq.encode()` always encodes
+  `req_body` (DER is canonical); `raw_req_body` is only what was received.
+- Every class here has encode()/decode(); decode takes bytes, bytearray or memoryview and
+  refuses trailing bytes. The codec lives in der.py, krb5_encode.py and krb5_decode.py.
+- Times must be timezone-aware; encode drops sub-second parts. Encode errors are
+  der.EncodeError (a ValueError).
 """
 
 from __future__ import annotations

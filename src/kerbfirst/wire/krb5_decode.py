@@ -213,7 +213,7 @@ def kdc_req_body(r: Reader) -> KdcReqBody:
 
 def kdc_req(r: Reader) -> KdcReq:
     at = r.pos
-    tag = r.peek_tag()
+    tag = r.peek_tag("KDC-REQ")
     if tag not in (_APP | c.KRB_AS_REQ, _APP | c.KRB_TGS_REQ):
         raise DecodeError(f"KDC-REQ: expected AS-REQ or TGS-REQ, found tag 0x{tag:02x}", at)
     w = "AS-REQ" if tag == _APP | c.KRB_AS_REQ else "TGS-REQ"
@@ -233,7 +233,7 @@ def kdc_req(r: Reader) -> KdcReq:
 
 def kdc_rep(r: Reader) -> KdcRep:
     at = r.pos
-    tag = r.peek_tag()
+    tag = r.peek_tag("KDC-REP")
     if tag not in (_APP | c.KRB_AS_REP, _APP | c.KRB_TGS_REP):
         raise DecodeError(f"KDC-REP: expected AS-REP or TGS-REP, found tag 0x{tag:02x}", at)
     w = "AS-REP" if tag == _APP | c.KRB_AS_REP else "TGS-REP"
@@ -254,7 +254,7 @@ def kdc_rep(r: Reader) -> KdcRep:
 
 def enc_kdc_rep_part(r: Reader) -> EncKdcRepPart:
     at = r.pos
-    tag = r.peek_tag()
+    tag = r.peek_tag("EncKDCRepPart")
     # MIT's client accepts either tag for either reply, and so do we.
     if tag not in (_APP | c.APP_ENC_AS_REP_PART, _APP | c.APP_ENC_TGS_REP_PART):
         raise DecodeError(f"EncKDCRepPart: expected [APPLICATION 25/26], found tag 0x{tag:02x}", at)
@@ -407,7 +407,7 @@ _KDC_DISPATCH: dict[int, Callable[[Reader], KdcReq | KdcRep | KrbError]] = {
 
 def kdc_message(r: Reader) -> KdcReq | KdcRep | KrbError:
     """Whatever a KDC, proxy or client receives, chosen by the outer APPLICATION tag."""
-    tag = r.peek_tag()
+    tag = r.peek_tag("KDC message")
     decoder = _KDC_DISPATCH.get(tag)
     if decoder is None:
         raise DecodeError(
