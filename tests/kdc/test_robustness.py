@@ -18,7 +18,9 @@ from kerbfirst.wire.krb5 import KdcRep, KrbError, decode_kdc_message
 REALM_FOR_FUZZ = make_realm(seed=3)
 _TGT = run_as(REALM_FOR_FUZZ)
 assert isinstance(_TGT, Credential)
-_AS = AsExchange("alice", "TEST.REALM", password="x", random=REALM_FOR_FUZZ.random).first_request(T0)
+_AS = AsExchange(
+    "alice", "TEST.REALM", password="x", random=REALM_FOR_FUZZ.random
+).first_request(T0)
 _TGS = TgsExchange(_TGT, SERVICE, random=REALM_FOR_FUZZ.random).first_request(T0)
 SAMPLES = (_AS, _TGS)
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
