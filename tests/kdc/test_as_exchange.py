@@ -285,3 +285,13 @@ def test_empty_stored_salt_means_the_rfc4120_default() -> None:
         dataclasses.replace(alice, keys=tuple(dataclasses.replace(k, salt=b"") for k in alice.keys))
     )
     assert isinstance(run_as(realm), Credential)
+
+
+def test_pac_request_and_unknown_padata_are_ignored() -> None:
+    from kerbfirst.wire.krb5 import PaData, PaPacRequest
+
+    realm = make_realm()
+    req = KdcReq.decode(_as_req((18,)))
+    padata = (PaData(c.PA_PAC_REQUEST, PaPacRequest(True).encode()), PaData(999, b"\x00"))
+    reply = realm.handle(dataclasses.replace(req, padata=padata).encode())
+    assert _error(reply).error_code == c.KDC_ERR_PREAUTH_REQUIRED

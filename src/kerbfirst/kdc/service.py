@@ -19,7 +19,7 @@ from kerbfirst.kdc.database import PrincipalDatabase
 from kerbfirst.kdc.lookaside import ReplyCache
 from kerbfirst.kdc.policy import KdcPolicy
 from kerbfirst.kdc.request import Refusal, RequestState
-from kerbfirst.kdc.tgs_exchange import process_tgs_req
+from kerbfirst.kdc.tgs_issue import process_tgs_req
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.krb5 import KdcReq, KrbError
