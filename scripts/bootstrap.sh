@@ -9,6 +9,7 @@ cd "$here"
 
 need=()
 for pair in kinit:krb5-user gss-client:krb5-gss-samples krb5kdc:krb5-kdc kdb5_util:krb5-kdc \
+            kadmin.local:krb5-admin-server \
             chromium:chromium ip:iproute2 curl:curl java:default-jre-headless; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ]; then need+=("$pkg"); fi
