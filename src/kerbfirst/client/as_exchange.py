@@ -198,7 +198,16 @@ class AsExchange:
             entries = _etype_info2_of_padata(rep.padata)
             entry = next((e for e in entries if e.etype == etype), EtypeInfo2Entry(etype))
             key = self._derive(entry)
-        enc = decrypt_reply(key, c.KU_AS_REP_ENC_PART, rep, "AS-REP")
+        try:
+            enc = decrypt_reply(key, c.KU_AS_REP_ENC_PART, rep, "AS-REP")
+        except ReplyError:
+            if self._password is None:
+                raise
+            # A KDC that does not require pre-authentication (MIT's default) answers a wrong
+            # password with an AS-REP that will not decrypt; report it as MIT's kinit does.
+            raise KerberosError(
+                c.KDC_ERR_PREAUTH_FAILED, "the AS-REP did not decrypt with this password's key"
+            ) from None
         return credential_from(
             rep,
             enc,
