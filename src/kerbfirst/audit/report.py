@@ -129,7 +129,7 @@ def _table(table_id: str, columns: list[tuple[str, str, str]], rows: list[list[A
             kind = columns[i][2]
             extra = ""
             if kind == "number":
-                extra = ' class="n"'
+                extra = ' class="n share"' if isinstance(v, tuple) else ' class="n"'
             elif cell_classes and i in cell_classes:
                 extra = f' class="{esc(cell_classes[i])}-{esc(v)}"'
             if isinstance(v, tuple):  # (display html, sort key): display is already escaped
