@@ -106,6 +106,8 @@ def target_is_ip(name: str) -> bool:
     elif host.count(":") == 1:
         host = host.split(":", 1)[0]
     host = host.split("%", 1)[0]
+    if not host or not (host[0].isdigit() or ":" in host):
+        return False  # cheap exit: names that cannot be addresses (the common case)
     try:
         ipaddress.ip_address(host)
     except ValueError:

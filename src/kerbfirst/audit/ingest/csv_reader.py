@@ -104,7 +104,8 @@ def _row_event(row: list[str], idx: dict[str, int | None], data_cols: list[tuple
     event_id = int(col("event_id"))
     provider = col("provider")
     channel = col("channel")
-    data = {h: row[i][:MAX_FIELD] for i, h in data_cols}
+    # An empty cell is an absent field: CSV cannot tell the two apart.
+    data = {h: row[i][:MAX_FIELD] for i, h in data_cols if row[i]}
     if not is_relevant(provider, channel, event_id, data):
         return None
     return build_event(

@@ -82,8 +82,26 @@ def _system_value(node: Any) -> Any:
     return node
 
 
+def check_size(path: Path, ctx: ReadContext) -> None:
+    """The parser silently ignores a cut-off last chunk; say so (a copy was interrupted).
+
+    File header: chunk count is the uint16 at offset 42 (libevtx's format notes)."""
+    size = path.stat().st_size
+    with path.open("rb") as fh:
+        header = fh.read(44)
+    chunks = struct.unpack_from("<H", header, 42)[0] if len(header) >= 44 else 0
+    partial = (size - FILE_HEADER_SIZE) % CHUNK_SIZE if size > FILE_HEADER_SIZE else size
+    expected = FILE_HEADER_SIZE + chunks * CHUNK_SIZE
+    if partial or size < expected:
+        end = size - partial
+        ctx.corrupt(f"offset {end:#x}",
+                    f"file truncated: {size} bytes, header announces {chunks} chunks "
+                    f"({expected} bytes); records past offset {end:#x} are lost")
+
+
 def read_evtx(path: Path, ctx: ReadContext) -> Iterator[AuthEvent]:
     stats = ctx.stats
+    check_size(path, ctx)
     parser = evtx.PyEvtxParser(str(path))
     records: Iterator[Any] = parser.records_json()
     last_good = 0

@@ -108,6 +108,42 @@ def _clean(value: object) -> str:
     return s[:MAX_FIELD]
 
 
+_SLOTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("target", F_TARGET), ("user", F_USER), ("domain", F_DOMAIN),
+    ("client_host", F_CLIENT_HOST), ("addr", F_CLIENT_ADDR), ("process", F_PROCESS),
+    ("pid", F_PID), ("reason", F_USAGE_REASON), ("version", F_VERSION),
+    ("status", F_STATUS), ("sct", F_SCHANNEL_TYPE),
+)
+# field name -> (slot, rank): one pass over the record instead of a lookup per variant
+_FIELD_SLOT: dict[str, tuple[str, int]] = {
+    name: (slot, rank) for slot, names in _SLOTS for rank, name in enumerate(names)
+}
+
+
+def _collect(data: Mapping[str, object]) -> tuple[dict[str, str], dict[str, str]]:
+    """(slot -> best-ranked non-empty value, unmapped non-empty fields, bounded)."""
+    found: dict[str, str] = {}
+    ranks: dict[str, int] = {}
+    rest: dict[str, str] = {}
+    slot_of = _FIELD_SLOT.get
+    for key, value in data.items():
+        hit = slot_of(key)
+        if hit is None:
+            if key in MAPPED_FIELDS or key in DROPPED_FIELDS or len(rest) >= MAX_EXTRA_FIELDS:
+                continue
+            v = _clean(value)
+            if v:
+                rest[key[:MAX_EXTRA_KEY]] = v[:MAX_EXTRA_VALUE]
+            continue
+        slot, rank = hit
+        if rank < ranks.get(slot, 99):
+            v = _clean(value)
+            if v:
+                found[slot] = v
+                ranks[slot] = rank
+    return found, rest
+
+
 def _first(data: Mapping[str, object], names: tuple[str, ...]) -> tuple[str, str]:
     """(field name, cleaned value) of the first non-empty variant, or ("", "")."""
     for name in names:
@@ -259,29 +295,29 @@ def build_event(
         else:  # 4776 and the KDC's own 4768/4769/4771: reported by the DC
             role = Role.DC_PASSTHROUGH
 
-    _, target = _first(data, F_TARGET)
-    _, user = _first(data, F_USER)
-    _, domain = _first(data, F_DOMAIN)
-    _, client_host = _first(data, F_CLIENT_HOST)
+    found, rest = _collect(data)
+    get = found.get
+    target = get("target", "")
+    user = get("user", "")
+    domain = get("domain", "")
+    client_host = get("client_host", "")
     if not client_host and role is Role.CLIENT_OUTGOING:
         client_host = host
-    _, addr = _first(data, F_CLIENT_ADDR)
+    addr = get("addr", "")
     if addr.startswith("::ffff:"):
         addr = addr[7:]
-    _, process = _first(data, F_PROCESS)
-    if not process:
-        process = _clean(data.get("LogonProcessName"))
-    _, reason_text = _first(data, F_USAGE_REASON)
+    process = get("process", "") or _clean(data.get("LogonProcessName"))
+    reason_text = get("reason", "")
     usage_reason = parse_int(reason_text) if reason_text else None
-    _, version_text = _first(data, F_VERSION)
+    version_text = get("version", "")
     version = _ntlm_version(version_text) if version_text else NtlmVersion.UNKNOWN
     if event_id in NTLMV1_EVENT_IDS and version is NtlmVersion.UNKNOWN:
         version = NtlmVersion.NTLMV1
-    status = normalize_status(_first(data, F_STATUS)[1])
+    status = normalize_status(get("status", ""))
     sub_status = normalize_status(_clean(data.get("SubStatus")))
     if event_id == 4625 and sub_status and parse_int(sub_status) != 0:
         status = sub_status
-    _, sct = _first(data, F_SCHANNEL_TYPE)
+    sct = get("sct", "")
 
     netbios = host.split(".", 1)[0].upper()
     if not domain or domain.upper() == "NT AUTHORITY":
@@ -292,20 +328,14 @@ def build_event(
         scope = AccountScope.DOMAIN
 
     extra: dict[str, str] = {"file": file}
-    _, pid = _first(data, F_PID)
+    pid = get("pid", "")
     if pid and parse_int(pid) != 0:
         extra["pid"] = pid  # kept apart so `process` groups across process restarts
     if reason_text and usage_reason is None:
         extra["UsageReason"] = reason_text[:MAX_EXTRA_VALUE]
-    for key, value in data.items():
-        if len(extra) >= MAX_EXTRA_FIELDS:
-            extra["_truncated"] = "1"
-            break
-        if key in MAPPED_FIELDS or key in DROPPED_FIELDS:
-            continue
-        s = _clean(value)
-        if s:
-            extra[key[:MAX_EXTRA_KEY]] = s[:MAX_EXTRA_VALUE]
+    if len(rest) >= MAX_EXTRA_FIELDS:
+        rest["_truncated"] = "1"
+    extra.update(rest)
 
     return AuthEvent(
         source=f"{host}/{channel}",

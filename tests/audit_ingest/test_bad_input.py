@@ -1,0 +1,125 @@
+"""Bad input: clear errors naming the file and the line or offset; raise only when
+nothing at all could be read."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+
+from kerbfirst.audit.fixtures import write_fixtures
+from kerbfirst.audit.ingest import IngestError, IngestStats, iter_events
+
+
+def _run(paths):
+    stats = IngestStats()
+    warnings: list[str] = []
+    events = list(iter_events(paths, stats=stats, warn=warnings.append))
+    return events, stats, warnings
+
+
+def test_not_an_evtx_file(tmp_path):
+    fake = tmp_path / "Security.evtx"
+    fake.write_bytes(b"MZ\x90\x00" + bytes(200))
+    with pytest.raises(IngestError, match=r"Security\.evtx: not an EVTX file"):
+        _run([fake])
+
+
+def test_non_event_file(tmp_path):
+    f = tmp_path / "notes.txt"
+    f.write_text("hello world\n")
+    with pytest.raises(IngestError, match=r"notes\.txt: not an event log"):
+        _run([f])
+
+
+def test_truncated_evtx_reads_what_is_there(tmp_path, evtx_dir):
+    data = (evtx_dir / "security.evtx").read_bytes()
+    cut = tmp_path / "cut.evtx"
+    cut.write_bytes(data[: 0x1000 + 0x10000 + 3000])  # one whole chunk and a piece
+    _events, stats, warnings = _run([cut])
+    assert stats.records_read > 0
+    assert stats.records_corrupt >= 1 and all("cut.evtx" in w for w in warnings)
+
+
+def test_only_header_evtx_is_nothing_read(tmp_path, evtx_dir):
+    cut = tmp_path / "header.evtx"
+    cut.write_bytes((evtx_dir / "security.evtx").read_bytes()[:0x1000 + 100])
+    with pytest.raises(IngestError, match="nothing could be read"):
+        _run([cut])
+
+
+def test_unknown_csv_header(tmp_path):
+    f = tmp_path / "export.csv"
+    f.write_text("Date,Machine,Code\n2025-01-01,WS1,4624\n")
+    with pytest.raises(IngestError) as info:
+        _run([f])
+    msg = str(info.value)
+    assert "export.csv" in msg and "Date, Machine, Code" in msg and "EventID" in msg
+
+
+def test_malformed_json_line_is_skipped_with_line_number(tmp_path):
+    write_fixtures(tmp_path, seed=2, events=10, formats=("winlogbeat",))
+    f = tmp_path / "events.winlogbeat.jsonl"
+    lines = f.read_text().splitlines()
+    lines.insert(3, '{"winlog": {"event_id": "4624", "oops"')
+    lines.insert(6, '{"neither": "format"}')
+    f.write_text("\n".join(lines) + "\n")
+    events, stats, warnings = _run([f])
+    assert len(events) == 10 and stats.records_corrupt == 2
+    assert "line 4" in warnings[0] and "events.winlogbeat.jsonl" in warnings[0]
+    assert "line 7" in warnings[1] and "keys seen" in warnings[1]
+
+
+def test_malformed_csv_row(tmp_path):
+    write_fixtures(tmp_path, seed=2, events=10, formats=("csv",))
+    f = tmp_path / "events.csv"
+    lines = f.read_text().splitlines()
+    lines.insert(2, "2025-01-01,HOST,notanumber")
+    f.write_text("\n".join(lines) + "\n")
+    events, stats, warnings = _run([f])
+    assert len(events) == 10 and stats.records_corrupt == 1
+    assert "events.csv: line 3" in warnings[0]
+
+
+def test_one_bad_file_among_good_ones_does_not_raise(tmp_path):
+    write_fixtures(tmp_path, seed=2, events=10, formats=("nxlog",))
+    (tmp_path / "junk.bin").write_bytes(b"\x00\x01\x02garbage")
+    events, stats, warnings = _run([tmp_path])
+    assert len(events) == 10 and stats.files_done == 2
+    assert any("junk.bin" in w for w in warnings)
+
+
+def test_truncated_gzip_keeps_what_was_read(tmp_path):
+    write_fixtures(tmp_path, seed=2, events=300, formats=("nxlog",), gz=True)
+    f = tmp_path / "events.nxlog.jsonl.gz"
+    data = f.read_bytes()
+    f.write_bytes(data[: len(data) // 2])
+    events, _stats, warnings = _run([f])
+    assert 0 < len(events) < 300
+    assert any("cut short" in w for w in warnings)
+
+
+def test_xml_with_doctype_is_refused(tmp_path):
+    f = tmp_path / "evil.xml"
+    f.write_text('<!DOCTYPE x [<!ENTITY a "aaaa">]><Events><Event/></Events>')
+    with pytest.raises(IngestError):
+        _run([f])
+
+
+def test_malformed_xml_names_the_line(tmp_path):
+    write_fixtures(tmp_path, seed=2, events=20, formats=("xml",))
+    f = tmp_path / "events.xml"
+    lines = f.read_text().splitlines()
+    lines.insert(11, "<Event><System><oops></Event>")
+    f.write_text("\n".join(lines) + "\n")
+    events, stats, warnings = _run([f])
+    assert len(events) == 10 and stats.records_corrupt == 1
+    assert "events.xml: line 12" in warnings[0]
+
+
+def test_gz_of_garbage(tmp_path):
+    f = tmp_path / "x.gz"
+    with gzip.open(f, "wb") as fh:
+        fh.write(b"\x00\x00 nothing")
+    with pytest.raises(IngestError, match=r"x\.gz"):
+        _run([f])
