@@ -48,7 +48,9 @@ def _build() -> tuple[Kdc, list[bytes]]:
     kdc = Kdc(database=store, policy=policy, random=os.urandom, audit=_audit)
     seeds: list[bytes] = []
     for etype in (17, 18, 19, 20):
-        exchange = AsExchange("alice", REALM, random=os.urandom, password="alice-pw", etypes=(etype,))
+        exchange = AsExchange(
+            "alice", REALM, random=os.urandom, password="alice-pw", etypes=(etype,)
+        )
         req = exchange.first_request(NOW)
         seeds.append(req)
         step = exchange.receive(kdc.handle(req, peer="seed", transport="udp", now=NOW) or b"", NOW)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from kerbfirst.cli import kinit, localkdc
+from kerbfirst.cli import audit, kinit, localkdc
 
 app = typer.Typer(
     name="kerbfirst",
@@ -22,12 +22,7 @@ app.add_typer(localkdc.keytab_app, name="keytab")
 app.add_typer(localkdc.kdc_app, name="kdc")
 app.command("kinit")(kinit.kinit)
 
-try:  # the audit workbench (issue 3) lives in its own module
-    from kerbfirst.cli.audit import app as audit_app
-except ImportError:  # pragma: no cover - only while the audit branch is not merged
-    audit_app = None
-if audit_app is not None:
-    app.add_typer(audit_app, name="audit")
+app.add_typer(audit.app, name="audit")  # the NTLM visibility workbench (issue 3)
 
 
 def main() -> None:
