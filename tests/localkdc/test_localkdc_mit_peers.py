@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from localkdc.conftest import ALICE_PW, REALM, SERVICE, CliRealm
+from localkdc.conftest import ALICE_PW, KF, REALM, SERVICE, CliRealm, _wait_tcp
 from peerlib import (
     free_port,
     peer_env,
@@ -150,7 +150,7 @@ def test_our_kinit_against_our_kdc_read_by_mit_klist(cli_realm: CliRealm, tmp_pa
     env = peer_env(_conf(tmp_path, cli_realm))
     proc = subprocess.run(
         [
-            *__import__("localkdc.conftest", fromlist=["KF"]).KF,
+            *KF,
             "kinit",
             "alice",
             "--password-stdin",
@@ -178,8 +178,6 @@ def test_our_kinit_against_our_kdc_read_by_mit_klist(cli_realm: CliRealm, tmp_pa
 
 
 def test_kdc_serve_sigterm_is_clean(tmp_path: Path) -> None:
-    from localkdc.conftest import KF, _wait_tcp
-
     port = free_port()
     d = tmp_path / "r"
     subprocess.run(
@@ -209,3 +207,47 @@ def test_kdc_serve_sigterm_is_clean(tmp_path: Path) -> None:
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=15) == 0
     assert not (d / "kdc.sock").exists()
+
+
+def test_our_kinit_over_the_unix_socket(cli_realm: CliRealm, tmp_path: Path) -> None:
+    """The UNIX stream socket (4-byte length prefix, as TCP) serves the same KDC."""
+    sock = cli_realm.directory / "kdc.sock"
+    assert stat.S_ISSOCK(sock.stat().st_mode)
+    cache = tmp_path / "unix.ccache"
+    proc = subprocess.run(
+        [
+            *KF,
+            "kinit",
+            f"alice@{REALM}",
+            "--password-stdin",
+            "--ccache",
+            str(cache),
+            "--kdc",
+            f"unix:{sock}",
+        ],
+        input=ALICE_PW + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    events = [e for e in cli_realm.audit_events() if e.get("transport") == "unix"]
+    assert any(e.get("outcome") == "granted" for e in events), events[-3:]
+
+
+def test_rekey_gives_a_new_kvno_that_mit_sees(cli_realm: CliRealm, tmp_path: Path) -> None:
+    svc = "host/rekeyed.local.test"
+    cli_realm.kf("principal", "add", svc, "--random")
+    env = peer_env(_conf(tmp_path, cli_realm), tmp_path / "cc")
+    assert run_peer(["kinit", f"alice@{REALM}"], env=env, input=ALICE_PW + "\n").returncode == 0
+    assert f"{svc}@{REALM}: kvno = 1" in run_peer(["kvno", f"{svc}@{REALM}"], env=env).stdout
+    cli_realm.kf("principal", "rekey", svc, "--random")
+    run_peer(["kdestroy"], env=env)
+    assert run_peer(["kinit", f"alice@{REALM}"], env=env, input=ALICE_PW + "\n").returncode == 0
+    assert f"{svc}@{REALM}: kvno = 2" in run_peer(["kvno", f"{svc}@{REALM}"], env=env).stdout
+    # The keytab exported with every kept kvno holds both keys (old tickets still decrypt).
+    keytab = tmp_path / "both.keytab"
+    cli_realm.kf("keytab", "export", svc, "--out", str(keytab), "--all-kvnos")
+    listed = run_peer(["klist", "-k", str(keytab)], env=env).stdout
+    assert f"   1 {svc}@{REALM}" in listed and f"   2 {svc}@{REALM}" in listed, listed
