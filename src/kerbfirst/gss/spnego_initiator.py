@@ -45,14 +45,13 @@ class SpnegoInitiator:
 
     mech_oid = OID_SPNEGO
 
-    def __init__(self, mechs: Sequence[Mechanism], *, always_mic: bool = False) -> None:
+    def __init__(self, mechs: Sequence[Mechanism]) -> None:
         oids = [m.mech_oid for m in mechs]
         if not mechs or len(mechs) > MAX_MECH_TYPES:
             raise ValueError(f"SPNEGO needs 1..{MAX_MECH_TYPES} mechanisms, got {len(mechs)}")
         if len(set(oids)) != len(oids):
             raise ValueError(f"mechanism OIDs must be distinct: {oids}")
         self._mechs = list(mechs)
-        self._always_mic = always_mic
         self.offered: tuple[str, ...] = ()
         self.skipped: list[tuple[str, GssError]] = []  # mechanisms left out, and why
         self.mech: Mechanism | None = None  # the selected mechanism, once known
@@ -105,7 +104,9 @@ class SpnegoInitiator:
         self._mechs = usable
         self.offered = tuple(m.mech_oid for m in usable)
         der = encode_mech_type_list(self.offered)
-        self.mic = MicState(der, required=self._always_mic)
+        # RFC 4178 5: an initiator whose first choice is selected need not ask for MICs; it
+        # verifies (and answers) one the acceptor sends anyway, as Windows acceptors do.
+        self.mic = MicState(der, required=False)
         init = NegTokenInit(self.offered, mech_token=self._optimistic, mech_types_der=der)
         return encode_initial_token(init)
 
