@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from spnego_helpers import FakeNtlm, Unusable, acceptor, exchange, krb5_initiator
 
 from gss.fixtures import NOW, counter_random
-from spnego_helpers import FakeNtlm, Unusable, acceptor, exchange, krb5_initiator
 from kerbfirst.crypto import Key
 from kerbfirst.gss.errors import BadMic, DefectiveToken, GssError, NoCredential
 from kerbfirst.gss.replay import ReplayCache
@@ -22,6 +22,7 @@ from kerbfirst.gss.spnego_select import (
     NtlmRequest,
     NtlmVerdict,
 )
+from kerbfirst.wire import spnego as w
 from kerbfirst.wire.gss_framing import (
     OID_IAKERB,
     OID_KRB5,
@@ -31,7 +32,6 @@ from kerbfirst.wire.gss_framing import (
     decode_gss_token,
     encode_gss_token,
 )
-from kerbfirst.wire import spnego as w
 
 
 def resp(token: bytes) -> w.NegTokenResp:
