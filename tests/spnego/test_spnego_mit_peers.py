@@ -90,14 +90,21 @@ class Recorder:
         return out
 
 
-@pytest.mark.parametrize("client_args", [[], ["-nomutual"], ["-seq"]])
-def test_mit_gss_client_spnego_to_our_acceptor(realm: Any, client_args: list[str]) -> None:
+@pytest.mark.parametrize("client_args,always_mic", [
+    ([], False), (["-nomutual"], False), (["-seq"], False),
+    # MS-style acceptor: a mechListMIC even for the first choice; MIT verifies it and must
+    # answer with its own, which our acceptor verifies before completing.
+    ([], True), (["-nomutual"], True),
+])
+def test_mit_gss_client_spnego_to_our_acceptor(realm: Any, client_args: list[str],
+                                               always_mic: bool) -> None:
     received: list[ReceivedMessage] = []
     recorders: list[Recorder] = []
     message = "hello over SPNEGO from MIT gss-client"
 
     def new_acceptor() -> Any:
-        recorders.append(Recorder(_acceptor(realm.service_keytab, SERVICE)))
+        recorders.append(Recorder(_acceptor(realm.service_keytab, SERVICE,
+                                            always_mic=always_mic)))
         return recorders[-1]
 
     async def scenario() -> tuple[int, str]:
@@ -129,6 +136,8 @@ def test_mit_gss_client_spnego_to_our_acceptor(realm: Any, client_args: list[str
     assert isinstance(first, w.NegTokenInit)
     assert first.mech_types[0] == OID_KRB5 and first.mech_token is not None, first
     assert acc.selected == OID_KRB5 and acc.first_choice
+    assert acc.mic is not None
+    assert (acc.mic.sent, acc.mic.received) == (always_mic, always_mic)
 
 
 def _krb5_mech(realm: Any, oid: str = OID_KRB5, **kw: Any) -> Krb5InitiatorMechanism:
