@@ -259,7 +259,7 @@ class NegotiateHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet test output
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         server = cast(NegotiateServer, self.server)
         header = self.headers.get("Authorization", "")
         if not header.startswith("Negotiate "):
