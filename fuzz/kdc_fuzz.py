@@ -4,10 +4,16 @@
 a KRB-ERROR or dropped (None). The KDC runs on a real SQLite store in a temporary realm,
 with a fixed clock so the seeds' pre-authentication timestamps stay valid; the seeds are
 real AS-REQs (with and without PA-ENC-TIMESTAMP) and TGS-REQs from kerbfirst's client.
+
+Two modes, chosen by the first input byte: raw bytes (the decoder's bounds), and
+structure-aware (a real request decoded, some of its fields replaced with fuzzer-chosen
+values, re-encoded as valid DER) so that mutations reach the AS/TGS checks and issuing
+instead of stopping in the decoder.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 import tempfile
@@ -23,6 +29,7 @@ with atheris.instrument_imports(include=["kerbfirst"]):
     from kerbfirst.kdc.service import Kdc
     from kerbfirst.store.masterkey import create_master_key
     from kerbfirst.store.principals import SqlitePrincipalStore
+    from kerbfirst.wire.krb5 import KdcReq, PaData, PrincipalName
 
 REALM = "FUZZ.TEST"
 NOW = datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC)
@@ -67,7 +74,56 @@ def _build() -> tuple[Kdc, list[bytes]]:
 KDC, SEEDS = _build()
 
 
+DECODED = [KdcReq.decode(seed) for seed in SEEDS]
+NAMES = [("alice",), ("krbtgt", REALM), ("host", "svc"), ("nobody",), ("krbtgt", "OTHER"), ()]
+
+
+def _structured(fdp: atheris.FuzzedDataProvider) -> bytes:
+    """A real request with fuzzer-chosen options, names, etypes, times, nonce and padata."""
+    req = fdp.PickValueInList(DECODED)
+    body = req.req_body
+    changes: dict[str, object] = {}
+    if fdp.ConsumeBool():
+        changes["kdc_options"] = fdp.ConsumeIntInRange(0, 2**32 - 1)
+    if fdp.ConsumeBool():
+        changes["etype"] = tuple(fdp.ConsumeIntListInRange(fdp.ConsumeIntInRange(0, 6), -30, 30))
+    if fdp.ConsumeBool():
+        changes["nonce"] = fdp.ConsumeIntInRange(0, 2**32 - 1)
+    if fdp.ConsumeBool():
+        changes["sname"] = PrincipalName(fdp.ConsumeIntInRange(0, 11), fdp.PickValueInList(NAMES))
+    if fdp.ConsumeBool():
+        changes["cname"] = PrincipalName(1, fdp.PickValueInList(NAMES))
+    for field in ("till", "rtime", "from_"):
+        if fdp.ConsumeBool():
+            changes[field] = datetime.fromtimestamp(
+                fdp.ConsumeIntInRange(0, 2**35), tz=UTC
+            ).replace(microsecond=0)
+    if fdp.ConsumeBool():
+        changes["realm"] = fdp.PickValueInList([REALM, "OTHER", "", REALM.lower()])
+    padata = list(req.padata or ())
+    if padata and fdp.ConsumeBool():
+        i = fdp.ConsumeIntInRange(0, len(padata) - 1)
+        value = bytearray(padata[i].padata_value)
+        for _ in range(fdp.ConsumeIntInRange(1, 4)):
+            if value:
+                value[fdp.ConsumeIntInRange(0, len(value) - 1)] = fdp.ConsumeIntInRange(0, 255)
+        padata[i] = PaData(
+            fdp.PickValueInList([padata[i].padata_type, 2, 1, 19, 128, 136]), bytes(value)
+        )
+    if fdp.ConsumeBool():
+        padata.append(PaData(fdp.ConsumeIntInRange(-5, 200), fdp.ConsumeBytes(64)))
+    try:
+        new = dataclasses.replace(
+            req, req_body=dataclasses.replace(body, **changes), padata=tuple(padata) or None
+        )
+        return new.encode()
+    except ValueError:  # a value the encoder refuses (out of range): not a request at all
+        return b""
+
+
 def test_one_input(data: bytes) -> None:
+    if data[:1] and data[0] & 1:
+        data = _structured(atheris.FuzzedDataProvider(data[1:]))
     reply = KDC.handle(data, peer="127.0.0.1:1", transport="udp", now=NOW)
     if reply is not None and (not reply or reply[0] not in REPLY_TAGS):
         raise RuntimeError(f"reply is not a Kerberos reply or KRB-ERROR: {reply[:16].hex()}")
