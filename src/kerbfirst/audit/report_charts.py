@@ -98,6 +98,8 @@ def stacked_daily(daily: Sequence[DailyCount], *, width: int = 1100, height: int
         out.append(f'<text class="muted" x="{left - 6}" y="{y + 4:.1f}" '
                    f'text-anchor="end">{v:,.0f}</text>')
     every = max(1, len(days) // 12)
+    # Month-day labels are ambiguous when the period spans years: then show the whole date.
+    cut = 5 if len({d[:4] for d in days}) == 1 else 0
     for i, day in enumerate(days):
         x = left + i * slot + (slot - bar_w) / 2
         y = top_pad + plot_h
@@ -115,7 +117,7 @@ def stacked_daily(daily: Sequence[DailyCount], *, width: int = 1100, height: int
             )
         if i % every == 0:
             out.append(f'<text class="muted" x="{x + bar_w / 2:.1f}" y="{height - bottom + 16}" '
-                       f'text-anchor="middle">{esc(day[5:])}</text>')
+                       f'text-anchor="middle">{esc(day[cut:])}</text>')
     out.append("</svg>")
     return "".join(out) + legend(causes)
 
