@@ -22,13 +22,14 @@ TIMEOUT = 20.0
 HOST = "server.test.realm"
 
 
-def client_conf(tmp: Path, realm: str, kdc: str = "127.0.0.1:9") -> Path:
-    """A krb5.conf whose KDC for `realm` is unreachable (port 9, discard): the client
-    gets its tickets only through IAKerb."""
-    path = write_krb5_conf(tmp / "krb5-client.conf", realm, [kdc],
+def client_conf(tmp: Path, realm: str, kdc: str = "127.0.0.1:9", host: str = HOST,
+                name: str = "krb5-client.conf") -> Path:
+    """A krb5.conf for `realm` with `host` in it. The client's default KDC is port 9
+    (discard), unreachable: the client gets its tickets only through IAKerb."""
+    path = write_krb5_conf(tmp / name, realm, [kdc],
                            extra_libdefaults={"dns_canonicalize_hostname": "false",
                                               "udp_preference_limit": "1"})
-    path.write_text(path.read_text() + f"\n[domain_realm]\n    {HOST} = {realm}\n")
+    path.write_text(path.read_text() + f"\n[domain_realm]\n    {host} = {realm}\n")
     return path
 
 
