@@ -39,7 +39,8 @@ def key_lookup(realm: Realm) -> Callable[[str, int | None, int], Key | None]:
 
 def acceptor_for(realm: Realm, *, cache: ReplayCache | None = None,
                  events: list[IakerbAuditEvent] | None = None, **kw: object) -> IakerbAcceptor:
-    return IakerbAcceptor(key_lookup=key_lookup(realm), replay_cache=cache or ReplayCache(),
+    cache = cache if cache is not None else ReplayCache()  # an empty cache is falsy
+    return IakerbAcceptor(key_lookup=key_lookup(realm), replay_cache=cache,
                           random=realm.random, realm=REALM, peer="127.0.0.1:4242",
                           audit=events.append if events is not None else None,
                           **kw)  # type: ignore[arg-type]
