@@ -38,7 +38,7 @@ with atheris.instrument_imports():
     from kerbfirst.gss.replay import ReplayCache
     from kerbfirst.wire import iakerb as wire_iakerb  # noqa: F401  (instrumented)
 
-from iakerb.iakerb_env import (  # noqa: E402
+from iakerb.iakerb_env import (
     ALICE_PASSWORD,
     REALM,
     SERVICE,
@@ -77,7 +77,7 @@ def _split(data: bytes) -> list[bytes]:
     return out
 
 
-def TestOneInput(data: bytes) -> None:  # noqa: N802 (atheris' name)
+def TestOneInput(data: bytes) -> None:
     if not data:
         return
     mode, tokens = data[0] % 4, _split(data[1:])
@@ -106,7 +106,7 @@ def _seed_corpus() -> str:
     directory = tempfile.mkdtemp(prefix="iakerb-fuzz-seeds-")
     seeds: list[bytes] = []
     for conv in _CONVERSATIONS:
-        proxy = conv[0:6:2] + [conv[6]]
+        proxy = [*conv[0:6:2], conv[6]]
         seeds.append(b"\x00" + b"".join(struct.pack(">H", len(t)) + t for t in proxy))
         seeds.append(b"\x01" + b"".join(struct.pack(">H", len(t)) + t for t in proxy[1:]))
     recorded = pathlib.Path(__file__).with_name("seeds") / "iakerb"
