@@ -115,7 +115,7 @@ def test_finished_parameters(variant: IakerbVariant, ext_type: int, usage: int) 
         verify_finished(gss, key, b"transcript", other)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(realm=st.text(max_size=40), cookie=st.none() | st.binary(max_size=40),
        flags=st.none() | st.binary(min_size=1, max_size=8), msg=st.binary(max_size=200),
        variant=st.sampled_from(list(IakerbVariant)), framed=st.booleans())
