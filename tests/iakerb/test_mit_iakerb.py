@@ -254,3 +254,30 @@ def test_our_initiator_with_cached_tgt_to_mit_acceptor(mit_realm: Any, tmp_path:
     asyncio.run(_our_initiator_to_gss_server(
         Path(mit_realm.service_keytab), dict(mit_realm.env), tmp_path, second, MIT_HOST))
     assert len(second.transcript) == 2  # TGS-REQ and TGS-REP only
+
+
+
+def test_mit_acceptor_with_an_unknown_realm_just_closes(mit_realm: Any, tmp_path: Path) -> None:
+    """MIT 1.20's proxy means to answer KRB-ERROR 85 here, but builds it from a zeroed
+    krb5_error (iakerb_acceptor_step), which krb5_mk_error cannot encode (no server name):
+    the context fails without a token and gss-server logs "ASN.1 structure is missing a
+    required field". Our initiator must see a clean failure; our acceptor, in the same
+    case, does send 85 (test_refusals, test_server_refusals)."""
+    from kerbfirst.net.gss_sample import SampleProtocolError
+
+    ini = IakerbInitiator(service=MIT_SERVICE, client="user", realm="NOWHERE.TEST",
+                          password="irrelevant", random=os.urandom,
+                          variant=IakerbVariant.MIT_OLD)
+
+    async def scenario() -> str:
+        with gss_server(Path(mit_realm.service_keytab), dict(mit_realm.env), tmp_path,
+                        service=f"host@{MIT_HOST}") as (port, proc, log_file):
+            with pytest.raises(SampleProtocolError, match="closed"):
+                await run_mechanism_client("127.0.0.1", port, ini, b"never sent",
+                                           timeout=TIMEOUT)
+            out, _ = await asyncio.to_thread(proc.communicate, timeout=TIMEOUT)
+            return out.decode(errors="replace") + log_file.read_text(errors="replace")
+
+    text = asyncio.run(scenario())
+    assert "accepting context" in text, text
+    assert "missing a required field" in text, text
