@@ -99,3 +99,21 @@ def test_windows_style_client_gets_dot_realm() -> None:
     reply = decode_iakerb_token(tokens[1])
     assert reply.target_realm == "." and reply.header.header_flags == bytes(4)
     assert decode_gss_token(tokens[0]).tok_id == TOK_ID_IAKERB_PROXY
+
+
+def test_initiator_echoes_the_acceptors_cookie() -> None:
+    """draft-03 3: the initiator returns the cookie of the acceptor's last token."""
+    from kerbfirst.wire.iakerb import IakerbHeader, encode_iakerb_token
+
+    realm = make_realm()
+    ini = IakerbInitiator(service=SERVICE, client="alice", realm=REALM, password=ALICE_PASSWORD,
+                          random=realm.random)
+    acc = acceptor_for(realm)
+    first = ini.step(None, now=T0)
+    assert isinstance(first, bytes) and decode_iakerb_token(first).header.cookie is None
+    effect = acc.step(first, now=T0)
+    reply = decode_iakerb_token(acc.kdc_reply(realm_resolver(realm)(REALM, effect.message),  # type: ignore[union-attr]
+                                              now=T0))
+    with_cookie = encode_iakerb_token(IakerbHeader(REALM, b"state-42"), reply.message)
+    second = ini.step(with_cookie, now=T0)
+    assert isinstance(second, bytes) and decode_iakerb_token(second).header.cookie == b"state-42"

@@ -117,6 +117,7 @@ class IakerbInitiator:
         self._tgs: TgsExchange | None = None
         self._krb5: Krb5Initiator | None = None
         self._target_realm = ""  # realm of the outstanding KDC request
+        self._cookie: bytes | None = None  # the acceptor's cookie, echoed (draft-03 3; MIT)
 
     # ------------------------------------------------------------------ Mechanism
 
@@ -198,6 +199,7 @@ class IakerbInitiator:
         if self.variant is IakerbVariant.DRAFT03 and not parsed.framed:
             raise DefectiveToken("draft-03 IAKerb replies must be framed")
         self.transcript.add("received", parsed.raw)
+        self._cookie = parsed.header.cookie
         message = parsed.message
         if self._state is _State.DISCOVER:
             return self._discovered(parsed.target_realm, message, now)
@@ -240,7 +242,7 @@ class IakerbInitiator:
 
     def _token(self, realm: str, message: bytes) -> bytes:
         framed = self.variant is IakerbVariant.DRAFT03 or not self.transcript
-        header = IakerbHeader(realm, None, self.header_flags, self.variant)
+        header = IakerbHeader(realm, self._cookie, self.header_flags, self.variant)
         token = encode_iakerb_token(header, message, framed=framed)
         self._target_realm = realm
         self.transcript.add("sent", token)
