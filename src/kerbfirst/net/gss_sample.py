@@ -183,7 +183,16 @@ async def _serve(
             raise
         if reply:
             await write_token(writer, TOKEN_CONTEXT, reply, timeout=timeout)
-    context = acceptor.context
+    await serve_messages(reader, writer, acceptor.context, on_message, clock, timeout)
+
+
+async def serve_messages(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+    context: SecurityContext | None, on_message: Callable[[ReceivedMessage], None],
+    clock: Callable[[], datetime], timeout: float,
+) -> None:
+    """After context establishment, as gss-server's sign_server: unwrap each message and
+    answer with a MIC of it (or a NOOP), until the client's NOOP; bounded in count."""
     if context is None:
         raise SampleProtocolError("context establishment ended without a context")
     log.info("gss-sample: accepted %s for %s", context.client, context.service)

@@ -20,7 +20,6 @@ from kerbfirst.gss.iakerb_acceptor import IakerbAcceptor
 from kerbfirst.gss.mechanism import ForwardToKdc, Mechanism
 from kerbfirst.net.gss_sample import (
     DEFAULT_TIMEOUT,
-    MAX_MESSAGES,
     TOKEN_CONTEXT,
     TOKEN_CONTEXT_NEXT,
     TOKEN_DATA,
@@ -33,6 +32,7 @@ from kerbfirst.net.gss_sample import (
     ReceivedMessage,
     SampleProtocolError,
     read_token,
+    serve_messages,
     system_now,
     write_token,
 )
@@ -103,7 +103,7 @@ async def serve_mechanism_connection(
             raise SampleProtocolError("client did not announce a context (NOOP|CONTEXT_NEXT)")
         acceptor = new_acceptor(peer)
         await _establish(reader, writer, acceptor, forwarder, clock, timeout, peer)
-        await _messages(reader, writer, acceptor, on_message, clock, timeout)
+        await serve_messages(reader, writer, acceptor.context, on_message, clock, timeout)
     except (SampleProtocolError, GssError, OSError, TimeoutError) as exc:
         log.warning("gss-sample connection from %s refused: %s", peer, exc)
     except Exception:  # a bug must not take the server down; the type is enough to report
@@ -136,31 +136,6 @@ async def _establish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
             raise
         if result:
             await write_token(writer, TOKEN_CONTEXT, result, timeout=timeout)
-
-
-async def _messages(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                    acceptor: Mechanism, on_message: Callable[[ReceivedMessage], None],
-                    clock: Callable[[], datetime], timeout: float) -> None:
-    context = acceptor.context
-    if context is None:
-        raise SampleProtocolError("context establishment ended without a context")
-    log.info("gss-sample: accepted %s for %s", context.client, context.service)
-    for _ in range(MAX_MESSAGES):
-        flags, token = await read_token(reader, timeout=timeout)
-        if flags & TOKEN_NOOP:
-            return
-        if flags & TOKEN_WRAPPED:
-            unwrapped = context.unwrap(token, now=clock())
-            data, confidential = unwrapped.data, unwrapped.confidential
-        else:
-            data, confidential = token, False
-        on_message(ReceivedMessage(context.client, data, confidential))
-        if flags & TOKEN_SEND_MIC:
-            await write_token(writer, TOKEN_MIC, context.get_mic(data, now=clock()),
-                              timeout=timeout)
-        else:
-            await write_token(writer, TOKEN_NOOP, timeout=timeout)
-    raise SampleProtocolError(f"more than {MAX_MESSAGES} messages on one connection")
 
 
 async def start_mechanism_server(
