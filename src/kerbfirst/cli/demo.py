@@ -48,15 +48,105 @@ def _run(title: str, args: list[str], *, env: dict[str, str], stdin: str | None 
     return text
 
 
+def _listening(port: int) -> bool:
+    """LISTEN state read from /proc/net/tcp: no probe connection for the servers to log."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            rows = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        if any(r.split()[1].endswith(f":{port:04X}") and r.split()[3] == "0A" for r in rows):
+            return True
+    return False
+
+
 def _wait_for_port(port: int, timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        with socket.socket() as s:
-            s.settimeout(0.2)
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
+        if _listening(port):
+            return
         time.sleep(0.1)
-    raise SystemExit(f"demo: the KDC did not start listening on 127.0.0.1:{port} in {timeout}s")
+    raise SystemExit(f"demo: nothing started listening on 127.0.0.1:{port} within {timeout}s")
+
+
+def _iakerb_demo(base: Path, realm_dir: Path, kf: list[str], env: dict[str, str]) -> None:
+    """A client with no line of sight to any KDC gets Kerberos through the server (IAKerb)."""
+    console.rule("IAKerb: a client that cannot reach the KDC")
+    if shutil.which("gss-client") is None:
+        raise SystemExit("demo: MIT's `gss-client` is missing: apt-get install krb5-gss-samples")
+    keytab = base / "service.keytab"
+    _run("keytab export", [*kf, "keytab", "export", SERVICE, "--out", str(keytab)], env=env)
+    conf = base / "no-kdc-krb5.conf"
+    # The client's only KDC is port 9 (discard) on loopback: unreachable, as from outside.
+    conf.write_text(
+        f"[libdefaults]\n    default_realm = {REALM}\n    dns_lookup_kdc = false\n"
+        "    rdns = false\n    dns_canonicalize_hostname = false\n    udp_preference_limit = 1\n"
+        f"[realms]\n    {REALM} = {{\n        kdc = 127.0.0.1:9\n    }}\n"
+        f"[domain_realm]\n    server.demo.test = {REALM}\n"
+    )
+    client = dict(env, KRB5_CONFIG=str(conf), KRB5CCNAME=f"FILE:{base / 'iakerb.ccache'}")
+    console.print(f"[bold cyan]$[/bold cyan] kinit {USER}@{REALM}   (client's krb5.conf: no KDC)")
+    plain = subprocess.run(
+        ["kinit", f"{USER}@{REALM}"],
+        env=client,
+        input=USER_PASSWORD + "\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    console.print(
+        Panel(
+            (plain.stdout + plain.stderr).strip() or f"exit {plain.returncode}",
+            title="plain Kerberos fails (expected)",
+            expand=False,
+        )
+    )
+    port = _free_port()
+    acceptor = subprocess.Popen(
+        [
+            *kf,
+            "iakerb",
+            "serve",
+            "--keytab",
+            str(keytab),
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--dir",
+            str(realm_dir),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        _wait_for_port(port)
+        _run(
+            "MIT gss-client -iakerb through kerbfirst's acceptor",
+            [
+                "gss-client",
+                "-iakerb",
+                "-user",
+                USER,
+                "-pass",
+                USER_PASSWORD,
+                "-port",
+                str(port),
+                "127.0.0.1",
+                "host@server.demo.test",
+                "hello through IAKerb",
+            ],
+            env=client,
+        )
+    finally:
+        acceptor.send_signal(signal.SIGTERM)
+        try:
+            served, _ = acceptor.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            acceptor.kill()
+            served, _ = acceptor.communicate()
+    console.print(Panel(served.strip(), title="kerbfirst iakerb serve", expand=False))
 
 
 def main() -> None:
@@ -111,6 +201,7 @@ def main() -> None:
             ["klist", "-e", "-f", "-c", f"FILE:{ours}"],
             env=mit,
         )
+        _iakerb_demo(base, realm_dir, kf, env)
     finally:
         kdc.send_signal(signal.SIGTERM)
         try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from kerbfirst.cli import audit, kinit, localkdc
+from kerbfirst.cli import audit, iakerb, kinit, localkdc
 
 app = typer.Typer(
     name="kerbfirst",
@@ -22,6 +22,7 @@ app.add_typer(localkdc.keytab_app, name="keytab")
 app.add_typer(localkdc.kdc_app, name="kdc")
 app.command("kinit")(kinit.kinit)
 
+app.add_typer(iakerb.app, name="iakerb")
 app.add_typer(audit.app, name="audit")  # the NTLM visibility workbench (issue 3)
 
 

@@ -1,0 +1,168 @@
+"""`kerbfirst iakerb serve`: an IAKerb acceptor that proxies clients' Kerberos to their KDC.
+
+It speaks the TCP protocol of MIT's GSS sample programs (krb5-gss-samples), so
+`gss-client -iakerb` (and plain `gss-client`, krb5) can authenticate to it: a way to try
+IAKerb end to end, and the acceptor a service embeds through the Python API otherwise.
+KDC messages are forwarded only to the realms given here (never an open proxy): a LocalKDC
+realm directory served in-process (`--dir`: the Windows model, a LocalKDC reached only
+through IAKerb) and/or `--realm-kdc REALM=ADDRESS` routes (host:port, tcp/host:port,
+unix:/path). Each conversation yields one audit event in the JSON-lines stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from kerbfirst.cli.localkdc import _config, _fail, _open_store, console, kdc_policy, out
+from kerbfirst.gss.iakerb import IakerbAcceptor, IakerbAuditEvent
+from kerbfirst.gss.replay import ReplayCache
+from kerbfirst.kdc.service import Kdc
+from kerbfirst.net.gss_sample import ReceivedMessage, keytab_key_lookup
+from kerbfirst.net.iakerb_proxy import KdcForwarder, RouteSpec
+from kerbfirst.net.iakerb_sample import start_mechanism_server
+from kerbfirst.net.kdc_address import parse_kdc_address
+from kerbfirst.store.audit_log import JsonLinesAuditLog
+from kerbfirst.store.binary import FileFormatError
+
+app = typer.Typer(
+    help="IAKerb: Kerberos for clients that cannot reach a KDC.", no_args_is_help=True
+)
+
+
+def _routes(realm_kdc: list[str]) -> dict[str, list[str]]:
+    routes: dict[str, list[str]] = {}
+    for item in realm_kdc:
+        realm, sep, address = item.partition("=")
+        if not sep or not realm or not address:
+            raise _fail(f"--realm-kdc {item!r}: write REALM=ADDRESS, e.g. CORP.EXAMPLE=dc1:88")
+        try:
+            parse_kdc_address(address)
+        except ValueError as exc:
+            raise _fail(f"--realm-kdc {item!r}: {exc}") from None
+        routes.setdefault(realm, []).append(address)
+    return routes
+
+
+@app.command("serve")
+def serve(
+    keytab: Annotated[Path, typer.Option(help="Keytab with the service's keys (MIT format).")],
+    listen: Annotated[str, typer.Option(help="host:port to listen on.")] = "127.0.0.1:4444",
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="A LocalKDC realm directory to serve in-process."),
+    ] = None,
+    realm_kdc: Annotated[
+        list[str] | None,
+        typer.Option(help="REALM=ADDRESS route to a KDC (repeatable; only these realms)."),
+    ] = None,
+    realm: Annotated[
+        str | None, typer.Option(help="This acceptor's realm, for realm discovery.")
+    ] = None,
+    audit: Annotated[
+        Path | None,
+        typer.Option(help="JSON-lines audit file (default with --dir: the KDC's kdc-audit.jsonl)."),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option(help="Seconds for each KDC call and client read.")
+    ] = 5.0,
+) -> None:
+    """Accept IAKerb (and krb5) contexts from MIT's gss-client, proxying KDC messages."""
+    try:
+        lookup = keytab_key_lookup(keytab)
+    except (OSError, FileFormatError) as exc:
+        raise _fail(f"cannot read keytab {keytab}: {exc}") from None
+    routes: dict[str, RouteSpec] = dict(_routes(realm_kdc or []))
+    audit_path = audit
+    if directory is not None:
+        cfg = _config(directory)
+        events_log = JsonLinesAuditLog(cfg.audit_path)
+        routes[cfg.realm] = Kdc(
+            database=_open_store(cfg),
+            policy=kdc_policy(cfg),
+            random=os.urandom,
+            audit=events_log.write,
+        )
+        realm = realm or cfg.realm
+        audit_path = audit_path or cfg.audit_path
+    if not routes:
+        raise _fail("no realm to forward to: give --dir and/or --realm-kdc REALM=ADDRESS")
+    sink = JsonLinesAuditLog(audit_path).write if audit_path else None
+    cache = ReplayCache()  # one for all connections: a replayed AP-REQ is refused (error 34)
+
+    def new_acceptor(peer: str) -> IakerbAcceptor:
+        return IakerbAcceptor(
+            key_lookup=lookup,
+            replay_cache=cache,
+            random=os.urandom,
+            realm=realm,
+            peer=peer,
+            audit=_audit(sink),
+        )
+
+    host, _, port = listen.rpartition(":")
+    try:
+        asyncio.run(
+            _serve(
+                host.strip("[]") or "127.0.0.1",
+                int(port),
+                new_acceptor,
+                KdcForwarder(routes, timeout=timeout),
+                timeout,
+            )
+        )
+    except OSError as exc:
+        raise _fail(f"cannot listen on {listen}: {exc}") from None
+
+
+AuditSink = Callable[[IakerbAuditEvent], None]
+
+
+def _audit(sink: AuditSink | None) -> AuditSink:
+    def emit(event: IakerbAuditEvent) -> None:
+        console.print(
+            f"iakerb: {event.outcome.value} client={event.client} "
+            f"realm={event.target_realm} kdc={event.kdc} hops={event.hops}"
+        )
+        if sink is not None:
+            sink(event)
+
+    return emit
+
+
+async def _serve(
+    host: str,
+    port: int,
+    new_acceptor: Callable[[str], IakerbAcceptor],
+    forwarder: KdcForwarder,
+    timeout: float,
+) -> None:
+    def on_message(msg: ReceivedMessage) -> None:
+        out.print(f"{msg.client}: {msg.data.decode(errors='replace')!r}")
+
+    server = await start_mechanism_server(
+        host,
+        port,
+        new_acceptor=new_acceptor,
+        forwarder=forwarder,
+        on_message=on_message,
+        timeout=timeout,
+    )
+    bound = server.sockets[0].getsockname()
+    console.print(
+        f"kerbfirst IAKerb acceptor listening on {bound[0]}:{bound[1]}; "
+        f"realms: {', '.join(sorted(forwarder.routes))}"
+    )
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    server.close()
+    await server.wait_closed()
