@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from kerbfirst.audit.store import EventStore
 from kerbfirst.cli.audit import app
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ntlm-policy.toml"
@@ -138,6 +139,17 @@ def test_binary_junk_exits_non_zero(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["ingest", "-q", "--store", str(tmp_path / "s"), str(junk)])
     assert result.exit_code == 1, result.output
     assert "junk.evtx" in result.output
+
+
+
+def test_every_line_unreadable_exits_non_zero(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"EventID": 8001, "cut\n' * 3)
+    store = tmp_path / "s"
+    result = CliRunner().invoke(app, ["ingest", "-q", "--store", str(store), str(broken)])
+    assert result.exit_code == 1, result.output
+    assert "nothing could be read" in result.output and "broken.jsonl" in result.output
+    assert not EventStore(store).files()
 
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "evtx"

@@ -160,12 +160,6 @@ def ingest(
         _err(f"warning: {w}")
     if len(warnings) > 20:
         _err(f"... and {len(warnings) - 20} more warnings")
-    if stats.records_read and stats.records_corrupt >= stats.records_read:
-        # Every record was unreadable: that is "nothing could be read" too.
-        _err(f"nothing could be read: all {stats.records_read} records were unreadable. "
-             "Export the logs as EVTX, wevtutil XML, JSON lines (NXLog, Winlogbeat) or CSV "
-             "with a header, and check the paths.")
-        raise typer.Exit(1)
     console.print(
         f"{stats.files_done} files, {stats.records_read} records read, "
         f"{stats.events_yielded} NTLM events: {result.added} added, "

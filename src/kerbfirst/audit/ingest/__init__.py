@@ -59,11 +59,13 @@ def iter_events(
             failures.append(msg)
             ctx.warn(msg)
         else:
-            # A file whose every record was unreadable did not give us anything either.
+            # A file whose every record was unreadable did not give us anything either
+            # (records_read counts only the records that could be read).
             if stats.records_read > before[0] or stats.records_corrupt == before[1]:
                 any_read = True
             else:
-                failures.append(f"{path}: every record was unreadable")
+                failures.append(f"{path}: every record was unreadable "
+                                f"({stats.records_corrupt - before[1]} skipped)")
         stats.files_done += 1
     stats.current_file = ""
     if not any_read:
