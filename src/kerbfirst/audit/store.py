@@ -98,8 +98,9 @@ def _batches(events: Iterable[AuthEvent], size: int) -> Iterator[list[AuthEvent]
         yield batch
 
 
-# Every column but `extra` straight from the AuthEvent attributes, in one C call per event.
-_ROW = operator.attrgetter(*SCHEMA.names)
+# One C-level getter per column: map(getter, events) per column beats building a row
+# tuple per event and transposing it (measured: about half the time).
+_GETTERS = [operator.attrgetter(name) for name in SCHEMA.names]
 _EXTRA = SCHEMA.names.index("extra")
 # One encoder for all rows: json.dumps with options builds a new encoder on every call.
 _encode_extra = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
@@ -108,7 +109,7 @@ _encode_extra = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
 def _to_arrow(events: list[AuthEvent]) -> pa.Table:
     """Events as a SCHEMA table. Enums go in as the strings they are (StrEnum); pyarrow
     stores aware times as their UTC value and naive ones unchanged (taken as UTC)."""
-    columns: list[Any] = list(zip(*map(_ROW, events), strict=True))
+    columns: list[list[Any]] = [list(map(get, events)) for get in _GETTERS]
     columns[_EXTRA] = [_encode_extra(x) if x else None for x in columns[_EXTRA]]
     return pa.Table.from_arrays(
         [pa.array(col, type=f.type) for col, f in zip(columns, SCHEMA, strict=True)],
