@@ -152,6 +152,19 @@ def test_every_line_unreadable_exits_non_zero(tmp_path: Path) -> None:
     assert not EventStore(store).files()
 
 
+
+def test_warnings_are_capped_but_counted(tmp_path: Path) -> None:
+    from kerbfirst.audit.fixtures import write_fixtures
+
+    good = write_fixtures(tmp_path, seed=1, events=3, formats=("nxlog",))["nxlog"]
+    with good.open("a") as fh:
+        fh.write('{"EventID": 8001, "cut\n' * 25)
+    r = CliRunner().invoke(app, ["ingest", "-q", "--store", str(tmp_path / "s"), str(good)])
+    assert r.exit_code == 0, r.output
+    assert r.output.count("warning: ") == 20 and "... and 5 more warnings" in r.output
+    assert "3 added" in r.output and "25 corrupt" in r.output
+
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "evtx"
 
 

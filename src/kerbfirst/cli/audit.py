@@ -43,6 +43,7 @@ app = typer.Typer(
 )
 
 DEFAULT_STORE = Path("kerbfirst-audit")
+SHOWN_WARNINGS = 20
 
 StoreOpt = Annotated[
     Path,
@@ -112,7 +113,14 @@ def ingest(
     """
     console = _console()
     stats = IngestStats()
-    warnings: list[str] = []
+    warnings: list[str] = []  # the first SHOWN_WARNINGS; stats counts them all
+
+    def warn(message: str) -> None:
+        # Bounded: a multi-GB export with a corrupt line in every record must not
+        # keep millions of messages.
+        if len(warnings) < SHOWN_WARNINGS:
+            warnings.append(message)
+
     store = EventStore(store_dir)
     with Progress(
         TextColumn("[bold]ingest"),
@@ -140,7 +148,7 @@ def ingest(
                 )
 
         def classified() -> Iterator[AuthEvent]:
-            for event in iter_events(paths, stats=stats, warn=warnings.append):
+            for event in iter_events(paths, stats=stats, warn=warn):
                 yield classify(event)
                 tick()
 
@@ -156,10 +164,10 @@ def ingest(
             _err(str(exc))
             raise typer.Exit(1) from None
         tick(force=True)
-    for w in warnings[:20]:
+    for w in warnings:
         _err(f"warning: {w}")
-    if len(warnings) > 20:
-        _err(f"... and {len(warnings) - 20} more warnings")
+    if stats.warnings_total > len(warnings):
+        _err(f"... and {stats.warnings_total - len(warnings)} more warnings")
     console.print(
         f"{stats.files_done} files, {stats.records_read} records read, "
         f"{stats.events_yielded} NTLM events: {result.added} added, "
