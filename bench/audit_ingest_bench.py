@@ -80,10 +80,14 @@ def ours(files: list[Path], reps: int) -> int:
     return stats.records_read
 
 
+_scratch: list[Path] = []  # stores to delete after the clock stopped (not part of ingest)
+
+
 def ours_store(files: list[Path], reps: int) -> int:
     stats = IngestStats()
-    with tempfile.TemporaryDirectory() as tmp:
-        EventStore(Path(tmp)).append(_classified(files, reps, stats))
+    tmp = Path(tempfile.mkdtemp(prefix="kerbfirst-bench-store-"))
+    _scratch.append(tmp)
+    EventStore(tmp).append(_classified(files, reps, stats))
     return stats.records_read
 
 
@@ -106,6 +110,8 @@ def run_rounds(rounds: int, measures: dict[str, Measure]) -> dict[str, list[tupl
             n = fn()
             w, c = time.perf_counter() - w, time.process_time() - c
             out[label].append((n / w, n / c if c else float("inf")))
+            while _scratch:
+                shutil.rmtree(_scratch.pop(), ignore_errors=True)
     return out
 
 
@@ -138,7 +144,7 @@ def big_run(gb: float, dense_bytes_per_record: float) -> None:
         secs = time.perf_counter() - t
         peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(" ".join(cmd[3:]).replace(str(work), "$TMP"))
-        print(proc.stdout.strip() or proc.stderr.strip()[-2000:])
+        print((proc.stdout.strip() or proc.stderr.strip()[-2000:]).replace(str(work), "$TMP"))
         print(f"exit {proc.returncode}; {secs:.0f} s, {n / secs:,.0f} records/s end to end; "
               f"peak RSS of the ingest process {peak:.0f} MiB")
     finally:
