@@ -180,7 +180,8 @@ def test_ingest_generated_fixtures_and_real_evtx(tmp_path: Path) -> None:
     runner = CliRunner()
     r = runner.invoke(app, ["ingest", "-q", "--store", str(store), str(tmp_path / "logs")])
     assert r.exit_code == 0, r.output
-    again = runner.invoke(app, ["ingest", "-q", "--store", str(store), str(tmp_path / "logs")])
+    again = runner.invoke(app, ["ingest", "-q", "--jobs", "2", "--store", str(store),
+                                str(tmp_path / "logs")])
     assert again.exit_code == 0 and " 0 added" in again.output
     causes = runner.invoke(app, ["map", "--json", "--limit", "100000", "--store", str(store)])
     rows = json.loads(causes.output)

@@ -33,6 +33,7 @@ from kerbfirst.audit.analytics import Analytics, ServerReadiness, duckdb_runner
 from kerbfirst.audit.classify import classify
 from kerbfirst.audit.events import AuthEvent
 from kerbfirst.audit.ingest import IngestError, IngestStats, iter_events
+from kerbfirst.audit.ingest.parallel import WorkerError
 from kerbfirst.audit.store import EventStore, StoreError
 from kerbfirst.policy import PolicyError
 
@@ -104,6 +105,11 @@ def ingest(
         int, typer.Option("--batch-size", min=1, help="Events per Parquet write batch.")
     ] = 50_000,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", min=1, max=64,
+                          help="Read this many files at once, in worker processes "
+                          "(one EVTX parse uses one core); same result as 1.")
+    ] = 1,
 ) -> None:
     """Read NTLM events, classify why NTLM was used, and add them to the store.
 
@@ -148,7 +154,7 @@ def ingest(
                 )
 
         def classified() -> Iterator[AuthEvent]:
-            for event in iter_events(paths, stats=stats, warn=warn):
+            for event in iter_events(paths, stats=stats, warn=warn, jobs=jobs):
                 yield classify(event)
                 tick()
 
@@ -159,7 +165,7 @@ def ingest(
             progress.stop()
             _err(str(exc))
             raise typer.Exit(1) from None
-        except StoreError as exc:
+        except (StoreError, WorkerError) as exc:
             progress.stop()
             _err(str(exc))
             raise typer.Exit(1) from None
