@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from kerbfirst.audit.store import EventStore
 from kerbfirst.cli.audit import app
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ntlm-policy.toml"
@@ -140,6 +141,30 @@ def test_binary_junk_exits_non_zero(tmp_path: Path) -> None:
     assert "junk.evtx" in result.output
 
 
+
+def test_every_line_unreadable_exits_non_zero(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text('{"EventID": 8001, "cut\n' * 3)
+    store = tmp_path / "s"
+    result = CliRunner().invoke(app, ["ingest", "-q", "--store", str(store), str(broken)])
+    assert result.exit_code == 1, result.output
+    assert "nothing could be read" in result.output and "broken.jsonl" in result.output
+    assert not EventStore(store).files()
+
+
+
+def test_warnings_are_capped_but_counted(tmp_path: Path) -> None:
+    from kerbfirst.audit.fixtures import write_fixtures
+
+    good = write_fixtures(tmp_path, seed=1, events=3, formats=("nxlog",))["nxlog"]
+    with good.open("a") as fh:
+        fh.write('{"EventID": 8001, "cut\n' * 25)
+    r = CliRunner().invoke(app, ["ingest", "-q", "--store", str(tmp_path / "s"), str(good)])
+    assert r.exit_code == 0, r.output
+    assert r.output.count("warning: ") == 20 and "... and 5 more warnings" in r.output
+    assert "3 added" in r.output and "25 corrupt" in r.output
+
+
 DATA = Path(__file__).resolve().parents[1] / "data" / "evtx"
 
 
@@ -155,7 +180,8 @@ def test_ingest_generated_fixtures_and_real_evtx(tmp_path: Path) -> None:
     runner = CliRunner()
     r = runner.invoke(app, ["ingest", "-q", "--store", str(store), str(tmp_path / "logs")])
     assert r.exit_code == 0, r.output
-    again = runner.invoke(app, ["ingest", "-q", "--store", str(store), str(tmp_path / "logs")])
+    again = runner.invoke(app, ["ingest", "-q", "--jobs", "2", "--store", str(store),
+                                str(tmp_path / "logs")])
     assert again.exit_code == 0 and " 0 added" in again.output
     causes = runner.invoke(app, ["map", "--json", "--limit", "100000", "--store", str(store)])
     rows = json.loads(causes.output)

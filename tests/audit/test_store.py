@@ -120,3 +120,47 @@ def test_empty_store_has_an_empty_events_view(tmp_path: Path) -> None:
 def test_record_id_out_of_range_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="record_id"):
         EventStore(tmp_path).append([event(record_id=2**64 - 1)])
+
+
+def test_key_index_over_budget_drops_days_and_still_deduplicates(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a key budget smaller than the input, cold days are written and forgotten, then
+    read back from disk when the input comes back to them: nothing is stored twice."""
+    loads: list[int] = []
+    real_close = store_mod._Appender.close
+
+    def spy(self: store_mod._Appender) -> None:
+        loads.append(self.keys.days_loaded)
+        real_close(self)
+
+    monkeypatch.setattr(store_mod._Appender, "close", spy)
+    s = EventStore(tmp_path)
+    # 6 days x 20 events, then the same events again in reverse day order, interleaved
+    # with 6 x 5 new ones
+    days = [[event(record_id=d * 100 + i, time=START + timedelta(days=d, minutes=i))
+             for i in range(20)] for d in range(6)]
+    first = s.append([e for day in days for e in day], batch_size=10, key_budget=30)
+    assert (first.added, first.duplicates) == (120, 0)
+    again = [e for day in reversed(days) for e in day]
+    again += [event(record_id=d * 100 + 50 + i, time=START + timedelta(days=d))
+              for d in range(6) for i in range(5)]
+    second = s.append(again, batch_size=10, key_budget=30)
+    assert (second.added, second.duplicates) == (30, 120)
+    assert s.count() == 150
+    with s.connect() as con:
+        assert con.execute("SELECT COUNT(DISTINCT (source, record_id)) FROM events"
+                           ).fetchone() == (150,)
+    # the second run re-read evicted days from disk instead of holding every key
+    assert loads[0] == 6 and loads[1] > 6
+
+
+def test_append_reads_only_the_days_it_touches(tmp_path: Path) -> None:
+    s = EventStore(tmp_path)
+    s.append([event(record_id=i, time=START + timedelta(days=i)) for i in range(5)])
+    # a damaged partition the next input does not touch is not read ...
+    bad = next(p for p in s.files() if "day=2025-03-05" in str(p))
+    bad.write_bytes(b"PAR1 not parquet")
+    assert s.append([event(record_id=1, time=START + timedelta(days=1))]).duplicates == 1
+    # ... and one it does touch is named in the error
+    with pytest.raises(StoreError, match="day=2025-03-05"):
+        s.append([event(record_id=9, time=START + timedelta(days=4))])

@@ -123,3 +123,48 @@ def test_gz_of_garbage(tmp_path):
         fh.write(b"\x00\x00 nothing")
     with pytest.raises(IngestError, match=r"x\.gz"):
         _run([f])
+
+
+def _every_line_unreadable(tmp_path, fmt: str, name: str):
+    write_fixtures(tmp_path, seed=2, events=5, formats=(fmt,))
+    f = tmp_path / name
+    lines = f.read_text().splitlines()
+    if fmt == "csv":  # keep the header, break every row (wrong column count)
+        bad = [lines[0]] + [line + ",extra" for line in lines[1:]]
+    else:  # cut every line in half
+        bad = [line[: len(line) // 2] for line in lines]
+    f.write_text("\n".join(bad) + "\n")
+    return f, len(lines) - (fmt == "csv")
+
+
+@pytest.mark.parametrize(("fmt", "name"), [("nxlog", "events.nxlog.jsonl"),
+                                           ("winlogbeat", "events.winlogbeat.jsonl"),
+                                           ("csv", "events.csv")])
+def test_file_whose_every_record_is_unreadable_raises(tmp_path, fmt, name):
+    f, n = _every_line_unreadable(tmp_path, fmt, name)
+    stats = IngestStats()
+    warnings: list[str] = []
+    with pytest.raises(IngestError, match=rf"(?s)nothing could be read.*{name}: every record"):
+        list(iter_events([f], stats=stats, warn=warnings.append))
+    # corrupt records are counted apart from the good ones
+    assert (stats.records_read, stats.records_corrupt) == (0, n)
+    assert len(warnings) >= n
+
+
+def test_unreadable_file_beside_a_good_one_does_not_raise(tmp_path):
+    bad, n = _every_line_unreadable(tmp_path / "bad", "nxlog", "events.nxlog.jsonl")
+    write_fixtures(tmp_path / "good", seed=3, events=7, formats=("nxlog",))
+    events, stats, _warnings = _run([bad, tmp_path / "good"])
+    assert len(events) == 7 and stats.records_corrupt == n
+    assert stats.records_read == stats.events_yielded + stats.records_skipped_irrelevant
+
+
+def test_xml_record_count_excludes_the_unreadable_one(tmp_path):
+    write_fixtures(tmp_path, seed=2, events=6, formats=("xml",))
+    f = tmp_path / "events.xml"
+    text = f.read_text()
+    # an <Event> without <System> is unreadable but well-formed XML
+    f.write_text(text.replace("<Event ", "<Event><nothing/></Event>\n<Event ", 1))
+    events, stats, warnings = _run([f])
+    assert len(events) == 6 and stats.records_corrupt == 1 and stats.records_read == 6
+    assert "record 1 of the file" in warnings[0]

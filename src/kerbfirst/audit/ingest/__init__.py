@@ -16,7 +16,7 @@ import gzip
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import IO, cast
 
@@ -35,36 +35,32 @@ def iter_events(
     *,
     stats: IngestStats,
     warn: Callable[[str], None],
+    jobs: int = 1,
 ) -> Iterator[AuthEvent]:
     """Every NTLM event (and explaining Kerberos failure) in `paths`, unclassified.
 
     `paths` may hold files, folders, globs; they are expanded here (expand_paths).
-    Progress is visible in `stats` between yields.
+    Progress is visible in `stats` between yields. With `jobs` > 1 and several files,
+    files are read in that many worker processes (ingest/parallel.py); the events,
+    counters and warnings are the same, in the same order.
     """
     files = expand_paths([os.fspath(p) for p in paths])
     stats.files_total = len(files)
     failures: list[str] = []
-    any_read = False
-    for path in files:
-        stats.current_file = str(path)
-        ctx = ReadContext(str(path), stats, warn)
-        before = (stats.records_read, stats.records_corrupt)
-        try:
-            yield from _read_file(path, ctx)
-        except IngestError as exc:
-            failures.append(str(exc))
-            ctx.warn(str(exc))
-        except OSError as exc:
-            msg = f"{path}: cannot read: {exc}"
-            failures.append(msg)
-            ctx.warn(msg)
-        else:
-            # A file whose every record was unreadable did not give us anything either.
-            if stats.records_read > before[0] or stats.records_corrupt == before[1]:
+    if jobs > 1 and len(files) > 1:
+        from kerbfirst.audit.ingest.parallel import read_files_parallel
+
+        any_read = yield from read_files_parallel(files, stats, warn, jobs, failures)
+    else:
+        any_read = False
+        for path in files:
+            stats.current_file = str(path)
+            failure = yield from read_one_file(path, ReadContext(str(path), stats, warn))
+            if failure is None:
                 any_read = True
             else:
-                failures.append(f"{path}: every record was unreadable")
-        stats.files_done += 1
+                failures.append(failure)
+            stats.files_done += 1
     stats.current_file = ""
     if not any_read:
         raise IngestError(
@@ -72,6 +68,28 @@ def iter_events(
             + "\nExport the logs as EVTX (wevtutil epl), wevtutil XML, JSON lines "
             "(NXLog, Winlogbeat) or CSV with a header, and check the paths."
         )
+
+
+def read_one_file(path: Path, ctx: ReadContext) -> Generator[AuthEvent, None, str | None]:
+    """The events of one file; returns None when something could be read, else why not
+    (already warned about, except the every-record-unreadable case)."""
+    stats = ctx.stats
+    before = (stats.records_read, stats.records_corrupt)
+    try:
+        yield from _read_file(path, ctx)
+    except IngestError as exc:
+        ctx.warn(str(exc))
+        return str(exc)
+    except OSError as exc:
+        msg = f"{path}: cannot read: {exc}"
+        ctx.warn(msg)
+        return msg
+    # A file whose every record was unreadable did not give us anything either
+    # (records_read counts only the records that could be read).
+    if stats.records_read > before[0] or stats.records_corrupt == before[1]:
+        return None
+    return (f"{path}: every record was unreadable "
+            f"({stats.records_corrupt - before[1]} skipped)")
 
 
 def _read_file(path: Path, ctx: ReadContext) -> Iterator[AuthEvent]:

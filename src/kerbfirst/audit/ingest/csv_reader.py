@@ -69,12 +69,10 @@ def read_csv(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
         except StopIteration:
             return
         except csv.Error as exc:
-            stats.records_read += 1
             ctx.corrupt(f"line {reader.line_num}", f"malformed CSV: {exc}")
             continue
         if not row:
             continue
-        stats.records_read += 1
         if len(row) != width:
             ctx.corrupt(f"line {reader.line_num}",
                         f"{len(row)} columns where the header has {width}")
@@ -88,6 +86,7 @@ def read_csv(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
         except (ValueError, KeyError, TypeError) as exc:
             ctx.corrupt(f"line {reader.line_num}", f"{type(exc).__name__}: {str(exc)[:200]}")
             continue
+        stats.records_read += 1
         if event is None:
             stats.records_skipped_irrelevant += 1
             continue

@@ -64,12 +64,10 @@ def read_json_lines(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
     loads = json.loads
     for n, line in _lines(stream):
         if line is None:
-            stats.records_read += 1
             ctx.corrupt(f"line {n}", f"line longer than {MAX_LINE} bytes")
             continue
         if not line.strip():
             continue
-        stats.records_read += 1
         try:
             doc = loads(line)
             if not isinstance(doc, dict):
@@ -78,6 +76,7 @@ def read_json_lines(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
         except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
             ctx.corrupt(f"line {n}", f"{type(exc).__name__}: {str(exc)[:200]}")
             continue
+        stats.records_read += 1
         if event is None:
             stats.records_skipped_irrelevant += 1
             continue

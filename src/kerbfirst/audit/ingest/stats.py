@@ -19,10 +19,10 @@ class IngestStats:
 
     files_total: int = 0
     files_done: int = 0
-    records_read: int = 0  # every record seen, relevant or not
+    records_read: int = 0  # records read successfully, relevant or not (not the corrupt)
     events_yielded: int = 0  # NTLM events, and the Kerberos failures that explain them
     records_skipped_irrelevant: int = 0
-    records_corrupt: int = 0
+    records_corrupt: int = 0  # unreadable records, skipped with a warning
     warnings: list[str] = dataclasses.field(default_factory=list)
     warnings_total: int = 0
     current_file: str = ""

@@ -30,6 +30,7 @@ def read_xml(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
     parser: Any = XMLPullParser(events=("end",))
     parser.feed(b"<kerbfirst-root>")
     first = True
+    seen = 0  # <Event> elements of this file, readable or not (names the bad one)
     while True:
         chunk = stream.read(READ_SIZE)
         if first:
@@ -47,13 +48,14 @@ def read_xml(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
                 elem = item[1]
                 if not isinstance(elem, Element) or _local(elem.tag) != "Event":
                     continue
-                stats.records_read += 1
+                seen += 1
                 try:
                     event = event_from_xml(elem, ctx.file)
                 except (KeyError, ValueError, TypeError) as exc:
-                    ctx.corrupt(f"record {stats.records_read} of the file", str(exc)[:200])
+                    ctx.corrupt(f"record {seen} of the file", str(exc)[:200])
                     event = None
                 else:
+                    stats.records_read += 1
                     if event is None:
                         stats.records_skipped_irrelevant += 1
                     else:
