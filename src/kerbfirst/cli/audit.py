@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date
@@ -158,6 +159,16 @@ def ingest(
                 yield classify(event)
                 tick()
 
+        # Most records of a Security log are not NTLM and yield no event: refresh from the
+        # reader's counters on a timer too, so the bar moves through long quiet stretches.
+        done = threading.Event()
+
+        def refresh() -> None:
+            while not done.wait(0.25):
+                tick(force=True)
+
+        refresher = threading.Thread(target=refresh, name="ingest-progress", daemon=True)
+        refresher.start()
         try:
             result = store.append(classified(), batch_size=batch_size)
         except IngestError as exc:
@@ -169,6 +180,9 @@ def ingest(
             progress.stop()
             _err(str(exc))
             raise typer.Exit(1) from None
+        finally:
+            done.set()
+            refresher.join(timeout=1)
         tick(force=True)
     for w in warnings:
         _err(f"warning: {w}")
