@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-_Job = tuple[Callable[[], Any], "asyncio.Future[Any]"]
+_Job = tuple[Callable[[], Any], "asyncio.Future[Any] | None"]
 
 
 class HandlerThread:
@@ -38,6 +38,12 @@ class HandlerThread:
         self._jobs.put((fn, future))
         return await future
 
+    def submit(self, fn: Callable[[], None]) -> None:
+        """Run `fn` on the handler thread without waiting for it (it must not raise: what
+        it raises is swallowed). The UDP path uses this to answer a whole batch of
+        datagrams per thread hop, rather than paying a hop and a wake-up per datagram."""
+        self._jobs.put((fn, None))
+
     def stop(self) -> None:
         """Let the thread exit once the jobs already queued are done."""
         self._jobs.put(None)
@@ -45,6 +51,10 @@ class HandlerThread:
     def _run(self) -> None:
         while (job := self._jobs.get()) is not None:
             fn, future = job
+            if future is None:
+                with contextlib.suppress(BaseException):  # submit()'s jobs catch their own
+                    fn()
+                continue
             try:
                 result = fn()
             except Exception as exc:  # handed to the awaiting coroutine, never lost
