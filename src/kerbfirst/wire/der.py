@@ -70,11 +70,23 @@ def encode_length(n: int) -> bytes:
     return bytes((0x80 | len(body),)) + body
 
 
+# Identifier + short-form length octets, premade for every (tag, length < 128): the
+# encoder's hot path builds a header per element, and most Kerberos elements are short.
+_SHORT_HEADERS = tuple(tuple(bytes((tag, n)) for n in range(0x80)) for tag in range(0x100))
+
+
+def header(tag: int, n: int) -> bytes:
+    """Identifier and length octets of an element of `n` content bytes."""
+    if n < 0x80:
+        return _SHORT_HEADERS[tag][n]
+    return bytes((tag,)) + encode_length(n)
+
+
 def tlv(tag: int, content: bytes) -> bytes:
     """One element with a low-number (< 31) identifier octet."""
     n = len(content)
     if n < 0x80:
-        return bytes((tag, n)) + content
+        return _SHORT_HEADERS[tag][n] + content
     return bytes((tag,)) + encode_length(n) + content
 
 
@@ -139,6 +151,13 @@ def encode_utf8_string(value: str) -> bytes:
     return tlv(TAG_UTF8_STRING, value.encode("utf-8"))
 
 
+# A reply carries the same few times several times over (authtime, starttime, endtime in
+# the ticket and again in the encrypted part): remember recent encodings. Equal aware
+# datetimes denote the same instant, hence the same UTC text, whatever their tzinfo.
+_TIME_CACHE: dict[datetime, bytes] = {}
+_TIME_CACHE_SIZE = 4096
+
+
 def encode_kerberos_time(value: datetime) -> bytes:
     """KerberosTime: GeneralizedTime "YYYYMMDDHHMMSSZ", no fraction (RFC 4120 5.2.3).
 
@@ -146,9 +165,16 @@ def encode_kerberos_time(value: datetime) -> bytes:
     """
     if value.tzinfo is None:
         raise EncodeError("KerberosTime needs a timezone-aware datetime (UTC); got a naive one")
-    v = value.astimezone(UTC)
+    cached = _TIME_CACHE.get(value)
+    if cached is not None:
+        return cached
+    v = value if value.tzinfo is UTC else value.astimezone(UTC)
     text = f"{v.year:04d}{v.month:02d}{v.day:02d}{v.hour:02d}{v.minute:02d}{v.second:02d}Z"
-    return b"\x18\x0f" + text.encode("ascii")
+    encoded = b"\x18\x0f" + text.encode("ascii")
+    if len(_TIME_CACHE) >= _TIME_CACHE_SIZE:
+        _TIME_CACHE.clear()
+    _TIME_CACHE[value] = encoded
+    return encoded
 
 
 def encode_kerberos_flags(value: int) -> bytes:

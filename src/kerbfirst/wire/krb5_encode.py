@@ -22,8 +22,8 @@ from kerbfirst.wire.der import (
     encode_microseconds,
     encode_octet_string,
     encode_uint32,
+    header,
     sequence_of,
-    tlv,
 )
 from kerbfirst.wire.krb5 import (
     ApRep,
@@ -56,7 +56,14 @@ _CTX = tuple(0xA0 | n for n in range(31))
 
 def _fields(*pairs: tuple[int, bytes | None]) -> bytes:
     """SEQUENCE of [n] EXPLICIT fields; None values are absent OPTIONAL fields."""
-    return tlv(0x30, b"".join(tlv(_CTX[n], v) for n, v in pairs if v is not None))
+    # One join for the whole SEQUENCE: header and value of each field side by side.
+    parts = []
+    for n, v in pairs:
+        if v is not None:
+            parts.append(header(_CTX[n], len(v)))
+            parts.append(v)
+    body = b"".join(parts)
+    return header(0x30, len(body)) + body
 
 
 def _opt_time(value: datetime | None) -> bytes | None:
