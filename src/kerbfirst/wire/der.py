@@ -324,6 +324,15 @@ class Reader:
     def _one(self, tag: int, what: str) -> tuple[int, int]:
         """The window holds exactly one element, with this tag: return its content range."""
         start = self.pos
+        end = self.end
+        # Fast path: the expected low-number tag, a short length, filling the window
+        # exactly. Anything else (long lengths, errors) takes the general path below.
+        if start + 1 < end:
+            data = self.data
+            length = data[start + 1]
+            if data[start] == tag and length < 0x80 and start + 2 + length == end:
+                self.pos = end
+                return start + 2, end
         try:
             got, cs, ce = read_header(self.data, start, self.end)
         except DecodeError as exc:
@@ -364,10 +373,20 @@ class Reader:
         seen = 0
         pos = cs
         while pos < ce:
-            try:
-                ftag, fcs, fce = read_header(data, pos, ce)
-            except DecodeError as exc:
-                raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
+            ftag = data[pos]
+            # Fast path: [0]..[30] with a short length that fits (checked as read_header).
+            if 0xA0 <= ftag <= 0xBE and pos + 1 < ce and data[pos + 1] < 0x80:
+                fcs = pos + 2
+                fce = fcs + data[pos + 1]
+                if fce > ce:
+                    fce = -1  # let read_header report it
+            else:
+                fce = -1
+            if fce < 0:
+                try:
+                    ftag, fcs, fce = read_header(data, pos, ce)
+                except DecodeError as exc:
+                    raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
             if 0xA0 <= ftag <= 0xBE:
                 number = ftag - 0xA0
             elif ftag >= 1 << 24 and (ftag >> 24) & 0xE0 == 0xA0:
@@ -396,10 +415,16 @@ class Reader:
         while pos < ce:
             if len(out) >= limit:
                 raise DecodeError(f"{what}: more than {limit} elements", pos)
-            try:
-                _, _, ice = read_header(data, pos, ce)
-            except DecodeError as exc:
-                raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
+            ice = -1
+            if pos + 1 < ce and data[pos] & 0x1F != 0x1F and data[pos + 1] < 0x80:
+                ice = pos + 2 + data[pos + 1]  # fast path: low tag, short length
+                if ice > ce:
+                    ice = -1
+            if ice < 0:
+                try:
+                    _, _, ice = read_header(data, pos, ce)
+                except DecodeError as exc:
+                    raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
             out.append(Reader(data, pos, ice, depth))
             pos = ice
         return out
