@@ -108,8 +108,14 @@ def application(number: int, inner: bytes) -> bytes:
     return tlv(0x60 | number, inner)
 
 
+# INTEGERs 0..127 (versions, message types, enctypes, name types) are one content octet.
+_SMALL_INTEGERS = tuple(bytes((TAG_INTEGER, 1, v)) for v in range(0x80))
+
+
 def encode_integer(value: int) -> bytes:
     """Minimal two's-complement INTEGER (X.690 8.3.2)."""
+    if 0 <= value < 0x80:
+        return _SMALL_INTEGERS[value]
     magnitude = value if value >= 0 else ~value
     return tlv(TAG_INTEGER, value.to_bytes((magnitude.bit_length() + 8) // 8, "big", signed=True))
 
