@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import shutil
 import signal
@@ -33,6 +34,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
@@ -231,9 +233,10 @@ def mit_realm(d: Path, port: int, etype: int, workers: int) -> Realm:
     return Realm("MIT krb5kdc", ("127.0.0.1", port), proc, log_path)
 
 
-def our_realm(d: Path, port: int, etype: int, workers: int) -> Realm:
+def our_realm(d: Path, port: int, etype: int, workers: int, src: Path = SRC,
+              label: str = "kerbfirst") -> Realm:
     enctype = get_profile(etype).name
-    env = {**os.environ, "PYTHONPATH": str(SRC)}
+    env = {**os.environ, "PYTHONPATH": str(src)}
     cli = [PYTHON, "-c", "from kerbfirst.cli.main import app; app()"]
     run([*cli, "realm", "init", "--dir", str(d), "--realm", REALM,
          "--listen", f"127.0.0.1:{port}", "--unix", str(d / "kdc.sock")], env)
@@ -243,7 +246,7 @@ def our_realm(d: Path, port: int, etype: int, workers: int) -> Realm:
     proc = subprocess.Popen([*cli, "kdc", "serve", "--dir", str(d), "--workers", str(workers)],
                             env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return Realm("kerbfirst", ("127.0.0.1", port), proc, d / "kdc-audit.jsonl")
+    return Realm(label, ("127.0.0.1", port), proc, d / "kdc-audit.jsonl")
 
 
 # ------------------------------------------------------------------ measuring
@@ -330,6 +333,9 @@ def main() -> int:
     ap.add_argument("--etype", type=int, default=18, choices=(17, 18, 19, 20))
     ap.add_argument("--generators", type=int, default=1, help="load generator processes")
     ap.add_argument("--only", choices=("mit", "ours"), help="benchmark one KDC only")
+    ap.add_argument("--compare-src", type=Path, action="append", default=[], metavar="SRC",
+                    help="also serve kerbfirst from this src/ directory (e.g. an older "
+                    "checkout: git archive REV src | tar -x -C DIR), labelled by DIR's name")
     args = ap.parse_args()
     for tool in ("krb5kdc", "kdb5_util", "kadmin.local"):
         if args.only != "ours" and shutil.which(tool) is None:
@@ -340,12 +346,15 @@ def main() -> int:
     try:
         ceiling = echo_ceiling(args.etype, min(args.seconds, 3.0), args.generators)
         log(f"generator ceiling (UDP echo): {ceiling:,.0f} replies/s")
-        kinds = [("mit", mit_realm), ("ours", our_realm)]
+        kinds: list[tuple[str, Any]] = [("mit", mit_realm), ("ours", our_realm)]
+        for src in args.compare_src:
+            label = f"ours@{src.resolve().parent.name}"[:14]
+            kinds.append(("ours", functools.partial(our_realm, src=src.resolve(), label=label)))
         for workers in args.workers:
             for tag, make in kinds:
                 if args.only and args.only != tag:
                     continue
-                d = base / f"{tag}-{workers}"
+                d = base / f"{tag}-{workers}-{len(rows)}"
                 realm = make(d, free_port(), args.etype, workers)
                 with running(realm):
                     log(f"{realm.name}, {workers} worker(s): measuring")
@@ -358,7 +367,7 @@ def main() -> int:
           f"{args.seconds:g} s per figure, window {WINDOW}, {args.generators} generator "
           f"process(es); request logs on tmpfs")
     print(f"load generator ceiling (UDP echo server): {ceiling:,.0f} replies/s\n")
-    head = (f"{'KDC':<12} {'workers':>7} {'AS/s':>8} {'TGS/s':>8} {'errors':>7} {'lost':>5} "
+    head = (f"{'KDC':<14} {'workers':>7} {'AS/s':>8} {'TGS/s':>8} {'errors':>7} {'lost':>5} "
             f"{'AS cpu us':>9} {'TGS cpu us':>10} {'AS ours/MIT':>11} {'TGS ours/MIT':>12}")
     print(head)
     print("-" * len(head))
@@ -368,7 +377,7 @@ def main() -> int:
         if not name.startswith("MIT") and workers in mit:
             ratio_as = f"{a.rate / mit[workers][0].rate:.2f}" if mit[workers][0].rate else "-"
             ratio_tgs = f"{t.rate / mit[workers][1].rate:.2f}" if mit[workers][1].rate else "-"
-        print(f"{name:<12} {workers:>7} {a.rate:>8,.0f} {t.rate:>8,.0f} {a.errors + t.errors:>7} "
+        print(f"{name:<14} {workers:>7} {a.rate:>8,.0f} {t.rate:>8,.0f} {a.errors + t.errors:>7} "
               f"{a.lost + t.lost:>5} {a.cpu_us:>9.0f} {t.cpu_us:>10.0f} {ratio_as:>11} "
               f"{ratio_tgs:>12}")
     print("\nerrors: KRB-ERROR replies in the measured windows (must be 0); lost: requests "

@@ -6,18 +6,16 @@ See kdc_server for the limits enforced here and why; this module is the mechanis
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import dataclasses
 import functools
 import logging
 import os
 import socket
-import threading
 import traceback
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from kerbfirst.net.kdc_address import KdcAddress
 from kerbfirst.net.kdc_framing import FramingError, frame, read_framed
@@ -28,6 +26,9 @@ if TYPE_CHECKING:  # kdc_server imports this module at run time
     from kerbfirst.net.kdc_server import HandlerFactory, KdcRequestHandler, KdcServerConfig
 
 log = logging.getLogger("kerbfirst.net.kdc_server")  # one logger name for the whole server
+
+_MAX_DATAGRAM = 65535  # larger than any UDP payload: a datagram is never truncated
+_DATAGRAM_BATCH = 64  # datagrams answered before queued stream requests get a turn
 
 
 def format_peer(sockname: object) -> str:
@@ -70,15 +71,8 @@ class KdcServer:
         self._handler: KdcRequestHandler | None = None
         self._thread: HandlerThread | None = None
         self._stream_servers: list[asyncio.Server] = []
-        self._datagram_transports: list[asyncio.DatagramTransport] = []
+        self._udp_socks: list[socket.socket] = []
         self._streams: dict[asyncio.Task[None], _Stream] = {}  # in accept order
-        # UDP requests waiting for (or in) the handler thread; see datagram_received.
-        self._udp_lock = threading.Lock()
-        self._udp_queue: collections.deque[tuple[_DatagramListener, bytes, tuple[Any, ...]]] = (
-            collections.deque()
-        )
-        self._udp_pending = 0  # queued + being answered
-        self._udp_draining = False  # a batch job is scheduled or running
         self._stopping = False
         self._closed = False
 
@@ -88,7 +82,6 @@ class KdcServer:
         return tuple(listener.address() for listener in self._listeners)
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
         if self._owns_listeners:
             self._listeners = bind_listeners(
                 udp=self._config.udp_listen,
@@ -97,15 +90,15 @@ class KdcServer:
                 unix_mode=self._config.unix_mode,
             )
         try:
-            self._thread = HandlerThread(loop)
+            self._thread = HandlerThread(asyncio.get_running_loop())
             self._handler = await self._thread.call(self._factory)
             for listener in self._listeners:
                 if listener.transport == "udp":
-                    transport, _ = await loop.create_datagram_endpoint(
-                        functools.partial(_DatagramListener, self, loop, listener.sock),
-                        sock=listener.sock,
-                    )
-                    self._datagram_transports.append(transport)
+                    # Served on the handler thread (kdc_handler_thread explains why).
+                    sock = listener.sock
+                    sock.setblocking(False)
+                    self._udp_socks.append(sock)
+                    self._thread.add_reader(sock, functools.partial(self._read_datagrams, sock))
                 elif listener.transport == "tcp":
                     self._stream_servers.append(
                         await asyncio.start_server(self._tcp_connected, sock=listener.sock)
@@ -130,8 +123,9 @@ class KdcServer:
             if not stream.busy:
                 stream.drop()  # idle or mid-read: nothing promised yet
         pending: set[asyncio.Task[None]] = set(self._streams)
-        if self._udp_pending:
-            pending.add(asyncio.get_running_loop().create_task(self._udp_idle()))
+        if self._thread is not None and self._udp_socks:
+            # Returns once the handler thread has answered the datagrams it had read.
+            pending.add(asyncio.get_running_loop().create_task(self._stop_reading_datagrams()))
         if pending:
             _, late = await asyncio.wait(pending, timeout=grace)
             for task in late:
@@ -140,18 +134,10 @@ class KdcServer:
                 else:
                     task.cancel()
             if late:
-                with self._udp_lock:
-                    unanswered = len(self._udp_queue)
-                    self._udp_queue.clear()  # not started: dropped, the clients will retry
-                    self._udp_pending -= unanswered
                 log.warning(
-                    "KDC shutdown: %d requests did not finish within %.1f s",
-                    len(late) + unanswered,
-                    grace,
+                    "KDC shutdown: %d requests did not finish within %.1f s", len(late), grace
                 )
                 await asyncio.wait(late, timeout=1.0)
-        for transport in self._datagram_transports:
-            transport.close()
         for server in self._stream_servers:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
@@ -207,54 +193,38 @@ class KdcServer:
 
     # -- UDP (RFC 4120 7.2.1) ---------------------------------------------------
     #
-    # Datagrams are queued and answered in batches: the handler thread takes every
-    # datagram queued so far in one job and sends each reply itself, straight on the
-    # socket. Under load that is one thread hop per batch instead of two per datagram
-    # (measured: the hop, a Task and a loop wake-up per datagram cost about as much as
-    # the KDC's own work on an AS-REQ).
+    # Read, answered and replied to on the handler thread, in batches (see
+    # kdc_handler_thread): the kernel's socket buffer is the queue of pending datagrams.
 
-    def datagram_received(
-        self, listener: _DatagramListener, data: bytes, addr: tuple[Any, ...]
-    ) -> None:
-        if self._stopping or not data or len(data) > self._config.max_message_size:
-            return
-        thread = self._thread
-        if thread is None:
-            return
-        with self._udp_lock:
-            full = self._udp_pending >= self._config.max_pending_datagrams
-            if not full:
-                self._udp_pending += 1
-                self._udp_queue.append((listener, data, addr))
-                start = not self._udp_draining
-                self._udp_draining = True
-        if full:
-            log.warning("KDC UDP queue full (%d); datagram dropped", self._udp_pending)
-        elif start:
-            thread.submit(self._answer_datagrams)
-
-    def _answer_datagrams(self) -> None:
-        """Run on the handler thread: answer every queued datagram, then stop."""
-        while True:
-            with self._udp_lock:
-                if not self._udp_queue:
-                    self._udp_draining = False
-                    return
-                listener, request, addr = self._udp_queue.popleft()
-            try:
-                self._answer_datagram(listener, request, addr)
-            except Exception as exc:  # never let one datagram stop the batch
-                _log_handler_failure("udp reply", exc, format_peer(addr), "udp")
-            finally:
-                with self._udp_lock:
-                    self._udp_pending -= 1
-
-    def _answer_datagram(
-        self, listener: _DatagramListener, request: bytes, addr: tuple[Any, ...]
-    ) -> None:
+    def _read_datagrams(self, sock: socket.socket) -> None:
+        """Run on the handler thread when `sock` is readable: answer up to a batch."""
         handler = self._handler
         if handler is None:
             return
+        for _ in range(_DATAGRAM_BATCH):
+            if self._stopping:
+                return  # close() unregisters the socket; unread datagrams get no answer
+            try:
+                request, addr = sock.recvfrom(_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # ICMP errors for earlier replies; the socket closed
+                log.debug("KDC UDP receive failed: %s", type(exc).__name__)
+                return
+            if not request or len(request) > self._config.max_message_size:
+                continue
+            try:
+                self._answer_datagram(handler, sock, request, addr)
+            except Exception as exc:  # never let one datagram stop the server
+                _log_handler_failure("udp reply", exc, format_peer(addr), "udp")
+
+    def _answer_datagram(
+        self,
+        handler: KdcRequestHandler,
+        sock: socket.socket,
+        request: bytes,
+        addr: tuple[Any, ...],
+    ) -> None:
         peer = format_peer(addr)
         reply = self._handle(handler, request, peer, "udp")
         if reply is not None and len(reply) > self._config.max_dgram_reply_size:
@@ -262,13 +232,21 @@ class KdcServer:
             if reply is not None and len(reply) > self._config.max_dgram_reply_size:
                 log.error("KDC response_too_big reply of %d bytes does not fit either", len(reply))
                 return
-        if reply is not None:
-            listener.send(reply, addr)
+        if reply is None:
+            return
+        try:
+            sock.sendto(reply, addr)
+        except (BlockingIOError, InterruptedError):
+            # The kernel's send buffer is full: drop, as a router would; the client
+            # retransmits (RFC 4120 7.2.1).
+            log.warning("KDC UDP send buffer full; reply to %s dropped", peer)
+        except OSError as exc:
+            log.debug("KDC UDP send to %s failed: %s", peer, type(exc).__name__)
 
-    async def _udp_idle(self) -> None:
-        """Wait until every accepted datagram has been answered (for a graceful close)."""
-        while self._udp_pending:
-            await asyncio.sleep(0.01)
+    async def _stop_reading_datagrams(self) -> None:
+        if self._thread is not None:
+            for sock in self._udp_socks:
+                await self._thread.remove_reader(sock)
 
     # -- TCP and UNIX streams (RFC 4120 7.2.2) ----------------------------------
 
@@ -352,48 +330,6 @@ class KdcServer:
             writer.write(frame(reply))
             async with asyncio.timeout(timeout):
                 await writer.drain()
-
-
-class _DatagramListener(asyncio.DatagramProtocol):
-    def __init__(
-        self, server: KdcServer, loop: asyncio.AbstractEventLoop, sock: socket.socket
-    ) -> None:
-        self._server = server
-        self._loop = loop
-        self._sock = sock
-        self._transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # Not an isinstance check: asyncio's selector datagram transport does not inherit
-        # from asyncio.DatagramTransport (CPython 3.11).
-        self._transport = cast(asyncio.DatagramTransport, transport)
-
-    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        if self._transport is not None:
-            self._server.datagram_received(self, data, addr)
-
-    def send(self, reply: bytes, addr: tuple[Any, ...]) -> None:
-        """Called on the handler thread: send straight on the socket, as the transport
-        itself would when its buffer is empty; if the kernel's buffer is full, hand the
-        reply to the transport (on the loop), which queues it until the socket drains."""
-        transport = self._transport
-        if transport is None or transport.is_closing():
-            return
-        try:
-            self._sock.sendto(reply, addr)
-        except (BlockingIOError, InterruptedError):
-            with contextlib.suppress(RuntimeError):  # the loop is already closed
-                self._loop.call_soon_threadsafe(self._send_on_loop, reply, addr)
-        except OSError as exc:  # ICMP errors for earlier replies, socket closed at shutdown
-            log.debug("KDC UDP send failed: %s", type(exc).__name__)
-
-    def _send_on_loop(self, reply: bytes, addr: tuple[Any, ...]) -> None:
-        if self._transport is not None and not self._transport.is_closing():
-            self._transport.sendto(reply, addr)
-
-    def error_received(self, exc: Exception) -> None:
-        # ICMP errors for earlier replies (client gone); nothing to do.
-        log.debug("KDC UDP socket error: %s", type(exc).__name__)
 
 
 def _log_handler_failure(method: str, exc: Exception, peer: str, transport: str) -> None:
