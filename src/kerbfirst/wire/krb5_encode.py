@@ -74,11 +74,32 @@ def _seq(items: Iterable[bytes]) -> bytes:
     return sequence_of(tuple(items))
 
 
+# The same few names are encoded in every reply (the client, krbtgt, services):
+# PrincipalName is immutable and hashable, so remember recent encodings.
+_NAME_CACHE: dict[PrincipalName, bytes] = {}
+_NAME_CACHE_SIZE = 4096
+
+
 def principal_name(p: PrincipalName) -> bytes:
-    return _fields(
+    try:
+        cached = _NAME_CACHE.get(p)
+    except TypeError:  # built with an unhashable name_string (a list): encode, don't keep
+        cached = None
+        hashable = False
+    else:
+        hashable = True
+    if cached is not None:
+        return cached
+    encoded = _fields(
         (0, encode_int32(p.name_type)),
         (1, _seq(encode_kerberos_string(s) for s in p.name_string)),
     )
+    if not hashable:
+        return encoded
+    if len(_NAME_CACHE) >= _NAME_CACHE_SIZE:
+        _NAME_CACHE.clear()
+    _NAME_CACHE[p] = encoded
+    return encoded
 
 
 def host_address(a: HostAddress) -> bytes:
