@@ -88,9 +88,11 @@ def blast(
     deadline = start + duration if duration is not None else float("inf")
     last_reply = start
     while nxt < total and in_flight < window:
-        sock.send(requests[nxt])
         nxt += 1
-        in_flight += 1
+        if _send(sock, requests[nxt - 1]):
+            in_flight += 1
+        else:
+            lost += 1
     while in_flight:
         now = time.perf_counter()
         if now >= deadline:
@@ -115,14 +117,25 @@ def blast(
                 in_flight -= 1
             last_reply = time.perf_counter()
         while nxt < total and in_flight < window:
-            sock.send(requests[nxt])
             nxt += 1
-            in_flight += 1
+            if _send(sock, requests[nxt - 1]):
+                in_flight += 1
+            else:
+                lost += 1
     # Timed and not out of requests: the full duration; otherwise until the last reply.
     elapsed = duration if duration is not None and nxt < total else last_reply - start
     _drain(sock, in_flight, idle_timeout)
     sock.close()
     return LoadResult(sent=nxt, replies=replies, lost=lost, elapsed=elapsed)
+
+
+def _send(sock: socket.socket, request: bytes) -> bool:
+    """False when the server is gone (ICMP port unreachable, reported on a later send)."""
+    try:
+        sock.send(request)
+    except ConnectionRefusedError:
+        return False
+    return True
 
 
 def _drain(sock: socket.socket, in_flight: int, idle_timeout: float) -> None:
