@@ -201,7 +201,7 @@ class KdcServer:
         handler = self._handler
         if handler is None:
             return
-        for _ in range(_DATAGRAM_BATCH):
+        for _ in range(min(_DATAGRAM_BATCH, self._config.max_pending_datagrams)):
             if self._stopping:
                 return  # close() unregisters the socket; unread datagrams get no answer
             try:
