@@ -28,11 +28,11 @@ def derive_key(base: bytes, constant: bytes) -> bytes:
     the key size. E of one block with a zero initial state is raw AES.
     """
     block = constant if len(constant) == BLOCK else n_fold(constant, BLOCK * 8)
-    cipher = aes_cbc_zero(base)
-    out = b""
-    while len(out) < len(base):
-        block = encrypt_block(cipher, block)
-        out += block
+    # K2 = E(K1), K3 = E(K2), ...: exactly what CBC with a zero IV makes of the input
+    # block followed by zero blocks (C_i = E(0 XOR C_{i-1})), so one cipher context
+    # produces them all.
+    blocks = -(-len(base) // BLOCK)
+    out = aes_cbc_zero(base).encryptor().update(block + bytes(BLOCK * (blocks - 1)))
     return out[: len(base)]
 
 

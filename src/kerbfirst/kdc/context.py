@@ -11,7 +11,7 @@ from kerbfirst.kdc.database import PrincipalDatabase, PrincipalEntry
 from kerbfirst.kdc.keys import KEY_BYTES, current_kvno
 from kerbfirst.kdc.policy import KdcPolicy
 from kerbfirst.wire.constants import LR_NONE
-from kerbfirst.wire.krb5 import EncryptedData, EncryptionKey, LastReqEntry
+from kerbfirst.wire.krb5 import EncryptedData, EncryptionKey, EncTicketPart, LastReqEntry
 
 # RFC 3962 / RFC 8009: the confounder is one cipher block, 16 bytes for AES.
 CONFOUNDER_BYTES = 16
@@ -26,6 +26,7 @@ class KdcContext:
         "last_req",
         "policy",
         "random",
+        "ticket_cache",
     )
 
     def __init__(
@@ -40,6 +41,9 @@ class KdcContext:
         # RFC 4120 5.4.2: last-req is required; kerbfirst keeps no last-request data, so
         # it sends one entry of type 0 ("no information"), as MIT does.
         self.last_req = (LastReqEntry(LR_NONE, datetime.fromtimestamp(0, tz=UTC)),)
+        # Decrypted ticket headers (tgs_exchange.decrypt_ticket), keyed by the exact
+        # ciphertext and key: a client sends the same TGT with every TGS-REQ.
+        self.ticket_cache: dict[tuple[int, bytes, bytes], EncTicketPart] = {}
 
     def seal(self, key: Key, usage: int, plaintext: bytes, kvno: int | None) -> EncryptedData:
         cipher = encrypt(key, usage, plaintext, confounder=self.random(CONFOUNDER_BYTES))

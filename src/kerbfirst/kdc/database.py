@@ -55,3 +55,13 @@ class PrincipalDatabase(Protocol):
     def record_preauth_success(self, name: str, now: datetime) -> None:
         """Reset the failure count (cheap no-op when it is already zero)."""
         ...
+
+
+class RequestScopedDatabase(Protocol):
+    """Optional for a PrincipalDatabase: told when a request starts and ends, it may check
+    for other writers' changes once per request instead of on every lookup (the lookups
+    of one request then see one consistent state). The KDC calls these when present."""
+
+    def begin_request(self) -> None: ...
+
+    def end_request(self) -> None: ...

@@ -49,6 +49,9 @@ class Kdc:
         self.policy = policy
         self._ctx = KdcContext(database=database, policy=policy, random=random)
         self._audit = audit
+        # RequestScopedDatabase, when the database offers it (a store with other writers).
+        self._begin_request: Callable[[], None] | None = getattr(database, "begin_request", None)
+        self._end_request: Callable[[], None] | None = getattr(database, "end_request", None)
         self._cache = ReplyCache(max_entries=policy.reply_cache_size, ttl=policy.reply_cache_ttl)
         self.audit_failures = 0
 
@@ -74,6 +77,8 @@ class Kdc:
 
         state = RequestState(now=now, peer=peer, transport=transport)
         reply: bytes | None
+        if self._begin_request is not None:
+            self._begin_request()
         try:
             reply = self._dispatch(request, state)
             event = state.event(state.outcome, c.KDC_ERR_NONE, state.reason)
@@ -87,6 +92,9 @@ class Kdc:
             reason = f"internal error ({type(exc).__name__}: {exc}); please report it"
             reply = self._error(c.KRB_ERR_GENERIC, "internal error", None, state)
             event = state.event(Outcome.INTERNAL_ERROR, c.KRB_ERR_GENERIC, reason)
+        finally:
+            if self._end_request is not None:
+                self._end_request()
         self._emit(event)
         if reply is not None:
             self._cache.put(request, reply, event, now)

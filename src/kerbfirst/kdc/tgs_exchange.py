@@ -22,7 +22,7 @@ from kerbfirst.crypto import (
 )
 from kerbfirst.kdc.audit import Outcome
 from kerbfirst.kdc.context import KdcContext
-from kerbfirst.kdc.database import PrincipalEntry
+from kerbfirst.kdc.database import KeyEntry, PrincipalEntry
 from kerbfirst.kdc.keys import find_key, ticket_key
 from kerbfirst.kdc.request import Refusal, RequestState
 from kerbfirst.wire import constants as c
@@ -87,6 +87,30 @@ def _bad_request(reason: str, code: int = c.KRB_ERR_GENERIC) -> Refusal:
     return Refusal(code, Outcome.BAD_REQUEST, reason)
 
 
+TICKET_CACHE_SIZE = 1024
+
+
+def decrypt_ticket(ctx: KdcContext, key: KeyEntry, cipher: bytes) -> EncTicketPart:
+    """EncTicketPart of a ticket's ciphertext (RFC 4120 5.3, key usage 2).
+
+    Remembered per (key, exact ciphertext): decryption is deterministic and authenticated,
+    so the same bytes under the same key always give the same EncTicketPart, and a client
+    presents one TGT with every TGS-REQ. Every check on the result still runs each time.
+    Failures (IntegrityError, DecodeError) are raised, never remembered.
+    """
+    cache_key = (key.etype, key.contents, cipher)
+    cached = ctx.ticket_cache.get(cache_key)
+    if cached is not None:
+        return cached
+    part = EncTicketPart.decode(
+        decrypt(Key(key.etype, key.contents), c.KU_KDC_REP_TICKET, cipher)
+    )
+    if len(ctx.ticket_cache) >= TICKET_CACHE_SIZE:
+        ctx.ticket_cache.clear()
+    ctx.ticket_cache[cache_key] = part
+    return part
+
+
 def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
     body = req.req_body
     state.requested_etypes = body.etype
@@ -135,9 +159,7 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
             "the ticket predates a key change: get a new one (kinit)",
         )
     try:
-        header = EncTicketPart.decode(
-            decrypt(Key(key_entry.etype, key_entry.contents), c.KU_KDC_REP_TICKET, enc.cipher)
-        )
+        header = decrypt_ticket(ctx, key_entry, enc.cipher)
     except IntegrityError:
         raise Refusal(
             c.KRB_AP_ERR_BAD_INTEGRITY,

@@ -8,12 +8,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import functools
 import logging
 import os
+import socket
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from kerbfirst.net.kdc_address import KdcAddress
 from kerbfirst.net.kdc_framing import FramingError, frame, read_framed
@@ -24,6 +26,9 @@ if TYPE_CHECKING:  # kdc_server imports this module at run time
     from kerbfirst.net.kdc_server import HandlerFactory, KdcRequestHandler, KdcServerConfig
 
 log = logging.getLogger("kerbfirst.net.kdc_server")  # one logger name for the whole server
+
+_MAX_DATAGRAM = 65535  # larger than any UDP payload: a datagram is never truncated
+_DATAGRAM_BATCH = 64  # datagrams answered before queued stream requests get a turn
 
 
 def format_peer(sockname: object) -> str:
@@ -66,9 +71,8 @@ class KdcServer:
         self._handler: KdcRequestHandler | None = None
         self._thread: HandlerThread | None = None
         self._stream_servers: list[asyncio.Server] = []
-        self._datagram_transports: list[asyncio.DatagramTransport] = []
+        self._udp_socks: list[socket.socket] = []
         self._streams: dict[asyncio.Task[None], _Stream] = {}  # in accept order
-        self._datagram_tasks: set[asyncio.Task[None]] = set()
         self._stopping = False
         self._closed = False
 
@@ -78,7 +82,6 @@ class KdcServer:
         return tuple(listener.address() for listener in self._listeners)
 
     async def start(self) -> None:
-        loop = asyncio.get_running_loop()
         if self._owns_listeners:
             self._listeners = bind_listeners(
                 udp=self._config.udp_listen,
@@ -87,14 +90,15 @@ class KdcServer:
                 unix_mode=self._config.unix_mode,
             )
         try:
-            self._thread = HandlerThread(loop)
+            self._thread = HandlerThread(asyncio.get_running_loop())
             self._handler = await self._thread.call(self._factory)
             for listener in self._listeners:
                 if listener.transport == "udp":
-                    transport, _ = await loop.create_datagram_endpoint(
-                        lambda: _DatagramListener(self), sock=listener.sock
-                    )
-                    self._datagram_transports.append(transport)
+                    # Served on the handler thread (kdc_handler_thread explains why).
+                    sock = listener.sock
+                    sock.setblocking(False)
+                    self._udp_socks.append(sock)
+                    self._thread.add_reader(sock, functools.partial(self._read_datagrams, sock))
                 elif listener.transport == "tcp":
                     self._stream_servers.append(
                         await asyncio.start_server(self._tcp_connected, sock=listener.sock)
@@ -118,7 +122,10 @@ class KdcServer:
         for stream in list(self._streams.values()):
             if not stream.busy:
                 stream.drop()  # idle or mid-read: nothing promised yet
-        pending = set(self._streams) | self._datagram_tasks
+        pending: set[asyncio.Task[None]] = set(self._streams)
+        if self._thread is not None and self._udp_socks:
+            # Returns once the handler thread has answered the datagrams it had read.
+            pending.add(asyncio.get_running_loop().create_task(self._stop_reading_datagrams()))
         if pending:
             _, late = await asyncio.wait(pending, timeout=grace)
             for task in late:
@@ -131,8 +138,6 @@ class KdcServer:
                     "KDC shutdown: %d requests did not finish within %.1f s", len(late), grace
                 )
                 await asyncio.wait(late, timeout=1.0)
-        for transport in self._datagram_transports:
-            transport.close()
         for server in self._stream_servers:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(1.0):
@@ -151,81 +156,97 @@ class KdcServer:
     # -- dispatch -------------------------------------------------------------
 
     async def _answer(self, request: bytes, peer: str, transport: str) -> bytes | None:
+        """A stream request: one hop to the handler thread and back."""
         handler, thread = self._handler, self._thread
         if handler is None or thread is None:
             return None
 
         def call() -> bytes | None:
-            # The clock is read here, just before the KDC runs (RFC 4120 skew checks).
-            return handler.handle(request, peer=peer, transport=transport, now=datetime.now(UTC))
+            return self._handle(handler, request, peer, transport)
 
-        return await self._call_handler("handle", call, peer, transport)
-
-    async def _too_big(self, request: bytes, peer: str) -> bytes | None:
-        handler, thread = self._handler, self._thread
-        if handler is None or thread is None:
-            return None
-
-        def call() -> bytes | None:
-            return handler.response_too_big(request, now=datetime.now(UTC))
-
-        return await self._call_handler("response_too_big", call, peer, "udp")
-
-    async def _call_handler(
-        self, method: str, call: Callable[[], bytes | None], peer: str, transport: str
-    ) -> bytes | None:
-        if self._thread is None:
-            return None
         try:
-            reply = await self._thread.call(call)
+            return await thread.call(call)
+        except Exception as exc:  # e.g. the handler raised SystemExit (see HandlerThread)
+            _log_handler_failure("handle", exc, peer, transport)
+            return None
+
+    def _handle(
+        self, handler: KdcRequestHandler, request: bytes, peer: str, transport: str
+    ) -> bytes | None:
+        """Run on the handler thread: the handler's answer, or None (logged) if it failed."""
+        try:
+            # The clock is read here, just before the KDC runs (RFC 4120 skew checks).
+            reply = handler.handle(request, peer=peer, transport=transport, now=datetime.now(UTC))
         except Exception as exc:
-            # Type and code location only: the message of an exception may quote keys.
-            frames = traceback.extract_tb(exc.__traceback__)[-3:]
-            where = " <- ".join(
-                f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in reversed(frames)
-            )
-            log.error(
-                "KDC %s raised %s on a %s request from %s; request dropped (at %s)",
-                method,
-                type(exc).__name__,
-                transport,
-                peer,
-                where,
-            )
+            _log_handler_failure("handle", exc, peer, transport)
             return None
-        if reply is not None and not isinstance(reply, bytes):
-            log.error(
-                "KDC %s returned %s, not bytes; request dropped", method, type(reply).__name__
-            )
+        return _checked_reply("handle", reply)
+
+    def _too_big(self, handler: KdcRequestHandler, request: bytes, peer: str) -> bytes | None:
+        """Run on the handler thread: KRB_ERR_RESPONSE_TOO_BIG for this request."""
+        try:
+            reply = handler.response_too_big(request, now=datetime.now(UTC))
+        except Exception as exc:
+            _log_handler_failure("response_too_big", exc, peer, "udp")
             return None
-        return reply
+        return _checked_reply("response_too_big", reply)
 
     # -- UDP (RFC 4120 7.2.1) ---------------------------------------------------
+    #
+    # Read, answered and replied to on the handler thread, in batches (see
+    # kdc_handler_thread): the kernel's socket buffer is the queue of pending datagrams.
 
-    def datagram_received(
-        self, transport: asyncio.DatagramTransport, data: bytes, addr: tuple[Any, ...]
-    ) -> None:
-        if self._stopping or not data or len(data) > self._config.max_message_size:
+    def _read_datagrams(self, sock: socket.socket) -> None:
+        """Run on the handler thread when `sock` is readable: answer up to a batch."""
+        handler = self._handler
+        if handler is None:
             return
-        if len(self._datagram_tasks) >= self._config.max_pending_datagrams:
-            log.warning("KDC UDP queue full (%d); datagram dropped", len(self._datagram_tasks))
-            return
-        task = asyncio.get_running_loop().create_task(self._answer_datagram(transport, data, addr))
-        self._datagram_tasks.add(task)
-        task.add_done_callback(self._datagram_tasks.discard)
+        for _ in range(min(_DATAGRAM_BATCH, self._config.max_pending_datagrams)):
+            if self._stopping:
+                return  # close() unregisters the socket; unread datagrams get no answer
+            try:
+                request, addr = sock.recvfrom(_MAX_DATAGRAM)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # ICMP errors for earlier replies; the socket closed
+                log.debug("KDC UDP receive failed: %s", type(exc).__name__)
+                return
+            if not request or len(request) > self._config.max_message_size:
+                continue
+            try:
+                self._answer_datagram(handler, sock, request, addr)
+            except Exception as exc:  # never let one datagram stop the server
+                _log_handler_failure("udp reply", exc, format_peer(addr), "udp")
 
-    async def _answer_datagram(
-        self, transport: asyncio.DatagramTransport, request: bytes, addr: tuple[Any, ...]
+    def _answer_datagram(
+        self,
+        handler: KdcRequestHandler,
+        sock: socket.socket,
+        request: bytes,
+        addr: tuple[Any, ...],
     ) -> None:
         peer = format_peer(addr)
-        reply = await self._answer(request, peer, "udp")
+        reply = self._handle(handler, request, peer, "udp")
         if reply is not None and len(reply) > self._config.max_dgram_reply_size:
-            reply = await self._too_big(request, peer)
+            reply = self._too_big(handler, request, peer)
             if reply is not None and len(reply) > self._config.max_dgram_reply_size:
                 log.error("KDC response_too_big reply of %d bytes does not fit either", len(reply))
                 return
-        if reply is not None and not transport.is_closing():
-            transport.sendto(reply, addr)
+        if reply is None:
+            return
+        try:
+            sock.sendto(reply, addr)
+        except (BlockingIOError, InterruptedError):
+            # The kernel's send buffer is full: drop, as a router would; the client
+            # retransmits (RFC 4120 7.2.1).
+            log.warning("KDC UDP send buffer full; reply to %s dropped", peer)
+        except OSError as exc:
+            log.debug("KDC UDP send to %s failed: %s", peer, type(exc).__name__)
+
+    async def _stop_reading_datagrams(self) -> None:
+        if self._thread is not None:
+            for sock in self._udp_socks:
+                await self._thread.remove_reader(sock)
 
     # -- TCP and UNIX streams (RFC 4120 7.2.2) ----------------------------------
 
@@ -311,20 +332,24 @@ class KdcServer:
                 await writer.drain()
 
 
-class _DatagramListener(asyncio.DatagramProtocol):
-    def __init__(self, server: KdcServer) -> None:
-        self._server = server
-        self._transport: asyncio.DatagramTransport | None = None
+def _log_handler_failure(method: str, exc: Exception, peer: str, transport: str) -> None:
+    # Type and code location only: the message of an exception may quote keys.
+    frames = traceback.extract_tb(exc.__traceback__)[-3:]
+    where = " <- ".join(
+        f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in reversed(frames)
+    )
+    log.error(
+        "KDC %s raised %s on a %s request from %s; request dropped (at %s)",
+        method,
+        type(exc).__name__,
+        transport,
+        peer,
+        where,
+    )
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        # Not an isinstance check: asyncio's selector datagram transport does not inherit
-        # from asyncio.DatagramTransport (CPython 3.11).
-        self._transport = cast(asyncio.DatagramTransport, transport)
 
-    def datagram_received(self, data: bytes, addr: tuple[Any, ...]) -> None:
-        if self._transport is not None:
-            self._server.datagram_received(self._transport, data, addr)
-
-    def error_received(self, exc: Exception) -> None:
-        # ICMP errors for earlier replies (client gone); nothing to do.
-        log.debug("KDC UDP socket error: %s", type(exc).__name__)
+def _checked_reply(method: str, reply: object) -> bytes | None:
+    if reply is not None and not isinstance(reply, bytes):
+        log.error("KDC %s returned %s, not bytes; request dropped", method, type(reply).__name__)
+        return None
+    return reply

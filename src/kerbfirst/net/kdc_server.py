@@ -8,8 +8,10 @@ enforces limits and passes the clock. Limits, all per worker process:
 - every read and write has `read_timeout` (slowloris); several requests per connection;
 - at most `max_connections` streams; a new one evicts the oldest (MIT net-server.c
   does the same, so an attacker holding idle connections cannot lock clients out);
-- UDP: at most `max_pending_datagrams` requests queued; a reply above
-  `max_dgram_reply_size` is replaced by the handler's KRB_ERR_RESPONSE_TOO_BIG so the
+- UDP: datagrams wait in the kernel's socket buffer (bounded by SO_RCVBUF; the excess is
+  dropped by the kernel, as for MIT krb5kdc) and are read by the handler thread itself, in
+  batches of at most 64 (or `max_pending_datagrams`) before queued stream requests run;
+  a reply above `max_dgram_reply_size` is replaced by the handler's KRB_ERR_RESPONSE_TOO_BIG so the
   client retries over TCP (RFC 4120 7.2.1);
 - a handler that raises is logged (exception type and code location, never the request
   or the exception text, which may carry secrets) and the request dropped.

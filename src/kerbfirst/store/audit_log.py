@@ -34,6 +34,28 @@ class AuditLogError(ValueError):
     """An event that cannot be written (would leak key material, or not serialisable)."""
 
 
+# Values that need no look inside. The KDC writes one event per request, so the common
+# record (flat: names, numbers, a list of enctypes) must be checked cheaply.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
+def _check_record(record: dict[str, Any], known_keys: set[tuple[str, ...]]) -> None:
+    """_check for a top-level record, remembering key sets already found harmless (an
+    event class has one fixed set), so only the values are looked at on the hot path."""
+    keys = tuple(record)
+    if keys not in known_keys:
+        _check(record, "event")  # full check, names included; raises on a bad name
+        if len(known_keys) < 64:
+            known_keys.add(keys)
+        return
+    for k, v in record.items():
+        if type(v) in _PLAIN:
+            continue
+        if type(v) is list and all(type(x) in _PLAIN for x in v):
+            continue
+        _check(v, f"event.{k}", 1)
+
+
 def _check(value: Any, path: str, depth: int = 0) -> None:
     if depth > 32:
         raise AuditLogError(f"audit event nested deeper than 32 levels at {path}")
@@ -61,6 +83,10 @@ def _default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+# One encoder for every line (json.dumps with options builds a new one per call).
+_ENCODER = json.JSONEncoder(default=_default, separators=(",", ":"), ensure_ascii=False)
+
+
 class JsonLinesAuditLog:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
@@ -68,12 +94,13 @@ class JsonLinesAuditLog:
             self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, PRIVATE_MODE
         )
         self._lock = threading.Lock()
+        self._known_keys: set[tuple[str, ...]] = set()
 
     def write(self, event: ToJson | Mapping[str, Any]) -> None:
         record = dict(event) if isinstance(event, Mapping) else event.to_json()
-        _check(record, "event")
+        _check_record(record, self._known_keys)
         try:
-            text = json.dumps(record, default=_default, separators=(",", ":"), ensure_ascii=False)
+            text = _ENCODER.encode(record)
         except (TypeError, ValueError) as e:
             raise AuditLogError(f"audit event cannot be written as JSON: {e}") from None
         line = (text + "\n").encode("utf-8")

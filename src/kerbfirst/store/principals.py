@@ -72,6 +72,7 @@ class SqlitePrincipalStore:
         self._sealer = KeySealer(master_key)
         self._lock = threading.RLock()
         self._cache: dict[str, PrincipalEntry | None] = {}
+        self._request_thread: int | None = None  # inside begin_request/end_request
         # Create the file 0600 before SQLite does (it would use 0644 under a usual umask);
         # SQLite gives the -wal and -shm files the database file's mode.
         if self.path != ":memory:":
@@ -172,12 +173,28 @@ class SqlitePrincipalStore:
 
     # -- PrincipalDatabase (the KDC's hot path) ------------------------------------------
 
+    def begin_request(self) -> None:
+        """RequestScopedDatabase: look for other connections' commits once, now; this
+        thread's lookups until end_request() use the cache as it then is (one consistent
+        state per KDC request, and one `PRAGMA data_version` instead of one per lookup)."""
+        with self._lock:
+            self._refresh_if_changed()
+            self._request_thread = threading.get_ident()
+
+    def end_request(self) -> None:
+        with self._lock:
+            self._request_thread = None
+
+    def _refresh_if_changed(self) -> None:
+        version = self._current_data_version()
+        if version != self._data_version:
+            self._cache.clear()  # another connection committed: anything may have changed
+            self._data_version = version
+
     def get_principal(self, name: str) -> PrincipalEntry | None:
         with self._lock:
-            version = self._current_data_version()
-            if version != self._data_version:
-                self._cache.clear()  # another connection committed: anything may have changed
-                self._data_version = version
+            if self._request_thread != threading.get_ident():
+                self._refresh_if_changed()
             try:
                 return self._cache[name]
             except KeyError:

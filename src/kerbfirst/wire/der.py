@@ -70,11 +70,23 @@ def encode_length(n: int) -> bytes:
     return bytes((0x80 | len(body),)) + body
 
 
+# Identifier + short-form length octets, premade for every (tag, length < 128): the
+# encoder's hot path builds a header per element, and most Kerberos elements are short.
+_SHORT_HEADERS = tuple(tuple(bytes((tag, n)) for n in range(0x80)) for tag in range(0x100))
+
+
+def header(tag: int, n: int) -> bytes:
+    """Identifier and length octets of an element of `n` content bytes."""
+    if n < 0x80:
+        return _SHORT_HEADERS[tag][n]
+    return bytes((tag,)) + encode_length(n)
+
+
 def tlv(tag: int, content: bytes) -> bytes:
     """One element with a low-number (< 31) identifier octet."""
     n = len(content)
     if n < 0x80:
-        return bytes((tag, n)) + content
+        return _SHORT_HEADERS[tag][n] + content
     return bytes((tag,)) + encode_length(n) + content
 
 
@@ -96,8 +108,14 @@ def application(number: int, inner: bytes) -> bytes:
     return tlv(0x60 | number, inner)
 
 
+# INTEGERs 0..127 (versions, message types, enctypes, name types) are one content octet.
+_SMALL_INTEGERS = tuple(bytes((TAG_INTEGER, 1, v)) for v in range(0x80))
+
+
 def encode_integer(value: int) -> bytes:
     """Minimal two's-complement INTEGER (X.690 8.3.2)."""
+    if 0 <= value < 0x80:
+        return _SMALL_INTEGERS[value]
     magnitude = value if value >= 0 else ~value
     return tlv(TAG_INTEGER, value.to_bytes((magnitude.bit_length() + 8) // 8, "big", signed=True))
 
@@ -139,6 +157,13 @@ def encode_utf8_string(value: str) -> bytes:
     return tlv(TAG_UTF8_STRING, value.encode("utf-8"))
 
 
+# A reply carries the same few times several times over (authtime, starttime, endtime in
+# the ticket and again in the encrypted part): remember recent encodings. Equal aware
+# datetimes denote the same instant, hence the same UTC text, whatever their tzinfo.
+_TIME_CACHE: dict[datetime, bytes] = {}
+_TIME_CACHE_SIZE = 4096
+
+
 def encode_kerberos_time(value: datetime) -> bytes:
     """KerberosTime: GeneralizedTime "YYYYMMDDHHMMSSZ", no fraction (RFC 4120 5.2.3).
 
@@ -146,9 +171,16 @@ def encode_kerberos_time(value: datetime) -> bytes:
     """
     if value.tzinfo is None:
         raise EncodeError("KerberosTime needs a timezone-aware datetime (UTC); got a naive one")
-    v = value.astimezone(UTC)
+    cached = _TIME_CACHE.get(value)
+    if cached is not None:
+        return cached
+    v = value if value.tzinfo is UTC else value.astimezone(UTC)
     text = f"{v.year:04d}{v.month:02d}{v.day:02d}{v.hour:02d}{v.minute:02d}{v.second:02d}Z"
-    return b"\x18\x0f" + text.encode("ascii")
+    encoded = b"\x18\x0f" + text.encode("ascii")
+    if len(_TIME_CACHE) >= _TIME_CACHE_SIZE:
+        _TIME_CACHE.clear()
+    _TIME_CACHE[value] = encoded
+    return encoded
 
 
 def encode_kerberos_flags(value: int) -> bytes:
@@ -298,6 +330,15 @@ class Reader:
     def _one(self, tag: int, what: str) -> tuple[int, int]:
         """The window holds exactly one element, with this tag: return its content range."""
         start = self.pos
+        end = self.end
+        # Fast path: the expected low-number tag, a short length, filling the window
+        # exactly. Anything else (long lengths, errors) takes the general path below.
+        if start + 1 < end:
+            data = self.data
+            length = data[start + 1]
+            if data[start] == tag and length < 0x80 and start + 2 + length == end:
+                self.pos = end
+                return start + 2, end
         try:
             got, cs, ce = read_header(self.data, start, self.end)
         except DecodeError as exc:
@@ -338,10 +379,20 @@ class Reader:
         seen = 0
         pos = cs
         while pos < ce:
-            try:
-                ftag, fcs, fce = read_header(data, pos, ce)
-            except DecodeError as exc:
-                raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
+            ftag = data[pos]
+            # Fast path: [0]..[30] with a short length that fits (checked as read_header).
+            if 0xA0 <= ftag <= 0xBE and pos + 1 < ce and data[pos + 1] < 0x80:
+                fcs = pos + 2
+                fce = fcs + data[pos + 1]
+                if fce > ce:
+                    fce = -1  # let read_header report it
+            else:
+                fce = -1
+            if fce < 0:
+                try:
+                    ftag, fcs, fce = read_header(data, pos, ce)
+                except DecodeError as exc:
+                    raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
             if 0xA0 <= ftag <= 0xBE:
                 number = ftag - 0xA0
             elif ftag >= 1 << 24 and (ftag >> 24) & 0xE0 == 0xA0:
@@ -370,10 +421,16 @@ class Reader:
         while pos < ce:
             if len(out) >= limit:
                 raise DecodeError(f"{what}: more than {limit} elements", pos)
-            try:
-                _, _, ice = read_header(data, pos, ce)
-            except DecodeError as exc:
-                raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
+            ice = -1
+            if pos + 1 < ce and data[pos] & 0x1F != 0x1F and data[pos + 1] < 0x80:
+                ice = pos + 2 + data[pos + 1]  # fast path: low tag, short length
+                if ice > ce:
+                    ice = -1
+            if ice < 0:
+                try:
+                    _, _, ice = read_header(data, pos, ce)
+                except DecodeError as exc:
+                    raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
             out.append(Reader(data, pos, ice, depth))
             pos = ice
         return out

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from kerbfirst.wire import constants as c
-from kerbfirst.wire.der import DecodeError, Reader, required
+from kerbfirst.wire.der import MAX_DEPTH, DecodeError, Reader, required
 from kerbfirst.wire.krb5 import (
     ApRep,
     ApReq,
@@ -61,14 +61,36 @@ def _check_msg_type(got: int, expected: int, what: str, offset: int) -> None:
         )
 
 
+# A KDC decodes the same few names over and over (krbtgt, its clients, its services):
+# remember recent ones by their exact encoding. PrincipalName is immutable, so sharing is
+# safe; only names that decoded are remembered, and only where the nesting bound could not
+# have refused them (a PrincipalName is 3 levels deep), so the results are what decoding
+# would give.
+_NAME_CACHE: dict[bytes, PrincipalName] = {}
+_NAME_CACHE_SIZE = 4096
+_NAME_DEPTH = 3
+
+
 def principal_name(r: Reader) -> PrincipalName:
+    cacheable = r.depth + _NAME_DEPTH < MAX_DEPTH
+    if cacheable:
+        raw = r.data[r.pos : r.end]
+        cached = _NAME_CACHE.get(raw)
+        if cached is not None:
+            r.pos = r.end
+            return cached
     at = r.pos
     f = r.fields(2, "PrincipalName")
     names = required(f, 1, "PrincipalName", at).items("PrincipalName name-string")
-    return PrincipalName(
+    name = PrincipalName(
         required(f, 0, "PrincipalName", at).int32("PrincipalName name-type"),
         tuple(n.kerberos_string("PrincipalName name-string") for n in names),
     )
+    if cacheable:
+        if len(_NAME_CACHE) >= _NAME_CACHE_SIZE:
+            _NAME_CACHE.clear()
+        _NAME_CACHE[raw] = name
+    return name
 
 
 def host_address(r: Reader) -> HostAddress:

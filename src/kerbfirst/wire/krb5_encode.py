@@ -22,8 +22,8 @@ from kerbfirst.wire.der import (
     encode_microseconds,
     encode_octet_string,
     encode_uint32,
+    header,
     sequence_of,
-    tlv,
 )
 from kerbfirst.wire.krb5 import (
     ApRep,
@@ -56,7 +56,14 @@ _CTX = tuple(0xA0 | n for n in range(31))
 
 def _fields(*pairs: tuple[int, bytes | None]) -> bytes:
     """SEQUENCE of [n] EXPLICIT fields; None values are absent OPTIONAL fields."""
-    return tlv(0x30, b"".join(tlv(_CTX[n], v) for n, v in pairs if v is not None))
+    # One join for the whole SEQUENCE: header and value of each field side by side.
+    parts = []
+    for n, v in pairs:
+        if v is not None:
+            parts.append(header(_CTX[n], len(v)))
+            parts.append(v)
+    body = b"".join(parts)
+    return header(0x30, len(body)) + body
 
 
 def _opt_time(value: datetime | None) -> bytes | None:
@@ -67,11 +74,32 @@ def _seq(items: Iterable[bytes]) -> bytes:
     return sequence_of(tuple(items))
 
 
+# The same few names are encoded in every reply (the client, krbtgt, services):
+# PrincipalName is immutable and hashable, so remember recent encodings.
+_NAME_CACHE: dict[PrincipalName, bytes] = {}
+_NAME_CACHE_SIZE = 4096
+
+
 def principal_name(p: PrincipalName) -> bytes:
-    return _fields(
+    try:
+        cached = _NAME_CACHE.get(p)
+    except TypeError:  # built with an unhashable name_string (a list): encode, don't keep
+        cached = None
+        hashable = False
+    else:
+        hashable = True
+    if cached is not None:
+        return cached
+    encoded = _fields(
         (0, encode_int32(p.name_type)),
         (1, _seq(encode_kerberos_string(s) for s in p.name_string)),
     )
+    if not hashable:
+        return encoded
+    if len(_NAME_CACHE) >= _NAME_CACHE_SIZE:
+        _NAME_CACHE.clear()
+    _NAME_CACHE[p] = encoded
+    return encoded
 
 
 def host_address(a: HostAddress) -> bytes:
