@@ -10,7 +10,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from kerbfirst.client.names import unparse_principal
-from kerbfirst.crypto import Key
 from kerbfirst.kdc.audit import Outcome
 from kerbfirst.kdc.context import KdcContext
 from kerbfirst.kdc.database import KeyEntry, PrincipalEntry
@@ -32,7 +31,6 @@ from kerbfirst.wire.krb5 import (
     KdcRep,
     KdcReq,
     PaData,
-    Ticket,
     TransitedEncoding,
     encode_etype_info2,
 )
@@ -345,16 +343,7 @@ def issue(ctx: KdcContext, r: AsRequest, reply_key: KeyEntry | None, state: Requ
         renew_till=times.renew_till,
         caddr=body.addresses or None,
     )
-    ticket = Ticket(
-        realm=body.realm,
-        sname=body.sname,
-        enc_part=ctx.seal(
-            Key(server_key.etype, server_key.contents),
-            c.KU_KDC_REP_TICKET,
-            enc_ticket.encode(),
-            server_key.kvno,
-        ),
-    )
+    ticket = ctx.seal_ticket(server_key, body.realm, body.sname, enc_ticket)
     enc_reply = EncKdcRepPart(
         key=session_key,
         last_req=ctx.last_req,
@@ -381,12 +370,7 @@ def issue(ctx: KdcContext, r: AsRequest, reply_key: KeyEntry | None, state: Requ
         crealm=body.realm,
         cname=body.cname,
         ticket=ticket,
-        enc_part=ctx.seal(
-            Key(reply_key.etype, reply_key.contents),
-            c.KU_AS_REP_ENC_PART,
-            enc_reply.encode(),
-            reply_key.kvno,
-        ),
+        enc_part=ctx.seal_with(reply_key, c.KU_AS_REP_ENC_PART, enc_reply.encode()),
     )
     state.ticket_etype = server_key.etype
     state.session_etype = session_etype

@@ -7,11 +7,18 @@ from datetime import UTC, datetime
 
 from kerbfirst.client.names import krbtgt_name, unparse_principal
 from kerbfirst.crypto import Key, encrypt, random_to_key
-from kerbfirst.kdc.database import PrincipalDatabase, PrincipalEntry
+from kerbfirst.kdc.database import KeyEntry, PrincipalDatabase, PrincipalEntry
 from kerbfirst.kdc.keys import KEY_BYTES, current_kvno
 from kerbfirst.kdc.policy import KdcPolicy
-from kerbfirst.wire.constants import LR_NONE
-from kerbfirst.wire.krb5 import EncryptedData, EncryptionKey, EncTicketPart, LastReqEntry
+from kerbfirst.wire.constants import KU_KDC_REP_TICKET, LR_NONE
+from kerbfirst.wire.krb5 import (
+    EncryptedData,
+    EncryptionKey,
+    EncTicketPart,
+    LastReqEntry,
+    PrincipalName,
+    Ticket,
+)
 
 # RFC 3962 / RFC 8009: the confounder is one cipher block, 16 bytes for AES.
 CONFOUNDER_BYTES = 16
@@ -48,6 +55,20 @@ class KdcContext:
     def seal(self, key: Key, usage: int, plaintext: bytes, kvno: int | None) -> EncryptedData:
         cipher = encrypt(key, usage, plaintext, confounder=self.random(CONFOUNDER_BYTES))
         return EncryptedData(key.etype, kvno, cipher)
+
+    def seal_with(self, entry: KeyEntry, usage: int, plaintext: bytes) -> EncryptedData:
+        """Encrypt under a principal's long-term key, naming its kvno (RFC 4120 5.2.9)."""
+        return self.seal(Key(entry.etype, entry.contents), usage, plaintext, entry.kvno)
+
+    def seal_ticket(
+        self, server_key: KeyEntry, realm: str, sname: PrincipalName, enc_ticket: EncTicketPart
+    ) -> Ticket:
+        """RFC 4120 5.3: the ticket's EncTicketPart is sealed with the server's key (usage 2)."""
+        return Ticket(
+            realm=realm,
+            sname=sname,
+            enc_part=self.seal_with(server_key, KU_KDC_REP_TICKET, enc_ticket.encode()),
+        )
 
     def new_session_key(self, etype: int) -> EncryptionKey:
         key = random_to_key(etype, self.random(KEY_BYTES[etype]))

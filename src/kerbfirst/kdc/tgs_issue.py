@@ -11,7 +11,7 @@ from kerbfirst.kdc.lifetimes import TicketTimes, ticket_times, whole_seconds
 from kerbfirst.kdc.request import Refusal, RequestState
 from kerbfirst.kdc.tgs_exchange import TgsRequest, check, gather
 from kerbfirst.wire import constants as c
-from kerbfirst.wire.krb5 import EncKdcRepPart, EncTicketPart, KdcRep, KdcReq, PrincipalName, Ticket
+from kerbfirst.wire.krb5 import EncKdcRepPart, EncTicketPart, KdcRep, KdcReq, PrincipalName
 
 
 def _renewal_times(r: TgsRequest) -> TicketTimes:
@@ -102,16 +102,7 @@ def issue(ctx: KdcContext, r: TgsRequest, state: RequestState) -> bytes:
         caddr=caddr,
         authorization_data=h.authorization_data,
     )
-    ticket = Ticket(
-        realm=policy.realm,
-        sname=sname,
-        enc_part=ctx.seal(
-            Key(server_key.etype, server_key.contents),
-            c.KU_KDC_REP_TICKET,
-            enc_ticket.encode(),
-            server_key.kvno,
-        ),
-    )
+    ticket = ctx.seal_ticket(server_key, policy.realm, sname, enc_ticket)
     enc_reply = EncKdcRepPart(
         key=session_key,
         last_req=ctx.last_req,
