@@ -22,7 +22,9 @@ processes, user + system) per reply: less sensitive than the rates to other load
 The generator's own ceiling is measured against a trivial UDP echo server and printed;
 by default there is one generator process per KDC worker (one generator could not keep
 two MIT workers busy on a 2-core machine). `--compare-src DIR/src` also serves another
-kerbfirst checkout in the same run (before/after figures). Everything runs on loopback,
+kerbfirst checkout in the same run (before/after figures); `--compiled` first builds the
+mypyc-compiled hot path (scripts/build_compiled.py) in the temporary directory and serves it
+as a third row, "kerbfirst (compiled)". Everything runs on loopback,
 and every process started here is stopped at the end (SIGTERM, then SIGKILL).
 """
 
@@ -258,6 +260,23 @@ def our_realm(d: Path, port: int, etype: int, workers: int, src: Path = SRC,
     return Realm(label, ("127.0.0.1", port), proc, d / "kdc-audit.jsonl")
 
 
+def build_compiled(base: Path) -> Path:
+    """The compiled tree's src/ (scripts/build_compiled.py, ~35 s), checked to import .so."""
+    log("building the mypyc-compiled tree (scripts/build_compiled.py, ~35 s)")
+    done = subprocess.run([PYTHON, str(HERE.parent / "scripts" / "build_compiled.py"),
+                           str(base / "compiled"), "--quiet"],
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise RuntimeError(f"compiled build failed: {done.stderr}{done.stdout}")
+    src = Path(done.stdout.strip().splitlines()[-1])
+    where = subprocess.run([PYTHON, "-c", "import kerbfirst.wire.der as m; print(m.__file__)"],
+                           env={**os.environ, "PYTHONPATH": str(src)}, capture_output=True,
+                           text=True, check=False).stdout.strip()
+    if not where.endswith(".so"):
+        raise RuntimeError(f"the compiled tree imports kerbfirst.wire.der from {where!r}")
+    return src
+
+
 # ------------------------------------------------------------------ measuring
 
 
@@ -347,6 +366,9 @@ def main() -> int:
     ap.add_argument("--compare-src", type=Path, action="append", default=[], metavar="SRC",
                     help="also serve kerbfirst from this src/ directory (e.g. an older "
                     "checkout: git archive REV src | tar -x -C DIR), labelled by DIR's name")
+    ap.add_argument("--compiled", action="store_true",
+                    help="also serve kerbfirst with its hot path compiled by mypyc (built "
+                    "first in a temporary directory; needs gcc and the Python headers)")
     args = ap.parse_args()
     for tool in ("krb5kdc", "kdb5_util", "kadmin.local"):
         if args.only != "ours" and shutil.which(tool) is None:
@@ -355,6 +377,7 @@ def main() -> int:
     base = Path(tempfile.mkdtemp(prefix="kdc-bench-", dir="/dev/shm"))
     rows: list[tuple[str, int, Figure, Figure]] = []
     try:
+        compiled_src = build_compiled(base) if args.compiled and args.only != "mit" else SRC
         ceilings = {}
         for g in sorted({args.generators or w for w in args.workers}):
             ceilings[g] = echo_ceiling(args.etype, min(args.seconds, 3.0), g)
@@ -363,6 +386,9 @@ def main() -> int:
         for src in args.compare_src:
             label = f"ours@{src.resolve().parent.name}"[:14]
             kinds.append(("ours", functools.partial(our_realm, src=src.resolve(), label=label)))
+        if args.compiled:
+            kinds.append(("ours", functools.partial(our_realm, src=compiled_src,
+                                                    label="kerbfirst (compiled)")))
         for workers in args.workers:
             for tag, make in kinds:
                 if args.only and args.only != tag:
@@ -382,7 +408,8 @@ def main() -> int:
           f"({args.generators or 'one per worker'}); request logs on tmpfs")
     shown = ", ".join(f"{n} process(es) {v:,.0f}/s" for n, v in ceilings.items())
     print(f"load generator ceiling (UDP echo server): {shown}\n")
-    head = (f"{'KDC':<14} {'workers':>7} {'AS/s':>8} {'TGS/s':>8} {'errors':>7} {'lost':>5} "
+    width = max([14, *(len(name) for name, *_ in rows)])  # 14 unless --compiled
+    head = (f"{'KDC':<{width}} {'workers':>7} {'AS/s':>8} {'TGS/s':>8} {'errors':>7} {'lost':>5} "
             f"{'AS cpu us':>9} {'TGS cpu us':>10} {'AS ours/MIT':>11} {'TGS ours/MIT':>12}")
     print(head)
     print("-" * len(head))
@@ -392,7 +419,8 @@ def main() -> int:
         if not name.startswith("MIT") and workers in mit:
             ratio_as = f"{a.rate / mit[workers][0].rate:.2f}" if mit[workers][0].rate else "-"
             ratio_tgs = f"{t.rate / mit[workers][1].rate:.2f}" if mit[workers][1].rate else "-"
-        print(f"{name:<14} {workers:>7} {a.rate:>8,.0f} {t.rate:>8,.0f} {a.errors + t.errors:>7} "
+        print(f"{name:<{width}} {workers:>7} {a.rate:>8,.0f} {t.rate:>8,.0f} "
+              f"{a.errors + t.errors:>7} "
               f"{a.lost + t.lost:>5} {a.cpu_us:>9.0f} {t.cpu_us:>10.0f} {ratio_as:>11} "
               f"{ratio_tgs:>12}")
     print("\nerrors: KRB-ERROR replies in the measured windows (must be 0); lost: requests "
