@@ -123,7 +123,7 @@ def realm_init(
     """Create a realm directory: configuration, store, master key (0600), krbtgt, krb5.conf."""
     if (directory / "kerbfirst.toml").exists():
         raise _fail(f"{directory} already holds a realm; choose another --dir or remove it")
-    cfg = RealmConfig(directory=directory, realm=(realm or default_realm()).upper())
+    cfg = RealmConfig(directory=directory.resolve(), realm=(realm or default_realm()).upper())
     if listen:
         cfg.listen = list(listen)
     if unix is not None:
@@ -364,4 +364,12 @@ def kdc_serve(
         shown = ", ".join(str(a) for a in addresses)
         console.print(f"kerbfirst KDC for {cfg.realm} listening on {shown}")
 
-    raise typer.Exit(code=run_kdc_server(handler_factory, config, on_listening=listening))
+    try:
+        code = run_kdc_server(handler_factory, config, on_listening=listening)
+    except (OSError, ValueError) as exc:
+        raise _fail(
+            f"cannot serve on {', '.join(cfg.listen)} / {', '.join(cfg.unix)}: {exc}. "
+            "Choose other addresses with --listen (ports below 1024 need root) or stop the "
+            "process that holds them."
+        ) from None
+    raise typer.Exit(code=code)
