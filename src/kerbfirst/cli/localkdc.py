@@ -213,11 +213,15 @@ def principal_list(
         table.add_row(
             str(data.get("name", "")),
             str(data.get("kvno", "")),
-            ", ".join(_etype_name(e) for e in data.get("etypes", ())),
+            " ".join(_SHORT_ETYPE.get(e, str(e)) for e in data.get("etypes", ())),
             "yes" if data.get("requires_preauth", True) else "no",
             str(data.get("fail_count", 0)),
         )
     out.print(table)
+
+
+# MIT's short aliases (kdc.conf(5) "Encryption types"), so the table fits a terminal.
+_SHORT_ETYPE = {17: "aes128-sha1", 18: "aes256-sha1", 19: "aes128-sha2", 20: "aes256-sha2"}
 
 
 def vars_of(obj: object) -> dict[str, Any]:
