@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -241,3 +242,13 @@ def test_rekey_gives_a_new_kvno_that_mit_sees(cli_realm: CliRealm, tmp_path: Pat
     cli_realm.kf("keytab", "export", svc, "--out", str(keytab), "--all-kvnos")
     listed = run_peer(["klist", "-k", str(keytab)], env=env).stdout
     assert f"   1 {svc}@{REALM}" in listed and f"   2 {svc}@{REALM}" in listed, listed
+
+
+def test_principal_list_json_is_one_object_per_line_without_keys(cli_realm: CliRealm) -> None:
+    lines = cli_realm.kf("principal", "list", "--json").strip().splitlines()
+    records = [json.loads(line) for line in lines]
+    names = {r["name"] for r in records}
+    assert {f"alice@{REALM}", f"{SERVICE}@{REALM}", f"krbtgt/{REALM}@{REALM}"} <= names
+    for r in records:
+        assert set(r["etypes"]) <= {17, 18, 19, 20}
+        assert not {"key", "keys", "contents", "password", "salt"} & set(r), sorted(r)

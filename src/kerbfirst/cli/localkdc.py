@@ -9,9 +9,10 @@ the command line, where `ps` would show them.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -205,7 +206,7 @@ def principal_list(
     infos = store.list_principals()
     if as_json:
         for info in infos:
-            out.print_json(data=info.to_json() if hasattr(info, "to_json") else vars_of(info))
+            sys.stdout.write(json.dumps(vars_of(info), sort_keys=True) + "\n")
         return
     table = Table("principal", "kvno", "enctypes", "pre-auth", "failures")
     for info in infos:
@@ -228,11 +229,17 @@ def vars_of(obj: object) -> dict[str, Any]:
     import dataclasses
 
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {
-            k: (v.isoformat() if isinstance(v, datetime) else v)
-            for k, v in dataclasses.asdict(obj).items()
-        }
+        return {k: _plain(v) for k, v in dataclasses.asdict(obj).items()}
     return dict(getattr(obj, "__dict__", {}))
+
+
+def _plain(value: object) -> object:
+    """JSON-ready: times as ISO 8601, durations as seconds."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return value
 
 
 def _etype_name(etype: int) -> str:
