@@ -6,11 +6,13 @@ skipped peer test as a pass (README: scripts/test.sh installs them all).
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import os
 import shutil
 import socket
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -153,3 +155,52 @@ def wait_listening(port: int, proc: subprocess.Popen[Any], *, timeout: float = 1
             return
         time.sleep(0.05)
     pytest.fail(f"{proc.args!r} did not listen on port {port} within {timeout}s")
+
+
+def _free_port_base() -> int:
+    """A port base with base..base+3 free: k5test puts the KDC on base, kadmin on +1, +2."""
+    import socket as _socket
+
+    for _ in range(50):
+        base = free_port()
+        ok = base + 9 < 65535
+        for off in (1, 2, 3):
+            with _socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", base + off))
+                except OSError:
+                    ok = False
+        if ok:
+            return base
+    pytest.fail("no free port range for an MIT test KDC")
+
+
+@contextlib.contextmanager
+def k5_realm(
+    realm: str, service: str, keytab_dir: Path, *, krb5_conf: dict[str, Any] | None = None,
+    get_creds: bool = True,
+) -> Iterator[Any]:
+    """A throwaway MIT realm (krb5kdc + kdb5_util via the `k5test` package) on free loopback
+    ports, with `service` added and its keys in `realm.service_keytab`; `realm.kdc_address` is
+    "127.0.0.1:PORT". With get_creds, k5test's user has a TGT in `realm.ccache`."""
+    for prog in ("krb5kdc", "kdb5_util", "kadmin.local", "kinit", "gss-client", "gss-server"):
+        require_program(prog)
+    from k5test import K5Realm, _utils
+
+    if shutil.which("krb5-config") is None:
+        # k5test asks krb5-config (libkrb5-dev) only for MIT's plugin directory; Debian's
+        # runtime packages put it here, so tell k5test directly.
+        found = [*sorted(glob.glob("/usr/lib/*/krb5/plugins")), "/usr/lib/krb5/plugins"]
+        _utils._PLUGIN_DIR = found[0]
+    base = _free_port_base()
+    r = K5Realm(realm=realm, portbase=base, create_host=False, get_creds=get_creds,
+                krb5_conf=krb5_conf)
+    try:
+        r.addprinc(service)
+        keytab = keytab_dir / "service.keytab"
+        r.extract_keytab(service, str(keytab))
+        r.service_keytab = keytab
+        r.kdc_address = f"127.0.0.1:{base}"
+        yield r
+    finally:
+        r.stop()

@@ -11,9 +11,6 @@ krb5-kdc), in a throwaway realm built by k5test:
 from __future__ import annotations
 
 import asyncio
-import glob
-import shutil
-import socket
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -42,7 +39,7 @@ from kerbfirst.net.gss_sample import (
 from kerbfirst.store.ccache import read_ccache
 from kerbfirst.wire.constants import NT_PRINCIPAL
 from kerbfirst.wire.krb5 import PrincipalName, Ticket
-from peerlib import free_port, require_program, wait_listening
+from peerlib import free_port, k5_realm, require_program, wait_listening
 
 pytestmark = pytest.mark.peer
 
@@ -52,49 +49,14 @@ SERVICE = f"host/{HOST}@{REALM}"
 TIMEOUT = 20.0
 
 
-def _free_port_base() -> int:
-    """A base with ports base..base+2 free (k5test puts the KDC on base, kadmin on +1, +2)."""
-    for _ in range(50):
-        base = free_port()
-        ok = True
-        for off in (1, 2, 3):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", base + off))
-                except OSError:
-                    ok = False
-        if ok and base + 9 < 65535:
-            return base
-    pytest.fail("no free port range for the test KDC")
-
-
 @pytest.fixture(scope="module")
 def realm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    for prog in ("krb5kdc", "kdb5_util", "kadmin.local", "kinit", "kvno", "gss-client",
-                 "gss-server"):
-        require_program(prog)
-    from k5test import K5Realm, _utils
-
-    if shutil.which("krb5-config") is None:
-        # k5test asks krb5-config (libkrb5-dev) only to find MIT's plugin directory; Debian's
-        # runtime packages put it here, so tell k5test directly.
-        found = [*sorted(glob.glob("/usr/lib/*/krb5/plugins")), "/usr/lib/krb5/plugins"]
-        _utils._PLUGIN_DIR = found[0]
-
-    r = K5Realm(
-        realm=REALM, portbase=_free_port_base(), create_host=False,
-        krb5_conf={"libdefaults": {"dns_canonicalize_hostname": "false", "rdns": "false",
-                                   "udp_preference_limit": "1"},
-                   "domain_realm": {f".{HOST.split('.', 1)[1]}": REALM, HOST: REALM}},
-    )
-    try:
-        r.addprinc(SERVICE)
-        keytab = tmp_path_factory.mktemp("gss") / "service.keytab"
-        r.extract_keytab(SERVICE, str(keytab))
-        r.service_keytab = keytab
+    require_program("kvno")
+    conf = {"libdefaults": {"dns_canonicalize_hostname": "false", "rdns": "false",
+                            "udp_preference_limit": "1"},
+            "domain_realm": {f".{HOST.split('.', 1)[1]}": REALM, HOST: REALM}}
+    with k5_realm(REALM, SERVICE, tmp_path_factory.mktemp("gss"), krb5_conf=conf) as r:
         yield r
-    finally:
-        r.stop()
 
 
 def _now() -> datetime:

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import pytest
 
 from kerbfirst.gss.mechanism import Mechanism
 from kerbfirst.net.gss_sample import ReceivedMessage
 from kerbfirst.net.iakerb_proxy import KdcForwarder
 from kerbfirst.net.iakerb_sample import start_mechanism_server
-from peerlib import free_port, peer_env, require_program, write_krb5_conf
+from peerlib import free_port, peer_env, require_program, wait_listening, write_krb5_conf
 
 TIMEOUT = 20.0
 HOST = "server.test.realm"
@@ -75,34 +72,9 @@ def gss_server(keytab: Path, env: dict[str, str], tmp: Path,
          str(log_file), "-keytab", str(keytab), service],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        _wait_listening(port, proc)
+        wait_listening(port, proc, timeout=TIMEOUT)
         yield port, proc, log_file
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=TIMEOUT)
-
-
-def _listening(port: int) -> bool:
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            lines = Path(table).read_text().splitlines()[1:]
-        except OSError:
-            continue
-        for line in lines:
-            fields = line.split()
-            if fields[1].rsplit(":", 1)[1] == f"{port:04X}" and fields[3] == "0A":
-                return True
-    return False
-
-
-def _wait_listening(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + TIMEOUT
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            out = proc.stdout.read() if proc.stdout else b""
-            pytest.fail(f"gss-server exited early: {out!r}")
-        if _listening(port):
-            return
-        time.sleep(0.05)
-    pytest.fail("gss-server did not start listening within the timeout")

@@ -11,11 +11,8 @@
 from __future__ import annotations
 
 import asyncio
-import glob
 import json
 import os
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -40,7 +37,7 @@ from kerbfirst.net.kdc_server import KdcServer, KdcServerConfig
 from kerbfirst.store.keytab import KeytabEntry, write_keytab
 from kerbfirst.store.names import Principal
 from kerbfirst.wire.constants import NT_SRV_HST
-from peerlib import free_port, peer_env, require_program, write_krb5_conf
+from peerlib import k5_realm, peer_env, write_krb5_conf
 
 from .iakerb_env import ALICE_PASSWORD, REALM, SERVICE, key_lookup, make_realm
 from .mit_peers import (
@@ -71,43 +68,11 @@ def _local_keytab(tmp: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def mit_realm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    for prog in ("krb5kdc", "kdb5_util", "kadmin.local", "gss-client", "gss-server"):
-        require_program(prog)
-    from k5test import K5Realm, _utils
-
-    if shutil.which("krb5-config") is None:
-        # k5test asks krb5-config (libkrb5-dev) only for MIT's plugin directory.
-        found = [*sorted(glob.glob("/usr/lib/*/krb5/plugins")), "/usr/lib/krb5/plugins"]
-        _utils._PLUGIN_DIR = found[0]
-    base = _free_port_base()
-    r = K5Realm(realm=MIT_REALM, portbase=base, create_host=False, get_creds=False,
-                krb5_conf={"libdefaults": {"dns_canonicalize_hostname": "false",
-                                           "rdns": "false"},
-                           "domain_realm": {MIT_HOST: MIT_REALM}})
-    try:
-        r.addprinc(MIT_SERVICE)
-        keytab = tmp_path_factory.mktemp("mit") / "service.keytab"
-        r.extract_keytab(MIT_SERVICE, str(keytab))
-        r.service_keytab = keytab
-        r.kdc_address = f"127.0.0.1:{base}"
+    conf = {"libdefaults": {"dns_canonicalize_hostname": "false", "rdns": "false"},
+            "domain_realm": {MIT_HOST: MIT_REALM}}
+    with k5_realm(MIT_REALM, MIT_SERVICE, tmp_path_factory.mktemp("mit"), krb5_conf=conf,
+                  get_creds=False) as r:
         yield r
-    finally:
-        r.stop()
-
-
-def _free_port_base() -> int:
-    for _ in range(50):
-        base = free_port()
-        ok = base + 9 < 65535
-        for off in (1, 2, 3):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", base + off))
-                except OSError:
-                    ok = False
-        if ok:
-            return base
-    pytest.fail("no free port range for the MIT test KDC")
 
 
 @pytest.fixture

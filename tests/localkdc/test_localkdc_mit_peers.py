@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import stat
@@ -178,36 +179,26 @@ def test_our_kinit_against_our_kdc_read_by_mit_klist(cli_realm: CliRealm, tmp_pa
 
 
 def test_kdc_serve_sigterm_is_clean(tmp_path: Path) -> None:
+    """Also with a relative --dir, as a user types it: the UNIX socket path must still work."""
     port = free_port()
     d = tmp_path / "r"
     subprocess.run(
-        [
-            *KF,
-            "realm",
-            "init",
-            "--dir",
-            str(d),
-            "--realm",
-            "STOP.TEST",
-            "--listen",
-            f"127.0.0.1:{port}",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
+        [*KF, "realm", "init", "--dir", "r", "--realm", "STOP.TEST", "--listen",
+         f"127.0.0.1:{port}"],
+        check=True, capture_output=True, timeout=60, cwd=tmp_path,
     )
-    proc = subprocess.Popen(
-        [*KF, "kdc", "serve", "--dir", str(d)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc = subprocess.Popen([*KF, "kdc", "serve", "--dir", "r"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, cwd=tmp_path)
     _wait_tcp(port, proc)
     assert (d / "kdc.sock").exists()
+    # A second server on the same addresses is refused with a clear message, not a traceback.
+    second = subprocess.run([*KF, "kdc", "serve", "--dir", "r"], capture_output=True, text=True,
+                            timeout=60, cwd=tmp_path, check=False)
+    assert second.returncode == 1 and "Address already in use" in second.stderr, second.stderr
+    assert "Traceback" not in second.stderr
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=15) == 0
     assert not (d / "kdc.sock").exists()
-
 
 def test_our_kinit_over_the_unix_socket(cli_realm: CliRealm, tmp_path: Path) -> None:
     """The UNIX stream socket (4-byte length prefix, as TCP) serves the same KDC."""
@@ -251,3 +242,13 @@ def test_rekey_gives_a_new_kvno_that_mit_sees(cli_realm: CliRealm, tmp_path: Pat
     cli_realm.kf("keytab", "export", svc, "--out", str(keytab), "--all-kvnos")
     listed = run_peer(["klist", "-k", str(keytab)], env=env).stdout
     assert f"   1 {svc}@{REALM}" in listed and f"   2 {svc}@{REALM}" in listed, listed
+
+
+def test_principal_list_json_is_one_object_per_line_without_keys(cli_realm: CliRealm) -> None:
+    lines = cli_realm.kf("principal", "list", "--json").strip().splitlines()
+    records = [json.loads(line) for line in lines]
+    names = {r["name"] for r in records}
+    assert {f"alice@{REALM}", f"{SERVICE}@{REALM}", f"krbtgt/{REALM}@{REALM}"} <= names
+    for r in records:
+        assert set(r["etypes"]) <= {17, 18, 19, 20}
+        assert not {"key", "keys", "contents", "password", "salt"} & set(r), sorted(r)

@@ -121,6 +121,9 @@ def _check_keys(section: dict[str, Any], allowed: set[str], where: str, path: Pa
 
 
 def load_config(directory: Path) -> RealmConfig:
+    # Absolute, so that paths derived from it (the UNIX socket, the store) stay right
+    # whatever the working directory of the server or its workers.
+    directory = directory.resolve()
     path = directory / CONFIG_NAME
     if not path.exists():
         raise ConfigError(

@@ -9,9 +9,10 @@ the command line, where `ps` would show them.
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -123,7 +124,7 @@ def realm_init(
     """Create a realm directory: configuration, store, master key (0600), krbtgt, krb5.conf."""
     if (directory / "kerbfirst.toml").exists():
         raise _fail(f"{directory} already holds a realm; choose another --dir or remove it")
-    cfg = RealmConfig(directory=directory, realm=(realm or default_realm()).upper())
+    cfg = RealmConfig(directory=directory.resolve(), realm=(realm or default_realm()).upper())
     if listen:
         cfg.listen = list(listen)
     if unix is not None:
@@ -205,7 +206,7 @@ def principal_list(
     infos = store.list_principals()
     if as_json:
         for info in infos:
-            out.print_json(data=info.to_json() if hasattr(info, "to_json") else vars_of(info))
+            sys.stdout.write(json.dumps(vars_of(info), sort_keys=True) + "\n")
         return
     table = Table("principal", "kvno", "enctypes", "pre-auth", "failures")
     for info in infos:
@@ -213,22 +214,32 @@ def principal_list(
         table.add_row(
             str(data.get("name", "")),
             str(data.get("kvno", "")),
-            ", ".join(_etype_name(e) for e in data.get("etypes", ())),
+            " ".join(_SHORT_ETYPE.get(e, str(e)) for e in data.get("etypes", ())),
             "yes" if data.get("requires_preauth", True) else "no",
             str(data.get("fail_count", 0)),
         )
     out.print(table)
 
 
+# MIT's short aliases (kdc.conf(5) "Encryption types"), so the table fits a terminal.
+_SHORT_ETYPE = {17: "aes128-sha1", 18: "aes256-sha1", 19: "aes128-sha2", 20: "aes256-sha2"}
+
+
 def vars_of(obj: object) -> dict[str, Any]:
     import dataclasses
 
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {
-            k: (v.isoformat() if isinstance(v, datetime) else v)
-            for k, v in dataclasses.asdict(obj).items()
-        }
+        return {k: _plain(v) for k, v in dataclasses.asdict(obj).items()}
     return dict(getattr(obj, "__dict__", {}))
+
+
+def _plain(value: object) -> object:
+    """JSON-ready: times as ISO 8601, durations as seconds."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, timedelta):
+        return int(value.total_seconds())
+    return value
 
 
 def _etype_name(etype: int) -> str:
@@ -364,4 +375,12 @@ def kdc_serve(
         shown = ", ".join(str(a) for a in addresses)
         console.print(f"kerbfirst KDC for {cfg.realm} listening on {shown}")
 
-    raise typer.Exit(code=run_kdc_server(handler_factory, config, on_listening=listening))
+    try:
+        code = run_kdc_server(handler_factory, config, on_listening=listening)
+    except (OSError, ValueError) as exc:
+        raise _fail(
+            f"cannot serve on {', '.join(cfg.listen)} / {', '.join(cfg.unix)}: {exc}. "
+            "Choose other addresses with --listen (ports below 1024 need root) or stop the "
+            "process that holds them."
+        ) from None
+    raise typer.Exit(code=code)

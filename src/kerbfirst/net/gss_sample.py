@@ -112,24 +112,34 @@ async def run_client(
         context = initiator.context
         if context is None:  # complete implies a context; this keeps mypy and -O honest
             raise SampleProtocolError("context establishment ended without a context")
-        body = context.wrap(message, confidential=encrypt) if wrap else message
-        flags = (TOKEN_DATA | (TOKEN_WRAPPED if wrap else 0)
-                 | (TOKEN_ENCRYPTED if encrypt else 0) | (TOKEN_SEND_MIC if mic else 0))
-        await write_token(writer, flags, body, timeout=timeout)
-        reply_flags, reply = await read_token(reader, timeout=timeout)
-        verified = False
-        if mic:
-            if not reply_flags & TOKEN_MIC:
-                raise SampleProtocolError(f"expected a MIC token, got flags 0x{reply_flags:02x}")
-            context.verify_mic(message, reply)
-            verified = True
-        await write_token(writer, TOKEN_NOOP, timeout=timeout)
-        return ClientResult(context, verified)
+        return await send_message(reader, writer, context, message, wrap=wrap,
+                                  encrypt=encrypt, mic=mic, timeout=timeout)
     finally:
         writer.close()
         with contextlib.suppress(OSError, TimeoutError):
             async with asyncio.timeout(timeout):
                 await writer.wait_closed()
+
+
+async def send_message(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, context: SecurityContext,
+    message: bytes, *, wrap: bool, encrypt: bool, mic: bool, timeout: float,
+) -> ClientResult:
+    """After context establishment, as gss-client's call_server: send the message (wrapped
+    or not), verify the server's MIC of it when asked for, then say goodbye with a NOOP."""
+    body = context.wrap(message, confidential=encrypt) if wrap else message
+    flags = (TOKEN_DATA | (TOKEN_WRAPPED if wrap else 0)
+             | (TOKEN_ENCRYPTED if encrypt else 0) | (TOKEN_SEND_MIC if mic else 0))
+    await write_token(writer, flags, body, timeout=timeout)
+    reply_flags, reply = await read_token(reader, timeout=timeout)
+    verified = False
+    if mic:
+        if not reply_flags & TOKEN_MIC:
+            raise SampleProtocolError(f"expected a MIC token, got flags 0x{reply_flags:02x}")
+        context.verify_mic(message, reply)
+        verified = True
+    await write_token(writer, TOKEN_NOOP, timeout=timeout)
+    return ClientResult(context, verified)
 
 
 # ---------------------------------------------------------------------- server

@@ -22,16 +22,12 @@ from kerbfirst.net.gss_sample import (
     DEFAULT_TIMEOUT,
     TOKEN_CONTEXT,
     TOKEN_CONTEXT_NEXT,
-    TOKEN_DATA,
-    TOKEN_ENCRYPTED,
-    TOKEN_MIC,
     TOKEN_NOOP,
-    TOKEN_SEND_MIC,
-    TOKEN_WRAPPED,
     ClientResult,
     ReceivedMessage,
     SampleProtocolError,
     read_token,
+    send_message,
     serve_messages,
     system_now,
     write_token,
@@ -68,19 +64,8 @@ async def run_mechanism_client(
         context = mech.context
         if context is None:
             raise SampleProtocolError("context establishment ended without a context")
-        body = context.wrap(message, confidential=encrypt) if wrap else message
-        flags = (TOKEN_DATA | (TOKEN_WRAPPED if wrap else 0)
-                 | (TOKEN_ENCRYPTED if encrypt else 0) | (TOKEN_SEND_MIC if mic else 0))
-        await write_token(writer, flags, body, timeout=timeout)
-        reply_flags, reply = await read_token(reader, timeout=timeout)
-        verified = False
-        if mic:
-            if not reply_flags & TOKEN_MIC:
-                raise SampleProtocolError(f"expected a MIC token, got flags 0x{reply_flags:02x}")
-            context.verify_mic(message, reply)
-            verified = True
-        await write_token(writer, TOKEN_NOOP, timeout=timeout)
-        return ClientResult(context, verified)
+        return await send_message(reader, writer, context, message, wrap=wrap,
+                                  encrypt=encrypt, mic=mic, timeout=timeout)
     finally:
         writer.close()
         with contextlib.suppress(OSError, TimeoutError):
