@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything kerbfirst and its tests need on a fresh Debian 12 machine (as root):
 # Debian packages for the real peers (MIT krb5 programs, chromium, iproute2, curl, a JRE for
-# pyspark; gcc and the Python headers for the opt-in mypyc build) when missing, then a virtualenv in .venv with kerbfirst and its dev extras.
+# pyspark; gcc and the Python headers for the opt-in mypyc build) when missing, then a
+# virtualenv in .venv with kerbfirst and its dev extras.
 # Idempotent: a second run installs nothing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
