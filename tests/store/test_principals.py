@@ -221,6 +221,36 @@ def test_cache_sees_other_connections(tmp_path: pathlib.Path, master_key: bytes)
     assert kdc.get_principal("alice@DEMO.TEST") is None
 
 
+def test_requests_check_other_connections_at_most_once_per_interval(
+    tmp_path: pathlib.Path, master_key: bytes
+) -> None:
+    clock = [100.0]
+    kdc = SqlitePrincipalStore(
+        tmp_path / "db", master_key, realm=REALM, monotonic=lambda: clock[0]
+    )
+    admin = SqlitePrincipalStore(tmp_path / "db", master_key, realm=REALM)
+    admin.add_principal("alice", password="x", now=NOW)
+    kdc.begin_request()  # first request: checks at once
+    entry = kdc.get_principal("alice@DEMO.TEST")
+    kdc.end_request()
+    assert entry is not None and entry.keys[0].kvno == 1
+    admin.rekey("alice", password="y", now=NOW)
+    clock[0] += 0.004  # within the 5 ms interval: the cached state still serves
+    kdc.begin_request()
+    entry = kdc.get_principal("alice@DEMO.TEST")
+    kdc.end_request()
+    assert entry is not None and entry.keys[0].kvno == 1
+    clock[0] += 0.002  # past it: the admin's commit is seen
+    kdc.begin_request()
+    entry = kdc.get_principal("alice@DEMO.TEST")
+    kdc.end_request()
+    assert entry is not None and entry.keys[0].kvno == 2
+    # Outside requests (administration), every lookup checks.
+    admin.rekey("alice", password="z", now=NOW)
+    entry = kdc.get_principal("alice@DEMO.TEST")
+    assert entry is not None and entry.keys[0].kvno == 3
+
+
 def test_key_rows_are_bound_to_their_principal(
     tmp_path: pathlib.Path, master_key: bytes
 ) -> None:

@@ -3,7 +3,8 @@
 Derived keys (Ke, Ki, Kc of RFC 3961 5.3 / RFC 8009 5) depend only on (etype, key contents,
 usage), and a KDC sees few keys and fewer usages, so they are memoised in bounded LRU caches
 (functools.lru_cache: C-implemented and thread-safe). Ke is cached as a ready
-AES-CBC `Cipher` object, which is immutable and safe to share between threads.
+AES-CBC `Cipher` object, which is immutable and safe to share between threads; Ki and Kc
+as HmacKey objects holding their precomputed HMAC states (hmac_key.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from functools import lru_cache
 from . import rfc3962, rfc8009
 from .cts import AesCbc, aes_cbc_zero
 from .errors import IntegrityError, KerberosCryptoError
+from .hmac_key import HmacKey
 from .profiles import EnctypeProfile, Key, get_profile
 
 # RFC 3962 4 asks for a limit of at least 50,000 if one is enforced; MIT krb5 refuses counts
@@ -42,18 +44,18 @@ def _derive(profile: EnctypeProfile, base: bytes, usage: int, kind: int, nbits: 
 
 
 @lru_cache(maxsize=DERIVED_KEY_CACHE_SIZE)
-def _encryption_keys(etype: int, base: bytes, usage: int) -> tuple[AesCbc, bytes]:
+def _encryption_keys(etype: int, base: bytes, usage: int) -> tuple[AesCbc, HmacKey]:
     profile = get_profile(etype)
     # RFC 8009 5: Ke is the AES key size, Ki is the MAC size; RFC 3962 derives full-size keys.
     ke = _derive(profile, base, usage, _KE, profile.key_size * 8)
     ki = _derive(profile, base, usage, _KI, profile.mac_size * 8)
-    return aes_cbc_zero(ke), ki
+    return aes_cbc_zero(ke), HmacKey(ki, profile.hash_name)
 
 
 @lru_cache(maxsize=DERIVED_KEY_CACHE_SIZE)
-def _checksum_key(etype: int, base: bytes, usage: int) -> bytes:
+def _checksum_key(etype: int, base: bytes, usage: int) -> HmacKey:
     profile = get_profile(etype)
-    return _derive(profile, base, usage, _KC, profile.mac_size * 8)
+    return HmacKey(_derive(profile, base, usage, _KC, profile.mac_size * 8), profile.hash_name)
 
 
 def clear_derived_key_cache() -> None:
@@ -129,7 +131,7 @@ def encrypt(key: Key, usage: int, plaintext: bytes, *, confounder: bytes) -> byt
         )
     ke, ki = _encryption_keys(key.etype, key.contents, _usage(usage))
     if profile.is_rfc8009:
-        return rfc8009.encrypt(ke, ki, confounder, plaintext, profile.mac_size, profile.hash_name)
+        return rfc8009.encrypt(ke, ki, confounder, plaintext, profile.mac_size)
     return rfc3962.encrypt(ke, ki, confounder, plaintext)
 
 
@@ -139,9 +141,7 @@ def decrypt(key: Key, usage: int, ciphertext: bytes) -> bytes:
     ke, ki = _encryption_keys(key.etype, key.contents, _usage(usage))
     try:
         if profile.is_rfc8009:
-            return rfc8009.decrypt(
-                ke, ki, ciphertext, profile.confounder_size, profile.mac_size, profile.hash_name
-            )
+            return rfc8009.decrypt(ke, ki, ciphertext, profile.confounder_size, profile.mac_size)
         return rfc3962.decrypt(ke, ki, ciphertext, profile.confounder_size)
     except IntegrityError:
         raise
@@ -155,7 +155,7 @@ def make_checksum(key: Key, usage: int, data: bytes) -> bytes:
     profile = _profile_for(key)
     kc = _checksum_key(key.etype, key.contents, _usage(usage))
     if profile.is_rfc8009:
-        return rfc8009.checksum(kc, data, profile.mac_size, profile.hash_name)
+        return rfc8009.checksum(kc, data, profile.mac_size)
     return rfc3962.checksum(kc, data)
 
 

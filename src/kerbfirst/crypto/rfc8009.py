@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
 from .cts import BLOCK, AesCbc, cts_decrypt, cts_encrypt
 from .errors import IntegrityError
+from .hmac_key import HmacKey
 
 _ZERO_IV = bytes(BLOCK)
 _COUNTER_ONE = b"\x00\x00\x00\x01"
@@ -53,24 +54,22 @@ def prf(base: bytes, data: bytes, prf_size: int, hash_name: str) -> bytes:
 
 def encrypt(
     ke: AesCbc,
-    ki: bytes,
+    ki: HmacKey,
     confounder: bytes,
     plaintext: bytes,
     mac_size: int,
-    hash_name: str,
 ) -> bytes:
     """RFC 8009 5: C = E(Ke, N | plaintext, IV=0); H = HMAC(Ki, IV | C) truncated."""
     body = cts_encrypt(ke, confounder + plaintext)
-    return body + hmac.digest(ki, _ZERO_IV + body, hash_name)[:mac_size]
+    return body + ki.digest(_ZERO_IV + body)[:mac_size]
 
 
 def decrypt(
     ke: AesCbc,
-    ki: bytes,
+    ki: HmacKey,
     ciphertext: bytes,
     confounder_size: int,
     mac_size: int,
-    hash_name: str,
 ) -> bytes:
     """Check HMAC(Ki, IV | C) in constant time first, then decrypt (RFC 8009 5)."""
     if len(ciphertext) < confounder_size + mac_size:
@@ -79,11 +78,11 @@ def decrypt(
             f"{confounder_size + mac_size}-byte minimum of this enctype"
         )
     body, mac = ciphertext[:-mac_size], ciphertext[-mac_size:]
-    if not hmac.compare_digest(hmac.digest(ki, _ZERO_IV + body, hash_name)[:mac_size], mac):
+    if not hmac.compare_digest(ki.digest(_ZERO_IV + body)[:mac_size], mac):
         raise IntegrityError("integrity check failed: wrong key or key usage, or tampered data")
     return cts_decrypt(ke, body)[confounder_size:]
 
 
-def checksum(kc: bytes, data: bytes, mac_size: int, hash_name: str) -> bytes:
+def checksum(kc: HmacKey, data: bytes, mac_size: int) -> bytes:
     """RFC 8009 5: HMAC(Kc, data) truncated to 128 or 192 bits."""
-    return hmac.digest(kc, data, hash_name)[:mac_size]
+    return kc.digest(data)[:mac_size]
