@@ -38,6 +38,7 @@ from kerbfirst.store.keytab import write_keytab
 from kerbfirst.store.masterkey import MasterKeyError, create_master_key, load_master_key
 from kerbfirst.store.names import PrincipalNameError, parse_name
 from kerbfirst.store.principals import SqlitePrincipalStore, StoreError
+from kerbfirst.wire import der
 
 console = Console(stderr=True)
 out = Console()
@@ -342,6 +343,13 @@ def _host_port(text: str) -> tuple[str, int]:
     return (addr.host or "127.0.0.1", addr.port or 88)
 
 
+def hot_path_build() -> str:
+    """Which build of the KDC hot path this process imported: the opt-in mypyc build
+    (KERBFIRST_COMPILE=1 pip install ., about 1.4x the requests per second) or Python."""
+    compiled = not str(getattr(der, "__file__", "")).endswith(".py")
+    return "compiled hot path" if compiled else "pure-Python hot path"
+
+
 @kdc_app.command("serve")
 def kdc_serve(
     directory: DirOption = DEFAULT_DIR,
@@ -373,7 +381,9 @@ def kdc_serve(
 
     def listening(addresses: tuple[KdcAddress, ...]) -> None:
         shown = ", ".join(str(a) for a in addresses)
-        console.print(f"kerbfirst KDC for {cfg.realm} listening on {shown}")
+        console.print(
+            f"kerbfirst KDC for {cfg.realm} listening on {shown} ({hot_path_build()})"
+        )
 
     try:
         code = run_kdc_server(handler_factory, config, on_listening=listening)
