@@ -33,12 +33,14 @@ SRC = REPO / "src"
 # The hot path of one AS or TGS exchange. wire's other modules (GSS framing, SPNEGO, IAKerb)
 # and the outer layers (store, net, cli, audit) are not on it and stay pure Python.
 WIRE_MODULES = ("der", "krb5_encode", "krb5_decode", "krb5", "constants")
+CLIENT_MODULES = ("names",)  # principal names: the KDC unparses two per request
 WHOLE_PACKAGES = ("kdc", "crypto")  # every module except __init__.py
 
 
 def compiled_modules(src: Path = SRC) -> list[str]:
     """Paths, relative to src, of the modules to compile (sorted, '/'-separated)."""
     paths = [f"kerbfirst/wire/{name}.py" for name in WIRE_MODULES]
+    paths += [f"kerbfirst/client/{name}.py" for name in CLIENT_MODULES]
     for package in WHOLE_PACKAGES:
         paths += [
             p.relative_to(src).as_posix()
