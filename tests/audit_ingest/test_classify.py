@@ -13,7 +13,7 @@ from kerbfirst.audit.ingest.evtx_reader import event_from_evtx_json
 
 RECORDS = list(generate(seed=11))
 WINDOWS_FIELDS = ("LmPackageName", "NtlmVersion", "EventID", "TargetUserSid", "UserName",
-                  "TargetName", "UsageReason", "DomainName", "SChannelType", "TrustName",
+                  "TargetName", "NtlmUsageId", "DomainName", "SChannelType", "TrustName",
                   "Status", "KerberosStatus", "IpAddress", "MechanismOID")
 
 

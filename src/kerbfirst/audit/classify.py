@@ -50,7 +50,10 @@ class Rule:
     remedy: Remedy
 
 
-# 24H2 usage reason codes (DESIGN.md; KB5064479).
+# 24H2 NtlmUsageId codes that KB5064479 documents (DESIGN.md). Other codes seen in
+# third-party tools (2 local account, 9 no line of sight to a DC, 11 null session, ...)
+# are not confirmed by Microsoft's text, so no rule relies on them; the unknown rule shows
+# the code with Windows' own NtlmUsageReason text as evidence.
 REASON_APP_DIRECT = 1
 REASON_TARGET_MISSING = 5
 REASON_TARGET_UNRESOLVED = 6
@@ -67,15 +70,16 @@ TRUST_FIELDS = ("TrustName", "TrustedDomainName", "TrustDirection", "TrustType",
 KERBEROS_STATUS_FIELDS = ("KerberosStatus", "KerberosError", "KerberosErrorCode")
 # Events whose schema carries the authenticating user: an empty one there is a null session.
 USER_BEARING_IDS = frozenset({4624, 4625, 4776, 8001, 4001, 8003, 4003, 8004, 8005, 8006,
-                              4004, 4005, 4006, 4020, 4021, 4022, 4023, 4030, 4031, 4032,
-                              4033})
-# Events from the client side whose schema carries TargetName: empty means "no target".
+                              4004, 4005, 4006, 4013, 4015, 4020, 4021, 4022, 4023, 4024,
+                              4025, 4030, 4031, 4032, 4033})
+# Client events whose schema names the target (TargetName; TargetService/TargetMachine in
+# 4020/4021): empty means "no target".
 TARGET_BEARING_IDS = frozenset({8001, 4001, 4020, 4021})
 
 
 def _ntlmv1(e: AuthEvent) -> str | None:
     if e.ntlm_version in (NtlmVersion.NTLMV1, NtlmVersion.LM):
-        if e.event_id in (4013, 4024, 4025, 6039):
+        if e.event_id in (4013, 4024, 4025):
             return f"EventID={e.event_id} (NTLMv1 event)"
         if e.event_id in (4624, 4625):
             raw = "LM" if e.ntlm_version is NtlmVersion.LM else "NTLM V1"
@@ -117,7 +121,7 @@ def target_is_ip(name: str) -> bool:
 
 def _target_ip(e: AuthEvent) -> str | None:
     if e.usage_reason == REASON_TARGET_IS_IP:
-        return f"UsageReason={REASON_TARGET_IS_IP} (target is an IP address)"
+        return f"NtlmUsageId={REASON_TARGET_IS_IP} (target is an IP address)"
     if e.target_name and target_is_ip(e.target_name):
         return f"TargetName={e.target_name}"
     return None
@@ -178,7 +182,7 @@ def _trust_no_kdc(e: AuthEvent) -> str | None:
 def _spn_missing(e: AuthEvent) -> str | None:
     if e.usage_reason in (REASON_TARGET_MISSING, REASON_TARGET_UNRESOLVED):
         what = "missing" if e.usage_reason == REASON_TARGET_MISSING else "not resolvable"
-        return f"UsageReason={e.usage_reason} (target name {what})"
+        return f"NtlmUsageId={e.usage_reason} (target name {what})"
     if e.mechanism is Mechanism.KERBEROS and e.status in ("0x7", "0x07"):
         return f"Status={e.status} (KDC_ERR_S_PRINCIPAL_UNKNOWN) ServiceName={e.target_name}"
     for name in KERBEROS_STATUS_FIELDS:
@@ -192,7 +196,7 @@ def _spn_missing(e: AuthEvent) -> str | None:
 
 def _app_explicit(e: AuthEvent) -> str | None:
     if e.usage_reason == REASON_APP_DIRECT:
-        return f"UsageReason={REASON_APP_DIRECT} (application called NTLM directly)"
+        return f"NtlmUsageId={REASON_APP_DIRECT} (application called NTLM directly)"
     if e.event_id == 4015:
         return "EventID=4015 (application blocked from NTLM)"
     if e.mechanism is Mechanism.NTLM:
@@ -201,45 +205,52 @@ def _app_explicit(e: AuthEvent) -> str | None:
 
 
 def _unknown(e: AuthEvent) -> str | None:
+    if e.usage_reason is not None:
+        text = e.extra.get("NtlmUsageReason", "")
+        shown = f" ({text})" if text else ""
+        return f"no rule matched (EventID={e.event_id}, NtlmUsageId={e.usage_reason}{shown})"
     return f"no rule matched (EventID={e.event_id})"
 
 
 RULES: tuple[Rule, ...] = (
     Rule("ntlmv1-or-lm",
-         "LmPackageName 'NTLM V1'/'LM' (4624/4625), NtlmVersion (24H2), or the event itself: "
-         "4013 NTLMv1 failed, 4024/4025 NTLMv1-derived SSO, LsaSrv 6039",
+         "LmPackageName 'NTLM V1'/'LM' (4624/4625), NtlmVersion 'NTLMv1' (24H2), or the "
+         "event itself: 4013 NTLMv1 failed, 4024/4025 NTLMv1-derived SSO",
          _ntlmv1, Cause.NTLMV1_OR_LM, Remedy.UPGRADE_OR_REPLACE_DEVICE),
     Rule("anonymous",
          "TargetUserSid S-1-5-7/S-1-0-0, TargetUserName/UserName 'ANONYMOUS LOGON', or an "
          "empty user in an event whose schema has one",
          _anonymous, Cause.ANONYMOUS, Remedy.OWNED_EXCEPTION),
     Rule("target-is-ip",
-         "TargetName (8001/4001/4020, SChannelName on DCs) parses as IPv4/IPv6, or 24H2 "
-         "UsageReason 7",
+         "TargetName (8001/4001), TargetService/TargetMachine (4020/4021) or SChannelName "
+         "(DCs) parses as IPv4/IPv6, or 24H2 NtlmUsageId 7",
          _target_ip, Cause.TARGET_IS_IP, Remedy.REGISTER_SPN_USE_FQDN),
     Rule("local-account",
-         "TargetDomainName (4624/4625) or DomainName equals the reporting host's NetBIOS name",
+         "TargetDomainName (4624/4625) or DomainName (AccountDomain on 4030-4033) equals the "
+         "reporting host's NetBIOS name",
          _local_account, Cause.LOCAL_ACCOUNT, Remedy.LOCALKDC),
     Rule("trust-path-no-kdc",
          "a trust signal (below) and a no-KDC signal (Status 0xC000005E, KerberosStatus, "
          "client outside): IAKerb lets the server proxy to the other forest's KDC",
          _trust_no_kdc, Cause.TRUST_PATH, Remedy.IAKERB),
     Rule("trust-path",
-         "Netlogon SChannelType 3/4 (8004-8006), trust fields of 4030-4033 (TrustName, "
-         "TrustedDomainName, ...), or DomainName differs from the DC's own domain",
+         "Netlogon SChannelType 3/4 (8004-8006), trust fields if an exporter adds them "
+         "(TrustName, TrustedDomainName, ...), or DomainName (8004-8006) / AccountDomain "
+         "(4030-4033) differs from the DC's own domain",
          _trust, Cause.TRUST_PATH, Remedy.OWNED_EXCEPTION),
     Rule("spn-missing",
-         "24H2 UsageReason 5 (no target) or 6 (not resolvable by Kerberos), 4769 Status 0x7 "
-         "KDC_ERR_S_PRINCIPAL_UNKNOWN, extra KerberosStatus 0x7, or empty TargetName in a "
-         "client event (8001/4001/4020/4021)",
+         "24H2 NtlmUsageId 5 (no target) or 6 (not resolvable by Kerberos), 4769 Status "
+         "0x7 KDC_ERR_S_PRINCIPAL_UNKNOWN, extra KerberosStatus 0x7, or no target name in a "
+         "client event (8001/4001 TargetName, 4020/4021 TargetService and TargetMachine)",
          _spn_missing, Cause.SPN_MISSING, Remedy.REGISTER_SPN_USE_FQDN),
     Rule("no-kdc-line-of-sight",
          "Status 0xC000005E STATUS_NO_LOGON_SERVERS / 0x80090311 "
-         "SEC_E_NO_AUTHENTICATING_AUTHORITY, KerberosStatus of that kind, or a public "
-         "IpAddress (client outside the network)",
+         "SEC_E_NO_AUTHENTICATING_AUTHORITY (Status of 4625/4022/4023/4030-4033), "
+         "KerberosStatus of that kind, or a public IpAddress/ClientIP (client outside the "
+         "network)",
          _no_kdc, Cause.UNKNOWN, Remedy.IAKERB),
     Rule("app-explicit-ntlm",
-         "24H2 UsageReason 1, event 4015, or MechanismOID '(NULL)' in an NTLM/Operational "
+         "24H2 NtlmUsageId 1, event 4015, or MechanismOID '(NULL)' in an NTLM/Operational "
          "event (the NTLM package was called by name, not through Negotiate)",
          _app_explicit, Cause.APP_EXPLICIT_NTLM, Remedy.SWITCH_TO_NEGOTIATE),
     Rule("unknown", "nothing above matched", _unknown, Cause.UNKNOWN,

@@ -21,10 +21,17 @@ Where the field names come from:
   TargetName, UserName, DomainName, CallerPID, ProcessName, ClientLUID, ClientUserName,
   ClientDomainName, MechanismOID; DC: SChannelName, UserName, DomainName,
   WorkstationName, SChannelType). 8003's Workstation/LogonType are from the event text.
-- 4020-4025 and 4030-4033: NOT from a public sample. DESIGN.md gives their meaning and
-  usage-reason codes (1, 5, 6, 7); the names UsageReason, NtlmVersion, ClientIpAddress,
-  TrustName and KerberosStatus are our plausible guesses, which ingest reads together
-  with variants (ingest/mapping.py). Re-check against a real 24H2 export.
+- 4020-4025 and 4030-4033: no public sample holds them either; their field names and
+  types are those of the provider manifests of Windows 11 25H2/26H1 (build 26100/28000;
+  Microsoft-Windows-NTLM for 4020-4025, Microsoft-Windows-Security-Netlogon for 4030-4033),
+  as dumped by the jdu2600/Windows10EtwEvents project. 4020/4021 (client): Username,
+  TargetService, TargetMachine, TargetIP, NtlmUsageId + NtlmUsageReason, NtlmVersion
+  ("NTLMv2"), ProcessPID in hex, ...; 4022/4023 (server): RemoteClientMachine, ClientIP,
+  Status, no usage reason; 4024/4025: the 4001 layout; 4030-4033 (DC): AccountName,
+  AccountDomain, AccountMachine, ServerName, Forwarder* or ServerIP/ServerOS, Status.
+  The usage codes used (1, 5, 6, 7) are KB5064479's. The values of the free-text status
+  fields (MicStatus, ChannelBindingStatus, ...) and the NtlmUsageReason wording are
+  placeholders: no public export shows them.
 
     python -m kerbfirst.audit.fixtures OUTDIR --events N [--seed S]
 """
@@ -55,25 +62,45 @@ SECURITY = ("Microsoft-Windows-Security-Auditing", "{54849625-5478-4994-A5BA-3E3
             "Security")
 LSASRV = ("LsaSrv", "", "System")
 NEGO_OID = "1.3.6.1.4.1.311.2.2.10"
-INT_FIELDS = frozenset({"LogonType", "KeyLength", "SChannelType", "UsageReason",
+INT_FIELDS = frozenset({"LogonType", "KeyLength", "SChannelType", "NtlmUsageId", "StatusMsg",
                         "TicketEncryptionType", "PreAuthType"})
 
 _CLIENT = {"TargetName": "cifs/{server}.corp.example.com", "UserName": "{user}",
            "DomainName": "CORP", "CallerPID": "{pid}", "ProcessName": "{process}",
            "ClientLUID": "0x3e7", "ClientUserName": "{netbios}$", "ClientDomainName": "CORP",
            "MechanismOID": NEGO_OID}
-_CLIENT24 = {**_CLIENT, "UsageReason": "0", "NtlmVersion": "2", "ClientIpAddress": "{ip}"}
+_CLIENT24 = {"ProcessName": "{process}", "ProcessPID": "{pidhex}", "Username": "{user}",
+             "DomainName": "CORP", "Hostname": "{netbios}", "SingleSignOn": "true",
+             "TargetMachine": "{server}.corp.example.com", "TargetDomain": "corp.example.com",
+             "TargetService": "cifs/{server}.corp.example.com", "TargetIP": "10.20.{n}.40",
+             "TargetNetworkName": "{server}", "NtlmUsageId": "0",
+             "NtlmUsageReason": "Unknown", "NegotiatedFlags": "0xe2888215",
+             "NtlmVersion": "NTLMv2", "SessionKeyStatus": "Present",
+             "ChannelBindingStatus": "Present", "ServiceBinding": "cifs/{server}",
+             "MicStatus": "Present", "AvlFlags": "0x2", "AvlFlagsStr": "MIC present"}
 _SERVER = {"CallerPID": "{pid}", "ProcessName": "{process}", "ClientLUID": "0x3e7",
            "ClientUserName": "{netbios}$", "ClientDomainName": "CORP", "MechanismOID": NEGO_OID}
 _SERVER_IN_DOMAIN = {"UserName": "{user}", "DomainName": "CORP", "Workstation": "{client}",
                      "CallerPID": "{pid}", "ProcessName": "{process}", "LogonType": "3",
                      "MechanismOID": NEGO_OID}
-_SERVER24 = {"UserName": "{user}", "DomainName": "CORP", "WorkstationName": "{client}",
-             "ClientIpAddress": "{ip}", "CallerPID": "{pid}", "ProcessName": "{process}",
-             "UsageReason": "0", "NtlmVersion": "2", "MechanismOID": NEGO_OID}
+_SERVER24 = {"ProcessName": "{process}", "ProcessPID": "{pidhex}", "Username": "{user}",
+             "DomainName": "CORP", "RemoteClientMachine": "{client}", "ClientIP": "{ip}",
+             "ClientNetworkName": "{client}", "NegotiatedFlags": "0xe2888215",
+             "NtlmVersion": "NTLMv2", "SessionKeyStatus": "Present",
+             "ChannelBindingStatus": "Present", "ServiceBinding": "cifs/{netbios}",
+             "TargetMachine": "{netbios}", "TargetDomain": "CORP", "MicStatus": "Present",
+             "AvFlags": "0x2", "AvFlagsStr": "MIC present", "Status": "0x0", "StatusMsg": "0"}
 _DC = {"SChannelName": "{server}", "UserName": "{user}", "DomainName": "CORP",
        "WorkstationName": "{client}", "SChannelType": "2"}
-_DC24 = {**_DC, "ClientIpAddress": "{ip}", "UsageReason": "0", "NtlmVersion": "2"}
+_DC24_HEAD = {"DCName": "{netbios}", "AccountName": "{user}", "AccountDomain": "CORP",
+              "AccountMachine": "{client}", "ServerName": "{server}", "ServerDomain": "CORP"}
+_DC24_TAIL = {"NtlmVersion": "NTLMv2", "ServiceBinding": "cifs/{server}",
+              "TargetMachine": "{server}", "TargetDomain": "CORP", "MicStatus": "Present",
+              "AvFlags": "0x2", "AvFlagsStr": "MIC present", "Status": "0x0", "StatusMsg": "0"}
+_DC24_FORWARDED = {**_DC24_HEAD, "ForwarderType": "Server", "ForwarderName": "{server}",
+                   "ForwarderDomain": "CORP", "ForwarderIP": "{ip}", **_DC24_TAIL}  # 4030/4031
+_DC24_DIRECT = {**_DC24_HEAD, "ServerIP": "{ip}", "ServerOS": "Windows Server 2025",
+                **_DC24_TAIL}  # 4032/4033
 _LOGON = {"SubjectUserSid": "S-1-0-0", "SubjectUserName": "-", "SubjectDomainName": "-",
           "SubjectLogonId": "0x0", "TargetUserSid": "S-1-5-21-1004336348-1177238915-"
           "682003330-1105", "TargetUserName": "{user}", "TargetDomainName": "CORP",
@@ -120,32 +147,41 @@ def _s(eid: int, prov: tuple[str, str, str], kind: str, base: dict[str, str], ca
 def _scenarios() -> tuple[Scenario, ...]:
     out: list[Scenario] = []
     local = "{netbios}"
-    for eid in (8001, 4001, 4020, 4021):
-        base = _CLIENT24 if eid >= 4020 else _CLIENT
+    for eid in (8001, 4001):
         out += [
-            _s(eid, NTLM, "client", base, C.TARGET_IS_IP, R.REGISTER_SPN_USE_FQDN,
+            _s(eid, NTLM, "client", _CLIENT, C.TARGET_IS_IP, R.REGISTER_SPN_USE_FQDN,
                TargetName="cifs/10.20.{n}.40"),
-            _s(eid, NTLM, "client", base, C.SPN_MISSING, R.REGISTER_SPN_USE_FQDN,
+            _s(eid, NTLM, "client", _CLIENT, C.SPN_MISSING, R.REGISTER_SPN_USE_FQDN,
                TargetName=""),
-            _s(eid, NTLM, "client", base, C.LOCAL_ACCOUNT, R.LOCALKDC, DomainName=local),
-            _s(eid, NTLM, "client", base, C.APP_EXPLICIT_NTLM, R.SWITCH_TO_NEGOTIATE,
+            _s(eid, NTLM, "client", _CLIENT, C.LOCAL_ACCOUNT, R.LOCALKDC, DomainName=local),
+            _s(eid, NTLM, "client", _CLIENT, C.APP_EXPLICIT_NTLM, R.SWITCH_TO_NEGOTIATE,
                MechanismOID="(NULL)"),
-            _s(eid, NTLM, "client", base, C.ANONYMOUS, R.OWNED_EXCEPTION, UserName=""),
-            _s(eid, NTLM, "client", base, C.UNKNOWN, R.OWNED_EXCEPTION),
+            _s(eid, NTLM, "client", _CLIENT, C.ANONYMOUS, R.OWNED_EXCEPTION, UserName=""),
+            _s(eid, NTLM, "client", _CLIENT, C.UNKNOWN, R.OWNED_EXCEPTION),
         ]
-        if eid >= 4020:
-            out += [
-                _s(eid, NTLM, "client", base, C.TARGET_IS_IP, R.REGISTER_SPN_USE_FQDN,
-                   UsageReason="7"),
-                _s(eid, NTLM, "client", base, C.SPN_MISSING, R.REGISTER_SPN_USE_FQDN,
-                   UsageReason="6", TargetName="http/intranet-old"),
-                _s(eid, NTLM, "client", base, C.APP_EXPLICIT_NTLM, R.SWITCH_TO_NEGOTIATE,
-                   UsageReason="1"),
-                _s(eid, NTLM, "client", base, C.NTLMV1_OR_LM, R.UPGRADE_OR_REPLACE_DEVICE,
-                   NtlmVersion="1"),
-                _s(eid, NTLM, "client", base, C.UNKNOWN, R.IAKERB,
-                   KerberosStatus="0xC000005E"),
-            ]
+    for eid in (4020, 4021):
+        out += [
+            _s(eid, NTLM, "client", _CLIENT24, C.TARGET_IS_IP, R.REGISTER_SPN_USE_FQDN,
+               NtlmUsageId="7", NtlmUsageReason="Target name is an IP address",
+               TargetService="cifs/10.20.{n}.40", TargetMachine="10.20.{n}.40"),
+            _s(eid, NTLM, "client", _CLIENT24, C.TARGET_IS_IP, R.REGISTER_SPN_USE_FQDN,
+               TargetService="", TargetMachine="10.20.{n}.40"),
+            _s(eid, NTLM, "client", _CLIENT24, C.SPN_MISSING, R.REGISTER_SPN_USE_FQDN,
+               NtlmUsageId="5", NtlmUsageReason="Target name is missing",
+               TargetService="", TargetMachine="", TargetNetworkName=""),
+            _s(eid, NTLM, "client", _CLIENT24, C.SPN_MISSING, R.REGISTER_SPN_USE_FQDN,
+               NtlmUsageId="6", NtlmUsageReason="Target name could not be resolved",
+               TargetService="http/intranet-old", TargetMachine="intranet-old"),
+            _s(eid, NTLM, "client", _CLIENT24, C.LOCAL_ACCOUNT, R.LOCALKDC,
+               DomainName=local),
+            _s(eid, NTLM, "client", _CLIENT24, C.APP_EXPLICIT_NTLM, R.SWITCH_TO_NEGOTIATE,
+               NtlmUsageId="1", NtlmUsageReason="NTLM was called directly by the calling "
+               "application."),
+            _s(eid, NTLM, "client", _CLIENT24, C.ANONYMOUS, R.OWNED_EXCEPTION, Username=""),
+            _s(eid, NTLM, "client", _CLIENT24, C.NTLMV1_OR_LM, R.UPGRADE_OR_REPLACE_DEVICE,
+               NtlmVersion="NTLMv1", MicStatus="Missing"),
+            _s(eid, NTLM, "client", _CLIENT24, C.UNKNOWN, R.OWNED_EXCEPTION),
+        ]
     for eid in (8002, 4002):
         out += [_s(eid, NTLM, "server", _SERVER, C.APP_EXPLICIT_NTLM, R.SWITCH_TO_NEGOTIATE,
                    MechanismOID="(NULL)"),
@@ -157,18 +193,16 @@ def _scenarios() -> tuple[Scenario, ...]:
                    UserName=""),
                 _s(eid, NTLM, "server", _SERVER_IN_DOMAIN, C.UNKNOWN, R.OWNED_EXCEPTION)]
     for eid in (4022, 4023):
+        # No usage reason on the server side (the manifest has none): the cause comes
+        # from the account, the version and the client's address.
         out += [
             _s(eid, NTLM, "server", _SERVER24, C.NTLMV1_OR_LM, R.UPGRADE_OR_REPLACE_DEVICE,
-               NtlmVersion="1"),
+               NtlmVersion="NTLMv1"),
             _s(eid, NTLM, "server", _SERVER24, C.LOCAL_ACCOUNT, R.LOCALKDC, DomainName=local),
-            _s(eid, NTLM, "server", _SERVER24, C.TARGET_IS_IP, R.REGISTER_SPN_USE_FQDN,
-               UsageReason="7"),
-            _s(eid, NTLM, "server", _SERVER24, C.SPN_MISSING, R.REGISTER_SPN_USE_FQDN,
-               UsageReason="5"),
-            _s(eid, NTLM, "server", _SERVER24, C.APP_EXPLICIT_NTLM, R.SWITCH_TO_NEGOTIATE,
-               UsageReason="1"),
-            _s(eid, NTLM, "server", _SERVER24, C.UNKNOWN, R.IAKERB,
-               ClientIpAddress="81.2.69.{n}"),
+            _s(eid, NTLM, "server", _SERVER24, C.ANONYMOUS, R.OWNED_EXCEPTION, Username=""),
+            _s(eid, NTLM, "server", _SERVER24, C.UNKNOWN, R.IAKERB, ClientIP="81.2.69.{n}"),
+            _s(eid, NTLM, "server", _SERVER24, C.UNKNOWN, R.OWNED_EXCEPTION,
+               Status="0xC000006D", StatusMsg="3221225581"),  # STATUS_LOGON_FAILURE
             _s(eid, NTLM, "server", _SERVER24, C.UNKNOWN, R.OWNED_EXCEPTION),
         ]
     for eid in (8004, 8005, 8006, 4004, 4005, 4006):
@@ -179,19 +213,18 @@ def _scenarios() -> tuple[Scenario, ...]:
                 _s(eid, NETLOGON, "dc", _DC, C.ANONYMOUS, R.OWNED_EXCEPTION, UserName=""),
                 _s(eid, NETLOGON, "dc", _DC, C.UNKNOWN, R.OWNED_EXCEPTION)]
     for eid in (4030, 4031, 4032, 4033):
-        out += [_s(eid, NTLM, "dc", _DC24, C.TRUST_PATH, R.OWNED_EXCEPTION,
-                   TrustName="partner.example", DomainName="PARTNER"),
-                _s(eid, NTLM, "dc", _DC24, C.TRUST_PATH, R.IAKERB, SChannelType="3",
-                   ClientIpAddress="81.2.69.{n}"),
-                _s(eid, NTLM, "dc", _DC24, C.NTLMV1_OR_LM, R.UPGRADE_OR_REPLACE_DEVICE,
-                   NtlmVersion="1"),
-                _s(eid, NTLM, "dc", _DC24, C.SPN_MISSING, R.REGISTER_SPN_USE_FQDN,
-                   UsageReason="6"),
-                _s(eid, NTLM, "dc", _DC24, C.UNKNOWN, R.OWNED_EXCEPTION)]
-    v1 = {"UserName": "{user}", "DomainName": "CORP", "WorkstationName": "{client}",
-          "CallerPID": "{pid}", "ProcessName": "{process}"}
-    for eid in (4013, 4024, 4025):
-        out.append(_s(eid, NTLM, "client", v1, C.NTLMV1_OR_LM, R.UPGRADE_OR_REPLACE_DEVICE))
+        dc24 = _DC24_FORWARDED if eid in (4030, 4031) else _DC24_DIRECT
+        out += [_s(eid, NETLOGON, "dc", dc24, C.TRUST_PATH, R.OWNED_EXCEPTION,
+                   AccountDomain="PARTNER"),
+                _s(eid, NETLOGON, "dc", dc24, C.TRUST_PATH, R.IAKERB, AccountDomain="PARTNER",
+                   Status="0xC000005E", StatusMsg="3221225566"),  # STATUS_NO_LOGON_SERVERS
+                _s(eid, NETLOGON, "dc", dc24, C.NTLMV1_OR_LM, R.UPGRADE_OR_REPLACE_DEVICE,
+                   NtlmVersion="NTLMv1"),
+                _s(eid, NETLOGON, "dc", dc24, C.ANONYMOUS, R.OWNED_EXCEPTION, AccountName=""),
+                _s(eid, NETLOGON, "dc", dc24, C.UNKNOWN, R.OWNED_EXCEPTION)]
+    for eid in (4013, 4024, 4025):  # the 4001 layout (manifest); the event means NTLMv1
+        out.append(_s(eid, NTLM, "client", _CLIENT, C.NTLMV1_OR_LM,
+                      R.UPGRADE_OR_REPLACE_DEVICE))
     out.append(_s(4015, NTLM, "client", {**_CLIENT, "MechanismOID": NEGO_OID},
                   C.APP_EXPLICIT_NTLM, R.SWITCH_TO_NEGOTIATE))
     out += [
@@ -222,14 +255,19 @@ def _scenarios() -> tuple[Scenario, ...]:
         _s(4768, SECURITY, "dc", _TGT, C.UNKNOWN, R.OWNED_EXCEPTION),
         _s(4771, SECURITY, "dc", _PREAUTH, C.UNKNOWN, R.OWNED_EXCEPTION),
         _s(6038, LSASRV, "server", {}, C.UNKNOWN, R.OWNED_EXCEPTION),
-        _s(6039, LSASRV, "server", {}, C.NTLMV1_OR_LM, R.UPGRADE_OR_REPLACE_DEVICE),
+        # Both LsaSrv templates are empty; neither says which NTLM version was used.
+        _s(6039, LSASRV, "server", {}, C.UNKNOWN, R.OWNED_EXCEPTION),
     ]
     return tuple(out)
 
 
 SCENARIOS = _scenarios()
 EVENT_IDS = frozenset(s.event_id for s in SCENARIOS)
-DATA_COLUMNS = tuple(sorted({k for s in SCENARIOS for k in s.fields}))
+# NXLog-style CSV: its own Hostname column is the reporting host, so a 24H2 EventData
+# field of that name (4020/4021) has no column of its own (as in the NXLog JSON form).
+_CSV_CORE = frozenset({"EventTime", "Hostname", "EventID", "SourceName", "Channel",
+                       "EventRecordID"})
+DATA_COLUMNS = tuple(sorted({k for s in SCENARIOS for k in s.fields} - _CSV_CORE))
 
 
 @dataclasses.dataclass(slots=True)
@@ -278,6 +316,7 @@ def generate(seed: int, count: int | None = None,
                   "ip": f"10.1.{rng.randrange(256)}.{rng.randrange(1, 255)}",
                   "pid": str(rng.randrange(400, 20000)), "process": rng.choice(_PROCESSES),
                   "n": str(rng.randrange(1, 255))}
+        values["pidhex"] = f"0x{int(values['pid']):08x}"  # HexInt32 fields (ProcessPID)
         data = {k: v.format_map(values) for k, v in sc.fields.items()}
         key = (host, sc.provider[2])
         counters[key] = counters.get(key, 0) + 1
@@ -332,12 +371,14 @@ def to_evtx_json(r: GeneratedRecord) -> dict[str, Any]:
 
 def to_nxlog(r: GeneratedRecord) -> dict[str, Any]:
     name, guid, channel = r.scenario.provider
-    return {"EventTime": r.time.strftime("%Y-%m-%d %H:%M:%S"), "Hostname": r.host,
+    # EventData first, NXLog's own fields after: a 24H2 EventData "Hostname" (4020/4021)
+    # must not replace the reporting host.
+    return {**r.data, "EventTime": r.time.strftime("%Y-%m-%d %H:%M:%S"), "Hostname": r.host,
             "Keywords": "0x8000000000000000", "EventType": "INFO", "SeverityValue": 2,
             "Severity": "INFO", "EventID": r.event_id, "SourceName": name,
             "ProviderGuid": guid, "Version": 0, "Task": 0, "OpcodeValue": 0,
             "EventRecordID": r.record_id, "ProcessID": 812, "ThreadID": 1204,
-            "Channel": channel, **r.data, "EventReceivedTime": r.time.strftime(
+            "Channel": channel, "EventReceivedTime": r.time.strftime(
                 "%Y-%m-%d %H:%M:%S"), "SourceModuleName": "eventlog",
             "SourceModuleType": "im_msvistalog"}
 

@@ -34,6 +34,13 @@ NXLOG_META = frozenset({
     "RelatedActivityID", "AccountName", "Domain", "UserID", "AccountType", "ERRORLEVEL",
 })
 
+# Events whose own EventData has an AccountName/Domain (Netlogon 4030-4033: the account that
+# authenticated). NXLog's flattened form puts EventData next to its own AccountName (the
+# publisher's account, usually SYSTEM), so which one a document holds cannot be told;
+# for these events the value is taken as EventData.
+_EVENTDATA_ACCOUNT_IDS = frozenset({4030, 4031, 4032, 4033})
+_NXLOG_META_KEEP_ACCOUNT = NXLOG_META - {"AccountName", "Domain"}
+
 _OWN_KEYS = ("source", "record_id", "event_id", "host", "time")
 
 
@@ -128,7 +135,8 @@ def _nxlog(doc: Mapping[str, Any], file: str) -> AuthEvent | None:
     event_id = int(doc["EventID"])
     provider = str(doc.get("SourceName") or doc.get("ProviderName") or "")
     channel = str(doc.get("Channel") or "")
-    data = {k: v for k, v in doc.items() if k not in NXLOG_META}
+    meta = _NXLOG_META_KEEP_ACCOUNT if event_id in _EVENTDATA_ACCOUNT_IDS else NXLOG_META
+    data = {k: v for k, v in doc.items() if k not in meta}
     if not is_relevant(provider, channel, event_id, data):
         return None
     record = doc.get("EventRecordID", doc.get("RecordNumber"))

@@ -6,10 +6,15 @@ EventData fields -- and calls `build_event`. Fields are read BY NAME, never by p
 (DESIGN.md, "Windows event facts": the 24H2 schema is still moving), and each of our
 attributes accepts the name variants listed below.
 
-The 24H2 enhanced-auditing events (4020-4025, 4030-4033) appear in no public sample: the
-names we accept for the usage reason, NTLM version, client address and trust fields are
-plausible variants (KB5064479 describes the *content*, not the field names). A field we
-do not recognise is kept in `extra` (bounded), so nothing is lost when Windows renames one.
+The 24H2 enhanced-auditing events (4020-4025, 4030-4033) appear in no public sample; their
+field names are those of the provider manifests of Windows 11 25H2/26H1 (dumped by the
+jdu2600/Windows10EtwEvents project; see audit/fixtures.py): 4020/4021 Username,
+TargetService/TargetMachine, NtlmUsageId (the code) and NtlmUsageReason (its text),
+ProcessPID; 4022/4023 RemoteClientMachine, ClientIP, Status; 4030-4033 (provider
+Security-Netlogon) AccountName, AccountDomain, AccountMachine, ServerName, Status. Older
+guesses stay accepted as variants. A field we do not recognise is kept in `extra`
+(bounded, e.g. NtlmUsageReason, TargetIP, MicStatus), so nothing is lost when Windows
+renames one.
 """
 
 from __future__ import annotations
@@ -40,7 +45,7 @@ NTLM_OPERATIONAL_ROLES: dict[int, Role] = {
     8004: Role.DC_PASSTHROUGH, 4004: Role.DC_PASSTHROUGH,
     8005: Role.DC_PASSTHROUGH, 4005: Role.DC_PASSTHROUGH,
     8006: Role.DC_PASSTHROUGH, 4006: Role.DC_PASSTHROUGH,
-    4013: Role.UNKNOWN,  # "NTLMv1 attempt failed": the text does not say which side
+    4013: Role.CLIENT_OUTGOING,  # NTLMv1 attempt failed; the 4001 (client) template
     4015: Role.CLIENT_OUTGOING,  # an application on this host was refused NTLM
     4020: Role.CLIENT_OUTGOING, 4021: Role.CLIENT_OUTGOING,
     4022: Role.SERVER_INCOMING, 4023: Role.SERVER_INCOMING,
@@ -51,24 +56,31 @@ NTLM_OPERATIONAL_ROLES: dict[int, Role] = {
 SECURITY_NTLM_IDS = frozenset({4624, 4625, 4776})
 KERBEROS_IDS = frozenset({4768, 4769, 4771})  # kept only when they failed
 LSASRV_IDS = frozenset({6038, 6039})
-NTLMV1_EVENT_IDS = frozenset({4013, 4024, 4025, 6039})
+# Events that mean NTLMv1 by themselves. Not LsaSrv 6038/6039: both templates are empty
+# (manifest) and their text only says that NTLM is in use.
+NTLMV1_EVENT_IDS = frozenset({4013, 4024, 4025})
 # Every event id any reader needs to look at: a cheap pre-filter before full parsing.
 RELEVANT_IDS = frozenset(NTLM_OPERATIONAL_ROLES) | SECURITY_NTLM_IDS | KERBEROS_IDS | LSASRV_IDS
 
 STATUS_NTLM_BLOCKED = "0xC0000418"
 
 # Field-name variants, first non-empty wins. Order = most specific first.
-F_TARGET = ("TargetName", "TargetServerName", "ServiceName", "SChannelName", "ServerName")
-F_USER = ("UserName", "TargetUserName", "AccountName", "User")
+# TargetService is the SPN of 4020/4021, TargetMachine its host (an IP when the
+# application named the server by address); TargetIP is the resolved address and is not a
+# name, so it stays in extra.
+F_TARGET = ("TargetName", "TargetService", "TargetMachine", "TargetServerName", "ServiceName",
+            "SChannelName", "ServerName")
+# "Username" (lower-case n) is the 24H2 spelling; names are compared exactly.
+F_USER = ("UserName", "Username", "TargetUserName", "AccountName", "User")
 F_DOMAIN = ("DomainName", "TargetDomainName", "AccountDomain", "Domain")
-F_CLIENT_HOST = ("WorkstationName", "Workstation", "ClientName", "ClientMachineName",
-                 "ClientWorkstationName")
+F_CLIENT_HOST = ("WorkstationName", "Workstation", "RemoteClientMachine", "AccountMachine",
+                 "ClientName", "ClientMachineName", "ClientWorkstationName", "Hostname")
 F_CLIENT_ADDR = ("IpAddress", "ClientAddress", "ClientIpAddress", "ClientIPAddress", "ClientIP",
                  "IPAddress", "SourceAddress")
 F_PROCESS = ("ProcessName", "CallerProcessName", "ApplicationName")
-F_PID = ("CallerPID", "ProcessId", "ProcessID", "CallerProcessId")
-F_USAGE_REASON = ("UsageReason", "NtlmUsageReason", "NTLMUsageReason", "UsageReasonCode",
-                  "NtlmReason", "Reason")
+F_PID = ("CallerPID", "ProcessPID", "ProcessId", "ProcessID", "CallerProcessId")
+# The code (KB5064479). NtlmUsageReason, its text, is kept in extra for the analyst.
+F_USAGE_REASON = ("NtlmUsageId", "UsageReason", "UsageReasonCode", "NtlmReason")
 F_VERSION = ("LmPackageName", "NtlmVersion", "NTLMVersion", "NtlmProtocolVersion")
 F_MECH_OID = ("MechanismOID", "MechanismOid", "Mechanism")
 F_PACKAGE = ("AuthenticationPackageName", "PackageName", "SecurityPackage", "NegotiatedPackage")
@@ -237,11 +249,18 @@ def _disposition(event_id: int, status: str, sub_status: str) -> Disposition:
         return Disposition.AUDIT
     if 4001 <= event_id <= 4015:
         return Disposition.BLOCKED
+    if event_id == 4024:  # NTLMv1-derived SSO credential: audited, the logon went on
+        return Disposition.AUDIT
+    if event_id == 4025:  # ... and blocked
+        return Disposition.BLOCKED
     if 4020 <= event_id <= 4033:
-        # 24H2: even ids are informational usage events, odd ids the Warning-level
-        # "would be blocked" form (KB5064479). Uncertain: re-check when Microsoft
-        # publishes the manifest.
-        return Disposition.AUDIT if event_id % 2 else Disposition.ALLOWED
+        # 24H2 usage events record authentications that happened (KB5064479): even ids
+        # are Information, odd ids the Warning form for a weaker one (NTLMv1, no channel
+        # binding, no MIC), not "would be blocked". Status (server and DC events) says
+        # whether the logon itself failed.
+        if status and parse_int(status) not in (0, None):
+            return Disposition.BLOCKED if status == STATUS_NTLM_BLOCKED else Disposition.FAILED
+        return Disposition.ALLOWED
     if event_id in KERBEROS_IDS:
         return Disposition.FAILED
     if STATUS_NTLM_BLOCKED in (status, sub_status):
