@@ -168,3 +168,16 @@ def test_xml_record_count_excludes_the_unreadable_one(tmp_path):
     events, stats, warnings = _run([f])
     assert len(events) == 6 and stats.records_corrupt == 1 and stats.records_read == 6
     assert "record 1 of the file" in warnings[0]
+
+
+def test_repeated_csv_column_warns_and_first_wins(tmp_path):
+    f = tmp_path / "dup.csv"
+    f.write_text(
+        "EventTime,Hostname,EventID,SourceName,Channel,EventRecordID,UserName,TargetName,"
+        "UserName\n"
+        "2025-01-06 10:00:00,WS001.corp.example.com,8001,Microsoft-Windows-NTLM,"
+        "Microsoft-Windows-NTLM/Operational,1,alice,cifs/srv01,mallory\n"
+    )
+    events, _stats, warnings = _run([f])
+    assert [e.user for e in events] == ["alice"]
+    assert len(warnings) == 1 and "dup.csv" in warnings[0] and "UserName" in warnings[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import IO
 
@@ -61,7 +62,15 @@ def read_csv(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
             f"Missing: {', '.join(missing)}. Expected columns — {expected} — plus the "
             "event's fields by their Windows names (TargetName, LmPackageName, ...)"
         )
-    data_cols = [(i, h) for i, h in enumerate(header) if h and h not in META]
+    repeated = sorted(h for h, n in Counter(header).items() if h and n > 1)
+    if repeated:
+        # Exporters that flatten EventData next to their own columns can repeat a name
+        # (24H2's "Hostname" beside the exporter's). The first column of a name wins.
+        ctx.warn(f"{ctx.file}: CSV header repeats {', '.join(repeated)}; the first column "
+                 "of each name is used, the others are ignored")
+    first_of = {h: i for i, h in reversed(list(enumerate(header)))}
+    data_cols = [(i, h) for i, h in enumerate(header)
+                 if h and h not in META and first_of[h] == i]
     width = len(header)
     while True:
         try:
