@@ -65,3 +65,35 @@ def test_concurrent_processes_never_interleave(tmp_path: pathlib.Path) -> None:
     assert len(records) == 1200
     for w in range(4):
         assert [r["i"] for r in records if r["worker"] == w] == list(range(300))
+
+
+class LineEvent(Event):
+    """An event class with its own renderer, as the KDC's."""
+
+    def __init__(self, n: int, line: str | None = None) -> None:
+        super().__init__(n)
+        self._line = line
+
+    def to_json_line(self) -> str:
+        if self._line is not None:
+            return self._line
+        return json.dumps(self.to_json(), separators=(",", ":"), ensure_ascii=False,
+                          default=lambda t: t.isoformat())
+
+
+def test_own_renderer_is_checked_once_then_used(tmp_path: pathlib.Path) -> None:
+    path = tmp_path / "audit.jsonl"
+    with JsonLinesAuditLog(path) as log:
+        log.write(LineEvent(1))
+        log.write(LineEvent(2, line='{"n":2,"rendered":"directly"}'))  # trusted after the check
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert lines[0]["n"] == 1 and lines[0]["time"] == "2030-01-01T00:00:00+00:00"
+    assert lines[1] == {"n": 2, "rendered": "directly"}
+
+
+def test_renderer_that_disagrees_is_refused(tmp_path: pathlib.Path) -> None:
+    with JsonLinesAuditLog(tmp_path / "audit.jsonl") as log, pytest.raises(
+        AuditLogError, match="disagrees"
+    ):
+        log.write(LineEvent(1, line='{"n":1}'))
+    assert (tmp_path / "audit.jsonl").read_text() == ""

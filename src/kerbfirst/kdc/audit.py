@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Any
 
 
@@ -102,3 +103,32 @@ class KdcAuditEvent:
                 None if self.ticket_endtime is None else self.ticket_endtime.isoformat()
             ),
         }
+
+    def to_json_line(self) -> str:
+        """to_json() as one compact JSON text, exactly what json.dumps(to_json(),
+        separators=(",", ":"), ensure_ascii=False) gives (tests check it), built directly:
+        the KDC writes one per request, and the dict plus the generic encoder cost about
+        a tenth of a compiled AS exchange."""
+        flags = "null" if self.ticket_flags is None else f'"0x{self.ticket_flags:08x}"'
+        end = "null" if self.ticket_endtime is None else f'"{self.ticket_endtime.isoformat()}"'
+        etypes = ",".join(map(str, self.requested_etypes))
+        return (
+            f'{{"time":"{self.time.isoformat()}","kind":"{self.kind._value_}",'
+            f'"windows_event_id":{_int(self.windows_event_id)},'
+            f'"outcome":"{self.outcome._value_}","result_code":{int(self.result_code)},'
+            f'"reason":{_str(self.reason)},"peer":{_str(self.peer)},'
+            f'"transport":{_str(self.transport)},'
+            f'"client":{_str(self.client)},"service":{_str(self.service)},'
+            f'"requested_etypes":[{etypes}],"ticket_etype":{_int(self.ticket_etype)},'
+            f'"session_etype":{_int(self.session_etype)},'
+            f'"reply_etype":{_int(self.reply_etype)},"ticket_flags":{flags},'
+            f'"preauth_type":{_int(self.preauth_type)},"ticket_endtime":{end}}}'
+        )
+
+
+def _str(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
+
+
+def _int(value: int | None) -> str:
+    return "null" if value is None else str(int(value))

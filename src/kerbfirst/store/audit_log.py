@@ -30,6 +30,13 @@ class ToJson(Protocol):
     def to_json(self) -> dict[str, Any]: ...
 
 
+class ToJsonLine(ToJson, Protocol):
+    """An event class that also renders its JSON text directly (the KDC's, one per
+    request); its first event is checked against the generic path, see write()."""
+
+    def to_json_line(self) -> str: ...
+
+
 class AuditLogError(ValueError):
     """An event that cannot be written (would leak key material, or not serialisable)."""
 
@@ -95,14 +102,24 @@ class JsonLinesAuditLog:
         )
         self._lock = threading.Lock()
         self._known_keys: set[tuple[str, ...]] = set()
+        self._line_types: set[type] = set()  # classes whose to_json_line() was checked
 
-    def write(self, event: ToJson | Mapping[str, Any]) -> None:
-        record = dict(event) if isinstance(event, Mapping) else event.to_json()
-        _check_record(record, self._known_keys)
-        try:
-            text = _ENCODER.encode(record)
-        except (TypeError, ValueError) as e:
-            raise AuditLogError(f"audit event cannot be written as JSON: {e}") from None
+    def write(self, event: ToJson | ToJsonLine | Mapping[str, Any]) -> None:
+        to_line = getattr(event, "to_json_line", None)
+        if to_line is not None and type(event) in self._line_types:
+            text: str = to_line()
+        else:
+            text = self._encode(event)
+            if to_line is not None:
+                # First event of a class with its own renderer: it must agree with the
+                # checked, generic encoding, or the class has a bug (refused, loudly).
+                if to_line() != text:
+                    raise AuditLogError(
+                        f"{type(event).__name__}.to_json_line() disagrees with to_json(); "
+                        "fix the event class"
+                    )
+                if len(self._line_types) < 64:
+                    self._line_types.add(type(event))
         line = (text + "\n").encode("utf-8")
         if len(line) > MAX_LINE:
             raise AuditLogError(f"audit event of {len(line)} bytes exceeds {MAX_LINE}")
@@ -111,6 +128,14 @@ class JsonLinesAuditLog:
             written = os.write(self._fd, line)
             if written != len(line):
                 raise OSError(f"short write to audit log {self.path!r} ({written}/{len(line)})")
+
+    def _encode(self, event: ToJson | Mapping[str, Any]) -> str:
+        record = dict(event) if isinstance(event, Mapping) else event.to_json()
+        _check_record(record, self._known_keys)
+        try:
+            return _ENCODER.encode(record)
+        except (TypeError, ValueError) as e:
+            raise AuditLogError(f"audit event cannot be written as JSON: {e}") from None
 
     def close(self) -> None:
         with self._lock:
