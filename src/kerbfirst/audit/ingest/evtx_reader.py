@@ -4,7 +4,7 @@
 our side (bench/audit_ingest_bench.py). Per record we do as little Python work as
 possible: the EventID is read from the JSON text (a `find` and a slice; a regular
 expression only for the rare attribute form) and irrelevant records (most of a Security
-log) are dropped before `json.loads`.
+log) are dropped before the JSON is decoded (json_text.loads).
 
 Corruption: the parser raises RuntimeError for a bad chunk or record and then carries on
 with the next one. We say where: the chunk number in the message gives its offset
@@ -14,7 +14,6 @@ bad record we name the chunk that holds the record after the last good one.
 
 from __future__ import annotations
 
-import json
 import re
 import struct
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from typing import Any
 import evtx
 
 from kerbfirst.audit.events import AuthEvent
+from kerbfirst.audit.ingest.json_text import loads as json_loads
 from kerbfirst.audit.ingest.mapping import (
     RELEVANT_IDS,
     build_event,
@@ -114,7 +114,7 @@ def read_evtx(path: Path, ctx: ReadContext) -> Iterator[AuthEvent]:
     rec: dict[str, Any] | None = None  # the last good record: names where an error was
     errors_in_row = 0
     table: list[tuple[int, int, int]] | None = None
-    loads = json.loads
+    loads = json_loads
     heads = _RELEVANT_HEADS
     # Hot loop: most of a Security log is irrelevant, so the common path is a find, a
     # slice and a set lookup. Counters live in locals and reach `stats` before every
