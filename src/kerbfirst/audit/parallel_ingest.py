@@ -71,6 +71,7 @@ class _Done(NamedTuple):
     failures: list[str]
     any_read: bool
     warnings_unsent: int
+    cpu_seconds: float
 
 
 def split_by_size(files: Sequence[Path], n: int) -> list[list[Path]]:
@@ -147,6 +148,7 @@ def ingest_to_store(
                 warnings[w].append(payload)
             elif kind == "done":
                 done[w] = payload
+                stats.worker_cpu_seconds += payload.cpu_seconds
                 staged.extend(Path(p) for p in payload.staged)
             else:  # "crash"
                 raise WorkerError(f"ingest worker {w} failed: {payload}; "
@@ -251,4 +253,4 @@ def _worker(w: int, files: list[str], root: str, tag: str, batch_size: int,
         return
     progress(True)
     out.put((w, "done", _Done(result, [str(p) for p in staged], failures, any_read[0],
-                              unsent[0])))
+                              unsent[0], time.process_time())))
