@@ -41,7 +41,7 @@ def _parallel(paths: list[Path], store: EventStore, jobs: int = 2
 
 def _rows(store: EventStore) -> list[tuple[Any, ...]]:
     with store.connect() as con:
-        return con.execute("SELECT * FROM events ORDER BY source, record_id").fetchall()
+        return con.execute("SELECT * FROM events ORDER BY ALL").fetchall()
 
 
 def _counters(s: IngestStats) -> tuple[int, ...]:
