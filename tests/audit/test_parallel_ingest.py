@@ -186,3 +186,14 @@ def test_staged_dedup_rereads_its_own_files_after_eviction(tmp_path: Path) -> No
     assert (result.added, result.duplicates) == (120, 120)
     EventStore(tmp_path).commit(staged)
     assert EventStore(tmp_path).count() == 120
+
+
+def test_discard_by_tag_removes_files_a_killed_worker_never_reported(tmp_path: Path) -> None:
+    store = EventStore(tmp_path)
+    _, mine = store.stage([event(record_id=1)], tag="run1")
+    _, other = store.stage([event(record_id=2)], tag="run2")
+    orphan = mine[0].with_name(mine[0].name + ".new")  # a merge rewrite in progress
+    orphan.write_bytes(b"half")
+    store.discard([], tag="run1")
+    assert not mine[0].exists() and not orphan.exists()
+    assert other[0].exists()  # another run's staging is not ours to remove

@@ -130,6 +130,7 @@ def ingest_to_store(
     done: list[_Done | None] = [None] * len(workers)
     warnings: list[list[str]] = [[] for _ in workers]
     staged: list[Path] = []
+    gone: set[int] = set()  # workers seen exited without their "done" message yet
     try:
         for p in workers:
             p.start()
@@ -137,7 +138,7 @@ def ingest_to_store(
             try:
                 w, kind, payload = messages.get(timeout=POLL_SECONDS)
             except queue.Empty:
-                _check_alive(workers, done)
+                _check_alive(workers, done, gone)
                 continue
             if kind == "progress":
                 deltas, current = payload
@@ -188,16 +189,20 @@ def ingest_to_store(
     )
 
 
-def _check_alive(workers: list[Any], done: list[_Done | None]) -> None:
+def _check_alive(workers: list[Any], done: list[_Done | None], gone: set[int]) -> None:
+    """Called when no message came for POLL_SECONDS. A worker that exited cleanly had
+    flushed its last message into the pipe (multiprocessing joins a queue's feeder at
+    exit), so a clean exit seen on one poll must have delivered "done" by the next;
+    one killed by a signal never does."""
     for w, p in enumerate(workers):
-        # A worker that exited cleanly flushed its last message into the pipe first
-        # (multiprocessing joins a queue's feeder at exit): the caller will read it.
-        # One killed by a signal or os._exit never sends "done".
-        if done[w] is None and p.exitcode not in (None, 0):
+        if done[w] is not None or p.exitcode is None:
+            continue
+        if p.exitcode != 0 or w in gone:
             raise WorkerError(
-                    f"ingest worker {w} exited with code {p.exitcode} before it finished "
-                    "(out of memory?); run again with --jobs 1"
-                )
+                f"ingest worker {w} exited with code {p.exitcode} before it finished "
+                "(out of memory?); run again with --jobs 1"
+            )
+        gone.add(w)
 
 
 def _worker(w: int, files: list[str], root: str, tag: str, batch_size: int,
