@@ -150,7 +150,7 @@ def ingest_to_store(
             elif kind == "done":
                 done[w] = payload
                 stats.worker_cpu_seconds += payload.cpu_seconds
-                staged.extend(Path(p) for p in payload.staged)
+                staged.extend(Path(name) for name in payload.staged)
             else:  # "crash"
                 raise WorkerError(f"ingest worker {w} failed: {payload}; "
                                   "run again with --jobs 1 to see where")
