@@ -28,8 +28,10 @@ class DayKeys:
     """Per day: source -> set of record ids already stored or added in this run."""
 
     def __init__(self, events_dir: Path, *, budget: int = DEFAULT_KEY_BUDGET,
-                 on_read_error: Callable[[Path, Exception], Exception]) -> None:
+                 on_read_error: Callable[[Path, Exception], Exception],
+                 staged: Callable[[Path], list[Path]] | None = None) -> None:
         self.events_dir = events_dir
+        self._staged = staged  # day directory -> files written but not yet visible
         self.budget = budget
         self._on_read_error = on_read_error
         self._days: dict[date, dict[str, set[int]]] = {}  # insertion order = LRU order
@@ -71,6 +73,8 @@ class DayKeys:
     def _load(self, day: date) -> dict[str, set[int]]:
         directory = self.events_dir / f"day={day.isoformat()}"
         files = sorted(directory.glob("*.parquet")) if directory.is_dir() else []
+        if self._staged is not None:
+            files += self._staged(directory)
         keys: dict[str, set[int]] = {}
         for f in files:
             try:

@@ -35,6 +35,7 @@ from kerbfirst.audit.classify import classify
 from kerbfirst.audit.events import AuthEvent
 from kerbfirst.audit.ingest import IngestError, IngestStats, iter_events
 from kerbfirst.audit.ingest.parallel import WorkerError
+from kerbfirst.audit.parallel_ingest import ingest_to_store
 from kerbfirst.audit.store import EventStore, StoreError
 from kerbfirst.policy import PolicyError
 
@@ -108,8 +109,10 @@ def ingest(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", min=1, max=64,
-                          help="Read this many files at once, in worker processes "
-                          "(one EVTX parse uses one core); same result as 1.")
+                          help="Ingest this many ranges of the files at once, each in a "
+                          "worker process that reads, classifies and writes its own "
+                          "Parquet files (one EVTX parse uses one core); the store ends "
+                          "up the same as with 1, and a failed run adds nothing.")
     ] = 1,
 ) -> None:
     """Read NTLM events, classify why NTLM was used, and add them to the store.
@@ -155,7 +158,7 @@ def ingest(
                 )
 
         def classified() -> Iterator[AuthEvent]:
-            for event in iter_events(paths, stats=stats, warn=warn, jobs=jobs):
+            for event in iter_events(paths, stats=stats, warn=warn):
                 yield classify(event)
                 tick()
 
@@ -170,7 +173,11 @@ def ingest(
         refresher = threading.Thread(target=refresh, name="ingest-progress", daemon=True)
         refresher.start()
         try:
-            result = store.append(classified(), batch_size=batch_size)
+            if jobs > 1:
+                result = ingest_to_store(paths, store, jobs=jobs, stats=stats, warn=warn,
+                                         batch_size=batch_size)
+            else:
+                result = store.append(classified(), batch_size=batch_size)
         except IngestError as exc:
             tick(force=True)
             progress.stop()

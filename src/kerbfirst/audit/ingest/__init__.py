@@ -63,11 +63,16 @@ def iter_events(
             stats.files_done += 1
     stats.current_file = ""
     if not any_read:
-        raise IngestError(
-            "nothing could be read:\n  " + "\n  ".join(failures)
-            + "\nExport the logs as EVTX (wevtutil epl), wevtutil XML, JSON lines "
-            "(NXLog, Winlogbeat) or CSV with a header, and check the paths."
-        )
+        raise nothing_read(failures)
+
+
+def nothing_read(failures: list[str]) -> IngestError:
+    """The error for an input of which not one file could be read, naming each."""
+    return IngestError(
+        "nothing could be read:\n  " + "\n  ".join(failures)
+        + "\nExport the logs as EVTX (wevtutil epl), wevtutil XML, JSON lines "
+        "(NXLog, Winlogbeat) or CSV with a header, and check the paths."
+    )
 
 
 def read_one_file(path: Path, ctx: ReadContext) -> Generator[AuthEvent, None, str | None]:

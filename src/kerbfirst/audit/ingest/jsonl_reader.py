@@ -14,6 +14,7 @@ from typing import IO, Any
 from kerbfirst.audit import events as ev
 from kerbfirst.audit.events import AuthEvent
 from kerbfirst.audit.ingest.evtx_reader import event_from_evtx_json
+from kerbfirst.audit.ingest.json_text import loads as json_loads
 from kerbfirst.audit.ingest.mapping import (
     MAX_EXTRA_FIELDS,
     MAX_EXTRA_VALUE,
@@ -68,7 +69,7 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
 
 def read_json_lines(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
     stats = ctx.stats
-    loads = json.loads
+    loads = json_loads
     for n, line in _lines(stream):
         if line is None:
             ctx.corrupt(f"line {n}", f"line longer than {MAX_LINE} bytes")

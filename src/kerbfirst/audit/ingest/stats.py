@@ -27,6 +27,8 @@ class IngestStats:
     warnings_total: int = 0
     current_file: str = ""
     started_monotonic: float | None = None  # set by the caller when it starts the clock
+    # CPU time of parallel ingest's worker processes (not in this process's own)
+    worker_cpu_seconds: float = 0.0
 
     def records_per_second(self, now_monotonic: float) -> float:
         """Records read per second since `started_monotonic` (0.0 before it is set)."""
