@@ -197,51 +197,62 @@ class KdcServer:
     # kdc_handler_thread): the kernel's socket buffer is the queue of pending datagrams.
 
     def _read_datagrams(self, sock: socket.socket) -> None:
-        """Run on the handler thread when `sock` is readable: answer up to a batch."""
+        """Run on the handler thread when `sock` is readable: answer up to a batch.
+
+        Three phases: receive what is queued (up to the batch), answer each, send the
+        replies. Measured: interleaving a receive and a send with every request made the
+        KDC's own Python work about a third slower per request (the kernel's network
+        path evicts the interpreter's code and data from the CPU caches in between).
+        """
         handler = self._handler
         if handler is None:
             return
+        batch: list[tuple[bytes, tuple[Any, ...]]] = []
         for _ in range(min(_DATAGRAM_BATCH, self._config.max_pending_datagrams)):
-            if self._stopping:
-                return  # close() unregisters the socket; unread datagrams get no answer
             try:
                 request, addr = sock.recvfrom(_MAX_DATAGRAM)
             except (BlockingIOError, InterruptedError):
-                return
+                break
             except OSError as exc:  # ICMP errors for earlier replies; the socket closed
                 log.debug("KDC UDP receive failed: %s", type(exc).__name__)
-                return
-            if not request or len(request) > self._config.max_message_size:
-                continue
+                break
+            if request and len(request) <= self._config.max_message_size:
+                batch.append((request, addr))
+        replies: list[tuple[bytes, tuple[Any, ...], str]] = []
+        for request, addr in batch:
+            if self._stopping:
+                break  # close() unregisters the socket; unanswered datagrams get no answer
             try:
-                self._answer_datagram(handler, sock, request, addr)
+                answer = self._answer_datagram(handler, request, addr)
             except Exception as exc:  # never let one datagram stop the server
                 _log_handler_failure("udp reply", exc, format_peer(addr), "udp")
+                continue
+            if answer is not None:
+                replies.append(answer)
+        for reply, addr, peer in replies:
+            try:
+                sock.sendto(reply, addr)
+            except (BlockingIOError, InterruptedError):
+                # The kernel's send buffer is full: drop, as a router would; the client
+                # retransmits (RFC 4120 7.2.1).
+                log.warning("KDC UDP send buffer full; reply to %s dropped", peer)
+            except OSError as exc:
+                log.debug("KDC UDP send to %s failed: %s", peer, type(exc).__name__)
 
     def _answer_datagram(
-        self,
-        handler: KdcRequestHandler,
-        sock: socket.socket,
-        request: bytes,
-        addr: tuple[Any, ...],
-    ) -> None:
+        self, handler: KdcRequestHandler, request: bytes, addr: tuple[Any, ...]
+    ) -> tuple[bytes, tuple[Any, ...], str] | None:
+        """(reply, addr, peer) for one datagram, or None when nothing is to be sent."""
         peer = format_peer(addr)
         reply = self._handle(handler, request, peer, "udp")
         if reply is not None and len(reply) > self._config.max_dgram_reply_size:
             reply = self._too_big(handler, request, peer)
             if reply is not None and len(reply) > self._config.max_dgram_reply_size:
                 log.error("KDC response_too_big reply of %d bytes does not fit either", len(reply))
-                return
+                return None
         if reply is None:
-            return
-        try:
-            sock.sendto(reply, addr)
-        except (BlockingIOError, InterruptedError):
-            # The kernel's send buffer is full: drop, as a router would; the client
-            # retransmits (RFC 4120 7.2.1).
-            log.warning("KDC UDP send buffer full; reply to %s dropped", peer)
-        except OSError as exc:
-            log.debug("KDC UDP send to %s failed: %s", peer, type(exc).__name__)
+            return None
+        return reply, addr, peer
 
     async def _stop_reading_datagrams(self) -> None:
         if self._thread is not None:
