@@ -16,7 +16,7 @@ import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -30,14 +30,15 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from kerbfirst.audit.analytics import Analytics, ServerReadiness, duckdb_runner
-from kerbfirst.audit.classify import classify
-from kerbfirst.audit.events import AuthEvent
-from kerbfirst.audit.ingest import IngestError, IngestStats, iter_events
-from kerbfirst.audit.ingest.parallel import WorkerError
-from kerbfirst.audit.parallel_ingest import ingest_to_store
-from kerbfirst.audit.store import EventStore, StoreError
 from kerbfirst.policy import PolicyError
+
+# The store, analytics and ingest modules load DuckDB, pyarrow and evtx (a third of a
+# second and ~60 MB): imported inside the commands that use them, so that `kerbfirst
+# kdc serve`, `kinit` and the other commands, which share this CLI, never load them.
+if TYPE_CHECKING:
+    from kerbfirst.audit.analytics import ServerReadiness
+    from kerbfirst.audit.events import AuthEvent
+    from kerbfirst.audit.store import EventStore
 
 app = typer.Typer(
     help="NTLM visibility: ingest Windows logs, find every NTLM use and why it happened, "
@@ -87,6 +88,8 @@ def _row(table: Table, *cells: object) -> None:
 
 
 def _open(store_dir: Path) -> EventStore:
+    from kerbfirst.audit.store import EventStore
+
     store = EventStore(store_dir)
     if not store.files():
         _err(f"the event store {store_dir} is empty: run `kerbfirst audit ingest LOGS...` "
@@ -121,6 +124,12 @@ def ingest(
     Unreadable records are skipped with a warning; the exit status is non-zero only when
     nothing at all could be read.
     """
+    from kerbfirst.audit.classify import classify
+    from kerbfirst.audit.ingest import IngestError, IngestStats, iter_events
+    from kerbfirst.audit.ingest.parallel import WorkerError
+    from kerbfirst.audit.parallel_ingest import ingest_to_store
+    from kerbfirst.audit.store import EventStore, StoreError
+
     console = _console()
     stats = IngestStats()
     warnings: list[str] = []  # the first SHOWN_WARNINGS; stats counts them all
@@ -216,6 +225,8 @@ def failure_map(
     as_json: JsonOpt = False,
 ) -> None:
     """The failure map: NTLM per client, server, account, process and cause, with trend."""
+    from kerbfirst.audit.analytics import Analytics, duckdb_runner
+
     day = _date(as_of, "--as-of")
     store = _open(store_dir)
     with store.connect() as con:
@@ -242,6 +253,8 @@ def readiness(
     as_json: JsonOpt = False,
 ) -> None:
     """Readiness: the share of NTLM flows whose remedy moves them onto Kerberos."""
+    from kerbfirst.audit.analytics import Analytics, duckdb_runner
+
     store = _open(store_dir)
     with store.connect() as con:
         ready = Analytics(duckdb_runner(con)).readiness()
@@ -279,6 +292,7 @@ def simulate(
     """What enforcing the policy would break: flows, users and hosts that would fail,
     flows saved by an exception, and exceptions that are unused or expired."""
     from kerbfirst.audit import simulate as sim_mod
+    from kerbfirst.audit.analytics import Analytics, duckdb_runner
 
     day = _date(at, "--at") or date.today()
     try:
