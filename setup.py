@@ -1,10 +1,11 @@
 """Build hook for the opt-in compiled wheel; all metadata lives in pyproject.toml.
 
     pip install .                       # pure Python (the default, always)
-    KERBFIRST_COMPILE=1 pip install .   # KDC hot path compiled by mypyc (needs gcc, Python headers)
+    KERBFIRST_COMPILE=1 pip install .   # hot paths compiled by mypyc (needs gcc, Python headers)
 
 With KERBFIRST_COMPILE=1 the modules listed by scripts/build_compiled.py (wire's DER and
-Kerberos codecs, crypto, kdc) are compiled to C extensions inside the wheel, next to their
+Kerberos codecs, crypto, kdc, principal names; the audit ingest's EVTX loop, mapping and
+classification) are compiled to C extensions inside the wheel, next to their
 .py files. Editable installs (pip install -e) never compile, whatever the variable says: a
 .so in the source tree would shadow later edits to its .py file.
 """

@@ -1,10 +1,12 @@
-"""Build an opt-in, mypyc-compiled copy of kerbfirst's KDC hot path in a separate directory.
+"""Build an opt-in, mypyc-compiled copy of kerbfirst's hot paths in a separate directory.
 
     /work/main/.venv/bin/python scripts/build_compiled.py DEST
     PYTHONPATH=DEST/src python -m kerbfirst.cli.main kdc serve ...   # uses the compiled tree
 
-Copies src/ to DEST/src and runs mypyc there on exactly COMPILED_MODULES (the DER codec,
-the Kerberos message encoders/decoders, the crypto profiles and the KDC exchanges), leaving
+Copies src/ to DEST/src and runs mypyc there on exactly the modules compiled_modules() lists
+(the DER codec, the Kerberos message encoders/decoders, the crypto profiles, the KDC
+exchanges, principal names; the audit ingest's EVTX loop, field mapping and
+classification), leaving
 a self-contained importable tree: each compiled module's .so sits next to its .py and
 Python's import system prefers the extension module. Everything else stays pure Python.
 
@@ -34,6 +36,9 @@ SRC = REPO / "src"
 # and the outer layers (store, net, cli, audit) are not on it and stay pure Python.
 WIRE_MODULES = ("der", "krb5_encode", "krb5_decode", "krb5", "constants")
 CLIENT_MODULES = ("names",)  # principal names: the KDC unparses two per request
+# The NTLM workbench's per-record path: the EVTX read loop, field mapping, classification.
+AUDIT_MODULES = ("audit/ingest/evtx_reader", "audit/ingest/mapping", "audit/ingest/json_text",
+                 "audit/classify", "audit/events")
 WHOLE_PACKAGES = ("kdc", "crypto")  # every module except __init__.py
 
 
@@ -41,6 +46,7 @@ def compiled_modules(src: Path = SRC) -> list[str]:
     """Paths, relative to src, of the modules to compile (sorted, '/'-separated)."""
     paths = [f"kerbfirst/wire/{name}.py" for name in WIRE_MODULES]
     paths += [f"kerbfirst/client/{name}.py" for name in CLIENT_MODULES]
+    paths += [f"kerbfirst/{name}.py" for name in AUDIT_MODULES]
     for package in WHOLE_PACKAGES:
         paths += [
             p.relative_to(src).as_posix()

@@ -1,11 +1,11 @@
-"""The opt-in mypyc-compiled KDC hot path (KERBFIRST_COMPILE=1) passes the same tests.
+"""The opt-in mypyc-compiled hot paths (KERBFIRST_COMPILE=1) pass the same tests.
 
 Builds the compiled wheel once, as the README tells users (`pip wheel` with
 KERBFIRST_COMPILE=1: setup.py compiles the modules scripts/build_compiled.py lists; about a
-minute), unpacks it, then runs the wire, crypto, kdc and client tests in a subprocess whose
-kerbfirst is that wheel (PYTHONPATH=<unpacked>, and pytest's own `pythonpath = src`
-overridden so the repository's src/ is not on sys.path), and checks that the compiled
-modules really were the ones imported (.so files).
+minute), unpacks it, then runs the wire, crypto, kdc, client and audit-ingest tests (and the
+event store's) in a subprocess whose kerbfirst is that wheel (PYTHONPATH=<unpacked>, and
+pytest's own `pythonpath = src` overridden so the repository's src/ is not on sys.path), and
+checks that the compiled modules really were the ones imported (.so files).
 
 Known difference, pinned by test_compiled_key_rejects_wrong_type_with_type_error: mypyc
 checks declared argument types at run time, so a wrong-typed argument to a compiled
@@ -29,7 +29,8 @@ pytestmark = pytest.mark.compiled
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD = REPO / "scripts" / "build_compiled.py"
-SUITES = ("tests/wire", "tests/crypto", "tests/kdc", "tests/client")
+SUITES = ("tests/wire", "tests/crypto", "tests/kdc", "tests/client", "tests/audit_ingest",
+          "tests/audit/test_store.py", "tests/audit/test_parallel_ingest.py")
 
 # Tests whose pure-Python expectation does not hold compiled, each with the reason; each is
 # run separately below to prove the difference is still exactly the one described.
