@@ -1,6 +1,7 @@
 """KDC throughput over UDP: MIT krb5kdc against kerbfirst's KDC, same run, same generator.
 
     /work/main/.venv/bin/python bench/kdc_bench.py [--seconds 5] [--workers 1 2] [--etype 18]
+        [--rounds 3] [--compiled]
 
 For each KDC and worker count: a throwaway realm (BENCH.TEST) on a free loopback port with
 alice (password; pre-authentication required) and host/bench.test (random keys), both with
@@ -37,6 +38,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -366,6 +368,9 @@ def main() -> int:
     ap.add_argument("--compare-src", type=Path, action="append", default=[], metavar="SRC",
                     help="also serve kerbfirst from this src/ directory (e.g. an older "
                     "checkout: git archive REV src | tar -x -C DIR), labelled by DIR's name")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="repeat every measurement this many times, interleaved, and add a "
+                    "table of medians (ratios taken per round, against that round's MIT)")
     ap.add_argument("--compiled", action="store_true",
                     help="also serve kerbfirst with its hot path compiled by mypyc (built "
                     "first in a temporary directory; needs gcc and the Python headers)")
@@ -375,7 +380,7 @@ def main() -> int:
             sys.exit(f"{tool} not found: apt-get install krb5-kdc krb5-admin-server")
 
     base = Path(tempfile.mkdtemp(prefix="kdc-bench-", dir="/dev/shm"))
-    rows: list[tuple[str, int, Figure, Figure]] = []
+    rows: list[tuple[str, int, Figure, Figure, int]] = []  # (..., round)
     try:
         compiled_src = build_compiled(base) if args.compiled and args.only != "mit" else SRC
         ceilings = {}
@@ -389,17 +394,18 @@ def main() -> int:
         if args.compiled:
             kinds.append(("ours", functools.partial(our_realm, src=compiled_src,
                                                     label="kerbfirst (compiled)")))
-        for workers in args.workers:
-            for tag, make in kinds:
-                if args.only and args.only != tag:
-                    continue
-                d = base / f"{tag}-{workers}-{len(rows)}"
-                realm = make(d, free_port(), args.etype, workers)
-                with running(realm):
-                    log(f"{realm.name}, {workers} worker(s): measuring")
-                    as_fig, tgs_fig = bench_kdc(realm, args.etype, args.seconds,
-                                                args.generators or workers)
-                rows.append((realm.name, workers, as_fig, tgs_fig))
+        for rnd in range(args.rounds):
+            for workers in args.workers:
+                for tag, make in kinds:
+                    if args.only and args.only != tag:
+                        continue
+                    d = base / f"{tag}-{workers}-{len(rows)}"
+                    realm = make(d, free_port(), args.etype, workers)
+                    with running(realm):
+                        log(f"{realm.name}, {workers} worker(s), round {rnd + 1}: measuring")
+                        as_fig, tgs_fig = bench_kdc(realm, args.etype, args.seconds,
+                                                    args.generators or workers)
+                    rows.append((realm.name, workers, as_fig, tgs_fig, rnd))
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -411,18 +417,46 @@ def main() -> int:
     width = max([14, *(len(name) for name, *_ in rows)])  # 14 unless --compiled
     head = (f"{'KDC':<{width}} {'workers':>7} {'AS/s':>8} {'TGS/s':>8} {'errors':>7} {'lost':>5} "
             f"{'AS cpu us':>9} {'TGS cpu us':>10} {'AS ours/MIT':>11} {'TGS ours/MIT':>12}")
-    print(head)
-    print("-" * len(head))
-    mit = {w: (a, t) for name, w, a, t in rows if name.startswith("MIT")}
-    for name, workers, a, t in rows:
-        ratio_as = ratio_tgs = ""
-        if not name.startswith("MIT") and workers in mit:
-            ratio_as = f"{a.rate / mit[workers][0].rate:.2f}" if mit[workers][0].rate else "-"
-            ratio_tgs = f"{t.rate / mit[workers][1].rate:.2f}" if mit[workers][1].rate else "-"
-        print(f"{name:<{width}} {workers:>7} {a.rate:>8,.0f} {t.rate:>8,.0f} "
-              f"{a.errors + t.errors:>7} "
-              f"{a.lost + t.lost:>5} {a.cpu_us:>9.0f} {t.cpu_us:>10.0f} {ratio_as:>11} "
-              f"{ratio_tgs:>12}")
+    mit = {(w, r): (a, t) for name, w, a, t, r in rows if name.startswith("MIT")}
+
+    def ratios(name: str, workers: int, rnd: int, a: Figure, t: Figure) -> tuple[float, float]:
+        base = mit.get((workers, rnd))
+        if name.startswith("MIT") or base is None:
+            return float("nan"), float("nan")
+        return (a.rate / base[0].rate if base[0].rate else float("nan"),
+                t.rate / base[1].rate if base[1].rate else float("nan"))
+
+    def shown(x: float) -> str:
+        return "" if x != x else f"{x:.2f}"  # NaN: no ratio (MIT's own row)
+
+    for rnd in range(args.rounds):
+        if args.rounds > 1:
+            print(f"round {rnd + 1}")
+        print(head)
+        print("-" * len(head))
+        for name, workers, a, t, r in rows:
+            if r != rnd:
+                continue
+            ra, rt = ratios(name, workers, r, a, t)
+            print(f"{name:<{width}} {workers:>7} {a.rate:>8,.0f} {t.rate:>8,.0f} "
+                  f"{a.errors + t.errors:>7} {a.lost + t.lost:>5} {a.cpu_us:>9.0f} "
+                  f"{t.cpu_us:>10.0f} {shown(ra):>11} {shown(rt):>12}")
+        print()
+    if args.rounds > 1:
+        print(f"medians over {args.rounds} rounds (each ratio against the same round's MIT)")
+        print(head)
+        print("-" * len(head))
+        for name, workers in dict.fromkeys((n, w) for n, w, *_ in rows):
+            mine = [(a, t, r) for n, w, a, t, r in rows if (n, w) == (name, workers)]
+            med = statistics.median
+            ra = med(ratios(name, workers, r, a, t)[0] for a, t, r in mine)
+            rt = med(ratios(name, workers, r, a, t)[1] for a, t, r in mine)
+            print(f"{name:<{width}} {workers:>7} {med(a.rate for a, _, _ in mine):>8,.0f} "
+                  f"{med(t.rate for _, t, _ in mine):>8,.0f} "
+                  f"{sum(a.errors + t.errors for a, t, _ in mine):>7} "
+                  f"{sum(a.lost + t.lost for a, t, _ in mine):>5} "
+                  f"{med(a.cpu_us for a, _, _ in mine):>9.0f} "
+                  f"{med(t.cpu_us for _, t, _ in mine):>10.0f} {shown(ra):>11} {shown(rt):>12}")
     print("\nerrors: KRB-ERROR replies in the measured windows (must be 0); lost: requests "
           "unanswered for 1 s;\ncpu us: server CPU time (all its processes) per reply.")
     return 0
