@@ -263,3 +263,17 @@ def test_n_fold_validation() -> None:
     with pytest.raises(KerberosCryptoError):
         n_fold(b"abc", 60)
     assert n_fold(b"kerberos", 64) == b"kerberos"
+
+
+def test_encrypt_without_cache_leaves_the_derived_key_cache_alone() -> None:
+    import os
+
+    from kerbfirst.crypto import Key, decrypt, encrypt
+    from kerbfirst.crypto.operations import _encryption_keys
+
+    for etype, size in ((17, 16), (18, 32), (19, 16), (20, 32)):
+        key = Key(etype, os.urandom(size))
+        before = _encryption_keys.cache_info().currsize
+        sealed = encrypt(key, 9, b"one-shot reply", confounder=os.urandom(16), cache=False)
+        assert _encryption_keys.cache_info().currsize == before
+        assert decrypt(key, 9, sealed) == b"one-shot reply"  # the same ciphertext as cached

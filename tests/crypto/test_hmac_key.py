@@ -30,3 +30,4 @@ def test_rfc2202_sha1_vector() -> None:
 
 def test_repr_hides_key() -> None:
     assert "Jefe" not in repr(HmacKey(b"Jefe", "sha1"))
+

@@ -121,15 +121,22 @@ def random_to_key(etype: int, data: bytes) -> Key:
     return Key(etype, bytes(data))
 
 
-def encrypt(key: Key, usage: int, plaintext: bytes, *, confounder: bytes) -> bytes:
-    """Encrypt with the caller's 16-byte random confounder (this layer has no randomness)."""
+def encrypt(
+    key: Key, usage: int, plaintext: bytes, *, confounder: bytes, cache: bool = True
+) -> bytes:
+    """Encrypt with the caller's 16-byte random confounder (this layer has no randomness).
+
+    cache=False: the key is used once (a TGS-REQ's authenticator subkey), so its derived
+    keys are computed without entering the cache, where they would only evict keys that
+    recur and keep the garbage collector busy with objects that are never used again."""
     profile = _profile_for(key)
     if len(confounder) != profile.confounder_size:
         raise KerberosCryptoError(
             f"{profile.name} needs a {profile.confounder_size}-byte confounder, "
             f"got {len(confounder)} bytes"
         )
-    ke, ki = _encryption_keys(key.etype, key.contents, _usage(usage))
+    derive = _encryption_keys if cache else _encryption_keys.__wrapped__
+    ke, ki = derive(key.etype, key.contents, _usage(usage))
     if profile.is_rfc8009:
         return rfc8009.encrypt(ke, ki, confounder, plaintext, profile.mac_size)
     return rfc3962.encrypt(ke, ki, confounder, plaintext)

@@ -52,8 +52,13 @@ class KdcContext:
         # ciphertext and key: a client sends the same TGT with every TGS-REQ.
         self.ticket_cache: dict[tuple[int, bytes, bytes], EncTicketPart] = {}
 
-    def seal(self, key: Key, usage: int, plaintext: bytes, kvno: int | None) -> EncryptedData:
-        cipher = encrypt(key, usage, plaintext, confounder=self.random(CONFOUNDER_BYTES))
+    def seal(
+        self, key: Key, usage: int, plaintext: bytes, kvno: int | None, *, once: bool = False
+    ) -> EncryptedData:
+        """`once`: the key serves this message only (crypto's cache is bypassed)."""
+        cipher = encrypt(
+            key, usage, plaintext, confounder=self.random(CONFOUNDER_BYTES), cache=not once
+        )
         return EncryptedData(key.etype, kvno, cipher)
 
     def seal_with(self, entry: KeyEntry, usage: int, plaintext: bytes) -> EncryptedData:

@@ -137,13 +137,15 @@ def issue(ctx: KdcContext, r: TgsRequest, state: RequestState) -> bytes:
         usage = c.KU_TGS_REP_ENC_PART_SUBKEY
     else:
         reply_key, usage = r.session_key, c.KU_TGS_REP_ENC_PART_SESSKEY
+    # A subkey is fresh in every request (RFC 4120 5.5.1): nothing to gain from caching
+    # its derived keys. The TGT session key recurs for the TGT's life: cached.
     rep = KdcRep(
         msg_type=c.KRB_TGS_REP,
         padata=None,
         crealm=h.crealm,
         cname=h.cname,
         ticket=ticket,
-        enc_part=ctx.seal(reply_key, usage, enc_reply.encode(), None),
+        enc_part=ctx.seal(reply_key, usage, enc_reply.encode(), None, once=subkey is not None),
     )
     state.ticket_etype = server_key.etype
     state.session_etype = session_etype
