@@ -277,3 +277,13 @@ def test_encrypt_without_cache_leaves_the_derived_key_cache_alone() -> None:
         sealed = encrypt(key, 9, b"one-shot reply", confounder=os.urandom(16), cache=False)
         assert _encryption_keys.cache_info().currsize == before
         assert decrypt(key, 9, sealed) == b"one-shot reply"  # the same ciphertext as cached
+
+
+@given(
+    base=st.sampled_from([16, 32]).flatmap(lambda n: st.binary(min_size=n, max_size=n)),
+    constants=st.lists(st.binary(min_size=1, max_size=20), min_size=1, max_size=3),
+)
+def test_derive_keys_equals_derive_key_one_by_one(base: bytes, constants: list[bytes]) -> None:
+    from kerbfirst.crypto.rfc3962 import derive_key, derive_keys
+
+    assert derive_keys(base, *constants) == [derive_key(base, c) for c in constants]

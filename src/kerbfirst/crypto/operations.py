@@ -47,8 +47,12 @@ def _derive(profile: EnctypeProfile, base: bytes, usage: int, kind: int, nbits: 
 def _encryption_keys(etype: int, base: bytes, usage: int) -> tuple[AesCbc, HmacKey]:
     profile = get_profile(etype)
     # RFC 8009 5: Ke is the AES key size, Ki is the MAC size; RFC 3962 derives full-size keys.
-    ke = _derive(profile, base, usage, _KE, profile.key_size * 8)
-    ki = _derive(profile, base, usage, _KI, profile.mac_size * 8)
+    if profile.is_rfc8009:
+        ke = _derive(profile, base, usage, _KE, profile.key_size * 8)
+        ki = _derive(profile, base, usage, _KI, profile.mac_size * 8)
+    else:
+        prefix = usage.to_bytes(4, "big")
+        ke, ki = rfc3962.derive_keys(base, prefix + bytes((_KE,)), prefix + bytes((_KI,)))
     return aes_cbc_zero(ke), HmacKey(ki, profile.hash_name)
 
 
