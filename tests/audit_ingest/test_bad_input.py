@@ -181,3 +181,28 @@ def test_repeated_csv_column_warns_and_first_wins(tmp_path):
     events, _stats, warnings = _run([f])
     assert [e.user for e in events] == ["alice"]
     assert len(warnings) == 1 and "dup.csv" in warnings[0] and "UserName" in warnings[0]
+
+
+def test_lone_surrogate_escape_is_replaced_not_fatal(tmp_path):
+    # json accepts "\ud800" but no UTF-8 text (so no Parquet column) can hold it.
+    write_fixtures(tmp_path, seed=2, events=5, formats=("winlogbeat",))
+    f = tmp_path / "events.winlogbeat.jsonl"
+    lines = f.read_text().splitlines()
+    assert '"UserName": "' in lines[0]
+    lines[0] = lines[0].replace('"UserName": "', '"UserName": "\\ud800', 1)
+    f.write_text("\n".join(lines) + "\n")
+    events, stats, _ = _run([f])
+    assert len(events) == 5 and stats.records_corrupt == 0
+    assert events[0].user.startswith("\ufffd")
+    from kerbfirst.audit.store import EventStore
+
+    result = EventStore(tmp_path / "store").append(iter(events))
+    assert result.added == 5
+
+
+def test_own_format_extra_that_is_not_an_object_is_a_corrupt_record(tmp_path):
+    from kerbfirst.audit.ingest.jsonl_reader import event_from_record
+
+    with pytest.raises(ValueError, match="extra must be a JSON object"):
+        event_from_record({"source": "h/c", "record_id": 1, "event_id": 8001, "host": "h",
+                           "time": "2025-01-06T00:00:00+00:00", "extra": "[1, 2]"}, "f")

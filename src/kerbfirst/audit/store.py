@@ -25,7 +25,6 @@ held in memory (the least recently used days are dropped once written).
 from __future__ import annotations
 
 import contextlib
-import json
 import operator
 import os
 import uuid
@@ -35,6 +34,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import duckdb
+import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -106,8 +106,13 @@ def _batches(events: Iterable[AuthEvent], size: int) -> Iterator[list[AuthEvent]
 # tuple per event and transposing it (measured: about half the time).
 _GETTERS = [operator.attrgetter(name) for name in SCHEMA.names]
 _EXTRA = SCHEMA.names.index("extra")
-# One encoder for all rows: json.dumps with options builds a new encoder on every call.
-_encode_extra = json.JSONEncoder(ensure_ascii=False, sort_keys=True).encode
+
+
+def _encode_extra(extra: dict[str, str]) -> str:
+    """The extra fields as compact JSON text with sorted keys (one spelling per content,
+    so equal rows compare equal in SQL). orjson: about 6x json's encoder per row, which
+    mattered on NTLM-dense logs where every record becomes a row."""
+    return orjson.dumps(extra, option=orjson.OPT_SORT_KEYS).decode()
 
 
 def _to_arrow(events: list[AuthEvent]) -> pa.Table:

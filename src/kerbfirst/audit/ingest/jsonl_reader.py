@@ -7,7 +7,6 @@ so a concatenation of exports is fine.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
@@ -182,7 +181,9 @@ def event_from_record(rec: Mapping[str, Any], file: str) -> AuthEvent:
         elif name == "time":
             kw[name] = parse_time(value)
         elif name == "extra":
-            extra = json.loads(value) if isinstance(value, str) else dict(value or {})
+            extra = json_loads(value) if isinstance(value, str) else value or {}
+            if not isinstance(extra, dict):
+                raise ValueError(f"extra must be a JSON object, got {type(extra).__name__}")
             kw[name] = {str(k)[:64]: str(v)[:MAX_EXTRA_VALUE]
                         for k, v in list(extra.items())[:MAX_EXTRA_FIELDS]}
         else:
