@@ -206,3 +206,25 @@ def test_own_format_extra_that_is_not_an_object_is_a_corrupt_record(tmp_path):
     with pytest.raises(ValueError, match="extra must be a JSON object"):
         event_from_record({"source": "h/c", "record_id": 1, "event_id": 8001, "host": "h",
                            "time": "2025-01-06T00:00:00+00:00", "extra": "[1, 2]"}, "f")
+
+
+def test_numbers_the_store_cannot_hold_do_not_stop_the_ingest(tmp_path):
+    import json
+
+    from kerbfirst.audit.store import EventStore
+
+    write_fixtures(tmp_path, seed=2, events=60, formats=("winlogbeat",))
+    f = tmp_path / "events.winlogbeat.jsonl"
+    docs = [json.loads(line) for line in f.read_text().splitlines()]
+    docs[0]["winlog"]["event_data"]["NtlmUsageId"] = "99999999999"  # past int32
+    docs[1]["winlog"]["event_data"]["SChannelType"] = "-5000000000"
+    docs[2]["winlog"]["record_id"] = 2**70  # past the store's int64
+    f.write_text("\n".join(json.dumps(d) for d in docs) + "\n")
+    events, stats, warnings = _run([f])
+    assert len(events) == 59 and stats.records_corrupt == 1
+    assert "line 3" in warnings[0] and "record id" in warnings[0]
+    first = events[0]
+    assert first.usage_reason is None and first.extra["UsageReason"] == "99999999999"
+    assert events[1].secure_channel_type is None
+    assert events[1].extra["SChannelType"] == "-5000000000"
+    assert EventStore(tmp_path / "store").append(iter(events)).added == 59

@@ -295,6 +295,16 @@ def _mechanism(event_id: int, data: Mapping[str, object], usage_reason: int | No
     return Mechanism.UNKNOWN
 
 
+INT32_MAX = 2**31 - 1
+RECORD_ID_MAX = 2**63 - 1  # EventRecordID is a UInt64; the store keeps a signed 64-bit
+
+
+def _int32(value: int | None) -> int | None:
+    """A code that fits the store's 32-bit column, or None (the text then goes to extra):
+    a hostile or garbled number must not stop a whole batch from being written."""
+    return value if value is not None and -INT32_MAX - 1 <= value <= INT32_MAX else None
+
+
 def build_event(
     *,
     host: str,
@@ -306,7 +316,10 @@ def build_event(
     data: Mapping[str, object],
     file: str,
 ) -> AuthEvent:
-    """One AuthEvent from a relevant record (call `is_relevant` first)."""
+    """One AuthEvent from a relevant record (call `is_relevant` first). Raises ValueError
+    for a record the store could not hold (the readers count it as corrupt and go on)."""
+    if not 0 <= record_id <= RECORD_ID_MAX:
+        raise ValueError(f"record id {record_id} is outside 0..2**63-1")
     role = NTLM_OPERATIONAL_ROLES.get(event_id)
     if role is None:
         if event_id in (4624, 4625) or event_id in LSASRV_IDS:
@@ -327,7 +340,7 @@ def build_event(
         addr = addr[7:]
     process = get("process", "") or _clean(data.get("LogonProcessName"))
     reason_text = get("reason", "")
-    usage_reason = parse_int(reason_text) if reason_text else None
+    usage_reason = _int32(parse_int(reason_text)) if reason_text else None
     version_text = get("version", "")
     version = _ntlm_version(version_text) if version_text else NtlmVersion.UNKNOWN
     if event_id in NTLMV1_EVENT_IDS and version is NtlmVersion.UNKNOWN:
@@ -337,6 +350,7 @@ def build_event(
     if event_id == 4625 and sub_status and parse_int(sub_status) != 0:
         status = sub_status
     sct = get("sct", "")
+    secure_channel_type = _int32(parse_int(sct)) if sct else None
 
     netbios = host.split(".", 1)[0].upper()
     if not domain or domain.upper() == "NT AUTHORITY":
@@ -352,6 +366,8 @@ def build_event(
         extra["pid"] = pid  # kept apart so `process` groups across process restarts
     if reason_text and usage_reason is None:
         extra["UsageReason"] = reason_text[:MAX_EXTRA_VALUE]
+    if sct and secure_channel_type is None:
+        extra["SChannelType"] = sct[:MAX_EXTRA_VALUE]
     if len(rest) >= MAX_EXTRA_FIELDS:
         rest["_truncated"] = "1"
     extra.update(rest)
@@ -376,6 +392,6 @@ def build_event(
         usage_reason=usage_reason,
         disposition=_disposition(event_id, status, sub_status),
         status=status,
-        secure_channel_type=parse_int(sct) if sct else None,
+        secure_channel_type=secure_channel_type,
         extra=extra,
     )
