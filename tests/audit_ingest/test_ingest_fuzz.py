@@ -36,7 +36,8 @@ FIELDS = sorted(set(F_TARGET + F_USER + F_DOMAIN + F_CLIENT_HOST + F_CLIENT_ADDR
                        "AuthenticationPackageName", "MechanismOID", "X" * 70)))
 PROVIDERS = ["Microsoft-Windows-NTLM", "Microsoft-Windows-Security-Auditing",
              "Microsoft-Windows-Security-Netlogon", "LsaSrv"]
-CHANNELS = ["Security", "Microsoft-Windows-NTLM/Operational", "System"]
+# The channel decides relevance with the event id; NTLM/Operational ids are most of them.
+CHANNELS = ["Microsoft-Windows-NTLM/Operational"] * 3 + ["Security", "System"]
 
 values = st.one_of(
     st.sampled_from(["", "-", "(NULL)", "NTLM", "NtLmSsp ", "NTLM V1", "LM", "0x0",
@@ -49,15 +50,18 @@ values = st.one_of(
     st.dictionaries(st.text(max_size=5), st.integers(), max_size=2),
 )
 winlogbeat = st.fixed_dictionaries({
-    "@timestamp": st.sampled_from(["2025-01-06T00:00:00Z", "2025-13-01T00:00:00Z", "x", 5]),
+    "@timestamp": st.sampled_from(["2025-01-06T00:00:00Z"] * 6 + ["2025-13-01T00:00:00Z", "x",
+                                                                  5]),
     "winlog": st.fixed_dictionaries({
         "channel": st.sampled_from(CHANNELS),
         "computer_name": st.sampled_from(["WS1.corp.example.com", "", "\u00e9\u00e9"]),
         "event_id": st.sampled_from(sorted(RELEVANT_IDS)).map(str),
         "provider_name": st.sampled_from(PROVIDERS),
-        "record_id": st.one_of(st.integers(min_value=-5, max_value=2**66), st.just("7"),
+        "record_id": st.one_of(st.integers(min_value=0, max_value=10**6),
+                               st.integers(min_value=-5, max_value=2**66), st.just("7"),
                                st.none()),
-        "event_data": st.dictionaries(st.sampled_from(FIELDS), values, max_size=10),
+        "event_data": st.dictionaries(st.sampled_from(FIELDS), values, min_size=3,
+                                      max_size=12),
     }),
 })
 nxlog = st.builds(
@@ -76,7 +80,7 @@ def _line(doc: object) -> str:
     return json.dumps(doc)
 
 
-@settings(max_examples=40, deadline=None,
+@settings(max_examples=150, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(docs=st.lists(st.one_of(winlogbeat, nxlog), min_size=1, max_size=25))
 def test_malformed_records_never_escape_ingest_or_store(tmp_path: Path, docs: list[object]
