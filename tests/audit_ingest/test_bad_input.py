@@ -228,3 +228,13 @@ def test_numbers_the_store_cannot_hold_do_not_stop_the_ingest(tmp_path):
     assert events[1].secure_channel_type is None
     assert events[1].extra["SChannelType"] == "-5000000000"
     assert EventStore(tmp_path / "store").append(iter(events)).added == 59
+
+
+def test_own_format_numbers_outside_the_store_columns_are_corrupt_records():
+    from kerbfirst.audit.ingest.jsonl_reader import event_from_record
+
+    base = {"source": "h/c", "record_id": 1, "event_id": 8001, "host": "h",
+            "time": "2025-01-06T00:00:00+00:00"}
+    for field, value in (("record_id", 2**64), ("record_id", -1), ("usage_reason", 2**40)):
+        with pytest.raises(ValueError, match=field):
+            event_from_record({**base, field: value}, "f")

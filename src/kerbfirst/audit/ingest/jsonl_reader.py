@@ -164,6 +164,19 @@ _INTS = ("record_id", "event_id")
 _OPT_INTS = ("usage_reason", "secure_channel_type")
 
 
+# The store's column ranges (store.SCHEMA): a value outside one is a corrupt record here,
+# not an error that stops the Parquet write of a whole batch.
+_RANGES = {"record_id": (0, 2**63 - 1), "event_id": (0, 2**31 - 1),
+           "usage_reason": (-(2**31), 2**31 - 1), "secure_channel_type": (-(2**31), 2**31 - 1)}
+
+
+def _bounded(name: str, value: int) -> int:
+    lo, hi = _RANGES.get(name, (-(2**63), 2**63 - 1))
+    if not lo <= value <= hi:
+        raise ValueError(f"{name} {value} is outside {lo}..{hi}")
+    return value
+
+
 def event_from_record(rec: Mapping[str, Any], file: str) -> AuthEvent:
     """Back from `AuthEvent.to_record()` (our JSON lines / CSV); unknown keys ignored."""
     kw: dict[str, Any] = {}
@@ -175,9 +188,9 @@ def event_from_record(rec: Mapping[str, Any], file: str) -> AuthEvent:
             if kw[name] is None and name not in ("cause", "remedy"):
                 del kw[name]
         elif name in _INTS:
-            kw[name] = int(value)
+            kw[name] = _bounded(name, int(value))
         elif name in _OPT_INTS:
-            kw[name] = int(value) if value not in (None, "") else None
+            kw[name] = _bounded(name, int(value)) if value not in (None, "") else None
         elif name == "time":
             kw[name] = parse_time(value)
         elif name == "extra":
