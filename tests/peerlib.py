@@ -6,6 +6,7 @@ skipped peer test as a pass (README: scripts/test.sh installs them all).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import glob
 import os
@@ -125,6 +126,24 @@ def run_peer(
         timeout=timeout,
         check=False,
     )
+
+
+async def run_gss_client(
+    args: Sequence[str], env: Mapping[str, str], *, timeout: float
+) -> tuple[int, str]:
+    """MIT gss-client with `args`: (exit status, stdout and stderr together). Killed if
+    it has not finished within `timeout` seconds (the TimeoutError propagates)."""
+    proc = await asyncio.create_subprocess_exec(
+        require_program("gss-client"), *args, env=dict(env),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        async with asyncio.timeout(timeout):
+            out, _ = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    return proc.returncode or 0, out.decode(errors="replace")
 
 
 def tcp_listening(port: int) -> bool:

@@ -39,7 +39,7 @@ from kerbfirst.net.gss_sample import (
 from kerbfirst.store.ccache import read_ccache
 from kerbfirst.wire.constants import NT_PRINCIPAL
 from kerbfirst.wire.krb5 import PrincipalName, Ticket
-from peerlib import free_port, k5_realm, require_program, wait_listening
+from peerlib import free_port, k5_realm, require_program, run_gss_client, wait_listening
 
 pytestmark = pytest.mark.peer
 
@@ -81,20 +81,13 @@ def test_mit_gss_client_to_our_acceptor(realm: Any, client_args: list[str],
         server = await start_server("127.0.0.1", 0, new_acceptor=new_acceptor,
                                     on_message=received.append, timeout=TIMEOUT)
         port = server.sockets[0].getsockname()[1]
-        proc = await asyncio.create_subprocess_exec(
-            require_program("gss-client"), "-port", str(port), *client_args, "127.0.0.1",
-            f"host@{HOST}", message, env=realm.env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            async with asyncio.timeout(TIMEOUT):
-                out, _ = await proc.communicate()
+            return await run_gss_client(
+                ["-port", str(port), *client_args, "127.0.0.1", f"host@{HOST}", message],
+                realm.env, timeout=TIMEOUT)
         finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
             server.close()
             await server.wait_closed()
-        return proc.returncode or 0, out.decode(errors="replace")
 
     code, text = asyncio.run(scenario())
     assert code == 0, text
@@ -170,20 +163,13 @@ def test_mit_gss_client_gets_our_krb_error(realm: Any) -> None:
         server = await start_server("127.0.0.1", 0, new_acceptor=new_acceptor,
                                     on_message=received.append, timeout=TIMEOUT)
         port = server.sockets[0].getsockname()[1]
-        proc = await asyncio.create_subprocess_exec(
-            require_program("gss-client"), "-port", str(port), "127.0.0.1", f"host@{HOST}",
-            "never delivered", env=realm.env, stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT)
         try:
-            async with asyncio.timeout(TIMEOUT):
-                out, _ = await proc.communicate()
+            return await run_gss_client(
+                ["-port", str(port), "127.0.0.1", f"host@{HOST}", "never delivered"],
+                realm.env, timeout=TIMEOUT)
         finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
             server.close()
             await server.wait_closed()
-        return proc.returncode or 0, out.decode(errors="replace")
 
     code, text = asyncio.run(scenario())
     assert code != 0, text

@@ -3,7 +3,6 @@ against one of our servers, and gss-server for our initiator."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +12,14 @@ from kerbfirst.gss.mechanism import Mechanism
 from kerbfirst.net.gss_sample import ReceivedMessage
 from kerbfirst.net.iakerb_proxy import KdcForwarder
 from kerbfirst.net.iakerb_sample import start_mechanism_server
-from peerlib import free_port, peer_env, require_program, wait_listening, write_krb5_conf
+from peerlib import (
+    free_port,
+    peer_env,
+    require_program,
+    run_gss_client,
+    wait_listening,
+    write_krb5_conf,
+)
 
 TIMEOUT = 20.0
 HOST = "server.test.realm"
@@ -40,20 +46,13 @@ async def gss_client_against(
         on_message=(received.append if received is not None else lambda m: None),
         timeout=TIMEOUT)
     port = server.sockets[0].getsockname()[1]
-    proc = await asyncio.create_subprocess_exec(
-        require_program("gss-client"), "-iakerb", "-user", user, "-pass", password,
-        "-port", str(port), *(extra or []), "127.0.0.1", service, message, env=env,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        async with asyncio.timeout(TIMEOUT):
-            out, _ = await proc.communicate()
+        return await run_gss_client(
+            ["-iakerb", "-user", user, "-pass", password, "-port", str(port), *(extra or []),
+             "127.0.0.1", service, message], env, timeout=TIMEOUT)
     finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
         server.close()
         await server.wait_closed()
-    return proc.returncode or 0, out.decode(errors="replace")
 
 
 def client_env(tmp: Path, conf: Path) -> dict[str, str]:

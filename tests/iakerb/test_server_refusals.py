@@ -21,7 +21,7 @@ from kerbfirst.net.gss_sample import TOKEN_CONTEXT, TOKEN_CONTEXT_NEXT, TOKEN_NO
 from kerbfirst.net.iakerb_proxy import KdcForwarder
 from kerbfirst.net.iakerb_sample import start_mechanism_server
 from kerbfirst.store.audit_log import JsonLinesAuditLog
-from peerlib import require_program
+from peerlib import run_gss_client
 
 from .iakerb_env import ALICE_PASSWORD, REALM, key_lookup, make_realm
 from .mit_peers import TIMEOUT, client_conf, client_env
@@ -42,18 +42,9 @@ async def _raw_client(port: int, token: bytes) -> bytes:
 
 
 async def _mit_client(port: int, env: dict[str, str], user: str) -> tuple[int, str]:
-    proc = await asyncio.create_subprocess_exec(
-        require_program("gss-client"), "-iakerb", "-user", user, "-pass", ALICE_PASSWORD,
-        "-port", str(port), "127.0.0.1", "host@server.test.realm", "after the storm", env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    try:
-        async with asyncio.timeout(TIMEOUT):
-            out, _ = await proc.communicate()
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-    return proc.returncode or 0, out.decode(errors="replace")
+    return await run_gss_client(
+        ["-iakerb", "-user", user, "-pass", ALICE_PASSWORD, "-port", str(port), "127.0.0.1",
+         "host@server.test.realm", "after the storm"], env, timeout=TIMEOUT)
 
 
 def test_server_survives_every_refusal(tmp_path: Path) -> None:

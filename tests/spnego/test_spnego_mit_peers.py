@@ -50,7 +50,7 @@ from kerbfirst.net.gss_sample import (
 )
 from kerbfirst.wire import spnego as w
 from kerbfirst.wire.gss_framing import OID_KRB5, OID_KRB5_MS
-from peerlib import free_port, require_program
+from peerlib import free_port, require_program, run_gss_client
 
 pytestmark = pytest.mark.peer
 realm = gss_realm  # the module-scoped MIT realm fixture, reused
@@ -111,20 +111,13 @@ def test_mit_gss_client_spnego_to_our_acceptor(realm: Any, client_args: list[str
         server = await start_server("127.0.0.1", 0, new_acceptor=new_acceptor,
                                     on_message=received.append, timeout=TIMEOUT)
         port = server.sockets[0].getsockname()[1]
-        proc = await asyncio.create_subprocess_exec(
-            require_program("gss-client"), "-port", str(port), "-spnego", *client_args,
-            "127.0.0.1", f"host@{HOST}", message, env=realm.env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         try:
-            async with asyncio.timeout(TIMEOUT):
-                out, _ = await proc.communicate()
+            return await run_gss_client(
+                ["-port", str(port), "-spnego", *client_args, "127.0.0.1", f"host@{HOST}",
+                 message], realm.env, timeout=TIMEOUT)
         finally:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
             server.close()
             await server.wait_closed()
-        return proc.returncode or 0, out.decode(errors="replace")
 
     code, text = asyncio.run(scenario())
     assert code == 0, text
