@@ -115,10 +115,7 @@ async def run_client(
         return await send_message(reader, writer, context, message, wrap=wrap,
                                   encrypt=encrypt, mic=mic, timeout=timeout)
     finally:
-        writer.close()
-        with contextlib.suppress(OSError, TimeoutError):
-            async with asyncio.timeout(timeout):
-                await writer.wait_closed()
+        await close_connection(writer, timeout)
 
 
 async def send_message(
@@ -140,6 +137,14 @@ async def send_message(
         verified = True
     await write_token(writer, TOKEN_NOOP, timeout=timeout)
     return ClientResult(context, verified)
+
+
+async def close_connection(writer: asyncio.StreamWriter, timeout: float) -> None:
+    """Close a sample-protocol connection, waiting at most `timeout` for the peer."""
+    writer.close()
+    with contextlib.suppress(OSError, TimeoutError):
+        async with asyncio.timeout(timeout):
+            await writer.wait_closed()
 
 
 # ---------------------------------------------------------------------- server
@@ -165,10 +170,7 @@ async def serve_connection(
     except (SampleProtocolError, GssError, OSError, TimeoutError) as exc:
         log.warning("gss-sample connection from %s refused: %s", peer, exc)
     finally:
-        writer.close()
-        with contextlib.suppress(OSError, TimeoutError):
-            async with asyncio.timeout(timeout):
-                await writer.wait_closed()
+        await close_connection(writer, timeout)
 
 
 async def _serve(

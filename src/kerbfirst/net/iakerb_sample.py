@@ -10,7 +10,6 @@ A failing connection never stops the server: it is logged and closed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -26,6 +25,7 @@ from kerbfirst.net.gss_sample import (
     ClientResult,
     ReceivedMessage,
     SampleProtocolError,
+    close_connection,
     read_token,
     send_message,
     serve_messages,
@@ -67,10 +67,7 @@ async def run_mechanism_client(
         return await send_message(reader, writer, context, message, wrap=wrap,
                                   encrypt=encrypt, mic=mic, timeout=timeout)
     finally:
-        writer.close()
-        with contextlib.suppress(OSError, TimeoutError):
-            async with asyncio.timeout(timeout):
-                await writer.wait_closed()
+        await close_connection(writer, timeout)
 
 
 async def serve_mechanism_connection(
@@ -96,10 +93,7 @@ async def serve_mechanism_connection(
     finally:
         if isinstance(acceptor, IakerbAcceptor) and not acceptor.complete:
             acceptor.abandon(clock())
-        writer.close()
-        with contextlib.suppress(OSError, TimeoutError):
-            async with asyncio.timeout(timeout):
-                await writer.wait_closed()
+        await close_connection(writer, timeout)
 
 
 async def _establish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
