@@ -53,17 +53,19 @@ def require_program(name: str) -> str:
 
 
 def free_port() -> int:
-    """A TCP and UDP port free on 127.0.0.1 right now."""
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = int(s.getsockname()[1])
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-            try:
-                u.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-        return port
+    """A port free for both TCP and UDP on 127.0.0.1 right now (KDCs listen on both, and
+    RESPONSE_TOO_BIG retries the same port over TCP)."""
+    for _ in range(50):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+            tcp.bind(("127.0.0.1", 0))
+            port = int(tcp.getsockname()[1])
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                try:
+                    udp.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+                return port
+    pytest.fail("no port free for both TCP and UDP on 127.0.0.1")
 
 
 def write_krb5_conf(

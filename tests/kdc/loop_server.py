@@ -7,28 +7,12 @@ Kdc in tests/kdc/test_mit_peer.py. TCP framing is RFC 4120 7.2.2 (4-byte length)
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 from datetime import UTC, datetime
 
 from kerbfirst.kdc import Kdc
 
 MAX_TCP_REQUEST = 64 * 1024
-
-
-def free_port() -> int:
-    """A port free for both UDP and TCP on 127.0.0.1."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as t:
-            t.bind(("127.0.0.1", 0))
-            port = t.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
-                try:
-                    u.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return int(port)
-    raise RuntimeError("no free port on 127.0.0.1")
 
 
 class _Udp(asyncio.DatagramProtocol):

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from loop_server import LoopKdcServer, free_port
+from loop_server import LoopKdcServer
 from memory_realm import ALICE, ALICE_PASSWORD, REALM, SERVICE, Realm, make_realm
 
 from kerbfirst.kdc import Outcome, RequestKind
+from peerlib import free_port
 
 pytestmark = pytest.mark.peer
 

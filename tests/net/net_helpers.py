@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import socket
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
-
-import pytest
 
 from kerbfirst.net.kdc_server import KdcServer, KdcServerConfig
 
@@ -42,21 +39,6 @@ async def running_server(handler: object, **config: Any) -> AsyncIterator[KdcSer
 
 def address_of(server: KdcServer, transport: str) -> Any:
     return next(a for a in server.addresses if a.transport == transport)
-
-
-def free_port_pair() -> int:
-    """A port free for both TCP and UDP on 127.0.0.1 (RESPONSE_TOO_BIG retries the same port)."""
-    for _ in range(50):
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                try:
-                    udp.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-                return int(port)
-    pytest.fail("no port free for both TCP and UDP on 127.0.0.1")
 
 
 def frame(message: bytes) -> bytes:

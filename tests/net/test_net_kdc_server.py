@@ -20,7 +20,6 @@ from kdc_test_handlers import (
 from net_helpers import (
     address_of,
     frame,
-    free_port_pair,
     read_reply,
     run_async,
     running_server,
@@ -31,6 +30,7 @@ from kerbfirst.net.kdc_address import KdcAddress
 from kerbfirst.net.kdc_server import KdcServerConfig, serve_kdc
 from kerbfirst.net.kdc_transport import send_to_kdc
 from kerbfirst.net.krb_error_code import krb_error_code
+from peerlib import free_port
 
 
 async def udp_exchange(address: KdcAddress, message: bytes, wait: float = 2.0) -> bytes | None:
@@ -189,7 +189,7 @@ async def test_connection_cap_evicts_the_oldest() -> None:
 
 @run_async
 async def test_udp_reply_too_big_then_client_retries_over_tcp() -> None:
-    port = free_port_pair()
+    port = free_port()
     async with running_server(
         BigReplyHandler(),
         udp_listen=(("127.0.0.1", port),),

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from kdc_test_handlers import EchoHandler, SvcUnavailableHandler, krb_error
-from net_helpers import address_of, free_port_pair, run_async, running_server
+from net_helpers import address_of, run_async, running_server
 
 from kerbfirst.net.kdc_address import KdcAddress, parse_kdc_address
 from kerbfirst.net.kdc_transport import (
@@ -21,11 +21,12 @@ from kerbfirst.net.kdc_transport import (
     send_to_kdc_sync,
 )
 from kerbfirst.net.krb_error_code import krb_error_code
+from peerlib import free_port
 
 
 @run_async
 async def test_nothing_listening_raises_kdc_unreachable_naming_the_address() -> None:
-    port = free_port_pair()  # free, and nothing will listen there
+    port = free_port()  # free, and nothing will listen there
     kdc = KdcAddress("any", host="127.0.0.1", port=port)
     started = time.monotonic()
     with pytest.raises(KdcUnreachable) as caught:
@@ -82,7 +83,7 @@ async def test_udp_is_retransmitted_within_the_timeout() -> None:
 
 @run_async
 async def test_next_kdc_is_tried_after_an_unreachable_one() -> None:
-    dead = KdcAddress("tcp", host="127.0.0.1", port=free_port_pair())
+    dead = KdcAddress("tcp", host="127.0.0.1", port=free_port())
     async with running_server(EchoHandler()) as server:
         reply = await send_to_kdc(b"req", [dead, address_of(server, "tcp")], timeout=1)
         assert reply.startswith(b"tcp|") and reply.endswith(b"|req")
@@ -113,7 +114,7 @@ async def test_other_krb_errors_are_returned_to_the_caller() -> None:
 
 @run_async
 async def test_transport_choice_follows_size_and_tcp_only() -> None:
-    port = free_port_pair()
+    port = free_port()
     async with running_server(
         EchoHandler(), udp_listen=(("127.0.0.1", port),), tcp_listen=(("127.0.0.1", port),)
     ):
