@@ -43,7 +43,6 @@ def _pick(header: Sequence[str], names: tuple[str, ...]) -> int | None:
 
 
 def read_csv(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
-    stats = ctx.stats
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
     reader = csv.reader(text)
     try:
@@ -95,12 +94,8 @@ def read_csv(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
         except (ValueError, KeyError, TypeError) as exc:
             ctx.corrupt(f"line {reader.line_num}", f"{type(exc).__name__}: {str(exc)[:200]}")
             continue
-        stats.records_read += 1
-        if event is None:
-            stats.records_skipped_irrelevant += 1
-            continue
-        stats.events_yielded += 1
-        yield event
+        if ctx.counted(event):
+            yield event
 
 
 def _row_event(row: list[str], idx: dict[str, int | None], data_cols: list[tuple[int, str]],

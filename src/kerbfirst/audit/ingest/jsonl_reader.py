@@ -67,7 +67,6 @@ def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
 
 
 def read_json_lines(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
-    stats = ctx.stats
     loads = json_loads
     for n, line in _lines(stream):
         if line is None:
@@ -83,12 +82,8 @@ def read_json_lines(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
         except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
             ctx.corrupt(f"line {n}", f"{type(exc).__name__}: {str(exc)[:200]}")
             continue
-        stats.records_read += 1
-        if event is None:
-            stats.records_skipped_irrelevant += 1
-            continue
-        stats.events_yielded += 1
-        yield event
+        if ctx.counted(event):
+            yield event
 
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeGuard
+
+if TYPE_CHECKING:
+    from kerbfirst.audit.events import AuthEvent
 
 # Warnings kept in memory; past this only the count grows (bounded memory on huge inputs).
 MAX_KEPT_WARNINGS = 1000
@@ -53,6 +57,16 @@ class ReadContext:
         if len(self.stats.warnings) < MAX_KEPT_WARNINGS:
             self.stats.warnings.append(message)
         self._warn(message)
+
+    def counted(self, event: AuthEvent | None) -> TypeGuard[AuthEvent]:
+        """Count one record that was read: an event to yield (True) or an irrelevant one."""
+        stats = self.stats
+        stats.records_read += 1
+        if event is None:
+            stats.records_skipped_irrelevant += 1
+            return False
+        stats.events_yielded += 1
+        return True
 
     def corrupt(self, where: str, what: str) -> None:
         """A record we could not read: skip it, count it, say where it was."""

@@ -26,7 +26,6 @@ def _local(tag: str) -> str:
 
 
 def read_xml(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
-    stats = ctx.stats
     parser: Any = XMLPullParser(events=("end",))
     parser.feed(b"<kerbfirst-root>")
     first = True
@@ -55,11 +54,7 @@ def read_xml(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
                     ctx.corrupt(f"record {seen} of the file", str(exc)[:200])
                     event = None
                 else:
-                    stats.records_read += 1
-                    if event is None:
-                        stats.records_skipped_irrelevant += 1
-                    else:
-                        stats.events_yielded += 1
+                    if ctx.counted(event):
                         yield event
                 elem.clear()
         except ParseError as exc:
