@@ -81,6 +81,12 @@ KERBEROS_REMEDIES = frozenset(
 )
 
 
+# The value ranges of the store's integer columns (audit/store.SCHEMA): readers turn a
+# value outside them into a corrupt record or an `extra` field, never a failed batch.
+RECORD_ID_MAX = 2**63 - 1  # EventRecordID is a UInt64; the column is a signed int64
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1  # event_id, usage_reason, secure_channel_type
+
+
 @dataclasses.dataclass(slots=True)
 class AuthEvent:
     """One authentication as reported by one host. Classification fills the last block."""

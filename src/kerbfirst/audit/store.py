@@ -38,7 +38,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from kerbfirst.audit.events import AuthEvent
+from kerbfirst.audit.events import RECORD_ID_MAX, AuthEvent
 from kerbfirst.audit.store_keys import DEFAULT_KEY_BUDGET, DayKeys
 
 EVENTS_DIR = "events"
@@ -76,7 +76,6 @@ SCHEMA = pa.schema(
         ("evidence", pa.string()),
     ]
 )
-_INT64_MAX = 2**63 - 1
 DICTIONARY_MIN_ROWS = 1000  # see write_parquet
 ADD_CHUNK = 8192  # events held as objects at a time (files still hold batch_size rows)
 
@@ -299,7 +298,7 @@ class _Appender:
         current: dict[date, dict[str, set[int]]] = {}
         for e in batch:
             rid = e.record_id
-            if not 0 <= rid <= _INT64_MAX:
+            if not 0 <= rid <= RECORD_ID_MAX:
                 raise StoreError(
                     f"record_id {rid} does not fit a signed 64-bit integer; "
                     "the ingest must give record ids in 0..2**63-1"

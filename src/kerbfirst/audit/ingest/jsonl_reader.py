@@ -161,12 +161,13 @@ _OPT_INTS = ("usage_reason", "secure_channel_type")
 
 # The store's column ranges (store.SCHEMA): a value outside one is a corrupt record here,
 # not an error that stops the Parquet write of a whole batch.
-_RANGES = {"record_id": (0, 2**63 - 1), "event_id": (0, 2**31 - 1),
-           "usage_reason": (-(2**31), 2**31 - 1), "secure_channel_type": (-(2**31), 2**31 - 1)}
+_RANGES = {"record_id": (0, ev.RECORD_ID_MAX), "event_id": (0, ev.INT32_MAX),
+           "usage_reason": (ev.INT32_MIN, ev.INT32_MAX),
+           "secure_channel_type": (ev.INT32_MIN, ev.INT32_MAX)}
 
 
 def _bounded(name: str, value: int) -> int:
-    lo, hi = _RANGES.get(name, (-(2**63), 2**63 - 1))
+    lo, hi = _RANGES[name]
     if not lo <= value <= hi:
         raise ValueError(f"{name} {value} is outside {lo}..{hi}")
     return value

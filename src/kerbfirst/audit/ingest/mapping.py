@@ -23,6 +23,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from kerbfirst.audit.events import (
+    INT32_MAX,
+    INT32_MIN,
+    RECORD_ID_MAX,
     AccountScope,
     AuthEvent,
     Disposition,
@@ -295,14 +298,10 @@ def _mechanism(event_id: int, data: Mapping[str, object], usage_reason: int | No
     return Mechanism.UNKNOWN
 
 
-INT32_MAX = 2**31 - 1
-RECORD_ID_MAX = 2**63 - 1  # EventRecordID is a UInt64; the store keeps a signed 64-bit
-
-
 def _int32(value: int | None) -> int | None:
     """A code that fits the store's 32-bit column, or None (the text then goes to extra):
     a hostile or garbled number must not stop a whole batch from being written."""
-    return value if value is not None and -INT32_MAX - 1 <= value <= INT32_MAX else None
+    return value if value is not None and INT32_MIN <= value <= INT32_MAX else None
 
 
 def build_event(
@@ -319,7 +318,7 @@ def build_event(
     """One AuthEvent from a relevant record (call `is_relevant` first). Raises ValueError
     for a record the store could not hold (the readers count it as corrupt and go on)."""
     if not 0 <= record_id <= RECORD_ID_MAX:
-        raise ValueError(f"record id {record_id} is outside 0..2**63-1")
+        raise ValueError(f"record id {record_id} is outside 0..{RECORD_ID_MAX}")
     role = NTLM_OPERATIONAL_ROLES.get(event_id)
     if role is None:
         if event_id in (4624, 4625) or event_id in LSASRV_IDS:
