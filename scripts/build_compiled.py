@@ -34,8 +34,7 @@ SRC = REPO / "src"
 
 # The hot path of one AS or TGS exchange. wire's other modules (GSS framing, SPNEGO, IAKerb)
 # and the outer layers (store, net, cli, audit) are not on it and stay pure Python.
-WIRE_MODULES = ("der", "krb5_encode", "krb5_decode", "krb5", "krb5_parts", "krb5_kdc_messages",
-                "krb5_ap_messages", "constants")
+WIRE_MODULES = ("der", "krb5_encode", "krb5_decode", "krb5", "constants")
 CLIENT_MODULES = ("names",)  # principal names: the KDC unparses two per request
 # The NTLM workbench's per-record path: the EVTX read loop, field mapping, classification.
 AUDIT_MODULES = ("audit/ingest/evtx_reader", "audit/ingest/mapping", "audit/ingest/json_text",

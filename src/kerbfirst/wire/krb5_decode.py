@@ -15,33 +15,29 @@ from typing import TypeVar
 
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.der import MAX_DEPTH, DecodeError, Reader, required
-from kerbfirst.wire.krb5_ap_messages import (
+from kerbfirst.wire.krb5 import (
     ApRep,
     ApReq,
     Authenticator,
+    AuthorizationDataEntry,
+    Checksum,
     EncApRepPart,
-    KrbError,
-)
-from kerbfirst.wire.krb5_kdc_messages import (
     EncKdcRepPart,
+    EncryptedData,
+    EncryptionKey,
     EncTicketPart,
+    EtypeInfo2Entry,
+    HostAddress,
     KdcRep,
     KdcReq,
     KdcReqBody,
-    Ticket,
-)
-from kerbfirst.wire.krb5_parts import (
-    AuthorizationDataEntry,
-    Checksum,
-    EncryptedData,
-    EncryptionKey,
-    EtypeInfo2Entry,
-    HostAddress,
+    KrbError,
     LastReqEntry,
     PaData,
     PaEncTsEnc,
     PaPacRequest,
     PrincipalName,
+    Ticket,
     TransitedEncoding,
 )
 

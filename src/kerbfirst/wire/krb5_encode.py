@@ -25,33 +25,29 @@ from kerbfirst.wire.der import (
     header,
     sequence_of,
 )
-from kerbfirst.wire.krb5_ap_messages import (
+from kerbfirst.wire.krb5 import (
     ApRep,
     ApReq,
     Authenticator,
+    AuthorizationDataEntry,
+    Checksum,
     EncApRepPart,
-    KrbError,
-)
-from kerbfirst.wire.krb5_kdc_messages import (
     EncKdcRepPart,
+    EncryptedData,
+    EncryptionKey,
     EncTicketPart,
+    EtypeInfo2Entry,
+    HostAddress,
     KdcRep,
     KdcReq,
     KdcReqBody,
-    Ticket,
-)
-from kerbfirst.wire.krb5_parts import (
-    AuthorizationDataEntry,
-    Checksum,
-    EncryptedData,
-    EncryptionKey,
-    EtypeInfo2Entry,
-    HostAddress,
+    KrbError,
     LastReqEntry,
     PaData,
     PaEncTsEnc,
     PaPacRequest,
     PrincipalName,
+    Ticket,
     TransitedEncoding,
 )
 
