@@ -10,6 +10,7 @@ from kerbfirst.crypto import Key, encrypt, random_to_key
 from kerbfirst.kdc.database import KeyEntry, PrincipalDatabase, PrincipalEntry
 from kerbfirst.kdc.keys import KEY_BYTES, current_kvno
 from kerbfirst.kdc.policy import KdcPolicy
+from kerbfirst.kdc.ticket_cache import TicketCache
 from kerbfirst.wire.constants import KU_KDC_REP_TICKET, LR_NONE
 from kerbfirst.wire.krb5 import (
     EncryptedData,
@@ -48,9 +49,8 @@ class KdcContext:
         # RFC 4120 5.4.2: last-req is required; kerbfirst keeps no last-request data, so
         # it sends one entry of type 0 ("no information"), as MIT does.
         self.last_req = (LastReqEntry(LR_NONE, datetime.fromtimestamp(0, tz=UTC)),)
-        # Decrypted ticket headers (tgs_exchange.decrypt_ticket), keyed by the exact
-        # ciphertext and key: a client sends the same TGT with every TGS-REQ.
-        self.ticket_cache: dict[tuple[int, bytes, bytes], EncTicketPart] = {}
+        # Opened ticket headers (ticket_cache.py): a client sends one TGT with every TGS-REQ.
+        self.ticket_cache = TicketCache()
 
     def seal(
         self, key: Key, usage: int, plaintext: bytes, kvno: int | None, *, once: bool = False
