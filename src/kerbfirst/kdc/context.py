@@ -23,6 +23,8 @@ from kerbfirst.wire.krb5 import (
 
 # RFC 3962 / RFC 8009: the confounder is one cipher block, 16 bytes for AES.
 CONFOUNDER_BYTES = 16
+PRINCIPAL_TEXT_CACHE_SIZE = 4096
+PRINCIPAL_TEXT_MAX_KEPT = 256  # characters
 
 
 class KdcContext:
@@ -32,6 +34,7 @@ class KdcContext:
         "krbtgt",
         "krbtgt_name",
         "last_req",
+        "names",
         "policy",
         "random",
         "ticket_cache",
@@ -51,6 +54,25 @@ class KdcContext:
         self.last_req = (LastReqEntry(LR_NONE, datetime.fromtimestamp(0, tz=UTC)),)
         # Opened ticket headers (ticket_cache.py): a client sends one TGT with every TGS-REQ.
         self.ticket_cache = TicketCache()
+        # unparse_principal results (principal_text); a realm has few names in use.
+        self.names: dict[tuple[tuple[str, ...], str], str] = {}
+
+    def principal_text(self, name: PrincipalName, realm: str) -> str:
+        """unparse_principal(name, realm), remembered: the escaping runs a str.translate per
+        component, and the same few names (krbtgt, the clients, the services) recur in
+        every request. The text depends only on the components and the realm (not on the
+        name type), which are the key. Bounded: emptied when full, and a long name (from
+        a peer's request, perhaps) is not kept, so the memory held stays small."""
+        key = (name.name_string, realm)
+        text = self.names.get(key)
+        if text is None:
+            text = unparse_principal(name, realm)
+            if len(text) > PRINCIPAL_TEXT_MAX_KEPT:
+                return text
+            if len(self.names) >= PRINCIPAL_TEXT_CACHE_SIZE:
+                self.names.clear()
+            self.names[key] = text
+        return text
 
     def seal(
         self, key: Key, usage: int, plaintext: bytes, kvno: int | None, *, once: bool = False
@@ -83,13 +105,13 @@ class KdcContext:
         """RFC 4120 3.1.3: the first etype in the client's list that the realm allows,
         preferring ones the server has a key of (so the server surely supports it)."""
         kvno = current_kvno(server)
-        server_etypes = {k.etype for k in server.keys if k.kvno == kvno}
+        keys = server.keys
         fallback: int | None = None
         for etype in requested:
             if etype in self.allowed_etypes:
-                if etype in server_etypes:
-                    return etype
+                for k in keys:
+                    if k.etype == etype and k.kvno == kvno:
+                        return etype
                 if fallback is None:
                     fallback = etype
         return fallback
-

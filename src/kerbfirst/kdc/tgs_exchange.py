@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from kerbfirst.client.names import unparse_principal
 from kerbfirst.crypto import (
     IntegrityError,
     KerberosCryptoError,
@@ -108,7 +107,7 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
             f"ticket is from realm {ticket.realm}; this KDC serves {ctx.policy.realm} and "
             "has no cross-realm trust",
         )
-    header_server_name = unparse_principal(ticket.sname, ticket.realm)
+    header_server_name = ctx.principal_text(ticket.sname, ticket.realm)
     is_tgt = header_server_name == ctx.krbtgt
     renew = bool(body.kdc_options & c.KDC_OPT_RENEW)
     if not is_tgt and not renew:
@@ -152,7 +151,7 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
         ) from None
     header, session_key = opened.part, opened.session_key
     state.client_name, state.client_realm = header.cname, header.crealm
-    state.client = unparse_principal(header.cname, header.crealm)
+    state.client = ctx.principal_text(header.cname, header.crealm)
     try:
         authenticator = Authenticator.decode(
             decrypt(session_key, c.KU_TGS_REQ_AUTH, ap_req.authenticator.cipher)
@@ -174,7 +173,7 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
     elif body.sname is None:
         raise _bad_request("TGS-REQ without an sname", c.KDC_ERR_S_PRINCIPAL_UNKNOWN)
     else:
-        server_name = unparse_principal(body.sname, body.realm)
+        server_name = ctx.principal_text(body.sname, body.realm)
         server = ctx.database.get_principal(server_name) if body.realm == ctx.policy.realm else None
     state.service = server_name
     return TgsRequest(
