@@ -25,6 +25,7 @@ from kerbfirst.wire.krb5 import (
 CONFOUNDER_BYTES = 16
 PRINCIPAL_TEXT_CACHE_SIZE = 4096
 PRINCIPAL_TEXT_MAX_KEPT = 256  # characters
+LONG_TERM_KEY_CACHE_SIZE = 4096
 
 
 class KdcContext:
@@ -34,6 +35,7 @@ class KdcContext:
         "krbtgt",
         "krbtgt_name",
         "last_req",
+        "long_term_keys",
         "names",
         "policy",
         "random",
@@ -54,6 +56,8 @@ class KdcContext:
         self.last_req = (LastReqEntry(LR_NONE, datetime.fromtimestamp(0, tz=UTC)),)
         # Opened ticket headers (ticket_cache.py): a client sends one TGT with every TGS-REQ.
         self.ticket_cache = TicketCache()
+        # crypto Keys of database keys (long_term_key): the same few seal every reply.
+        self.long_term_keys: dict[tuple[int, bytes], Key] = {}
         # unparse_principal results (principal_text); a realm has few names in use.
         self.names: dict[tuple[tuple[str, ...], str], str] = {}
 
@@ -83,9 +87,21 @@ class KdcContext:
         )
         return EncryptedData(key.etype, kvno, cipher)
 
+    def long_term_key(self, entry: KeyEntry) -> Key:
+        """The crypto Key of a database key, built (and validated) once per distinct key;
+        a Key is immutable, so one serves every request. Bounded: emptied when full."""
+        cache_key = (entry.etype, entry.contents)
+        key = self.long_term_keys.get(cache_key)
+        if key is None:
+            key = Key(entry.etype, entry.contents)
+            if len(self.long_term_keys) >= LONG_TERM_KEY_CACHE_SIZE:
+                self.long_term_keys.clear()
+            self.long_term_keys[cache_key] = key
+        return key
+
     def seal_with(self, entry: KeyEntry, usage: int, plaintext: bytes) -> EncryptedData:
         """Encrypt under a principal's long-term key, naming its kvno (RFC 4120 5.2.9)."""
-        return self.seal(Key(entry.etype, entry.contents), usage, plaintext, entry.kvno)
+        return self.seal(self.long_term_key(entry), usage, plaintext, entry.kvno)
 
     def seal_ticket(
         self, server_key: KeyEntry, realm: str, sname: PrincipalName, enc_ticket: EncTicketPart
