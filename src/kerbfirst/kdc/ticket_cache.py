@@ -22,7 +22,9 @@ Why a hit is exactly what decrypting would give:
 - The remembered EncTicketPart and Key are immutable values, safe to hand out again.
 
 Bounded in entries; the oldest entry is evicted first (insertion order). Memory per entry
-is one decoded EncTicketPart plus references to bytes the request already held.
+is one decoded EncTicketPart plus references to bytes the request already held (a purged
+key's bytes stay referenced until its entries are evicted). Not locked: a Kdc is driven
+from one thread (net/kdc_handler_thread.py).
 """
 
 from __future__ import annotations
