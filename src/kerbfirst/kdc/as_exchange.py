@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from kerbfirst.client.names import unparse_principal
 from kerbfirst.kdc.audit import Outcome
 from kerbfirst.kdc.context import KdcContext
 from kerbfirst.kdc.database import KeyEntry, PrincipalEntry
@@ -77,8 +76,8 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> AsRequest:
     state.requested_etypes = body.etype
     state.client_name, state.client_realm = body.cname, body.realm
     state.server_name = body.sname
-    client_name = None if body.cname is None else unparse_principal(body.cname, body.realm)
-    server_name = None if body.sname is None else unparse_principal(body.sname, body.realm)
+    client_name = None if body.cname is None else ctx.principal_text(body.cname, body.realm)
+    server_name = None if body.sname is None else ctx.principal_text(body.sname, body.realm)
     state.client, state.service = client_name, server_name
     own_realm = body.realm == ctx.policy.realm
     db = ctx.database

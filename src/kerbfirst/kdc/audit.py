@@ -10,7 +10,7 @@ import dataclasses
 import enum
 from datetime import datetime
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, Final
 
 
 class RequestKind(enum.StrEnum):
@@ -54,24 +54,63 @@ class Outcome(enum.StrEnum):
 _WINDOWS_EVENT = {RequestKind.AS_REQ: 4768, RequestKind.TGS_REQ: 4769}
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+# One per request: an explicit __init__ with Final attributes is immutable to mypy (and
+# read-only under mypyc) without the per-field object.__setattr__ of a frozen dataclass's
+# generated __init__, which costs about four times the plain stores.
+@dataclasses.dataclass(slots=True, init=False, unsafe_hash=True)
 class KdcAuditEvent:
-    time: datetime
-    kind: RequestKind
-    outcome: Outcome
-    result_code: int  # the Kerberos error number sent, 0 when a ticket was issued
-    reason: str  # what happened, in words a person can act on
-    peer: str
-    transport: str  # "udp", "tcp", "iakerb", "kkdcp", ...
-    client: str | None = None  # unparsed principal, as requested
-    service: str | None = None
-    requested_etypes: tuple[int, ...] = ()
-    ticket_etype: int | None = None  # enctype of the key the ticket is encrypted in
-    session_etype: int | None = None
-    reply_etype: int | None = None  # enctype of the key that encrypts the reply
-    ticket_flags: int | None = None
-    preauth_type: int | None = None  # padata type that authenticated the client
-    ticket_endtime: datetime | None = None
+    time: Final[datetime]
+    kind: Final[RequestKind]
+    outcome: Final[Outcome]
+    result_code: Final[int]  # the Kerberos error number sent, 0 when a ticket was issued
+    reason: Final[str]  # what happened, in words a person can act on
+    peer: Final[str]
+    transport: Final[str]  # "udp", "tcp", "iakerb", "kkdcp", ...
+    client: Final[str | None]  # unparsed principal, as requested
+    service: Final[str | None]
+    requested_etypes: Final[tuple[int, ...]]
+    ticket_etype: Final[int | None]  # enctype of the key the ticket is encrypted in
+    session_etype: Final[int | None]
+    reply_etype: Final[int | None]  # enctype of the key that encrypts the reply
+    ticket_flags: Final[int | None]
+    preauth_type: Final[int | None]  # padata type that authenticated the client
+    ticket_endtime: Final[datetime | None]
+
+    def __init__(
+        self,
+        time: datetime,
+        kind: RequestKind,
+        outcome: Outcome,
+        result_code: int,
+        reason: str,
+        peer: str,
+        transport: str,
+        client: str | None = None,
+        service: str | None = None,
+        requested_etypes: tuple[int, ...] = (),
+        ticket_etype: int | None = None,
+        session_etype: int | None = None,
+        reply_etype: int | None = None,
+        ticket_flags: int | None = None,
+        preauth_type: int | None = None,
+        ticket_endtime: datetime | None = None,
+    ) -> None:
+        self.time = time
+        self.kind = kind
+        self.outcome = outcome
+        self.result_code = result_code
+        self.reason = reason
+        self.peer = peer
+        self.transport = transport
+        self.client = client
+        self.service = service
+        self.requested_etypes = requested_etypes
+        self.ticket_etype = ticket_etype
+        self.session_etype = session_etype
+        self.reply_etype = reply_etype
+        self.ticket_flags = ticket_flags
+        self.preauth_type = preauth_type
+        self.ticket_endtime = ticket_endtime
 
     @property
     def windows_event_id(self) -> int | None:

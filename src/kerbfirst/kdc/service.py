@@ -20,6 +20,7 @@ from kerbfirst.kdc.lookaside import ReplyCache
 from kerbfirst.kdc.policy import KdcPolicy
 from kerbfirst.kdc.request import Refusal, RequestState
 from kerbfirst.kdc.tgs_issue import process_tgs_req
+from kerbfirst.kdc.ticket_cache import TicketCache
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.krb5 import KdcReq, KrbError
@@ -54,6 +55,11 @@ class Kdc:
         self._end_request: Callable[[], None] | None = getattr(database, "end_request", None)
         self._cache = ReplyCache(max_entries=policy.reply_cache_size, ttl=policy.reply_cache_ttl)
         self.audit_failures = 0
+
+    @property
+    def ticket_cache(self) -> TicketCache:
+        """The opened-ticket cache of the TGS exchange (its hits and misses, its size)."""
+        return self._ctx.ticket_cache
 
     def handle(
         self, request: bytes, *, peer: str, transport: str, now: datetime

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from kerbfirst.client.names import unparse_principal
 from kerbfirst.crypto import (
     IntegrityError,
     KerberosCryptoError,
@@ -22,7 +21,7 @@ from kerbfirst.crypto import (
 )
 from kerbfirst.kdc.audit import Outcome
 from kerbfirst.kdc.context import KdcContext
-from kerbfirst.kdc.database import KeyEntry, PrincipalEntry
+from kerbfirst.kdc.database import PrincipalEntry
 from kerbfirst.kdc.keys import find_key, ticket_key
 from kerbfirst.kdc.request import Refusal, RequestState
 from kerbfirst.wire import constants as c
@@ -87,30 +86,6 @@ def _bad_request(reason: str, code: int = c.KRB_ERR_GENERIC) -> Refusal:
     return Refusal(code, Outcome.BAD_REQUEST, reason)
 
 
-TICKET_CACHE_SIZE = 1024
-
-
-def decrypt_ticket(ctx: KdcContext, key: KeyEntry, cipher: bytes) -> EncTicketPart:
-    """EncTicketPart of a ticket's ciphertext (RFC 4120 5.3, key usage 2).
-
-    Remembered per (key, exact ciphertext): decryption is deterministic and authenticated,
-    so the same bytes under the same key always give the same EncTicketPart, and a client
-    presents one TGT with every TGS-REQ. Every check on the result still runs each time.
-    Failures (IntegrityError, DecodeError) are raised, never remembered.
-    """
-    cache_key = (key.etype, key.contents, cipher)
-    cached = ctx.ticket_cache.get(cache_key)
-    if cached is not None:
-        return cached
-    part = EncTicketPart.decode(
-        decrypt(Key(key.etype, key.contents), c.KU_KDC_REP_TICKET, cipher)
-    )
-    if len(ctx.ticket_cache) >= TICKET_CACHE_SIZE:
-        ctx.ticket_cache.clear()
-    ctx.ticket_cache[cache_key] = part
-    return part
-
-
 def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
     body = req.req_body
     state.requested_etypes = body.etype
@@ -132,7 +107,7 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
             f"ticket is from realm {ticket.realm}; this KDC serves {ctx.policy.realm} and "
             "has no cross-realm trust",
         )
-    header_server_name = unparse_principal(ticket.sname, ticket.realm)
+    header_server_name = ctx.principal_text(ticket.sname, ticket.realm)
     is_tgt = header_server_name == ctx.krbtgt
     renew = bool(body.kdc_options & c.KDC_OPT_RENEW)
     if not is_tgt and not renew:
@@ -159,7 +134,7 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
             "the ticket predates a key change: get a new one (kinit)",
         )
     try:
-        header = decrypt_ticket(ctx, key_entry, enc.cipher)
+        opened = ctx.ticket_cache.open(key_entry, enc.cipher)
     except IntegrityError:
         raise Refusal(
             c.KRB_AP_ERR_BAD_INTEGRITY,
@@ -168,10 +143,16 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
         ) from None
     except DecodeError as exc:
         raise _bad_request(f"ticket decrypted but is malformed: {exc}") from None
+    except KerberosCryptoError as exc:
+        raise Refusal(
+            c.KRB_AP_ERR_BAD_INTEGRITY,
+            Outcome.BAD_INTEGRITY,
+            f"the ticket's session key is unusable: {exc}",
+        ) from None
+    header, session_key = opened.part, opened.session_key
     state.client_name, state.client_realm = header.cname, header.crealm
-    state.client = unparse_principal(header.cname, header.crealm)
+    state.client = ctx.principal_text(header.cname, header.crealm)
     try:
-        session_key = Key(header.key.keytype, header.key.keyvalue)
         authenticator = Authenticator.decode(
             decrypt(session_key, c.KU_TGS_REQ_AUTH, ap_req.authenticator.cipher)
         )
@@ -192,7 +173,7 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
     elif body.sname is None:
         raise _bad_request("TGS-REQ without an sname", c.KDC_ERR_S_PRINCIPAL_UNKNOWN)
     else:
-        server_name = unparse_principal(body.sname, body.realm)
+        server_name = ctx.principal_text(body.sname, body.realm)
         server = ctx.database.get_principal(server_name) if body.realm == ctx.policy.realm else None
     state.service = server_name
     return TgsRequest(
