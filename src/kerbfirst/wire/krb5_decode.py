@@ -179,17 +179,37 @@ def transited_encoding(r: Reader) -> TransitedEncoding:
     )
 
 
+# A client presents the same TGT in every TGS-REQ for hours: remember recent decodings.
+# Decoding is a pure function of the bytes (and of the depth, which bounds nesting), and a
+# Ticket is immutable, so a hit is exactly what decoding again would return. Only small
+# tickets are kept (a TGT is some hundreds of bytes, 1-2 KB with a PAC): at most
+# _TICKET_MEMO_SIZE * _TICKET_MEMO_MAX_BYTES of memory, whatever a peer sends.
+_TICKET_MEMO: dict[tuple[int, bytes], Ticket] = {}
+_TICKET_MEMO_SIZE = 1024
+_TICKET_MEMO_MAX_BYTES = 4096
+
+
 def ticket(r: Reader) -> Ticket:
     at = r.pos
     raw = r.raw()
+    memo_key = (r.depth, raw)
+    hit = _TICKET_MEMO.get(memo_key) if len(raw) <= _TICKET_MEMO_MAX_BYTES else None
+    if hit is not None:
+        r.pos = r.end  # consumed, as enter() below would have
+        return hit
     f = r.enter(_APP | c.APP_TICKET, "Ticket").fields(4, "Ticket")
-    return Ticket(
+    decoded = Ticket(
         tkt_vno=required(f, 0, "Ticket", at).int32("Ticket tkt-vno"),
         realm=required(f, 1, "Ticket", at).kerberos_string("Ticket realm"),
         sname=principal_name(required(f, 2, "Ticket", at)),
         enc_part=encrypted_data(required(f, 3, "Ticket", at)),
         raw=raw,
     )
+    if len(raw) <= _TICKET_MEMO_MAX_BYTES:
+        if len(_TICKET_MEMO) >= _TICKET_MEMO_SIZE:
+            del _TICKET_MEMO[next(iter(_TICKET_MEMO))]  # the oldest
+        _TICKET_MEMO[memo_key] = decoded
+    return decoded
 
 
 def enc_ticket_part(r: Reader) -> EncTicketPart:
