@@ -142,16 +142,16 @@ def test_cache_is_bounded_and_evicts_the_oldest() -> None:
     key = realm.key_of(KRBTGT, 18)
     first, second, third = _three_tickets(realm)
     cache = TicketCache(max_entries=2)
-    cache.open(key, first)
-    cache.open(key, second)
-    cache.open(key, third)
+    cache.unseal(key, first)
+    cache.unseal(key, second)
+    cache.unseal(key, third)
     assert len(cache) == 2 and (cache.hits, cache.misses) == (0, 3)
-    cache.open(key, third)
-    cache.open(key, second)
+    cache.unseal(key, third)
+    cache.unseal(key, second)
     assert (cache.hits, cache.misses) == (2, 3)
-    cache.open(key, first)  # evicted: opened again, evicting the then oldest (second)
+    cache.unseal(key, first)  # evicted: opened again, evicting the then oldest (second)
     assert len(cache) == 2 and (cache.hits, cache.misses) == (2, 4)
-    cache.open(key, second)
+    cache.unseal(key, second)
     assert (cache.hits, cache.misses) == (2, 5)
 
 
@@ -160,7 +160,7 @@ def test_zero_size_cache_stores_nothing() -> None:
     key = realm.key_of(KRBTGT, 18)
     cipher = _tgt(realm).ticket.enc_part.cipher
     cache = TicketCache(max_entries=0)
-    first, again = cache.open(key, cipher), cache.open(key, cipher)
+    first, again = cache.unseal(key, cipher), cache.unseal(key, cipher)
     assert first.part == again.part and len(cache) == 0
     assert (cache.hits, cache.misses) == (0, 2)
 
@@ -170,16 +170,16 @@ def test_other_kvno_or_key_is_another_entry() -> None:
     key = realm.key_of(KRBTGT, 18)
     cipher = _tgt(realm).ticket.enc_part.cipher
     cache = TicketCache()
-    opened = cache.open(key, cipher)
+    opened = cache.unseal(key, cipher)
     assert opened.part.cname.name_string == ("alice",)
     assert opened.session_key.contents == opened.part.key.keyvalue
     # the same key contents under another kvno: decrypts alike, but is its own entry
-    relabelled = cache.open(dataclasses.replace(key, kvno=key.kvno + 1), cipher)
+    relabelled = cache.unseal(dataclasses.replace(key, kvno=key.kvno + 1), cipher)
     assert relabelled.part == opened.part
     assert len(cache) == 2 and (cache.hits, cache.misses) == (0, 2)
     # another key of the same kvno: not the cached opening, and it does not decrypt
     with pytest.raises(IntegrityError):
-        cache.open(dataclasses.replace(key, contents=bytes(32)), cipher)
+        cache.unseal(dataclasses.replace(key, contents=bytes(32)), cipher)
     assert len(cache) == 2 and (cache.hits, cache.misses) == (0, 3)
-    assert cache.open(key, cipher) is opened
+    assert cache.unseal(key, cipher) is opened
     assert cache.hits == 1

@@ -134,7 +134,7 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
             "the ticket predates a key change: get a new one (kinit)",
         )
     try:
-        opened = ctx.ticket_cache.open(key_entry, enc.cipher)
+        opened = ctx.ticket_cache.unseal(key_entry, enc.cipher)
     except IntegrityError:
         raise Refusal(
             c.KRB_AP_ERR_BAD_INTEGRITY,

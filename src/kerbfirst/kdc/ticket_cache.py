@@ -64,7 +64,7 @@ class TicketCache:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def open(self, key: KeyEntry, cipher: bytes) -> OpenedTicket:
+    def unseal(self, key: KeyEntry, cipher: bytes) -> OpenedTicket:
         """The opened ticket whose enc-part is `cipher` under `key` (usage 2).
 
         Raises IntegrityError (wrong key, tampered), DecodeError (not an EncTicketPart) or
