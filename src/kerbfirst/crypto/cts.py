@@ -147,7 +147,7 @@ class PersistentAesCts(AesCts):
     def encrypt(self, plaintext: bytes) -> bytes:
         length = _check_length(plaintext)
         lock = self._encryptor_lock
-        if not lock.acquire(blocking=False):
+        if not lock.acquire(False):  # never wait: a fresh context is cheaper
             return super().encrypt(plaintext)  # another thread is using the context
         try:
             out = self._encryptor.update(_cbc_input(plaintext, length, self._state))
@@ -164,7 +164,7 @@ class PersistentAesCts(AesCts):
     def decrypt(self, ciphertext: bytes) -> bytes:
         length = _check_length(ciphertext)
         lock = self._decryptor_lock
-        if not lock.acquire(blocking=False):
+        if not lock.acquire(False):  # never wait: a fresh context is cheaper
             return super().decrypt(ciphertext)  # another thread is using the context
         try:
             return _cts_decrypt(self._decryptor, ciphertext, length)
