@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -198,8 +203,46 @@ def test_key_never_prints_its_contents() -> None:
     key = Key(17, secret)
     for text in (repr(key), str(key), f"{key}"):
         assert secret.hex() not in text and "\\x" not in text and "contents" not in text
-    with pytest.raises(AttributeError):
-        key.etype = 18  # type: ignore[misc]
+    assert repr(key) == "Key(etype=17)"
+
+
+def test_key_equality_and_hash_cover_both_fields() -> None:
+    key = Key(17, bytes(16))
+    assert key == Key(17, bytes(16)) and hash(key) == hash(Key(17, bytes(16)))
+    assert key != Key(17, bytes(15) + b"\x01")
+    assert key != Key(19, bytes(16))
+    assert key != (17, bytes(16))
+    assert len({key, Key(17, bytes(16)), Key(19, bytes(16))}) == 2
+
+
+def test_key_is_immutable(tmp_path: Path) -> None:
+    """Key's fields are Final: mypy --strict refuses assignment (CI runs it on src), and the
+    mypyc-compiled build also refuses it at run time. Pure Python does not check at run time:
+    that is the price of the plain-store __init__ (profiles.Key)."""
+    import kerbfirst.crypto.profiles as profiles_module
+
+    snippet = tmp_path / "assign_key.py"
+    snippet.write_text(
+        "from kerbfirst.crypto import Key\n"
+        "key = Key(17, bytes(16))\n"
+        "key.etype = 18\n"
+        "key.contents = bytes(16)\n"
+    )
+    src = Path(profiles_module.__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental",
+         "--follow-imports=silent", str(snippet)],
+        env={**os.environ, "MYPYPATH": str(src)}, capture_output=True, text=True,
+        timeout=300, check=False,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert 'assign_key.py:3: error: Cannot assign to final attribute "etype"' in done.stdout
+    assert 'assign_key.py:4: error: Cannot assign to final attribute "contents"' in done.stdout
+    if not profiles_module.__file__.endswith(".py"):  # the compiled build: read-only slots
+        key = Key(17, bytes(16))
+        with pytest.raises(AttributeError):
+            key.etype = 18  # type: ignore[misc]
+        assert key.etype == 17
 
 
 def test_key_validation() -> None:

@@ -2,9 +2,13 @@
 
 Derived keys (Ke, Ki, Kc of RFC 3961 5.3 / RFC 8009 5) depend only on (etype, key contents,
 usage), and a KDC sees few keys and fewer usages, so they are memoised in bounded LRU caches
-(functools.lru_cache: C-implemented and thread-safe). Ke is cached as a ready
-AES-CBC `Cipher` object, which is immutable and safe to share between threads; Ki and Kc
-as HmacKey objects holding their precomputed HMAC states (hmac_key.py).
+(functools.lru_cache: C-implemented and thread-safe). Ke is cached as a PersistentAesCts,
+which keeps its OpenSSL contexts alive between calls and is safe to share between threads
+(cts.py); Ki and Kc as HmacKey objects holding their precomputed HMAC states (hmac_key.py).
+
+A key used for one message (encrypt(..., cache=False)) takes the opposite route: no cache
+entry, no persistent contexts, no HMAC precomputation; it pays only for what that one
+message needs (AesCts, OneShotHmac).
 """
 
 from __future__ import annotations
@@ -13,9 +17,9 @@ import hmac
 from functools import lru_cache
 
 from . import rfc3962, rfc8009
-from .cts import AesCbc, aes_cbc_zero
+from .cts import AesCts, PersistentAesCts
 from .errors import IntegrityError, KerberosCryptoError
-from .hmac_key import HmacKey
+from .hmac_key import HmacKey, Mac, OneShotHmac
 from .profiles import EnctypeProfile, Key, get_profile
 
 # RFC 3962 4 asks for a limit of at least 50,000 if one is enforced; MIT krb5 refuses counts
@@ -43,17 +47,22 @@ def _derive(profile: EnctypeProfile, base: bytes, usage: int, kind: int, nbits: 
     return rfc3962.derive_key(base, constant)
 
 
-@lru_cache(maxsize=DERIVED_KEY_CACHE_SIZE)
-def _encryption_keys(etype: int, base: bytes, usage: int) -> tuple[AesCbc, HmacKey]:
-    profile = get_profile(etype)
+def _derive_ke_ki(profile: EnctypeProfile, base: bytes, usage: int) -> tuple[bytes, bytes]:
     # RFC 8009 5: Ke is the AES key size, Ki is the MAC size; RFC 3962 derives full-size keys.
     if profile.is_rfc8009:
         ke = _derive(profile, base, usage, _KE, profile.key_size * 8)
         ki = _derive(profile, base, usage, _KI, profile.mac_size * 8)
-    else:
-        prefix = usage.to_bytes(4, "big")
-        ke, ki = rfc3962.derive_keys(base, prefix + bytes((_KE,)), prefix + bytes((_KI,)))
-    return aes_cbc_zero(ke), HmacKey(ki, profile.hash_name)
+        return ke, ki
+    prefix = usage.to_bytes(4, "big")
+    ke, ki = rfc3962.derive_keys(base, prefix + bytes((_KE,)), prefix + bytes((_KI,)))
+    return ke, ki
+
+
+@lru_cache(maxsize=DERIVED_KEY_CACHE_SIZE)
+def _encryption_keys(etype: int, base: bytes, usage: int) -> tuple[PersistentAesCts, HmacKey]:
+    profile = get_profile(etype)
+    ke, ki = _derive_ke_ki(profile, base, usage)
+    return PersistentAesCts(ke), HmacKey(ki, profile.hash_name)
 
 
 @lru_cache(maxsize=DERIVED_KEY_CACHE_SIZE)
@@ -132,15 +141,21 @@ def encrypt(
 
     cache=False: the key is used once (a TGS-REQ's authenticator subkey), so its derived
     keys are computed without entering the cache, where they would only evict keys that
-    recur and keep the garbage collector busy with objects that are never used again."""
+    recur and keep the garbage collector busy with objects that are never used again, and
+    without the persistent contexts and HMAC states that only pay off over many messages."""
     profile = _profile_for(key)
     if len(confounder) != profile.confounder_size:
         raise KerberosCryptoError(
             f"{profile.name} needs a {profile.confounder_size}-byte confounder, "
             f"got {len(confounder)} bytes"
         )
-    derive = _encryption_keys if cache else _encryption_keys.__wrapped__
-    ke, ki = derive(key.etype, key.contents, _usage(usage))
+    ke: AesCts
+    ki: Mac
+    if cache:
+        ke, ki = _encryption_keys(key.etype, key.contents, _usage(usage))
+    else:
+        ke_bytes, ki_bytes = _derive_ke_ki(profile, key.contents, _usage(usage))
+        ke, ki = AesCts(ke_bytes), OneShotHmac(ki_bytes, profile.hash_name)
     if profile.is_rfc8009:
         return rfc8009.encrypt(ke, ki, confounder, plaintext, profile.mac_size)
     return rfc3962.encrypt(ke, ki, confounder, plaintext)

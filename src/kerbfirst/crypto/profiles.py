@@ -5,7 +5,8 @@ Only the four AES enctypes exist here. Names are MIT krb5's (kdc.conf(5) "Encryp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import Final
 
 from .errors import KerberosCryptoError, UnsupportedEnctype
 
@@ -14,28 +15,37 @@ _SHA1_DEFAULT_ITERATIONS = 4096
 _SHA2_DEFAULT_ITERATIONS = 32768
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, init=False, repr=False, unsafe_hash=True)
 class Key:
     """A Kerberos protocol key (RFC 4120 EncryptionKey). Its contents are never printed.
 
     A Key of an unimplemented enctype can be held (a keytab may carry one, to be skipped),
     but every operation on it raises UnsupportedEnctype.
+
+    Immutable without `frozen=True`: the fields are Final (mypy --strict refuses any
+    assignment outside __init__, and the mypyc-compiled build makes them read-only), and the
+    hand-written __init__ stores them directly. A frozen dataclass's generated __init__ goes
+    through object.__setattr__ per field, several times slower, and the KDC builds a few
+    Keys per request. Equality and hashing (generated) cover both fields, as before.
     """
 
-    etype: int
-    contents: bytes = field(repr=False)
+    etype: Final[int]
+    contents: Final[bytes]
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.contents, bytes):
+    def __init__(self, etype: int, contents: bytes) -> None:
+        if not isinstance(contents, bytes):
+            raise KerberosCryptoError(f"key contents must be bytes, got {type(contents).__name__}")
+        profile = _PROFILES.get(etype)
+        if profile is not None and len(contents) != profile.key_size:
             raise KerberosCryptoError(
-                f"key contents must be bytes, got {type(self.contents).__name__}"
-            )
-        profile = _PROFILES.get(self.etype)
-        if profile is not None and len(self.contents) != profile.key_size:
-            raise KerberosCryptoError(
-                f"{profile.name} keys are {profile.key_size} bytes, got {len(self.contents)}: "
+                f"{profile.name} keys are {profile.key_size} bytes, got {len(contents)}: "
                 "the key material is truncated or belongs to another enctype"
             )
+        self.etype = etype
+        self.contents = contents
+
+    def __repr__(self) -> str:  # the etype only: key material must never reach a log
+        return f"Key(etype={self.etype!r})"
 
 
 @dataclass(frozen=True)

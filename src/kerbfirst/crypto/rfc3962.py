@@ -13,9 +13,9 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from .cts import BLOCK, AesCbc, aes_cbc_zero, cts_decrypt, cts_encrypt, encrypt_block
+from .cts import BLOCK, AesCts, aes_cbc_zero, encrypt_block
 from .errors import IntegrityError
-from .hmac_key import HmacKey
+from .hmac_key import Mac
 from .nfold import n_fold
 
 MAC_SIZE = 12  # RFC 3962 6: HMAC output size h = 12 octets (96 bits)
@@ -76,14 +76,14 @@ def prf(base: bytes, data: bytes) -> bytes:
     return encrypt_block(aes_cbc_zero(derive_key(base, _PRF_CONSTANT)), digest)
 
 
-def encrypt(ke: AesCbc, ki: HmacKey, confounder: bytes, plaintext: bytes) -> bytes:
+def encrypt(ke: AesCts, ki: Mac, confounder: bytes, plaintext: bytes) -> bytes:
     """RFC 3961 5.3: C = E(Ke, conf | plaintext), H = HMAC-SHA1(Ki, conf | plaintext)[:12].
     No padding: CTS needs none (RFC 3962 6, "required padding: none")."""
     data = confounder + plaintext
-    return cts_encrypt(ke, data) + ki.digest(data)[:MAC_SIZE]
+    return ke.encrypt(data) + ki.digest(data)[:MAC_SIZE]
 
 
-def decrypt(ke: AesCbc, ki: HmacKey, ciphertext: bytes, confounder_size: int) -> bytes:
+def decrypt(ke: AesCts, ki: Mac, ciphertext: bytes, confounder_size: int) -> bytes:
     """Inverse of encrypt. The MAC covers the plaintext here (MAC-then-encrypt of RFC 3961
     5.3), so decryption must come first; the compare is constant time."""
     if len(ciphertext) < confounder_size + MAC_SIZE:
@@ -92,12 +92,12 @@ def decrypt(ke: AesCbc, ki: HmacKey, ciphertext: bytes, confounder_size: int) ->
             f"{confounder_size + MAC_SIZE}-byte minimum of this enctype"
         )
     body, mac = ciphertext[:-MAC_SIZE], ciphertext[-MAC_SIZE:]
-    data = cts_decrypt(ke, body)
+    data = ke.decrypt(body)
     if not hmac.compare_digest(ki.digest(data)[:MAC_SIZE], mac):
         raise IntegrityError("integrity check failed: wrong key or key usage, or tampered data")
     return data[confounder_size:]
 
 
-def checksum(kc: HmacKey, data: bytes) -> bytes:
+def checksum(kc: Mac, data: bytes) -> bytes:
     """RFC 3962 7 / RFC 3961 5.4: HMAC-SHA1(Kc, data) truncated to 96 bits."""
     return kc.digest(data)[:MAC_SIZE]

@@ -12,9 +12,9 @@ import hmac
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 
-from .cts import BLOCK, AesCbc, cts_decrypt, cts_encrypt
+from .cts import BLOCK, AesCts
 from .errors import IntegrityError
-from .hmac_key import HmacKey
+from .hmac_key import Mac
 
 _ZERO_IV = bytes(BLOCK)
 _COUNTER_ONE = b"\x00\x00\x00\x01"
@@ -53,20 +53,20 @@ def prf(base: bytes, data: bytes, prf_size: int, hash_name: str) -> bytes:
 
 
 def encrypt(
-    ke: AesCbc,
-    ki: HmacKey,
+    ke: AesCts,
+    ki: Mac,
     confounder: bytes,
     plaintext: bytes,
     mac_size: int,
 ) -> bytes:
     """RFC 8009 5: C = E(Ke, N | plaintext, IV=0); H = HMAC(Ki, IV | C) truncated."""
-    body = cts_encrypt(ke, confounder + plaintext)
+    body = ke.encrypt(confounder + plaintext)
     return body + ki.digest(_ZERO_IV + body)[:mac_size]
 
 
 def decrypt(
-    ke: AesCbc,
-    ki: HmacKey,
+    ke: AesCts,
+    ki: Mac,
     ciphertext: bytes,
     confounder_size: int,
     mac_size: int,
@@ -80,9 +80,9 @@ def decrypt(
     body, mac = ciphertext[:-mac_size], ciphertext[-mac_size:]
     if not hmac.compare_digest(ki.digest(_ZERO_IV + body)[:mac_size], mac):
         raise IntegrityError("integrity check failed: wrong key or key usage, or tampered data")
-    return cts_decrypt(ke, body)[confounder_size:]
+    return ke.decrypt(body)[confounder_size:]
 
 
-def checksum(kc: HmacKey, data: bytes, mac_size: int) -> bytes:
+def checksum(kc: Mac, data: bytes, mac_size: int) -> bytes:
     """RFC 8009 5: HMAC(Kc, data) truncated to 128 or 192 bits."""
     return kc.digest(data)[:mac_size]
