@@ -21,6 +21,7 @@ from .nfold import n_fold
 MAC_SIZE = 12  # RFC 3962 6: HMAC output size h = 12 octets (96 bits)
 _KERBEROS = b"kerberos"
 _PRF_CONSTANT = b"prf"
+_RAW_AES = modes.ECB()  # noqa: S305 - the raw block cipher of DR, see derive_keys
 
 
 def derive_key(base: bytes, constant: bytes) -> bytes:
@@ -48,7 +49,7 @@ def derive_keys(base: bytes, *constants: bytes) -> list[bytes]:
     subkey pays this on every request).
     """
     blocks = [c if len(c) == BLOCK else n_fold(c, BLOCK * 8) for c in constants]
-    encryptor = Cipher(algorithms.AES(base), modes.ECB()).encryptor()  # noqa: S305 - see above
+    encryptor = Cipher(algorithms.AES(base), _RAW_AES).encryptor()
     chains: list[list[bytes]] = [[] for _ in blocks]
     current = b"".join(blocks)
     for _ in range(-(-len(base) // BLOCK)):
