@@ -16,20 +16,36 @@ Both are `Mac`s, the type the enctype modules take.
 
 from __future__ import annotations
 
+import functools
 import hashlib
-import hmac
 from collections.abc import Callable
 
 _IPAD = bytes(b ^ 0x36 for b in range(256))  # translate() tables: XOR every key octet
 _OPAD = bytes(b ^ 0x5C for b in range(256))
 
+_HashNew = Callable[[bytes], "hashlib._Hash"]
+
 # The hashes Kerberos AES enctypes use (RFC 3962 6, RFC 8009 5), with their block sizes.
 # The named constructors skip hashlib.new's lookup by name.
-_HASHES: dict[str, tuple[Callable[[bytes], hashlib._Hash], int]] = {
+_HASHES: dict[str, tuple[_HashNew, int]] = {
     "sha1": (hashlib.sha1, 64),
     "sha256": (hashlib.sha256, 64),
     "sha384": (hashlib.sha384, 128),
 }
+
+
+def _keyed_pads(key: bytes, hash_name: str) -> tuple[_HashNew, bytes, bytes]:
+    """The hash's constructor, and the key XOR ipad and XOR opad (RFC 2104 2)."""
+    known = _HASHES.get(hash_name)
+    if known is None:  # any other hashlib name: HMAC is defined for every hash
+        new: _HashNew = functools.partial(hashlib.new, hash_name)
+        block = hashlib.new(hash_name).block_size
+    else:
+        new, block = known
+    if len(key) > block:  # RFC 2104 2: longer keys are hashed first
+        key = new(key).digest()
+    padded = key.ljust(block, b"\0")
+    return new, padded.translate(_IPAD), padded.translate(_OPAD)
 
 
 class Mac:
@@ -50,23 +66,15 @@ class Mac:
 class OneShotHmac(Mac):
     """HMAC computed from scratch per message, for a key used once (module docstring)."""
 
-    __slots__ = ("_key",)
+    __slots__ = ("_ipad_key", "_new", "_opad_key")
 
     def __init__(self, key: bytes, hash_name: str) -> None:
         super().__init__(hash_name)
-        self._key = key
+        self._new, self._ipad_key, self._opad_key = _keyed_pads(key, hash_name)
 
     def digest(self, data: bytes) -> bytes:
-        known = _HASHES.get(self.hash_name)
-        if known is None:
-            return hmac.digest(self._key, data, self.hash_name)
-        new, block = known
-        key = self._key
-        if len(key) > block:  # RFC 2104 2: longer keys are hashed first
-            key = new(key).digest()
-        padded = key.ljust(block, b"\0")
-        inner = new(padded.translate(_IPAD) + data).digest()
-        return new(padded.translate(_OPAD) + inner).digest()
+        new = self._new
+        return new(self._opad_key + new(self._ipad_key + data).digest()).digest()
 
 
 class HmacKey(Mac):
@@ -76,16 +84,9 @@ class HmacKey(Mac):
 
     def __init__(self, key: bytes, hash_name: str) -> None:
         super().__init__(hash_name)
-        inner = hashlib.new(hash_name)
-        outer = hashlib.new(hash_name)
-        block = inner.block_size
-        if len(key) > block:  # RFC 2104 2: longer keys are hashed first
-            key = hashlib.new(hash_name, key).digest()
-        padded = key.ljust(block, b"\0")
-        inner.update(padded.translate(_IPAD))
-        outer.update(padded.translate(_OPAD))
-        self._inner = inner
-        self._outer = outer
+        new, ipad_key, opad_key = _keyed_pads(key, hash_name)
+        self._inner = new(ipad_key)
+        self._outer = new(opad_key)
 
     def digest(self, data: bytes) -> bytes:
         inner = self._inner.copy()

@@ -50,9 +50,10 @@ def _derive(profile: EnctypeProfile, base: bytes, usage: int, kind: int, nbits: 
 def _derive_ke_ki(profile: EnctypeProfile, base: bytes, usage: int) -> tuple[bytes, bytes]:
     # RFC 8009 5: Ke is the AES key size, Ki is the MAC size; RFC 3962 derives full-size keys.
     if profile.is_rfc8009:
-        ke = _derive(profile, base, usage, _KE, profile.key_size * 8)
-        ki = _derive(profile, base, usage, _KI, profile.mac_size * 8)
-        return ke, ki
+        return (
+            _derive(profile, base, usage, _KE, profile.key_size * 8),
+            _derive(profile, base, usage, _KI, profile.mac_size * 8),
+        )
     prefix = usage.to_bytes(4, "big")
     ke, ki = rfc3962.derive_keys(base, prefix + bytes((_KE,)), prefix + bytes((_KI,)))
     return ke, ki
