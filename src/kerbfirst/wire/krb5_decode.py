@@ -206,8 +206,11 @@ def ticket(r: Reader) -> Ticket:
         raw=raw,
     )
     if len(raw) <= _TICKET_MEMO_MAX_BYTES:
+        # Emptied when full, as the encoder's memos (der._TIME_CACHE, _NAME_CACHE): clear()
+        # is one atomic step for threads sharing this module (GSS acceptors, the KDC),
+        # where evicting "the oldest" is two, and two threads could evict the same one.
         if len(_TICKET_MEMO) >= _TICKET_MEMO_SIZE:
-            del _TICKET_MEMO[next(iter(_TICKET_MEMO))]  # the oldest
+            _TICKET_MEMO.clear()
         _TICKET_MEMO[memo_key] = decoded
     return decoded
 
