@@ -323,10 +323,37 @@ def test_encrypt_without_cache_leaves_the_derived_key_cache_alone() -> None:
 
 
 @given(
-    base=st.sampled_from([16, 32]).flatmap(lambda n: st.binary(min_size=n, max_size=n)),
+    base=st.sampled_from([16, 24, 32]).flatmap(lambda n: st.binary(min_size=n, max_size=n)),
     constants=st.lists(st.binary(min_size=1, max_size=20), min_size=1, max_size=3),
 )
 def test_derive_keys_equals_derive_key_one_by_one(base: bytes, constants: list[bytes]) -> None:
     from kerbfirst.crypto.rfc3962 import derive_key, derive_keys
 
     assert derive_keys(base, *constants) == [derive_key(base, c) for c in constants]
+
+
+@given(
+    etype=st.sampled_from([17, 18]),
+    seed=st.binary(min_size=32, max_size=32),
+    usage=st.integers(min_value=0, max_value=0xFFFFFFFF),
+)
+def test_one_shot_ke_ki_equal_the_one_by_one_derivation(
+    etype: int, seed: bytes, usage: int
+) -> None:
+    """The per-usage folded-constant memo and the two-chain derivation give RFC 3961 5.3's
+    Ke and Ki, as derived one constant at once (derive_usage_keys), for any usage."""
+    from kerbfirst.crypto.operations import _KE_KI_BLOCKS, _derive_ke_ki, derive_usage_keys
+
+    key = Key(etype, seed[: get_profile(etype).key_size])
+    expected = derive_usage_keys(key, usage)[:2]
+    assert _derive_ke_ki(get_profile(etype), key.contents, usage) == expected
+    assert usage in _KE_KI_BLOCKS  # remembered ...
+    assert _derive_ke_ki(get_profile(etype), key.contents, usage) == expected  # ... and right
+
+
+def test_folded_constant_memo_is_bounded() -> None:
+    from kerbfirst.crypto.operations import _KE_KI_BLOCKS, _KE_KI_BLOCKS_SIZE, _ke_ki_blocks
+
+    for usage in range(3 * _KE_KI_BLOCKS_SIZE):
+        _ke_ki_blocks(usage)
+        assert len(_KE_KI_BLOCKS) <= _KE_KI_BLOCKS_SIZE

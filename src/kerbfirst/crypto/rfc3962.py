@@ -30,7 +30,7 @@ def derive_key(base: bytes, constant: bytes) -> bytes:
     DR: K1 = E(base, n-fold(constant)), K2 = E(base, K1), ... concatenated and truncated to
     the key size. E of one block with a zero initial state is raw AES.
     """
-    block = constant if len(constant) == BLOCK else n_fold(constant, BLOCK * 8)
+    block = fold_constant(constant)
     # K2 = E(K1), K3 = E(K2), ...: exactly what CBC with a zero IV makes of the input
     # block followed by zero blocks (C_i = E(0 XOR C_{i-1})), so one cipher context
     # produces them all.
@@ -39,20 +39,41 @@ def derive_key(base: bytes, constant: bytes) -> bytes:
     return out[: len(base)]
 
 
+def fold_constant(constant: bytes) -> bytes:
+    """The DR input block of a constant: n-fold to the block size (RFC 3961 5.1 DK)."""
+    return constant if len(constant) == BLOCK else n_fold(constant, BLOCK * 8)
+
+
 def derive_keys(base: bytes, *constants: bytes) -> list[bytes]:
-    """DK(base, c) for several constants at once, equal to derive_key for each (tested).
+    """DK(base, c) for several constants at once, equal to derive_key for each (tested)."""
+    return derive_from_blocks(base, b"".join(fold_constant(c) for c in constants))
+
+
+def derive_from_blocks(base: bytes, blocks: bytes) -> list[bytes]:
+    """DK(base, c) for constants already folded to one block each (fold_constant) and
+    joined: the keys in the same order.
 
     DR's chain for each constant is K1 = E(base, n-fold(c)), K2 = E(base, K1), ...: the
     same raw AES on independent blocks. ECB here is that raw block cipher, not a mode
     applied to a message: one context encrypts every chain's next block in one call, so
     Ke and Ki of a new key cost one AES context instead of two (a TGS reply's fresh
-    subkey pays this on every request).
+    subkey pays this on every request). AES keys are one or two blocks (RFC 3962 6).
     """
-    blocks = [c if len(c) == BLOCK else n_fold(c, BLOCK * 8) for c in constants]
     encryptor = Cipher(algorithms.AES(base), _RAW_AES).encryptor()
-    chains: list[list[bytes]] = [[] for _ in blocks]
-    current = b"".join(blocks)
-    for _ in range(-(-len(base) // BLOCK)):
+    first = encryptor.update(blocks)
+    count = len(blocks) // BLOCK
+    if len(base) == BLOCK:
+        return [first[i * BLOCK : (i + 1) * BLOCK] for i in range(count)]
+    if len(base) == 2 * BLOCK:
+        second = encryptor.update(first)
+        return [
+            first[i * BLOCK : (i + 1) * BLOCK] + second[i * BLOCK : (i + 1) * BLOCK]
+            for i in range(count)
+        ]
+    # Any other AES key size (24 bytes): the general chain, truncated to the key size.
+    chains = [[first[i * BLOCK : (i + 1) * BLOCK]] for i in range(count)]
+    current = first
+    for _ in range(1, -(-len(base) // BLOCK)):
         current = encryptor.update(current)
         for i, chain in enumerate(chains):
             chain.append(current[i * BLOCK : (i + 1) * BLOCK])
