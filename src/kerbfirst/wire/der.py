@@ -23,25 +23,29 @@ out, never walked byte by byte.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Final
 
-MAX_MESSAGE_SIZE = 1 << 20  # MIT krb5 KDC's limit for one message
-MAX_DEPTH = 32
-MAX_ELEMENTS = 4096  # per SEQUENCE OF
-MAX_FIELDS = 64  # per SEQUENCE, counting unknown extension fields
+# Final: mypyc (scripts/build_compiled.py) inlines Final constants where a plain module
+# global is a dict lookup at every use, and the decoder reads these per element.
+MAX_MESSAGE_SIZE: Final = 1 << 20  # MIT krb5 KDC's limit for one message
+MAX_DEPTH: Final = 32
+MAX_ELEMENTS: Final = 4096  # per SEQUENCE OF
+MAX_FIELDS: Final = 64  # per SEQUENCE, counting unknown extension fields
 
 # Universal tags (X.690 8.1.2); constructed SEQUENCE is 0x30.
-TAG_BOOLEAN = 0x01
-TAG_INTEGER = 0x02
-TAG_BIT_STRING = 0x03
-TAG_OCTET_STRING = 0x04
-TAG_OID = 0x06
-TAG_UTF8_STRING = 0x0C
-TAG_SEQUENCE = 0x30
-TAG_GENERALIZED_TIME = 0x18
-TAG_GENERAL_STRING = 0x1B
+TAG_BOOLEAN: Final = 0x01
+TAG_INTEGER: Final = 0x02
+TAG_BIT_STRING: Final = 0x03
+TAG_OCTET_STRING: Final = 0x04
+TAG_OID: Final = 0x06
+TAG_UTF8_STRING: Final = 0x0C
+TAG_SEQUENCE: Final = 0x30
+TAG_GENERALIZED_TIME: Final = 0x18
+TAG_GENERAL_STRING: Final = 0x1B
 
-INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
-UINT32_MAX = (1 << 32) - 1
+INT32_MIN: Final = -(1 << 31)
+INT32_MAX: Final = (1 << 31) - 1
+UINT32_MAX: Final = (1 << 32) - 1
 
 
 class DecodeError(ValueError):
@@ -59,7 +63,7 @@ class EncodeError(ValueError):
 
 # ---------------------------------------------------------------- encoding
 
-_SHORT_LENGTHS = tuple(bytes((n,)) for n in range(0x80))
+_SHORT_LENGTHS: Final = tuple(bytes((n,)) for n in range(0x80))
 
 
 def encode_length(n: int) -> bytes:
@@ -72,7 +76,7 @@ def encode_length(n: int) -> bytes:
 
 # Identifier + short-form length octets, premade for every (tag, length < 128): the
 # encoder's hot path builds a header per element, and most Kerberos elements are short.
-_SHORT_HEADERS = tuple(tuple(bytes((tag, n)) for n in range(0x80)) for tag in range(0x100))
+_SHORT_HEADERS: Final = tuple(tuple(bytes((tag, n)) for n in range(0x80)) for tag in range(0x100))
 
 
 def header(tag: int, n: int) -> bytes:
@@ -109,7 +113,7 @@ def application(number: int, inner: bytes) -> bytes:
 
 
 # INTEGERs 0..127 (versions, message types, enctypes, name types) are one content octet.
-_SMALL_INTEGERS = tuple(bytes((TAG_INTEGER, 1, v)) for v in range(0x80))
+_SMALL_INTEGERS: Final = tuple(bytes((TAG_INTEGER, 1, v)) for v in range(0x80))
 
 
 def encode_integer(value: int) -> bytes:
@@ -160,8 +164,8 @@ def encode_utf8_string(value: str) -> bytes:
 # A reply carries the same few times several times over (authtime, starttime, endtime in
 # the ticket and again in the encrypted part): remember recent encodings. Equal aware
 # datetimes denote the same instant, hence the same UTC text, whatever their tzinfo.
-_TIME_CACHE: dict[datetime, bytes] = {}
-_TIME_CACHE_SIZE = 4096
+_TIME_CACHE: Final[dict[datetime, bytes]] = {}
+_TIME_CACHE_SIZE: Final = 4096
 
 
 def encode_kerberos_time(value: datetime) -> bytes:
@@ -217,7 +221,7 @@ def encode_oid(dotted: str) -> bytes:
     return tlv(TAG_OID, bytes(out))
 
 
-MAX_OID_OCTETS = 128
+MAX_OID_OCTETS: Final = 128
 
 
 def oid_from_content(content: bytes, offset: int = 0) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.der import MAX_DEPTH, DecodeError, Reader, required
@@ -43,7 +43,7 @@ from kerbfirst.wire.krb5 import (
 
 T = TypeVar("T")
 
-_APP = 0x60  # APPLICATION, constructed
+_APP: Final = 0x60  # APPLICATION, constructed
 
 
 def _seq_of(r: Reader, item: Callable[[Reader], T], what: str) -> tuple[T, ...]:
@@ -66,9 +66,9 @@ def _check_msg_type(got: int, expected: int, what: str, offset: int) -> None:
 # safe; only names that decoded are remembered, and only where the nesting bound could not
 # have refused them (a PrincipalName is 3 levels deep), so the results are what decoding
 # would give.
-_NAME_CACHE: dict[bytes, PrincipalName] = {}
-_NAME_CACHE_SIZE = 4096
-_NAME_DEPTH = 3
+_NAME_CACHE: Final[dict[bytes, PrincipalName]] = {}
+_NAME_CACHE_SIZE: Final = 4096
+_NAME_DEPTH: Final = 3
 
 
 def principal_name(r: Reader) -> PrincipalName:
@@ -184,9 +184,9 @@ def transited_encoding(r: Reader) -> TransitedEncoding:
 # Ticket is immutable, so a hit is exactly what decoding again would return. Only small
 # tickets are kept (a TGT is some hundreds of bytes, 1-2 KB with a PAC): at most
 # _TICKET_MEMO_SIZE * _TICKET_MEMO_MAX_BYTES of memory, whatever a peer sends.
-_TICKET_MEMO: dict[tuple[int, bytes], Ticket] = {}
-_TICKET_MEMO_SIZE = 1024
-_TICKET_MEMO_MAX_BYTES = 4096
+_TICKET_MEMO: Final[dict[tuple[int, bytes], Ticket]] = {}
+_TICKET_MEMO_SIZE: Final = 1024
+_TICKET_MEMO_MAX_BYTES: Final = 4096
 
 
 def ticket(r: Reader) -> Ticket:

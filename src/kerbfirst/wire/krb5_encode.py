@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Final
 
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.der import (
@@ -51,7 +52,7 @@ from kerbfirst.wire.krb5 import (
     TransitedEncoding,
 )
 
-_CTX = tuple(0xA0 | n for n in range(31))
+_CTX: Final = tuple(0xA0 | n for n in range(31))
 
 
 def _fields(*pairs: tuple[int, bytes | None]) -> bytes:
@@ -76,8 +77,8 @@ def _seq(items: Iterable[bytes]) -> bytes:
 
 # The same few names are encoded in every reply (the client, krbtgt, services):
 # PrincipalName is immutable and hashable, so remember recent encodings.
-_NAME_CACHE: dict[PrincipalName, bytes] = {}
-_NAME_CACHE_SIZE = 4096
+_NAME_CACHE: Final[dict[PrincipalName, bytes]] = {}
+_NAME_CACHE_SIZE: Final = 4096
 
 
 def principal_name(p: PrincipalName) -> bytes:
