@@ -293,6 +293,14 @@ def read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
     return tag, p, p + length
 
 
+# Decoded KerberosTimes by their 15 content octets: a busy KDC sees the same few times
+# (a TGT's authtime and endtime, this second's ctime) in request after request. Only
+# valid times are stored, and a datetime is immutable, so a hit is exactly what parsing
+# again would return. Emptied when full, as the encoder's _TIME_CACHE.
+_TIME_MEMO: Final[dict[bytes, datetime]] = {}
+_TIME_MEMO_SIZE: Final = 4096
+
+
 def _tag_name(tag: int) -> str:
     if tag >= 1 << 24:
         return f"high-number tag {tag & 0xFFFFFF}"
@@ -486,15 +494,23 @@ class Reader:
     def kerberos_time(self, what: str) -> datetime:
         cs, ce = self._one(TAG_GENERALIZED_TIME, what)
         text = self.data[cs:ce]
+        known = _TIME_MEMO.get(text)
+        if known is not None:
+            return known
         if ce - cs != 15 or text[14] != 0x5A or not text[:14].isdigit():
             raise DecodeError(f"{what}: KerberosTime must be YYYYMMDDHHMMSSZ (RFC 4120 5.2.3)", cs)
+        digits = int(text[:14])  # one conversion, then the fields by arithmetic
         try:
-            return datetime(
-                int(text[0:4]), int(text[4:6]), int(text[6:8]),
-                int(text[8:10]), int(text[10:12]), int(text[12:14]), tzinfo=UTC,
+            value = datetime(
+                digits // 10**10, digits // 10**8 % 100, digits // 10**6 % 100,
+                digits // 10**4 % 100, digits // 100 % 100, digits % 100, tzinfo=UTC,
             )  # fmt: skip
         except ValueError as exc:
             raise DecodeError(f"{what}: invalid date or time ({exc})", cs) from None
+        if len(_TIME_MEMO) >= _TIME_MEMO_SIZE:
+            _TIME_MEMO.clear()  # one atomic step for threads sharing the module
+        _TIME_MEMO[text] = value
+        return value
 
     def kerberos_flags(self, what: str) -> int:
         """Any-length BIT STRING, padded or truncated to 32 bits (RFC 4120 5.2.8)."""
