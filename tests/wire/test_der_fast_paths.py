@@ -1,5 +1,5 @@
 """The decoder's fast paths give exactly what the general path gives, errors included:
-the memo of decoded KerberosTimes."""
+one-octet INTEGERs and the memo of decoded KerberosTimes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,44 @@ from hypothesis import strategies as st
 
 from kerbfirst.wire import der
 from kerbfirst.wire.der import DecodeError
+
+# ------------------------------------------------------------------ INTEGER
+
+
+@pytest.mark.parametrize("octet", range(256))
+def test_one_octet_integers_are_twos_complement(octet: int) -> None:
+    value = der.Reader.top(bytes((0x02, 1, octet)), "t").integer("t")
+    assert value == int.from_bytes(bytes((octet,)), "big", signed=True)
+
+
+def test_one_octet_integer_edges() -> None:
+    assert der.Reader.top(b"\x02\x01\x80", "t").integer("t") == -128
+    assert der.Reader.top(b"\x02\x01\xff", "t").integer("t") == -1
+    assert der.Reader.top(b"\x02\x01\x7f", "t").integer("t") == 127
+    # the range check still applies to the fast path: -1 is no Microseconds value
+    with pytest.raises(DecodeError, match=r"t: -1 is outside 0\.\.999999") as info:
+        der.Reader.top(b"\x02\x01\xff", "t").microseconds("t")
+    assert info.value.offset == 2
+    with pytest.raises(DecodeError, match=r"-128 is outside 0\.\.5"):
+        der.Reader.top(b"\x02\x01\x80", "t").integer("t", 0, 5)
+    # a signed one-octet kvno is kept as sent (UInt32 accepts the signed form)
+    assert der.Reader.top(b"\x02\x01\xfe", "t").uint32("t") == -2
+
+
+@given(st.binary(min_size=1, max_size=9))
+def test_integers_of_any_width_match_int_from_bytes(content: bytes) -> None:
+    data = der.tlv(der.TAG_INTEGER, content)
+    got = der.Reader.top(data, "t").integer("t", -(2**71), 2**71)
+    assert got == int.from_bytes(content, "big", signed=True)
+
+
+def test_integer_refusals_unchanged() -> None:
+    with pytest.raises(DecodeError, match="t: empty INTEGER") as info:
+        der.Reader.top(b"\x02\x00", "t").integer("t")
+    assert info.value.offset == 2
+    with pytest.raises(DecodeError, match="INTEGER of 10 octets is out of range"):
+        der.Reader.top(b"\x02\x0a" + b"\x00" * 10, "t").integer("t")
+
 
 # ------------------------------------------------------------------ KerberosTime memo
 

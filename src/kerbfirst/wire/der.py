@@ -449,11 +449,18 @@ class Reader:
 
     def integer(self, what: str, lo: int = INT32_MIN, hi: int = INT32_MAX) -> int:
         cs, ce = self._one(TAG_INTEGER, what)
-        if cs == ce:
-            raise DecodeError(f"{what}: empty INTEGER", cs)
-        if ce - cs > 9:  # nothing Kerberos carries needs more than 64 bits + sign
-            raise DecodeError(f"{what}: INTEGER of {ce - cs} octets is out of range", cs)
-        value = int.from_bytes(self.data[cs:ce], "big", signed=True)
+        if ce - cs == 1:
+            # Fast path: pvno, msg-type, etypes, name-types, kvnos are one content octet,
+            # two's complement (X.690 8.3.3): 0x80..0xFF are -128..-1.
+            value = self.data[cs]
+            if value >= 0x80:
+                value -= 0x100
+        else:
+            if cs == ce:
+                raise DecodeError(f"{what}: empty INTEGER", cs)
+            if ce - cs > 9:  # nothing Kerberos carries needs more than 64 bits + sign
+                raise DecodeError(f"{what}: INTEGER of {ce - cs} octets is out of range", cs)
+            value = int.from_bytes(self.data[cs:ce], "big", signed=True)
         if not lo <= value <= hi:
             raise DecodeError(f"{what}: {value} is outside {lo}..{hi}", cs)
         return value
