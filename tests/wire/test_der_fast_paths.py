@@ -1,5 +1,6 @@
 """The decoder's fast paths give exactly what the general path gives, errors included:
-one-octet INTEGERs and the memo of decoded KerberosTimes."""
+one-octet INTEGERs, long-form lengths of one and two octets (minimal or not), and the
+memo of decoded KerberosTimes."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kerbfirst.wire import der
+from kerbfirst.wire import krb5 as k
 from kerbfirst.wire.der import DecodeError
 
 # ------------------------------------------------------------------ INTEGER
@@ -48,6 +50,103 @@ def test_integer_refusals_unchanged() -> None:
     assert info.value.offset == 2
     with pytest.raises(DecodeError, match="INTEGER of 10 octets is out of range"):
         der.Reader.top(b"\x02\x0a" + b"\x00" * 10, "t").integer("t")
+
+
+# ------------------------------------------------------------------ long-form lengths
+
+
+def long_forms(content_length: int) -> list[bytes]:
+    """Every length encoding read_header accepts for this length: short (when it fits),
+    then 0x81..0x84 long forms, minimal or not (X.690 8.1.3; DER wants the minimal one,
+    the decoder is lenient)."""
+    forms = [bytes((content_length,))] if content_length < 0x80 else []
+    for n in (1, 2, 3, 4):
+        if content_length < 1 << (8 * n):
+            forms.append(bytes((0x80 | n,)) + content_length.to_bytes(n, "big"))
+    return forms
+
+
+@pytest.mark.parametrize("size", [0, 5, 127, 128, 255, 256, 300, 65535, 65536])
+def test_every_length_form_reads_the_same_content(size: int) -> None:
+    content = bytes(i & 0xFF for i in range(size))
+    octets = der.encode_octet_string(content)
+    for form in long_forms(len(octets)):
+        # a [1] field of a SEQUENCE, then the OCTET STRING inside it
+        field = b"\xa1" + form + octets
+        seq = der.tlv(0x30, field)
+        fields = der.Reader.top(seq, "t").fields(2, "t")
+        assert fields[0] is None
+        field_reader = fields[1]
+        assert field_reader is not None
+        assert field_reader.octets("t") == content
+        # a field in this form as an element of a SEQUENCE OF
+        items = der.Reader.top(der.tlv(0x30, field + field), "t").items("t")
+        assert [i.raw() for i in items] == [field, field]
+    for form in long_forms(size):
+        # the OCTET STRING itself in every form, read by _one's fast and general paths
+        element = b"\x04" + form + content
+        assert der.Reader.top(element, "t").octets("t") == content
+        items = der.Reader.top(der.tlv(0x30, element), "t").items("t")
+        assert [i.octets("t") for i in items] == [content]
+
+
+def test_non_minimal_long_lengths_in_a_message_decode_as_minimal() -> None:
+    key = k.EncryptionKey(18, b"k" * 32)
+    data = key.encode()
+    assert data[:7] == b"\x30\x29\xa0\x03\x02\x01\x12"
+    # the SEQUENCE in 0x81 form, field [0] in 0x82 form, field [1] in 0x81 form
+    f0 = b"\xa0\x82\x00\x03\x02\x01\x12"
+    f1 = b"\xa1\x81\x22" + data[9:]
+    assert data[7:9] == b"\xa1\x22"
+    body = f0 + f1
+    assert k.EncryptionKey.decode(b"\x30\x81" + bytes((len(body),)) + body) == key
+    assert k.EncryptionKey.decode(b"\x30\x82\x00" + bytes((len(body),)) + body) == key
+
+
+@pytest.mark.parametrize(
+    "field,match",
+    [
+        (b"\xa0\x81", "truncated length field"),  # no room for the length octet
+        (b"\xa0\x82\x00", "truncated length field"),
+        (b"\xa0\x81\x05\x02\x01", "element length 5 exceeds the 2 bytes available"),
+        (b"\xa0\x82\x00\x05\x02\x01", "element length 5 exceeds the 2 bytes available"),
+        (b"\xa0\x82\xff\xff", "element length 65535 exceeds the 0 bytes available"),
+        (b"\xa0\x80\x02\x01\x00\x00\x00", "indefinite length"),
+    ],
+)
+def test_long_lengths_that_do_not_fit_are_refused_as_before(field: bytes, match: str) -> None:
+    seq = der.tlv(0x30, field)
+    with pytest.raises(DecodeError, match=f"t: {match}") as info:
+        der.Reader.top(seq, "t").fields(2, "t")
+    assert info.value.offset == 2  # the field's identifier octet
+    with pytest.raises(DecodeError, match=f"t: {match}"):
+        der.Reader.top(seq, "t").items("t")
+
+
+@pytest.mark.parametrize(
+    "data,match",
+    [
+        (b"\x04\x81", "truncated length field"),
+        (b"\x04\x82\x00", "truncated length field"),
+        (b"\x04\x81\x03ab", "element length 3 exceeds the 2 bytes available"),
+        (b"\x04\x82\x00\x03ab", "element length 3 exceeds the 2 bytes available"),
+        (b"\x04\x81\x01ab", "1 unexpected bytes after the element"),
+        (b"\x04\x82\x00\x01ab", "1 unexpected bytes after the element"),
+        (b"\x02\x81\x01\x05", r"expected tag 0x04, found tag 0x02"),
+    ],
+)
+def test_one_element_long_lengths_refused_as_before(data: bytes, match: str) -> None:
+    with pytest.raises(DecodeError, match=f"t: {match}"):
+        der.Reader.top(data, "t").octets("t")
+
+
+@given(st.integers(0, 0xFFFF), st.integers(1, 4))
+@settings(max_examples=200)
+def test_read_header_long_lengths_match_int_from_bytes(length: int, n: int) -> None:
+    if length >= 1 << (8 * n):
+        n = 2
+    data = b"\x04" + bytes((0x80 | n,)) + length.to_bytes(n, "big") + b"\x00" * length
+    assert der.read_header(data, 0, len(data)) == (0x04, 2 + n, 2 + n + length)
 
 
 # ------------------------------------------------------------------ KerberosTime memo

@@ -286,7 +286,12 @@ def read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
             raise DecodeError(f"length field of {n} octets is too large", pos)
         if p + n > end:
             raise DecodeError("truncated length field", pos)
-        length = int.from_bytes(data[p : p + n], "big")
+        if n == 1:
+            length = data[p]
+        elif n == 2:
+            length = data[p] << 8 | data[p + 1]
+        else:
+            length = int.from_bytes(data[p : p + n], "big")
         p += n
     if length > end - p:
         raise DecodeError(f"element length {length} exceeds the {end - p} bytes available", pos)
@@ -343,16 +348,25 @@ class Reader:
         """The window holds exactly one element, with this tag: return its content range."""
         start = self.pos
         end = self.end
-        # Fast path: the expected low-number tag, a short length, filling the window
-        # exactly. Anything else (long lengths, errors) takes the general path below.
-        if start + 1 < end:
-            data = self.data
-            length = data[start + 1]
-            if data[start] == tag and length < 0x80 and start + 2 + length == end:
+        # Fast path: the expected low-number tag, a length of one to three octets
+        # (elements up to 64 KiB), filling the window exactly. Anything else (longer
+        # lengths, errors) takes the general path below, which gives the same result.
+        data = self.data
+        if start + 1 < end and data[start] == tag:
+            first = data[start + 1]
+            cs = length = -1
+            if first < 0x80:
+                cs, length = start + 2, first
+            # Long forms (X.690 8.1.3.5), non-minimal octets accepted as read_header does.
+            elif first == 0x81 and start + 2 < end:
+                cs, length = start + 3, data[start + 2]
+            elif first == 0x82 and start + 3 < end:
+                cs, length = start + 4, data[start + 2] << 8 | data[start + 3]
+            if cs + length == end:
                 self.pos = end
-                return start + 2, end
+                return cs, end
         try:
-            got, cs, ce = read_header(self.data, start, self.end)
+            got, cs, ce = read_header(data, start, end)
         except DecodeError as exc:
             raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
         if got != tag:
@@ -392,14 +406,22 @@ class Reader:
         pos = cs
         while pos < ce:
             ftag = data[pos]
-            # Fast path: [0]..[30] with a short length that fits (checked as read_header).
-            if 0xA0 <= ftag <= 0xBE and pos + 1 < ce and data[pos + 1] < 0x80:
-                fcs = pos + 2
-                fce = fcs + data[pos + 1]
+            # Fast path: [0]..[30] with a length of one to three octets that fits (checked
+            # as read_header checks it, non-minimal long forms accepted as it accepts them).
+            fce = -1
+            if 0xA0 <= ftag <= 0xBE and pos + 1 < ce:
+                first = data[pos + 1]
+                if first < 0x80:
+                    fcs = pos + 2
+                    fce = fcs + first
+                elif first == 0x81 and pos + 2 < ce:
+                    fcs = pos + 3
+                    fce = fcs + data[pos + 2]
+                elif first == 0x82 and pos + 3 < ce:
+                    fcs = pos + 4
+                    fce = fcs + (data[pos + 2] << 8 | data[pos + 3])
                 if fce > ce:
                     fce = -1  # let read_header report it
-            else:
-                fce = -1
             if fce < 0:
                 try:
                     ftag, fcs, fce = read_header(data, pos, ce)
@@ -434,8 +456,14 @@ class Reader:
             if len(out) >= limit:
                 raise DecodeError(f"{what}: more than {limit} elements", pos)
             ice = -1
-            if pos + 1 < ce and data[pos] & 0x1F != 0x1F and data[pos + 1] < 0x80:
-                ice = pos + 2 + data[pos + 1]  # fast path: low tag, short length
+            if pos + 1 < ce and data[pos] & 0x1F != 0x1F:  # fast path: low tag, as fields()
+                first = data[pos + 1]
+                if first < 0x80:
+                    ice = pos + 2 + first
+                elif first == 0x81 and pos + 2 < ce:
+                    ice = pos + 3 + data[pos + 2]
+                elif first == 0x82 and pos + 3 < ce:
+                    ice = pos + 4 + (data[pos + 2] << 8 | data[pos + 3])
                 if ice > ce:
                     ice = -1
             if ice < 0:
