@@ -216,3 +216,29 @@ def test_time_parse_matches_datetime(y: int, mo: int, d: int, h: int, mi: int, s
     else:
         for _ in range(2):  # parsed, then memoised
             assert der.Reader.top(time_element(text), "t").kerberos_time("t") == expected
+
+
+# ------------------------------------------------------------------ encoder lengths
+
+
+def minimal_length(n: int) -> bytes:
+    """X.690 10.1 spelled out: short form below 128, else 0x80|count and the octets."""
+    if n < 0x80:
+        return bytes((n,))
+    octets = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes((0x80 | len(octets),)) + octets
+
+
+def test_encoded_lengths_are_minimal_for_every_length_up_to_70000() -> None:
+    for n in [*range(70_000), 2**24 - 1, 2**24, 2**32 - 1]:
+        assert der.encode_length(n) == minimal_length(n), n
+        assert der.header(0xA3, n) == b"\xa3" + minimal_length(n), n
+
+
+@pytest.mark.parametrize("size", [0, 127, 128, 255, 256, 65535, 65536])
+def test_tlv_reads_back_through_the_decoder(size: int) -> None:
+    content = b"\x5a" * size
+    element = der.tlv(der.TAG_OCTET_STRING, content)
+    assert element[0] == der.TAG_OCTET_STRING
+    assert der.read_header(element, 0, len(element)) == (4, len(element) - size, len(element))
+    assert der.Reader.top(element, "t").octets("t") == content

@@ -63,13 +63,21 @@ class EncodeError(ValueError):
 
 # ---------------------------------------------------------------- encoding
 
-_SHORT_LENGTHS: Final = tuple(bytes((n,)) for n in range(0x80))
+# Every octet as a one-byte bytes object: headers are assembled from these, not from
+# bytes((...)) calls (a tuple and a call each).
+_OCTETS: Final = tuple(bytes((n,)) for n in range(0x100))
+# 0x82 and the high length octet, for lengths 256..65535 (a TGS-REP, a ticket).
+_LENGTH_82: Final = tuple(bytes((0x82, n)) for n in range(0x100))
 
 
 def encode_length(n: int) -> bytes:
     """Definite length in the minimal form (X.690 10.1)."""
     if n < 0x80:
-        return _SHORT_LENGTHS[n]
+        return _OCTETS[n]
+    if n < 0x100:
+        return b"\x81" + _OCTETS[n]
+    if n < 0x10000:
+        return _LENGTH_82[n >> 8] + _OCTETS[n & 0xFF]
     body = n.to_bytes((n.bit_length() + 7) // 8, "big")
     return bytes((0x80 | len(body),)) + body
 
@@ -83,7 +91,7 @@ def header(tag: int, n: int) -> bytes:
     """Identifier and length octets of an element of `n` content bytes."""
     if n < 0x80:
         return _SHORT_HEADERS[tag][n]
-    return bytes((tag,)) + encode_length(n)
+    return _OCTETS[tag] + encode_length(n)
 
 
 def tlv(tag: int, content: bytes) -> bytes:
@@ -91,7 +99,7 @@ def tlv(tag: int, content: bytes) -> bytes:
     n = len(content)
     if n < 0x80:
         return _SHORT_HEADERS[tag][n] + content
-    return bytes((tag,)) + encode_length(n) + content
+    return _OCTETS[tag] + encode_length(n) + content
 
 
 def sequence(*parts: bytes) -> bytes:
