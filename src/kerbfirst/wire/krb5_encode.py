@@ -79,14 +79,17 @@ def _seq(items: Iterable[bytes]) -> bytes:
 
 
 # The same few names are encoded in every reply (the client, krbtgt, services):
-# PrincipalName is immutable and hashable, so remember recent encodings.
-_NAME_CACHE: Final[dict[PrincipalName, bytes]] = {}
+# PrincipalName is immutable, so remember recent encodings. Keyed by the (name-type,
+# name-string) tuple, not the PrincipalName: the dataclass's generated __hash__ is a Python
+# call that rebuilds that tuple anyway, and costs more than the encoding it saves.
+_NAME_CACHE: Final[dict[tuple[int, tuple[str, ...]], bytes]] = {}
 _NAME_CACHE_SIZE: Final = 4096
 
 
 def principal_name(p: PrincipalName) -> bytes:
+    key = (p.name_type, p.name_string)
     try:
-        cached = _NAME_CACHE.get(p)
+        cached = _NAME_CACHE.get(key)
     except TypeError:  # built with an unhashable name_string (a list): encode, don't keep
         cached = None
         hashable = False
@@ -101,7 +104,7 @@ def principal_name(p: PrincipalName) -> bytes:
         return encoded
     if len(_NAME_CACHE) >= _NAME_CACHE_SIZE:
         _NAME_CACHE.clear()
-    _NAME_CACHE[p] = encoded
+    _NAME_CACHE[key] = encoded
     return encoded
 
 
@@ -252,7 +255,7 @@ def enc_kdc_rep_part(p: EncKdcRepPart) -> bytes:
         p.app_tag,
         _fields(
             encryption_key(p.key),  # [0]
-            _seq(last_req_entry(e) for e in p.last_req),  # [1]
+            last_req(p.last_req),  # [1]
             encode_uint32(p.nonce),  # [2]
             _opt_time(p.key_expiration),  # [3]
             encode_kerberos_flags(p.flags),  # [4]
@@ -368,5 +371,21 @@ def pa_pac_request(p: PaPacRequest) -> bytes:
     )
 
 
+# A KDC gives every reply the same LastReq (one entry: lr-type 0, "no information",
+# RFC 4120 5.4.2), the same tuple object each time: remember recent encodings by the
+# tuple's identity, which costs no hashing of its entries. Each memo entry holds its tuple,
+# so that id cannot be reused by another tuple while it is here; the entries are immutable.
+# Emptied when full, as the other memos (one atomic step for threads sharing the module).
+_LAST_REQ_CACHE: Final[dict[int, tuple[tuple[LastReqEntry, ...], bytes]]] = {}
+_LAST_REQ_CACHE_SIZE: Final = 64
+
+
 def last_req(entries: tuple[LastReqEntry, ...]) -> bytes:
-    return _seq(last_req_entry(e) for e in entries)
+    known = _LAST_REQ_CACHE.get(id(entries))
+    if known is not None and known[0] is entries:
+        return known[1]
+    encoded = _seq(last_req_entry(e) for e in entries)
+    if len(_LAST_REQ_CACHE) >= _LAST_REQ_CACHE_SIZE:
+        _LAST_REQ_CACHE.clear()
+    _LAST_REQ_CACHE[id(entries)] = (entries, encoded)
+    return encoded
