@@ -372,20 +372,22 @@ def pa_pac_request(p: PaPacRequest) -> bytes:
 
 
 # A KDC gives every reply the same LastReq (one entry: lr-type 0, "no information",
-# RFC 4120 5.4.2), the same tuple object each time: remember recent encodings by the
-# tuple's identity, which costs no hashing of its entries. Each memo entry holds its tuple,
-# so that id cannot be reused by another tuple while it is here; the entries are immutable.
+# RFC 4120 5.4.2): remember recent encodings. Keyed by the entries' (lr-type, lr-value)
+# pairs, not by the LastReqEntry objects, whose dataclass __hash__ is a Python call each
+# (a datetime keeps its own hash once computed). Not by the tuple's identity either: the
+# compiled build boxes a fixed-length tuple attribute into a new tuple at each read.
 # Emptied when full, as the other memos (one atomic step for threads sharing the module).
-_LAST_REQ_CACHE: Final[dict[int, tuple[tuple[LastReqEntry, ...], bytes]]] = {}
+_LAST_REQ_CACHE: Final[dict[tuple[tuple[int, datetime], ...], bytes]] = {}
 _LAST_REQ_CACHE_SIZE: Final = 64
 
 
 def last_req(entries: tuple[LastReqEntry, ...]) -> bytes:
-    known = _LAST_REQ_CACHE.get(id(entries))
-    if known is not None and known[0] is entries:
-        return known[1]
+    key = tuple([(e.lr_type, e.lr_value) for e in entries])
+    known = _LAST_REQ_CACHE.get(key)
+    if known is not None:
+        return known
     encoded = _seq(last_req_entry(e) for e in entries)
     if len(_LAST_REQ_CACHE) >= _LAST_REQ_CACHE_SIZE:
         _LAST_REQ_CACHE.clear()
-    _LAST_REQ_CACHE[id(entries)] = (entries, encoded)
+    _LAST_REQ_CACHE[key] = encoded
     return encoded
