@@ -7,7 +7,6 @@ Use the `encode()` methods on the message classes; these functions are their bod
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
 from typing import Final
 
@@ -74,10 +73,6 @@ def _opt_time(value: datetime | None) -> bytes | None:
     return None if value is None else encode_kerberos_time(value)
 
 
-def _seq(items: Iterable[bytes]) -> bytes:
-    return sequence_of(tuple(items))
-
-
 # The same few names are encoded in every reply (the client, krbtgt, services):
 # PrincipalName is immutable, so remember recent encodings. Keyed by the (name-type,
 # name-string) tuple, not the PrincipalName: the dataclass's generated __hash__ is a Python
@@ -98,7 +93,7 @@ def principal_name(p: PrincipalName) -> bytes:
     if cached is not None:
         return cached
     encoded = _fields(
-        encode_int32(p.name_type), _seq(encode_kerberos_string(s) for s in p.name_string)
+        encode_int32(p.name_type), sequence_of([encode_kerberos_string(s) for s in p.name_string])
     )
     if not hashable:
         return encoded
@@ -113,7 +108,7 @@ def host_address(a: HostAddress) -> bytes:
 
 
 def host_addresses(addrs: tuple[HostAddress, ...]) -> bytes:
-    return _seq(host_address(a) for a in addrs)
+    return sequence_of([host_address(a) for a in addrs])
 
 
 def encryption_key(k: EncryptionKey) -> bytes:
@@ -142,7 +137,7 @@ def pa_data(p: PaData) -> bytes:
 
 
 def method_data(padata: tuple[PaData, ...]) -> bytes:
-    return _seq(pa_data(p) for p in padata)
+    return sequence_of([pa_data(p) for p in padata])
 
 
 def authorization_data_entry(a: AuthorizationDataEntry) -> bytes:
@@ -150,7 +145,7 @@ def authorization_data_entry(a: AuthorizationDataEntry) -> bytes:
 
 
 def authorization_data(ad: tuple[AuthorizationDataEntry, ...]) -> bytes:
-    return _seq(authorization_data_entry(a) for a in ad)
+    return sequence_of([authorization_data_entry(a) for a in ad])
 
 
 def last_req_entry(e: LastReqEntry) -> bytes:
@@ -207,10 +202,10 @@ def kdc_req_body(b: KdcReqBody) -> bytes:
         _opt_time(b.till),  # [5]
         _opt_time(b.rtime),  # [6]
         encode_uint32(b.nonce),  # [7]
-        _seq(encode_int32(e) for e in b.etype),  # [8]
+        sequence_of([encode_int32(e) for e in b.etype]),  # [8]
         None if b.addresses is None else host_addresses(b.addresses),  # [9]
         None if enc_ad is None else encrypted_data(enc_ad),  # [10]
-        None if tickets is None else _seq(ticket(t) for t in tickets),  # [11]
+        None if tickets is None else sequence_of([ticket(t) for t in tickets]),  # [11]
     )
 
 
@@ -362,7 +357,7 @@ def etype_info2_entry(e: EtypeInfo2Entry) -> bytes:
 
 
 def etype_info2(entries: tuple[EtypeInfo2Entry, ...]) -> bytes:
-    return _seq(etype_info2_entry(e) for e in entries)
+    return sequence_of([etype_info2_entry(e) for e in entries])
 
 
 def pa_pac_request(p: PaPacRequest) -> bytes:
@@ -386,7 +381,7 @@ def last_req(entries: tuple[LastReqEntry, ...]) -> bytes:
     known = _LAST_REQ_CACHE.get(key)
     if known is not None:
         return known
-    encoded = _seq(last_req_entry(e) for e in entries)
+    encoded = sequence_of([last_req_entry(e) for e in entries])
     if len(_LAST_REQ_CACHE) >= _LAST_REQ_CACHE_SIZE:
         _LAST_REQ_CACHE.clear()
     _LAST_REQ_CACHE[key] = encoded
