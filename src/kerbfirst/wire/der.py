@@ -84,13 +84,14 @@ def encode_length(n: int) -> bytes:
 
 # Identifier + short-form length octets, premade for every (tag, length < 128): the
 # encoder's hot path builds a header per element, and most Kerberos elements are short.
-_SHORT_HEADERS: Final = tuple(tuple(bytes((tag, n)) for n in range(0x80)) for tag in range(0x100))
+# Public: krb5_encode._fields reads it inline, as a call per field costs more.
+SHORT_HEADERS: Final = tuple(tuple(bytes((tag, n)) for n in range(0x80)) for tag in range(0x100))
 
 
 def header(tag: int, n: int) -> bytes:
     """Identifier and length octets of an element of `n` content bytes."""
     if n < 0x80:
-        return _SHORT_HEADERS[tag][n]
+        return SHORT_HEADERS[tag][n]
     return _OCTETS[tag] + encode_length(n)
 
 
@@ -98,7 +99,7 @@ def tlv(tag: int, content: bytes) -> bytes:
     """One element with a low-number (< 31) identifier octet."""
     n = len(content)
     if n < 0x80:
-        return _SHORT_HEADERS[tag][n] + content
+        return SHORT_HEADERS[tag][n] + content
     return _OCTETS[tag] + encode_length(n) + content
 
 

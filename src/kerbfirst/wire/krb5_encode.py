@@ -12,6 +12,7 @@ from typing import Final
 
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.der import (
+    SHORT_HEADERS,
     EncodeError,
     application,
     encode_boolean,
@@ -55,14 +56,13 @@ from kerbfirst.wire.krb5 import (
 def _fields(*values: bytes | None) -> bytes:
     """SEQUENCE of [n] EXPLICIT fields, the n-th value being field [n] (from 0); None
     values are absent OPTIONAL fields, or numbers a type does not use."""
-    # One join for the whole SEQUENCE: header and value of each field side by side. Values
-    # by position, not (number, value) pairs: a pair tuple per field cost more than the
-    # rest of this loop.
+    # One join for the whole SEQUENCE: header and value of each field side by side.
     parts = []
     tag = 0xA0
     for v in values:
         if v is not None:
-            parts.append(header(tag, len(v)))
+            n = len(v)
+            parts.append(SHORT_HEADERS[tag][n] if n < 0x80 else header(tag, n))
             parts.append(v)
         tag += 1
     body = b"".join(parts)
