@@ -23,25 +23,29 @@ out, never walked byte by byte.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Final
 
-MAX_MESSAGE_SIZE = 1 << 20  # MIT krb5 KDC's limit for one message
-MAX_DEPTH = 32
-MAX_ELEMENTS = 4096  # per SEQUENCE OF
-MAX_FIELDS = 64  # per SEQUENCE, counting unknown extension fields
+# Final: mypyc (scripts/build_compiled.py) inlines Final constants where a plain module
+# global is a dict lookup at every use, and the decoder reads these per element.
+MAX_MESSAGE_SIZE: Final = 1 << 20  # MIT krb5 KDC's limit for one message
+MAX_DEPTH: Final = 32
+MAX_ELEMENTS: Final = 4096  # per SEQUENCE OF
+MAX_FIELDS: Final = 64  # per SEQUENCE, counting unknown extension fields
 
 # Universal tags (X.690 8.1.2); constructed SEQUENCE is 0x30.
-TAG_BOOLEAN = 0x01
-TAG_INTEGER = 0x02
-TAG_BIT_STRING = 0x03
-TAG_OCTET_STRING = 0x04
-TAG_OID = 0x06
-TAG_UTF8_STRING = 0x0C
-TAG_SEQUENCE = 0x30
-TAG_GENERALIZED_TIME = 0x18
-TAG_GENERAL_STRING = 0x1B
+TAG_BOOLEAN: Final = 0x01
+TAG_INTEGER: Final = 0x02
+TAG_BIT_STRING: Final = 0x03
+TAG_OCTET_STRING: Final = 0x04
+TAG_OID: Final = 0x06
+TAG_UTF8_STRING: Final = 0x0C
+TAG_SEQUENCE: Final = 0x30
+TAG_GENERALIZED_TIME: Final = 0x18
+TAG_GENERAL_STRING: Final = 0x1B
 
-INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
-UINT32_MAX = (1 << 32) - 1
+INT32_MIN: Final = -(1 << 31)
+INT32_MAX: Final = (1 << 31) - 1
+UINT32_MAX: Final = (1 << 32) - 1
 
 
 class DecodeError(ValueError):
@@ -59,35 +63,44 @@ class EncodeError(ValueError):
 
 # ---------------------------------------------------------------- encoding
 
-_SHORT_LENGTHS = tuple(bytes((n,)) for n in range(0x80))
+# Every octet as a one-byte bytes object: headers are assembled from these, not from
+# bytes((...)) calls (a tuple and a call each).
+_OCTETS: Final = tuple(bytes((n,)) for n in range(0x100))
+# 0x82 and the high length octet, for lengths 256..65535 (a TGS-REP, a ticket).
+_LENGTH_82: Final = tuple(bytes((0x82, n)) for n in range(0x100))
 
 
 def encode_length(n: int) -> bytes:
     """Definite length in the minimal form (X.690 10.1)."""
     if n < 0x80:
-        return _SHORT_LENGTHS[n]
+        return _OCTETS[n]
+    if n < 0x100:
+        return b"\x81" + _OCTETS[n]
+    if n < 0x10000:
+        return _LENGTH_82[n >> 8] + _OCTETS[n & 0xFF]
     body = n.to_bytes((n.bit_length() + 7) // 8, "big")
     return bytes((0x80 | len(body),)) + body
 
 
 # Identifier + short-form length octets, premade for every (tag, length < 128): the
 # encoder's hot path builds a header per element, and most Kerberos elements are short.
-_SHORT_HEADERS = tuple(tuple(bytes((tag, n)) for n in range(0x80)) for tag in range(0x100))
+# Public: krb5_encode._fields reads it inline, as a call per field costs more.
+SHORT_HEADERS: Final = tuple(tuple(bytes((tag, n)) for n in range(0x80)) for tag in range(0x100))
 
 
 def header(tag: int, n: int) -> bytes:
     """Identifier and length octets of an element of `n` content bytes."""
     if n < 0x80:
-        return _SHORT_HEADERS[tag][n]
-    return bytes((tag,)) + encode_length(n)
+        return SHORT_HEADERS[tag][n]
+    return _OCTETS[tag] + encode_length(n)
 
 
 def tlv(tag: int, content: bytes) -> bytes:
     """One element with a low-number (< 31) identifier octet."""
     n = len(content)
     if n < 0x80:
-        return _SHORT_HEADERS[tag][n] + content
-    return bytes((tag,)) + encode_length(n) + content
+        return SHORT_HEADERS[tag][n] + content
+    return _OCTETS[tag] + encode_length(n) + content
 
 
 def sequence(*parts: bytes) -> bytes:
@@ -109,7 +122,7 @@ def application(number: int, inner: bytes) -> bytes:
 
 
 # INTEGERs 0..127 (versions, message types, enctypes, name types) are one content octet.
-_SMALL_INTEGERS = tuple(bytes((TAG_INTEGER, 1, v)) for v in range(0x80))
+_SMALL_INTEGERS: Final = tuple(bytes((TAG_INTEGER, 1, v)) for v in range(0x80))
 
 
 def encode_integer(value: int) -> bytes:
@@ -160,8 +173,8 @@ def encode_utf8_string(value: str) -> bytes:
 # A reply carries the same few times several times over (authtime, starttime, endtime in
 # the ticket and again in the encrypted part): remember recent encodings. Equal aware
 # datetimes denote the same instant, hence the same UTC text, whatever their tzinfo.
-_TIME_CACHE: dict[datetime, bytes] = {}
-_TIME_CACHE_SIZE = 4096
+_TIME_CACHE: Final[dict[datetime, bytes]] = {}
+_TIME_CACHE_SIZE: Final = 4096
 
 
 def encode_kerberos_time(value: datetime) -> bytes:
@@ -217,7 +230,7 @@ def encode_oid(dotted: str) -> bytes:
     return tlv(TAG_OID, bytes(out))
 
 
-MAX_OID_OCTETS = 128
+MAX_OID_OCTETS: Final = 128
 
 
 def oid_from_content(content: bytes, offset: int = 0) -> str:
@@ -282,11 +295,24 @@ def read_header(data: bytes, pos: int, end: int) -> tuple[int, int, int]:
             raise DecodeError(f"length field of {n} octets is too large", pos)
         if p + n > end:
             raise DecodeError("truncated length field", pos)
-        length = int.from_bytes(data[p : p + n], "big")
+        if n == 1:
+            length = data[p]
+        elif n == 2:
+            length = data[p] << 8 | data[p + 1]
+        else:
+            length = int.from_bytes(data[p : p + n], "big")
         p += n
     if length > end - p:
         raise DecodeError(f"element length {length} exceeds the {end - p} bytes available", pos)
     return tag, p, p + length
+
+
+# Decoded KerberosTimes by their 15 content octets: a busy KDC sees the same few times
+# (a TGT's authtime and endtime, this second's ctime) in request after request. Only
+# valid times are stored, and a datetime is immutable, so a hit is exactly what parsing
+# again would return. Emptied when full, as the encoder's _TIME_CACHE.
+_TIME_MEMO: Final[dict[bytes, datetime]] = {}
+_TIME_MEMO_SIZE: Final = 4096
 
 
 def _tag_name(tag: int) -> str:
@@ -331,16 +357,25 @@ class Reader:
         """The window holds exactly one element, with this tag: return its content range."""
         start = self.pos
         end = self.end
-        # Fast path: the expected low-number tag, a short length, filling the window
-        # exactly. Anything else (long lengths, errors) takes the general path below.
-        if start + 1 < end:
-            data = self.data
-            length = data[start + 1]
-            if data[start] == tag and length < 0x80 and start + 2 + length == end:
+        # Fast path: the expected low-number tag, a length of one to three octets
+        # (elements up to 64 KiB), filling the window exactly. Anything else (longer
+        # lengths, errors) takes the general path below, which gives the same result.
+        data = self.data
+        if start + 1 < end and data[start] == tag:
+            first = data[start + 1]
+            cs = length = -1
+            if first < 0x80:
+                cs, length = start + 2, first
+            # Long forms (X.690 8.1.3.5), non-minimal octets accepted as read_header does.
+            elif first == 0x81 and start + 2 < end:
+                cs, length = start + 3, data[start + 2]
+            elif first == 0x82 and start + 3 < end:
+                cs, length = start + 4, data[start + 2] << 8 | data[start + 3]
+            if cs + length == end:
                 self.pos = end
-                return start + 2, end
+                return cs, end
         try:
-            got, cs, ce = read_header(self.data, start, self.end)
+            got, cs, ce = read_header(data, start, end)
         except DecodeError as exc:
             raise DecodeError(f"{what}: {exc.what}", exc.offset) from None
         if got != tag:
@@ -380,14 +415,22 @@ class Reader:
         pos = cs
         while pos < ce:
             ftag = data[pos]
-            # Fast path: [0]..[30] with a short length that fits (checked as read_header).
-            if 0xA0 <= ftag <= 0xBE and pos + 1 < ce and data[pos + 1] < 0x80:
-                fcs = pos + 2
-                fce = fcs + data[pos + 1]
+            # Fast path: [0]..[30] with a length of one to three octets that fits (checked
+            # as read_header checks it, non-minimal long forms accepted as it accepts them).
+            fce = -1
+            if 0xA0 <= ftag <= 0xBE and pos + 1 < ce:
+                first = data[pos + 1]
+                if first < 0x80:
+                    fcs = pos + 2
+                    fce = fcs + first
+                elif first == 0x81 and pos + 2 < ce:
+                    fcs = pos + 3
+                    fce = fcs + data[pos + 2]
+                elif first == 0x82 and pos + 3 < ce:
+                    fcs = pos + 4
+                    fce = fcs + (data[pos + 2] << 8 | data[pos + 3])
                 if fce > ce:
                     fce = -1  # let read_header report it
-            else:
-                fce = -1
             if fce < 0:
                 try:
                     ftag, fcs, fce = read_header(data, pos, ce)
@@ -422,8 +465,14 @@ class Reader:
             if len(out) >= limit:
                 raise DecodeError(f"{what}: more than {limit} elements", pos)
             ice = -1
-            if pos + 1 < ce and data[pos] & 0x1F != 0x1F and data[pos + 1] < 0x80:
-                ice = pos + 2 + data[pos + 1]  # fast path: low tag, short length
+            if pos + 1 < ce and data[pos] & 0x1F != 0x1F:  # fast path: low tag, as fields()
+                first = data[pos + 1]
+                if first < 0x80:
+                    ice = pos + 2 + first
+                elif first == 0x81 and pos + 2 < ce:
+                    ice = pos + 3 + data[pos + 2]
+                elif first == 0x82 and pos + 3 < ce:
+                    ice = pos + 4 + (data[pos + 2] << 8 | data[pos + 3])
                 if ice > ce:
                     ice = -1
             if ice < 0:
@@ -437,11 +486,18 @@ class Reader:
 
     def integer(self, what: str, lo: int = INT32_MIN, hi: int = INT32_MAX) -> int:
         cs, ce = self._one(TAG_INTEGER, what)
-        if cs == ce:
-            raise DecodeError(f"{what}: empty INTEGER", cs)
-        if ce - cs > 9:  # nothing Kerberos carries needs more than 64 bits + sign
-            raise DecodeError(f"{what}: INTEGER of {ce - cs} octets is out of range", cs)
-        value = int.from_bytes(self.data[cs:ce], "big", signed=True)
+        if ce - cs == 1:
+            # Fast path: pvno, msg-type, etypes, name-types, kvnos are one content octet,
+            # two's complement (X.690 8.3.3): 0x80..0xFF are -128..-1.
+            value = self.data[cs]
+            if value >= 0x80:
+                value -= 0x100
+        else:
+            if cs == ce:
+                raise DecodeError(f"{what}: empty INTEGER", cs)
+            if ce - cs > 9:  # nothing Kerberos carries needs more than 64 bits + sign
+                raise DecodeError(f"{what}: INTEGER of {ce - cs} octets is out of range", cs)
+            value = int.from_bytes(self.data[cs:ce], "big", signed=True)
         if not lo <= value <= hi:
             raise DecodeError(f"{what}: {value} is outside {lo}..{hi}", cs)
         return value
@@ -482,15 +538,23 @@ class Reader:
     def kerberos_time(self, what: str) -> datetime:
         cs, ce = self._one(TAG_GENERALIZED_TIME, what)
         text = self.data[cs:ce]
+        known = _TIME_MEMO.get(text)
+        if known is not None:
+            return known
         if ce - cs != 15 or text[14] != 0x5A or not text[:14].isdigit():
             raise DecodeError(f"{what}: KerberosTime must be YYYYMMDDHHMMSSZ (RFC 4120 5.2.3)", cs)
+        digits = int(text[:14])  # one conversion, then the fields by arithmetic
         try:
-            return datetime(
-                int(text[0:4]), int(text[4:6]), int(text[6:8]),
-                int(text[8:10]), int(text[10:12]), int(text[12:14]), tzinfo=UTC,
+            value = datetime(
+                digits // 10**10, digits // 10**8 % 100, digits // 10**6 % 100,
+                digits // 10**4 % 100, digits // 100 % 100, digits % 100, tzinfo=UTC,
             )  # fmt: skip
         except ValueError as exc:
             raise DecodeError(f"{what}: invalid date or time ({exc})", cs) from None
+        if len(_TIME_MEMO) >= _TIME_MEMO_SIZE:
+            _TIME_MEMO.clear()  # one atomic step for threads sharing the module
+        _TIME_MEMO[text] = value
+        return value
 
     def kerberos_flags(self, what: str) -> int:
         """Any-length BIT STRING, padded or truncated to 32 bits (RFC 4120 5.2.8)."""

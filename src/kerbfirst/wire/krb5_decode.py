@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import TypeVar
+from typing import Final
 
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.der import MAX_DEPTH, DecodeError, Reader, required
@@ -41,13 +41,7 @@ from kerbfirst.wire.krb5 import (
     TransitedEncoding,
 )
 
-T = TypeVar("T")
-
-_APP = 0x60  # APPLICATION, constructed
-
-
-def _seq_of(r: Reader, item: Callable[[Reader], T], what: str) -> tuple[T, ...]:
-    return tuple(item(i) for i in r.items(what))
+_APP: Final = 0x60  # APPLICATION, constructed
 
 
 def _opt_time(r: Reader | None, what: str) -> datetime | None:
@@ -66,9 +60,9 @@ def _check_msg_type(got: int, expected: int, what: str, offset: int) -> None:
 # safe; only names that decoded are remembered, and only where the nesting bound could not
 # have refused them (a PrincipalName is 3 levels deep), so the results are what decoding
 # would give.
-_NAME_CACHE: dict[bytes, PrincipalName] = {}
-_NAME_CACHE_SIZE = 4096
-_NAME_DEPTH = 3
+_NAME_CACHE: Final[dict[bytes, PrincipalName]] = {}
+_NAME_CACHE_SIZE: Final = 4096
+_NAME_DEPTH: Final = 3
 
 
 def principal_name(r: Reader) -> PrincipalName:
@@ -103,7 +97,7 @@ def host_address(r: Reader) -> HostAddress:
 
 
 def host_addresses(r: Reader) -> tuple[HostAddress, ...]:
-    return _seq_of(r, host_address, "HostAddresses")
+    return tuple([host_address(i) for i in r.items("HostAddresses")])
 
 
 def encryption_key(r: Reader) -> EncryptionKey:
@@ -145,7 +139,7 @@ def pa_data(r: Reader) -> PaData:
 
 
 def method_data(r: Reader) -> tuple[PaData, ...]:
-    return _seq_of(r, pa_data, "METHOD-DATA")
+    return tuple([pa_data(i) for i in r.items("METHOD-DATA")])
 
 
 def authorization_data_entry(r: Reader) -> AuthorizationDataEntry:
@@ -158,7 +152,7 @@ def authorization_data_entry(r: Reader) -> AuthorizationDataEntry:
 
 
 def authorization_data(r: Reader) -> tuple[AuthorizationDataEntry, ...]:
-    return _seq_of(r, authorization_data_entry, "AuthorizationData")
+    return tuple([authorization_data_entry(i) for i in r.items("AuthorizationData")])
 
 
 def last_req_entry(r: Reader) -> LastReqEntry:
@@ -184,9 +178,9 @@ def transited_encoding(r: Reader) -> TransitedEncoding:
 # Ticket is immutable, so a hit is exactly what decoding again would return. Only small
 # tickets are kept (a TGT is some hundreds of bytes, 1-2 KB with a PAC): at most
 # _TICKET_MEMO_SIZE * _TICKET_MEMO_MAX_BYTES of memory, whatever a peer sends.
-_TICKET_MEMO: dict[tuple[int, bytes], Ticket] = {}
-_TICKET_MEMO_SIZE = 1024
-_TICKET_MEMO_MAX_BYTES = 4096
+_TICKET_MEMO: Final[dict[tuple[int, bytes], Ticket]] = {}
+_TICKET_MEMO_SIZE: Final = 1024
+_TICKET_MEMO_MAX_BYTES: Final = 4096
 
 
 def ticket(r: Reader) -> Ticket:
@@ -240,6 +234,7 @@ def kdc_req_body(r: Reader) -> KdcReqBody:
     w = "KDC-REQ-BODY"
     f = r.fields(12, w)
     cname, sname, addrs, enc_ad, tickets = f[1], f[3], f[9], f[10], f[11]
+    extra = None if tickets is None else tuple([ticket(t) for t in tickets.items(w)])
     return KdcReqBody(
         kdc_options=required(f, 0, w, at).kerberos_flags("KDC-REQ-BODY kdc-options"),
         cname=None if cname is None else principal_name(cname),
@@ -249,10 +244,10 @@ def kdc_req_body(r: Reader) -> KdcReqBody:
         till=_opt_time(f[5], "KDC-REQ-BODY till"),
         rtime=_opt_time(f[6], "KDC-REQ-BODY rtime"),
         nonce=required(f, 7, w, at).uint32("KDC-REQ-BODY nonce"),
-        etype=tuple(e.int32("KDC-REQ-BODY etype") for e in required(f, 8, w, at).items(w)),
+        etype=tuple([e.int32("KDC-REQ-BODY etype") for e in required(f, 8, w, at).items(w)]),
         addresses=None if addrs is None else host_addresses(addrs),
         enc_authorization_data=None if enc_ad is None else encrypted_data(enc_ad),
-        additional_tickets=None if tickets is None else _seq_of(tickets, ticket, w),
+        additional_tickets=extra,
     )
 
 
@@ -308,7 +303,7 @@ def enc_kdc_rep_part(r: Reader) -> EncKdcRepPart:
     caddr, pa = f[11], f[12]
     return EncKdcRepPart(
         key=encryption_key(required(f, 0, w, at)),
-        last_req=_seq_of(required(f, 1, w, at), last_req_entry, "LastReq"),
+        last_req=last_req(required(f, 1, w, at)),
         nonce=required(f, 2, w, at).uint32("EncKDCRepPart nonce"),
         key_expiration=_opt_time(f[3], "EncKDCRepPart key-expiration"),
         flags=required(f, 4, w, at).kerberos_flags("EncKDCRepPart flags"),
@@ -430,7 +425,7 @@ def etype_info2_entry(r: Reader) -> EtypeInfo2Entry:
 
 
 def etype_info2(r: Reader) -> tuple[EtypeInfo2Entry, ...]:
-    return _seq_of(r, etype_info2_entry, "ETYPE-INFO2")
+    return tuple([etype_info2_entry(i) for i in r.items("ETYPE-INFO2")])
 
 
 def pa_pac_request(r: Reader) -> PaPacRequest:
@@ -464,4 +459,4 @@ def kdc_message(r: Reader) -> KdcReq | KdcRep | KrbError:
 
 
 def last_req(r: Reader) -> tuple[LastReqEntry, ...]:
-    return _seq_of(r, last_req_entry, "LastReq")
+    return tuple([last_req_entry(i) for i in r.items("LastReq")])

@@ -7,11 +7,12 @@ Use the `encode()` methods on the message classes; these functions are their bod
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
+from typing import Final
 
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.der import (
+    SHORT_HEADERS,
     EncodeError,
     application,
     encode_boolean,
@@ -51,17 +52,19 @@ from kerbfirst.wire.krb5 import (
     TransitedEncoding,
 )
 
-_CTX = tuple(0xA0 | n for n in range(31))
 
-
-def _fields(*pairs: tuple[int, bytes | None]) -> bytes:
-    """SEQUENCE of [n] EXPLICIT fields; None values are absent OPTIONAL fields."""
+def _fields(*values: bytes | None) -> bytes:
+    """SEQUENCE of [n] EXPLICIT fields, the n-th value being field [n] (from 0); None
+    values are absent OPTIONAL fields, or numbers a type does not use."""
     # One join for the whole SEQUENCE: header and value of each field side by side.
     parts = []
-    for n, v in pairs:
+    tag = 0xA0
+    for v in values:
         if v is not None:
-            parts.append(header(_CTX[n], len(v)))
+            n = len(v)
+            parts.append(SHORT_HEADERS[tag][n] if n < 0x80 else header(tag, n))
             parts.append(v)
+        tag += 1
     body = b"".join(parts)
     return header(0x30, len(body)) + body
 
@@ -70,19 +73,18 @@ def _opt_time(value: datetime | None) -> bytes | None:
     return None if value is None else encode_kerberos_time(value)
 
 
-def _seq(items: Iterable[bytes]) -> bytes:
-    return sequence_of(tuple(items))
-
-
 # The same few names are encoded in every reply (the client, krbtgt, services):
-# PrincipalName is immutable and hashable, so remember recent encodings.
-_NAME_CACHE: dict[PrincipalName, bytes] = {}
-_NAME_CACHE_SIZE = 4096
+# PrincipalName is immutable, so remember recent encodings. Keyed by the (name-type,
+# name-string) tuple, not the PrincipalName: the dataclass's generated __hash__ is a Python
+# call that rebuilds that tuple anyway, and costs more than the encoding it saves.
+_NAME_CACHE: Final[dict[tuple[int, tuple[str, ...]], bytes]] = {}
+_NAME_CACHE_SIZE: Final = 4096
 
 
 def principal_name(p: PrincipalName) -> bytes:
+    key = (p.name_type, p.name_string)
     try:
-        cached = _NAME_CACHE.get(p)
+        cached = _NAME_CACHE.get(key)
     except TypeError:  # built with an unhashable name_string (a list): encode, don't keep
         cached = None
         hashable = False
@@ -91,64 +93,67 @@ def principal_name(p: PrincipalName) -> bytes:
     if cached is not None:
         return cached
     encoded = _fields(
-        (0, encode_int32(p.name_type)),
-        (1, _seq(encode_kerberos_string(s) for s in p.name_string)),
+        encode_int32(p.name_type), sequence_of([encode_kerberos_string(s) for s in p.name_string])
     )
     if not hashable:
         return encoded
     if len(_NAME_CACHE) >= _NAME_CACHE_SIZE:
         _NAME_CACHE.clear()
-    _NAME_CACHE[p] = encoded
+    _NAME_CACHE[key] = encoded
     return encoded
 
 
 def host_address(a: HostAddress) -> bytes:
-    return _fields((0, encode_int32(a.addr_type)), (1, encode_octet_string(a.address)))
+    return _fields(encode_int32(a.addr_type), encode_octet_string(a.address))
 
 
 def host_addresses(addrs: tuple[HostAddress, ...]) -> bytes:
-    return _seq(host_address(a) for a in addrs)
+    return sequence_of([host_address(a) for a in addrs])
 
 
 def encryption_key(k: EncryptionKey) -> bytes:
-    return _fields((0, encode_int32(k.keytype)), (1, encode_octet_string(k.keyvalue)))
+    return _fields(encode_int32(k.keytype), encode_octet_string(k.keyvalue))
 
 
 def encrypted_data(e: EncryptedData) -> bytes:
     return _fields(
-        (0, encode_int32(e.etype)),
-        (1, None if e.kvno is None else encode_uint32(e.kvno)),
-        (2, encode_octet_string(e.cipher)),
+        encode_int32(e.etype),  # [0]
+        None if e.kvno is None else encode_uint32(e.kvno),  # [1]
+        encode_octet_string(e.cipher),  # [2]
     )
 
 
 def checksum(ck: Checksum) -> bytes:
-    return _fields((0, encode_int32(ck.cksumtype)), (1, encode_octet_string(ck.checksum)))
+    return _fields(encode_int32(ck.cksumtype), encode_octet_string(ck.checksum))
 
 
 def pa_data(p: PaData) -> bytes:
     # PA-DATA's first tag is [1] (RFC 4120 5.2.7).
-    return _fields((1, encode_int32(p.padata_type)), (2, encode_octet_string(p.padata_value)))
+    return _fields(
+        None,  # no [0]: the first tag is [1]
+        encode_int32(p.padata_type),  # [1]
+        encode_octet_string(p.padata_value),  # [2]
+    )
 
 
 def method_data(padata: tuple[PaData, ...]) -> bytes:
-    return _seq(pa_data(p) for p in padata)
+    return sequence_of([pa_data(p) for p in padata])
 
 
 def authorization_data_entry(a: AuthorizationDataEntry) -> bytes:
-    return _fields((0, encode_int32(a.ad_type)), (1, encode_octet_string(a.ad_data)))
+    return _fields(encode_int32(a.ad_type), encode_octet_string(a.ad_data))
 
 
 def authorization_data(ad: tuple[AuthorizationDataEntry, ...]) -> bytes:
-    return _seq(authorization_data_entry(a) for a in ad)
+    return sequence_of([authorization_data_entry(a) for a in ad])
 
 
 def last_req_entry(e: LastReqEntry) -> bytes:
-    return _fields((0, encode_int32(e.lr_type)), (1, encode_kerberos_time(e.lr_value)))
+    return _fields(encode_int32(e.lr_type), encode_kerberos_time(e.lr_value))
 
 
 def transited_encoding(t: TransitedEncoding) -> bytes:
-    return _fields((0, encode_int32(t.tr_type)), (1, encode_octet_string(t.contents)))
+    return _fields(encode_int32(t.tr_type), encode_octet_string(t.contents))
 
 
 def ticket(t: Ticket) -> bytes:
@@ -158,56 +163,49 @@ def ticket(t: Ticket) -> bytes:
     return application(
         c.APP_TICKET,
         _fields(
-            (0, encode_int32(t.tkt_vno)),
-            (1, encode_kerberos_string(t.realm)),
-            (2, principal_name(t.sname)),
-            (3, encrypted_data(t.enc_part)),
+            encode_int32(t.tkt_vno),  # [0]
+            encode_kerberos_string(t.realm),  # [1]
+            principal_name(t.sname),  # [2]
+            encrypted_data(t.enc_part),  # [3]
         ),
     )
 
 
 def enc_ticket_part(t: EncTicketPart) -> bytes:
+    ad = t.authorization_data
     return application(
         c.APP_ENC_TICKET_PART,
         _fields(
-            (0, encode_kerberos_flags(t.flags)),
-            (1, encryption_key(t.key)),
-            (2, encode_kerberos_string(t.crealm)),
-            (3, principal_name(t.cname)),
-            (4, transited_encoding(t.transited)),
-            (5, encode_kerberos_time(t.authtime)),
-            (6, _opt_time(t.starttime)),
-            (7, encode_kerberos_time(t.endtime)),
-            (8, _opt_time(t.renew_till)),
-            (9, None if t.caddr is None else host_addresses(t.caddr)),
-            (
-                10,
-                None if t.authorization_data is None else authorization_data(t.authorization_data),
-            ),
+            encode_kerberos_flags(t.flags),  # [0]
+            encryption_key(t.key),  # [1]
+            encode_kerberos_string(t.crealm),  # [2]
+            principal_name(t.cname),  # [3]
+            transited_encoding(t.transited),  # [4]
+            encode_kerberos_time(t.authtime),  # [5]
+            _opt_time(t.starttime),  # [6]
+            encode_kerberos_time(t.endtime),  # [7]
+            _opt_time(t.renew_till),  # [8]
+            None if t.caddr is None else host_addresses(t.caddr),  # [9]
+            None if ad is None else authorization_data(ad),  # [10]
         ),
     )
 
 
 def kdc_req_body(b: KdcReqBody) -> bytes:
+    enc_ad, tickets = b.enc_authorization_data, b.additional_tickets
     return _fields(
-        (0, encode_kerberos_flags(b.kdc_options)),
-        (1, None if b.cname is None else principal_name(b.cname)),
-        (2, encode_kerberos_string(b.realm)),
-        (3, None if b.sname is None else principal_name(b.sname)),
-        (4, _opt_time(b.from_)),
-        (5, _opt_time(b.till)),
-        (6, _opt_time(b.rtime)),
-        (7, encode_uint32(b.nonce)),
-        (8, _seq(encode_int32(e) for e in b.etype)),
-        (9, None if b.addresses is None else host_addresses(b.addresses)),
-        (
-            10,
-            None if b.enc_authorization_data is None else encrypted_data(b.enc_authorization_data),
-        ),
-        (
-            11,
-            None if b.additional_tickets is None else _seq(ticket(t) for t in b.additional_tickets),
-        ),
+        encode_kerberos_flags(b.kdc_options),  # [0]
+        None if b.cname is None else principal_name(b.cname),  # [1]
+        encode_kerberos_string(b.realm),  # [2]
+        None if b.sname is None else principal_name(b.sname),  # [3]
+        _opt_time(b.from_),  # [4]
+        _opt_time(b.till),  # [5]
+        _opt_time(b.rtime),  # [6]
+        encode_uint32(b.nonce),  # [7]
+        sequence_of([encode_int32(e) for e in b.etype]),  # [8]
+        None if b.addresses is None else host_addresses(b.addresses),  # [9]
+        None if enc_ad is None else encrypted_data(enc_ad),  # [10]
+        None if tickets is None else sequence_of([ticket(t) for t in tickets]),  # [11]
     )
 
 
@@ -219,10 +217,11 @@ def kdc_req(r: KdcReq) -> bytes:
     return application(
         r.msg_type,
         _fields(
-            (1, encode_int32(r.pvno)),
-            (2, encode_int32(r.msg_type)),
-            (3, None if r.padata is None else method_data(r.padata)),
-            (4, kdc_req_body(r.req_body)),
+            None,  # no [0]: the first tag is [1]
+            encode_int32(r.pvno),  # [1]
+            encode_int32(r.msg_type),  # [2]
+            None if r.padata is None else method_data(r.padata),  # [3]
+            kdc_req_body(r.req_body),  # [4]
         ),
     )
 
@@ -233,13 +232,13 @@ def kdc_rep(r: KdcRep) -> bytes:
     return application(
         r.msg_type,
         _fields(
-            (0, encode_int32(r.pvno)),
-            (1, encode_int32(r.msg_type)),
-            (2, None if r.padata is None else method_data(r.padata)),
-            (3, encode_kerberos_string(r.crealm)),
-            (4, principal_name(r.cname)),
-            (5, ticket(r.ticket)),
-            (6, encrypted_data(r.enc_part)),
+            encode_int32(r.pvno),  # [0]
+            encode_int32(r.msg_type),  # [1]
+            None if r.padata is None else method_data(r.padata),  # [2]
+            encode_kerberos_string(r.crealm),  # [3]
+            principal_name(r.cname),  # [4]
+            ticket(r.ticket),  # [5]
+            encrypted_data(r.enc_part),  # [6]
         ),
     )
 
@@ -250,19 +249,19 @@ def enc_kdc_rep_part(p: EncKdcRepPart) -> bytes:
     return application(
         p.app_tag,
         _fields(
-            (0, encryption_key(p.key)),
-            (1, _seq(last_req_entry(e) for e in p.last_req)),
-            (2, encode_uint32(p.nonce)),
-            (3, _opt_time(p.key_expiration)),
-            (4, encode_kerberos_flags(p.flags)),
-            (5, encode_kerberos_time(p.authtime)),
-            (6, _opt_time(p.starttime)),
-            (7, encode_kerberos_time(p.endtime)),
-            (8, _opt_time(p.renew_till)),
-            (9, encode_kerberos_string(p.srealm)),
-            (10, principal_name(p.sname)),
-            (11, None if p.caddr is None else host_addresses(p.caddr)),
-            (12, None if p.encrypted_pa_data is None else method_data(p.encrypted_pa_data)),
+            encryption_key(p.key),  # [0]
+            last_req(p.last_req),  # [1]
+            encode_uint32(p.nonce),  # [2]
+            _opt_time(p.key_expiration),  # [3]
+            encode_kerberos_flags(p.flags),  # [4]
+            encode_kerberos_time(p.authtime),  # [5]
+            _opt_time(p.starttime),  # [6]
+            encode_kerberos_time(p.endtime),  # [7]
+            _opt_time(p.renew_till),  # [8]
+            encode_kerberos_string(p.srealm),  # [9]
+            principal_name(p.sname),  # [10]
+            None if p.caddr is None else host_addresses(p.caddr),  # [11]
+            None if p.encrypted_pa_data is None else method_data(p.encrypted_pa_data),  # [12]
         ),
     )
 
@@ -271,28 +270,29 @@ def ap_req(r: ApReq) -> bytes:
     return application(
         c.KRB_AP_REQ,
         _fields(
-            (0, encode_int32(r.pvno)),
-            (1, encode_int32(r.msg_type)),
-            (2, encode_kerberos_flags(r.ap_options)),
-            (3, ticket(r.ticket)),
-            (4, encrypted_data(r.authenticator)),
+            encode_int32(r.pvno),  # [0]
+            encode_int32(r.msg_type),  # [1]
+            encode_kerberos_flags(r.ap_options),  # [2]
+            ticket(r.ticket),  # [3]
+            encrypted_data(r.authenticator),  # [4]
         ),
     )
 
 
 def authenticator(a: Authenticator) -> bytes:
+    ad = a.authorization_data
     return application(
         c.APP_AUTHENTICATOR,
         _fields(
-            (0, encode_int32(a.authenticator_vno)),
-            (1, encode_kerberos_string(a.crealm)),
-            (2, principal_name(a.cname)),
-            (3, None if a.cksum is None else checksum(a.cksum)),
-            (4, encode_microseconds(a.cusec)),
-            (5, encode_kerberos_time(a.ctime)),
-            (6, None if a.subkey is None else encryption_key(a.subkey)),
-            (7, None if a.seq_number is None else encode_uint32(a.seq_number)),
-            (8, None if a.authorization_data is None else authorization_data(a.authorization_data)),
+            encode_int32(a.authenticator_vno),  # [0]
+            encode_kerberos_string(a.crealm),  # [1]
+            principal_name(a.cname),  # [2]
+            None if a.cksum is None else checksum(a.cksum),  # [3]
+            encode_microseconds(a.cusec),  # [4]
+            encode_kerberos_time(a.ctime),  # [5]
+            None if a.subkey is None else encryption_key(a.subkey),  # [6]
+            None if a.seq_number is None else encode_uint32(a.seq_number),  # [7]
+            None if ad is None else authorization_data(ad),  # [8]
         ),
     )
 
@@ -301,9 +301,9 @@ def ap_rep(r: ApRep) -> bytes:
     return application(
         c.KRB_AP_REP,
         _fields(
-            (0, encode_int32(r.pvno)),
-            (1, encode_int32(r.msg_type)),
-            (2, encrypted_data(r.enc_part)),
+            encode_int32(r.pvno),  # [0]
+            encode_int32(r.msg_type),  # [1]
+            encrypted_data(r.enc_part),  # [2]
         ),
     )
 
@@ -312,10 +312,10 @@ def enc_ap_rep_part(p: EncApRepPart) -> bytes:
     return application(
         c.APP_ENC_AP_REP_PART,
         _fields(
-            (0, encode_kerberos_time(p.ctime)),
-            (1, encode_microseconds(p.cusec)),
-            (2, None if p.subkey is None else encryption_key(p.subkey)),
-            (3, None if p.seq_number is None else encode_uint32(p.seq_number)),
+            encode_kerberos_time(p.ctime),  # [0]
+            encode_microseconds(p.cusec),  # [1]
+            None if p.subkey is None else encryption_key(p.subkey),  # [2]
+            None if p.seq_number is None else encode_uint32(p.seq_number),  # [3]
         ),
     )
 
@@ -324,45 +324,65 @@ def krb_error(e: KrbError) -> bytes:
     return application(
         c.KRB_ERROR,
         _fields(
-            (0, encode_int32(e.pvno)),
-            (1, encode_int32(e.msg_type)),
-            (2, _opt_time(e.ctime)),
-            (3, None if e.cusec is None else encode_microseconds(e.cusec)),
-            (4, encode_kerberos_time(e.stime)),
-            (5, encode_microseconds(e.susec)),
-            (6, encode_int32(e.error_code)),
-            (7, None if e.crealm is None else encode_kerberos_string(e.crealm)),
-            (8, None if e.cname is None else principal_name(e.cname)),
-            (9, encode_kerberos_string(e.realm)),
-            (10, principal_name(e.sname)),
-            (11, None if e.e_text is None else encode_kerberos_string(e.e_text)),
-            (12, None if e.e_data is None else encode_octet_string(e.e_data)),
+            encode_int32(e.pvno),  # [0]
+            encode_int32(e.msg_type),  # [1]
+            _opt_time(e.ctime),  # [2]
+            None if e.cusec is None else encode_microseconds(e.cusec),  # [3]
+            encode_kerberos_time(e.stime),  # [4]
+            encode_microseconds(e.susec),  # [5]
+            encode_int32(e.error_code),  # [6]
+            None if e.crealm is None else encode_kerberos_string(e.crealm),  # [7]
+            None if e.cname is None else principal_name(e.cname),  # [8]
+            encode_kerberos_string(e.realm),  # [9]
+            principal_name(e.sname),  # [10]
+            None if e.e_text is None else encode_kerberos_string(e.e_text),  # [11]
+            None if e.e_data is None else encode_octet_string(e.e_data),  # [12]
         ),
     )
 
 
 def pa_enc_ts_enc(p: PaEncTsEnc) -> bytes:
     return _fields(
-        (0, encode_kerberos_time(p.patimestamp)),
-        (1, None if p.pausec is None else encode_microseconds(p.pausec)),
+        encode_kerberos_time(p.patimestamp),
+        None if p.pausec is None else encode_microseconds(p.pausec),
     )
 
 
 def etype_info2_entry(e: EtypeInfo2Entry) -> bytes:
     return _fields(
-        (0, encode_int32(e.etype)),
-        (1, None if e.salt is None else encode_kerberos_string(e.salt)),
-        (2, None if e.s2kparams is None else encode_octet_string(e.s2kparams)),
+        encode_int32(e.etype),  # [0]
+        None if e.salt is None else encode_kerberos_string(e.salt),  # [1]
+        None if e.s2kparams is None else encode_octet_string(e.s2kparams),  # [2]
     )
 
 
 def etype_info2(entries: tuple[EtypeInfo2Entry, ...]) -> bytes:
-    return _seq(etype_info2_entry(e) for e in entries)
+    return sequence_of([etype_info2_entry(e) for e in entries])
 
 
 def pa_pac_request(p: PaPacRequest) -> bytes:
-    return _fields((0, encode_boolean(p.include_pac)))
+    return _fields(
+        encode_boolean(p.include_pac),
+    )
+
+
+# A KDC gives every reply the same LastReq (one entry: lr-type 0, "no information",
+# RFC 4120 5.4.2): remember recent encodings. Keyed by the entries' (lr-type, lr-value)
+# pairs, not by the LastReqEntry objects, whose dataclass __hash__ is a Python call each
+# (a datetime keeps its own hash once computed). Not by the tuple's identity either: the
+# compiled build boxes a fixed-length tuple attribute into a new tuple at each read.
+# Emptied when full, as the other memos (one atomic step for threads sharing the module).
+_LAST_REQ_CACHE: Final[dict[tuple[tuple[int, datetime], ...], bytes]] = {}
+_LAST_REQ_CACHE_SIZE: Final = 64
 
 
 def last_req(entries: tuple[LastReqEntry, ...]) -> bytes:
-    return _seq(last_req_entry(e) for e in entries)
+    key = tuple([(e.lr_type, e.lr_value) for e in entries])
+    known = _LAST_REQ_CACHE.get(key)
+    if known is not None:
+        return known
+    encoded = sequence_of([last_req_entry(e) for e in entries])
+    if len(_LAST_REQ_CACHE) >= _LAST_REQ_CACHE_SIZE:
+        _LAST_REQ_CACHE.clear()
+    _LAST_REQ_CACHE[key] = encoded
+    return encoded
