@@ -53,7 +53,9 @@ class KdcContext:
         self.krbtgt = unparse_principal(self.krbtgt_name, policy.realm)
         # RFC 4120 5.4.2: last-req is required; kerbfirst keeps no last-request data, so
         # it sends one entry of type 0 ("no information"), as MIT does.
-        self.last_req = (LastReqEntry(LR_NONE, datetime.fromtimestamp(0, tz=UTC)),)
+        self.last_req: tuple[LastReqEntry, ...] = (
+            LastReqEntry(LR_NONE, datetime.fromtimestamp(0, tz=UTC)),
+        )
         # Opened ticket headers (ticket_cache.py): a client sends one TGT with every TGS-REQ.
         self.ticket_cache = TicketCache()
         # crypto Keys of database keys (long_term_key): the same few seal every reply.
