@@ -342,18 +342,20 @@ def test_one_shot_ke_ki_equal_the_one_by_one_derivation(
 ) -> None:
     """The per-usage folded-constant memo and the two-chain derivation give RFC 3961 5.3's
     Ke and Ki, as derived one constant at once (derive_usage_keys), for any usage."""
-    from kerbfirst.crypto.operations import _KE_KI_BLOCKS, _derive_ke_ki, derive_usage_keys
+    from kerbfirst.crypto.operations import _derive_ke_ki, _ke_ki_constants, derive_usage_keys
 
     key = Key(etype, seed[: get_profile(etype).key_size])
     expected = derive_usage_keys(key, usage)[:2]
     assert _derive_ke_ki(get_profile(etype), key.contents, usage) == expected
-    assert usage in _KE_KI_BLOCKS  # remembered ...
+    assert _ke_ki_constants(usage) is _ke_ki_constants(usage)  # remembered ...
     assert _derive_ke_ki(get_profile(etype), key.contents, usage) == expected  # ... and right
 
 
 def test_folded_constant_memo_is_bounded() -> None:
-    from kerbfirst.crypto.operations import _KE_KI_BLOCKS, _KE_KI_BLOCKS_SIZE, _ke_ki_blocks
+    from kerbfirst.crypto.operations import _ke_ki_constants
 
-    for usage in range(3 * _KE_KI_BLOCKS_SIZE):
-        _ke_ki_blocks(usage)
-        assert len(_KE_KI_BLOCKS) <= _KE_KI_BLOCKS_SIZE
+    limit = _ke_ki_constants.cache_info().maxsize
+    assert limit is not None
+    for usage in range(3 * limit):
+        _ke_ki_constants(usage)
+        assert _ke_ki_constants.cache_info().currsize <= limit

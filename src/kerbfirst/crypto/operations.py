@@ -47,23 +47,15 @@ def _derive(profile: EnctypeProfile, base: bytes, usage: int, kind: int, nbits: 
     return rfc3962.derive_key(base, constant)
 
 
-# The folded DK inputs of each usage's Ke and Ki constants (RFC 3961 5.3: usage | 0xAA,
-# usage | 0x55), joined: they depend on the usage only, and a KDC uses a handful of usages.
-_KE_KI_BLOCKS: dict[int, bytes] = {}
-_KE_KI_BLOCKS_SIZE = 1024
-
-
-def _ke_ki_blocks(usage: int) -> bytes:
-    blocks = _KE_KI_BLOCKS.get(usage)
-    if blocks is None:
-        prefix = usage.to_bytes(4, "big")
-        blocks = rfc3962.fold_constant(prefix + bytes((_KE,))) + rfc3962.fold_constant(
-            prefix + bytes((_KI,))
-        )
-        if len(_KE_KI_BLOCKS) >= _KE_KI_BLOCKS_SIZE:
-            _KE_KI_BLOCKS.clear()  # one atomic step for threads sharing the module
-        _KE_KI_BLOCKS[usage] = blocks
-    return blocks
+@lru_cache(maxsize=1024)
+def _ke_ki_constants(usage: int) -> tuple[bytes, bytes]:
+    """The DK constants of a usage's Ke and Ki (RFC 3961 5.3: usage | 0xAA, usage | 0x55),
+    n-folded once: they depend on the usage only, and a KDC uses a handful of usages."""
+    prefix = usage.to_bytes(4, "big")
+    return (
+        rfc3962.fold_constant(prefix + bytes((_KE,))),
+        rfc3962.fold_constant(prefix + bytes((_KI,))),
+    )
 
 
 def _derive_ke_ki(profile: EnctypeProfile, base: bytes, usage: int) -> tuple[bytes, bytes]:
@@ -73,8 +65,8 @@ def _derive_ke_ki(profile: EnctypeProfile, base: bytes, usage: int) -> tuple[byt
             _derive(profile, base, usage, _KE, profile.key_size * 8),
             _derive(profile, base, usage, _KI, profile.mac_size * 8),
         )
-    keys = rfc3962.derive_from_blocks(base, _ke_ki_blocks(usage))
-    return keys[0], keys[1]
+    ke, ki = rfc3962.derive_keys(base, *_ke_ki_constants(usage))
+    return ke, ki
 
 
 @lru_cache(maxsize=DERIVED_KEY_CACHE_SIZE)

@@ -45,39 +45,25 @@ def fold_constant(constant: bytes) -> bytes:
 
 
 def derive_keys(base: bytes, *constants: bytes) -> list[bytes]:
-    """DK(base, c) for several constants at once, equal to derive_key for each (tested)."""
-    return derive_from_blocks(base, b"".join(fold_constant(c) for c in constants))
-
-
-def derive_from_blocks(base: bytes, blocks: bytes) -> list[bytes]:
-    """DK(base, c) for constants already folded to one block each (fold_constant) and
-    joined: the keys in the same order.
+    """DK(base, c) for several constants at once, equal to derive_key for each (tested).
+    A one-block constant is its own n-fold (RFC 3961 5.1), so callers may pass constants
+    they folded once (fold_constant).
 
     DR's chain for each constant is K1 = E(base, n-fold(c)), K2 = E(base, K1), ...: the
     same raw AES on independent blocks. ECB here is that raw block cipher, not a mode
     applied to a message: one context encrypts every chain's next block in one call, so
-    Ke and Ki of a new key cost one AES context instead of two (a TGS reply's fresh
-    subkey pays this on every request). AES keys are one or two blocks (RFC 3962 6).
+    Ke and Ki of a new key cost one AES context and one update per key block (two for
+    AES-256) instead of a context per key (a TGS reply's fresh subkey pays this on every
+    request).
     """
     encryptor = Cipher(algorithms.AES(base), _RAW_AES).encryptor()
-    first = encryptor.update(blocks)
-    count = len(blocks) // BLOCK
-    if len(base) == BLOCK:
-        return [first[i * BLOCK : (i + 1) * BLOCK] for i in range(count)]
-    if len(base) == 2 * BLOCK:
-        second = encryptor.update(first)
-        return [
-            first[i * BLOCK : (i + 1) * BLOCK] + second[i * BLOCK : (i + 1) * BLOCK]
-            for i in range(count)
-        ]
-    # Any other AES key size (24 bytes): the general chain, truncated to the key size.
-    chains = [[first[i * BLOCK : (i + 1) * BLOCK]] for i in range(count)]
-    current = first
+    outputs = [encryptor.update(b"".join([fold_constant(c) for c in constants]))]
     for _ in range(1, -(-len(base) // BLOCK)):
-        current = encryptor.update(current)
-        for i, chain in enumerate(chains):
-            chain.append(current[i * BLOCK : (i + 1) * BLOCK])
-    return [b"".join(chain)[: len(base)] for chain in chains]
+        outputs.append(encryptor.update(outputs[-1]))
+    return [
+        b"".join([out[i * BLOCK : (i + 1) * BLOCK] for out in outputs])[: len(base)]
+        for i in range(len(constants))
+    ]
 
 
 def string_to_key(password: bytes, salt: bytes, iterations: int, key_size: int) -> bytes:
