@@ -246,8 +246,9 @@ def mit_realm(d: Path, port: int, etype: int, workers: int) -> Realm:
     return Realm("MIT krb5kdc", ("127.0.0.1", port), proc, log_path)
 
 
-def our_realm(d: Path, port: int, etype: int, workers: int, src: Path = SRC,
-              label: str = "kerbfirst") -> Realm:
+def init_our_realm(d: Path, port: int, etype: int, src: Path = SRC) -> list[str]:
+    """BENCH.TEST in directory d with alice and the service (kdc_icount.py uses it too);
+    returns the command line that runs kerbfirst's CLI from src."""
     enctype = get_profile(etype).name
     env = {**os.environ, "PYTHONPATH": str(src)}
     cli = [PYTHON, "-c", "from kerbfirst.cli.main import app; app()"]
@@ -256,6 +257,13 @@ def our_realm(d: Path, port: int, etype: int, workers: int, src: Path = SRC,
     run([*cli, "principal", "add", "alice", "--dir", str(d), "--password-stdin", "-e", enctype],
         env, stdin=f"{PASSWORD}\n")
     run([*cli, "principal", "add", SERVICE, "--dir", str(d), "--random", "-e", enctype], env)
+    return cli
+
+
+def our_realm(d: Path, port: int, etype: int, workers: int, src: Path = SRC,
+              label: str = "kerbfirst") -> Realm:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    cli = init_our_realm(d, port, etype, src)
     proc = subprocess.Popen([*cli, "kdc", "serve", "--dir", str(d), "--workers", str(workers)],
                             env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

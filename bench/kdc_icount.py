@@ -44,13 +44,8 @@ def child(realm_dir: Path, kind: str, count: int) -> None:
 
     from kerbfirst.cli import localkdc
     from kerbfirst.client import AsExchange, Credential
-    from kerbfirst.kdc.service import Kdc
-    from kerbfirst.store.audit_log import JsonLinesAuditLog
 
-    cfg = localkdc._config(realm_dir)
-    audit = JsonLinesAuditLog(cfg.audit_path)
-    kdc = Kdc(database=localkdc._open_store(cfg), policy=localkdc.kdc_policy(cfg),
-              random=os.urandom, audit=audit.write)
+    kdc = localkdc.build_kdc(localkdc._config(realm_dir))  # as one `kdc serve` worker
 
     def handle(request: bytes) -> bytes | None:
         return kdc.handle(request, peer="127.0.0.1", transport="udp", now=datetime.now(UTC))
@@ -79,20 +74,6 @@ def count_instructions(src: Path, realm_dir: Path, kind: str, count: int) -> int
     return int(found.group(1))
 
 
-def make_realm(realm_dir: Path, src: Path) -> None:
-    sys.path.insert(0, str(HERE))
-    import kdc_bench as b
-
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    cli = [sys.executable, "-c", "from kerbfirst.cli.main import app; app()"]
-    b.run([*cli, "realm", "init", "--dir", str(realm_dir), "--realm", b.REALM,
-           "--listen", f"127.0.0.1:{b.free_port()}", "--unix", str(realm_dir / "kdc.sock")], env)
-    b.run([*cli, "principal", "add", "alice", "--dir", str(realm_dir), "--password-stdin",
-           "-e", "aes256-cts-hmac-sha1-96"], env, stdin=f"{b.PASSWORD}\n")
-    b.run([*cli, "principal", "add", b.SERVICE, "--dir", str(realm_dir), "--random",
-           "-e", "aes256-cts-hmac-sha1-96"], env)
-
-
 def main() -> int:
     if len(sys.argv) == 5 and sys.argv[1] == "--child":
         child(Path(sys.argv[2]), sys.argv[3], int(sys.argv[4]))
@@ -105,7 +86,10 @@ def main() -> int:
         raise SystemExit("kdc_icount needs valgrind: apt-get install valgrind")
     base = Path(tempfile.mkdtemp(prefix="kdc-icount-", dir="/dev/shm"))
     try:
-        make_realm(base / "realm", args.src.resolve())
+        sys.path.insert(0, str(HERE))
+        import kdc_bench
+
+        kdc_bench.init_our_realm(base / "realm", kdc_bench.free_port(), 18, args.src.resolve())
         for kind in args.kind:
             short = count_instructions(args.src.resolve(), base / "realm", kind, SHORT)
             long = count_instructions(args.src.resolve(), base / "realm", kind, LONG)

@@ -350,6 +350,18 @@ def hot_path_build() -> str:
     return "compiled hot path" if compiled else "pure-Python hot path"
 
 
+def build_kdc(cfg: RealmConfig, policy: KdcPolicy | None = None) -> Kdc:
+    """The KDC one `kdc serve` worker runs (also what bench/kdc_icount.py measures): the
+    realm's store, its JSON-lines audit log, the operating system's randomness."""
+    audit_log = JsonLinesAuditLog(cfg.audit_path)
+    return Kdc(
+        database=_open_store(cfg),
+        policy=policy or kdc_policy(cfg),
+        random=os.urandom,
+        audit=audit_log.write,
+    )
+
+
 @kdc_app.command("serve")
 def kdc_serve(
     directory: DirOption = DEFAULT_DIR,
@@ -374,10 +386,7 @@ def kdc_serve(
 
     def handler_factory() -> Kdc:
         # Runs in each worker after the fork: its own SQLite connection and audit file handle.
-        audit_log = JsonLinesAuditLog(cfg.audit_path)
-        return Kdc(
-            database=_open_store(cfg), policy=policy, random=os.urandom, audit=audit_log.write
-        )
+        return build_kdc(cfg, policy)
 
     def listening(addresses: tuple[KdcAddress, ...]) -> None:
         shown = ", ".join(str(a) for a in addresses)
