@@ -97,7 +97,7 @@ def test_windows_style_client_gets_dot_realm() -> None:
     tokens = converse(ini, acc, realm_resolver(realm))
     assert ini.complete and acc.complete
     reply = decode_iakerb_token(tokens[1])
-    assert reply.target_realm == "." and reply.header.header_flags == bytes(4)
+    assert reply.target_realm == "." and reply.header.header_flags == b"\x01\x00\x00\x00"
     assert decode_gss_token(tokens[0]).tok_id == TOK_ID_IAKERB_PROXY
 
 

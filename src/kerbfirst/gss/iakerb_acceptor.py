@@ -8,10 +8,15 @@ the krb5 and IAKerb OIDs, as MIT does) whose extension check verifies KRB-FINISH
 this acceptor's own transcript; after a conversation, an AP-REQ without it is refused.
 
 Each client is answered in its own variant (draft-03 or MIT <= 1.21), learnt from its
-first token; a Windows-style client (one that sends header-flags) gets Windows' reply
-target-realm "." and header-flags back. Limits: tokens and KDC messages are capped in
-size, the number of KDC round trips per conversation is capped (MIT: 16 + 10), only KDC
-requests (AS-REQ, TGS-REQ) are forwarded and only KDC replies are relayed back.
+first token; a Windows-style client (one that sends header-flags) is answered as a Windows
+acceptor answers: target-realm "." and header-flags 01 00 00 00 (see WINDOWS_REPLY_FLAGS).
+Realm discovery is answered as MIT's iakerb_acceptor_realm does: with the realm of this
+acceptor (given, or that of its service principal), otherwise with KRB-ERROR 85.
+
+Limits: tokens and KDC messages are capped in size, the number of round trips per
+conversation is capped (MIT: 16 + 10), only KDC requests (AS-REQ, TGS-REQ) are forwarded
+and only KDC replies are relayed back. The audit event's `hops` counts KDC messages
+forwarded; a realm-discovery round trip is not one.
 """
 
 from __future__ import annotations
@@ -45,8 +50,8 @@ from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.wire.constants import (
     KRB_AP_ERR_IAKERB_KDC_NO_RESPONSE,
     KRB_AP_ERR_IAKERB_KDC_NOT_FOUND,
-    KRB_ERR_GENERIC,
     NT_SRV_INST,
+    NT_WELLKNOWN,
 )
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.iakerb import (
@@ -62,9 +67,19 @@ from kerbfirst.wire.krb5 import KdcReq, KrbError, PrincipalName
 MAX_HOPS = 16 + 10  # MIT IAKERB_MAX_HOPS: MAX_IN_TKT_LOOPS + KRB5_REFERRAL_MAXHOPS
 MAX_KDC_MESSAGE = 64 * 1024  # a request or reply with a large PAC fits; kdcproxy CVE-2025-59089
 _TOKEN_OVERHEAD = 4096  # framing and IAKERB-HEADER around the KDC message
+MAX_TOKEN = MAX_KDC_MESSAGE + _TOKEN_OVERHEAD  # the largest initiator token accepted
 _KDC_REQUEST_TAGS = frozenset({0x6A, 0x6C})  # [APPLICATION 10] AS-REQ, [APPLICATION 12] TGS-REQ
 _KDC_REPLY_TAGS = frozenset({0x6B, 0x6D, 0x7E})  # AS-REP, TGS-REP, KRB-ERROR
 WINDOWS_REPLY_REALM = "."  # what a Windows acceptor puts in its replies' target-realm
+# header-flags is MS-SPNG's HeaderFlags, a DC-locator hint: a BIT STRING of the DsGetDcName
+# flags ([MS-NRPC] 3.5.4.3.1), like KKDCP's dclocator-hint ([MS-KKDCP] 2.2.2). A Windows
+# initiator sends it all zero; a Windows (LocalKDC) acceptor answers every proxied reply with
+# bit 7 set, octets 01 00 00 00 (the DsGetDcName bit 0x01000000, key-list support required;
+# Windows does not document its meaning in a reply). Windows initiators are answered with
+# exactly these octets, so that our reply tokens are byte-identical to Windows' own.
+WINDOWS_REPLY_FLAGS = b"\x01\x00\x00\x00"
+ANONYMOUS = PrincipalName(NT_WELLKNOWN, ("WELLKNOWN", "ANONYMOUS"))  # RFC 8062 2
+ANONYMOUS_REALM = "WELLKNOWN:ANONYMOUS"
 
 AuditSink = Callable[[IakerbAuditEvent], None]
 
@@ -81,6 +96,8 @@ class IakerbAcceptor:
         clock_skew: timedelta = DEFAULT_SKEW, max_hops: int = MAX_HOPS,
         max_kdc_message: int = MAX_KDC_MESSAGE, peer: str = "", audit: AuditSink | None = None,
     ) -> None:
+        if realm is None and service is not None and "@" in service:
+            realm = service.rsplit("@", 1)[1] or None  # MIT: the verifier cred's realm
         self.realm = realm  # this acceptor's realm, the answer to realm discovery
         self.max_hops = max_hops
         self.max_kdc_message = max_kdc_message
@@ -96,7 +113,8 @@ class IakerbAcceptor:
         self.transcript = Transcript()
         self.variant: IakerbVariant | None = None
         self.windows_style = False  # the client sent header-flags
-        self.hops = 0
+        self.hops = 0  # KDC messages forwarded (the audit event's `hops`)
+        self.rounds = 0  # IAKerb round trips, realm discovery included (capped by max_hops)
         self.target_realm: str | None = None
         self.client: str | None = None
         self.service: str | None = None
@@ -110,6 +128,11 @@ class IakerbAcceptor:
     @property
     def complete(self) -> bool:
         return self.krb5.complete
+
+    @property
+    def max_token(self) -> int:
+        """The largest initiator token this acceptor takes; a carrier reads no more."""
+        return self.max_kdc_message + _TOKEN_OVERHEAD
 
     @property
     def context(self) -> SecurityContext | None:
@@ -176,7 +199,7 @@ class IakerbAcceptor:
             self._fail(now, IakerbOutcome.DEFECTIVE_TOKEN, f"IAKerb token does not decode: {exc}",
                        DefectiveToken)
         self._check_variant(parsed, now)
-        if self.hops >= self.max_hops:
+        if self.rounds >= self.max_hops:
             self._fail(now, IakerbOutcome.TOO_MANY_HOPS,
                        f"more than {self.max_hops} KDC round trips in one IAKerb conversation",
                        DefectiveToken)
@@ -193,6 +216,7 @@ class IakerbAcceptor:
         self.transcript.add("received", parsed.raw)
         self.target_realm = realm
         self.hops += 1
+        self.rounds += 1
         self._awaiting = realm
         return ForwardToKdc(realm, message)
 
@@ -230,9 +254,16 @@ class IakerbAcceptor:
             self._fail(now, IakerbOutcome.DEFECTIVE_TOKEN, "realm discovery is a draft-03 "
                        "feature; an MIT <= 1.21 token must name its realm", DefectiveToken)
         self.transcript.add("received", parsed.raw)
-        self.hops += 1
+        self.rounds += 1  # no KDC message: not a hop
         if self.realm is None:
-            body = self._krb_error(KRB_ERR_GENERIC, "this acceptor has no realm to tell", "", now)
+            # MIT: KRB-ERROR 85 naming the acceptor (or the anonymous principal), which a
+            # 1.22 client reports as "The IAKERB proxy could not determine its realm".
+            self._pending = (IakerbOutcome.REALM_NOT_CONFIGURED, KRB_AP_ERR_IAKERB_KDC_NOT_FOUND,
+                             "realm discovery: this acceptor has no realm to tell")
+            stime, susec = split_time(now)
+            body = KrbError(error_code=KRB_AP_ERR_IAKERB_KDC_NOT_FOUND, stime=stime,
+                            susec=susec, realm=ANONYMOUS_REALM, sname=ANONYMOUS,
+                            e_text="the IAKerb acceptor has no realm to tell").encode()
             return self._reply_token("", body, realm_override="")
         return self._reply_token("", b"", realm_override=self.realm)
 
@@ -242,7 +273,7 @@ class IakerbAcceptor:
         if self.windows_style and realm_override is None:
             reply_realm = WINDOWS_REPLY_REALM
         header = IakerbHeader(reply_realm, None,
-                              bytes(4) if self.windows_style else None, variant)
+                              WINDOWS_REPLY_FLAGS if self.windows_style else None, variant)
         token = encode_iakerb_token(header, body, framed=variant is IakerbVariant.DRAFT03)
         self.transcript.add("sent", token)
         return token

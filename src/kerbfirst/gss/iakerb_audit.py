@@ -38,7 +38,7 @@ class IakerbAuditEvent:
     client: str | None  # from the tunnelled AS/TGS-REQ, or the AP-REQ's ticket once accepted
     service: str | None
     kdc: str | None  # the KDC address (or "in-process") that answered, last used
-    hops: int  # KDC messages forwarded
+    hops: int  # KDC messages forwarded to a KDC; realm discovery is not one
     result_code: int = 0  # the Kerberos error sent to the peer, 0 on success
     kind: str = "iakerb"
 

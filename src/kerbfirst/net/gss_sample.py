@@ -201,7 +201,7 @@ async def _serve(
 async def serve_messages(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     context: SecurityContext | None, on_message: Callable[[ReceivedMessage], None],
-    clock: Callable[[], datetime], timeout: float,
+    clock: Callable[[], datetime], timeout: float, *, max_size: int = MAX_TOKEN,
 ) -> None:
     """After context establishment, as gss-server's sign_server: unwrap each message and
     answer with a MIC of it (or a NOOP), until the client's NOOP; bounded in count."""
@@ -209,7 +209,7 @@ async def serve_messages(
         raise SampleProtocolError("context establishment ended without a context")
     log.info("gss-sample: accepted %s for %s", context.client, context.service)
     for _ in range(MAX_MESSAGES):
-        flags, token = await read_token(reader, timeout=timeout)
+        flags, token = await read_token(reader, timeout=timeout, max_size=max_size)
         if flags & TOKEN_NOOP:
             return
         if flags & TOKEN_WRAPPED:

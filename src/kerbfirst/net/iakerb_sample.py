@@ -1,22 +1,25 @@
 """MIT's GSS sample-program protocol (net/gss_sample.py) for any Mechanism, IAKerb
 included: `gss-server -iakerb` / `gss-client -iakerb` interoperability.
 
-The server side resolves an IAKerb acceptor's ForwardToKdc effects with a KdcForwarder
-between reading the initiator's token and answering it; when a connection ends before the
-context is established, the acceptor is told (`abandon`) so its audit event is written.
-A failing connection never stops the server: it is logged and closed.
+The server side resolves a proxying acceptor's ForwardToKdc effects (IAKerb, bare or inside
+SPNEGO) with a KdcForwarder between reading the initiator's token and answering it; when a
+connection ends before the context is established, the acceptor is told (`abandon`) so its
+audit event is written. A failing connection never stops the server: it is logged and
+closed. The server cannot be exhausted by connections: their number is capped (those over
+the cap are closed at once) and no token larger than the acceptor takes is ever buffered.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 
 from kerbfirst.gss.errors import GssError
-from kerbfirst.gss.iakerb_acceptor import IakerbAcceptor
-from kerbfirst.gss.mechanism import ForwardToKdc, Mechanism
+from kerbfirst.gss.iakerb_acceptor import MAX_TOKEN
+from kerbfirst.gss.iakerb_negotiate import SPNEGO_OVERHEAD
+from kerbfirst.gss.mechanism import ForwardToKdc, Mechanism, ProxyingAcceptor
 from kerbfirst.net.gss_sample import (
     DEFAULT_TIMEOUT,
     TOKEN_CONTEXT,
@@ -37,6 +40,9 @@ from kerbfirst.net.iakerb_proxy import KdcForwarder
 log = logging.getLogger(__name__)
 
 NewAcceptor = Callable[[str], Mechanism]  # peer "ip:port" -> a fresh acceptor
+DEFAULT_MAX_TOKEN = MAX_TOKEN + SPNEGO_OVERHEAD  # an IAKerb token inside SPNEGO
+DEFAULT_MAX_CONNECTIONS = 256
+_EMPTY = 16  # the sample protocol's NOOP announcement carries nothing
 
 
 async def run_mechanism_client(
@@ -74,39 +80,43 @@ async def serve_mechanism_connection(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, new_acceptor: NewAcceptor,
     forwarder: KdcForwarder | None, on_message: Callable[[ReceivedMessage], None],
     clock: Callable[[], datetime] = system_now, timeout: float = DEFAULT_TIMEOUT,
+    max_token: int = DEFAULT_MAX_TOKEN,
 ) -> None:
     """Serve one gss-client connection; never raises."""
     peername = writer.get_extra_info("peername")
     peer = f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else "unix"
     acceptor: Mechanism | None = None
     try:
-        flags, _ = await read_token(reader, timeout=timeout)
+        flags, _ = await read_token(reader, timeout=timeout, max_size=_EMPTY)
         if not flags & TOKEN_NOOP or not flags & TOKEN_CONTEXT_NEXT:
             raise SampleProtocolError("client did not announce a context (NOOP|CONTEXT_NEXT)")
         acceptor = new_acceptor(peer)
-        await _establish(reader, writer, acceptor, forwarder, clock, timeout, peer)
-        await serve_messages(reader, writer, acceptor.context, on_message, clock, timeout)
+        await _establish(reader, writer, acceptor, forwarder, clock, timeout, peer, max_token)
+        await serve_messages(reader, writer, acceptor.context, on_message, clock, timeout,
+                             max_size=max_token)
     except (SampleProtocolError, GssError, OSError, TimeoutError) as exc:
         log.warning("gss-sample connection from %s refused: %s", peer, exc)
     except Exception:  # a bug must not take the server down; the type is enough to report
         log.exception("gss-sample connection from %s: internal error", peer)
     finally:
-        if isinstance(acceptor, IakerbAcceptor) and not acceptor.complete:
-            acceptor.abandon(clock())
+        abandon = getattr(acceptor, "abandon", None)
+        if acceptor is not None and not acceptor.complete and callable(abandon):
+            abandon(clock())
         await close_connection(writer, timeout)
 
 
 async def _establish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      acceptor: Mechanism, forwarder: KdcForwarder | None,
-                     clock: Callable[[], datetime], timeout: float, peer: str) -> None:
+                     clock: Callable[[], datetime], timeout: float, peer: str,
+                     max_token: int) -> None:
     while not acceptor.complete:
-        flags, token = await read_token(reader, timeout=timeout)
+        flags, token = await read_token(reader, timeout=timeout, max_size=max_token)
         if not flags & TOKEN_CONTEXT:
             raise SampleProtocolError(f"expected a context token, got flags 0x{flags:02x}")
         try:
             result = acceptor.step(token, now=clock())
             if isinstance(result, ForwardToKdc):
-                if forwarder is None or not isinstance(acceptor, IakerbAcceptor):
+                if forwarder is None or not isinstance(acceptor, ProxyingAcceptor):
                     raise SampleProtocolError("an acceptor asked for a KDC; none is configured")
                 result = await forwarder.resolve(acceptor, result, peer=peer)
         except GssError as exc:
@@ -120,14 +130,33 @@ async def _establish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
 async def start_mechanism_server(
     host: str, port: int, *, new_acceptor: NewAcceptor, forwarder: KdcForwarder | None,
     on_message: Callable[[ReceivedMessage], None], clock: Callable[[], datetime] = system_now,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float = DEFAULT_TIMEOUT, max_token: int = DEFAULT_MAX_TOKEN,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
 ) -> asyncio.Server:
     """Listen like `gss-server -iakerb -port PORT`; each connection gets a fresh acceptor
-    (share one ReplayCache between them)."""
+    (share one ReplayCache between them). At most `max_connections` are served at once;
+    one more is closed as soon as it is accepted. No token above `max_token` bytes is read."""
+    if max_connections < 1:
+        raise ValueError("max_connections must be at least 1")
+    active = 0
+    refused = 0
 
-    def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Awaitable[None]:
-        return serve_mechanism_connection(reader, writer, new_acceptor=new_acceptor,
-                                          forwarder=forwarder, on_message=on_message,
-                                          clock=clock, timeout=timeout)
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal active, refused
+        if active >= max_connections:
+            refused += 1
+            if refused == 1 or refused % 1000 == 0:  # a flood must not flood the log too
+                log.warning("gss-sample: %d connections open (the cap); refused %d so far",
+                            active, refused)
+            writer.transport.abort()
+            return
+        active += 1
+        try:
+            await serve_mechanism_connection(
+                reader, writer, new_acceptor=new_acceptor, forwarder=forwarder,
+                on_message=on_message, clock=clock, timeout=timeout, max_token=max_token)
+        finally:
+            active -= 1
 
-    return await asyncio.start_server(handle, host, port)
+    # The stream buffer limit: a connection holds at most about one token in memory.
+    return await asyncio.start_server(handle, host, port, limit=min(max_token, 64 * 1024))
