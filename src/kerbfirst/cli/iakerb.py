@@ -6,7 +6,10 @@ IAKerb end to end, and the acceptor a service embeds through the Python API othe
 KDC messages are forwarded only to the realms given here (never an open proxy): a LocalKDC
 realm directory served in-process (`--dir`: the Windows model, a LocalKDC reached only
 through IAKerb) and/or `--realm-kdc REALM=ADDRESS` routes (host:port, tcp/host:port,
-unix:/path). Each conversation yields one audit event in the JSON-lines stream.
+unix:/path). IAKerb is taken bare (`gss-client -iakerb`) or inside SPNEGO (as Windows
+offers it), a plain krb5 AP-REQ too. Each conversation yields one audit event in the
+JSON-lines stream. Realm discovery is answered with --realm, by default the realm of the
+keytab's service principal (or of the only route), as MIT's acceptor answers it.
 """
 
 from __future__ import annotations
@@ -22,14 +25,22 @@ import typer
 
 from kerbfirst.cli.localkdc import _config, _fail, _open_store, console, kdc_policy, out
 from kerbfirst.gss.iakerb import IakerbAcceptor, IakerbAuditEvent
-from kerbfirst.gss.replay import ReplayCache
+from kerbfirst.gss.iakerb_negotiate import IakerbServiceAcceptor
+from kerbfirst.gss.spnego import krb5_factory
 from kerbfirst.kdc.service import Kdc
 from kerbfirst.net.gss_sample import ReceivedMessage, keytab_key_lookup
 from kerbfirst.net.iakerb_proxy import KdcForwarder, RouteSpec
-from kerbfirst.net.iakerb_sample import start_mechanism_server
+from kerbfirst.net.iakerb_rcache import (
+    DEFAULT_SLOTS,
+    FileReplayCache,
+    ReplayFileError,
+    default_replay_cache_path,
+)
+from kerbfirst.net.iakerb_sample import DEFAULT_MAX_CONNECTIONS, start_mechanism_server
 from kerbfirst.net.kdc_address import parse_kdc_address
 from kerbfirst.store.audit_log import JsonLinesAuditLog
 from kerbfirst.store.binary import FileFormatError
+from kerbfirst.store.keytab import read_keytab
 
 app = typer.Typer(
     help="IAKerb: Kerberos for clients that cannot reach a KDC.", no_args_is_help=True
@@ -63,7 +74,18 @@ def serve(
         typer.Option(help="REALM=ADDRESS route to a KDC (repeatable; only these realms)."),
     ] = None,
     realm: Annotated[
-        str | None, typer.Option(help="This acceptor's realm, for realm discovery.")
+        str | None,
+        typer.Option(help="This acceptor's realm, the answer to realm discovery (default: "
+                     "the keytab's realm if it has one, else the only route's)."),
+    ] = None,
+    max_connections: Annotated[
+        int, typer.Option(min=1, help="Connections served at once; more are closed at once.")
+    ] = DEFAULT_MAX_CONNECTIONS,
+    replay_cache: Annotated[
+        Path | None,
+        typer.Option(help="Replay cache file, shared by processes and kept across restarts "
+                     "(default: <dir>/iakerb.rcache with --dir, else "
+                     "$KRB5RCACHEDIR or /var/tmp, kerbfirst_iakerb_<uid>.rcache)."),
     ] = None,
     audit: Annotated[
         Path | None,
@@ -76,6 +98,7 @@ def serve(
     """Accept IAKerb (and krb5) contexts from MIT's gss-client, proxying KDC messages."""
     try:
         lookup = keytab_key_lookup(keytab)
+        keytab_realms = {e.principal.realm for e in read_keytab(keytab)}
     except (OSError, FileFormatError) as exc:
         raise _fail(f"cannot read keytab {keytab}: {exc}") from None
     routes: dict[str, RouteSpec] = dict(_routes(realm_kdc or []))
@@ -89,22 +112,26 @@ def serve(
             random=os.urandom,
             audit=events_log.write,
         )
-        realm = realm or cfg.realm
         audit_path = audit_path or cfg.audit_path
+        replay_cache = replay_cache or directory / "iakerb.rcache"
     if not routes:
         raise _fail("no realm to forward to: give --dir and/or --realm-kdc REALM=ADDRESS")
+    realm = realm or default_realm(keytab_realms, routes)
     sink = JsonLinesAuditLog(audit_path).write if audit_path else None
-    cache = ReplayCache()  # one for all connections: a replayed AP-REQ is refused (error 34)
+    try:
+        # One for all connections and processes, kept across restarts: a replayed AP-REQ
+        # is refused (error 34), as by MIT's file rcache.
+        cache = FileReplayCache(replay_cache or default_replay_cache_path(), slots=DEFAULT_SLOTS)
+    except (ReplayFileError, OSError) as exc:
+        raise _fail(f"replay cache: {exc}") from None
+    krb5 = krb5_factory(key_lookup=lookup, replay_cache=cache, random=os.urandom)
 
-    def new_acceptor(peer: str) -> IakerbAcceptor:
-        return IakerbAcceptor(
-            key_lookup=lookup,
-            replay_cache=cache,
-            random=os.urandom,
-            realm=realm,
-            peer=peer,
-            audit=_audit(sink),
-        )
+    def new_acceptor(peer: str) -> IakerbServiceAcceptor:
+        def iakerb() -> IakerbAcceptor:
+            return IakerbAcceptor(key_lookup=lookup, replay_cache=cache, random=os.urandom,
+                                  realm=realm, peer=peer, audit=_audit(sink))
+
+        return IakerbServiceAcceptor(iakerb, krb5=krb5)
 
     host, _, port = listen.rpartition(":")
     try:
@@ -115,6 +142,7 @@ def serve(
                 new_acceptor,
                 KdcForwarder(routes, timeout=timeout),
                 timeout,
+                max_connections,
             )
         )
     except OSError as exc:
@@ -122,6 +150,16 @@ def serve(
 
 
 AuditSink = Callable[[IakerbAuditEvent], None]
+
+
+def default_realm(keytab_realms: set[str], routes: dict[str, RouteSpec]) -> str | None:
+    """The answer to realm discovery when --realm is not given, as MIT's acceptor takes its
+    credential's realm: the keytab's one realm, else the only configured route's."""
+    if len(keytab_realms) == 1:
+        return next(iter(keytab_realms))
+    if len(routes) == 1:
+        return next(iter(routes))
+    return None  # realm discovery is answered with KRB-ERROR 85
 
 
 def _audit(sink: AuditSink | None) -> AuditSink:
@@ -139,9 +177,10 @@ def _audit(sink: AuditSink | None) -> AuditSink:
 async def _serve(
     host: str,
     port: int,
-    new_acceptor: Callable[[str], IakerbAcceptor],
+    new_acceptor: Callable[[str], IakerbServiceAcceptor],
     forwarder: KdcForwarder,
     timeout: float,
+    max_connections: int,
 ) -> None:
     def on_message(msg: ReceivedMessage) -> None:
         out.print(f"{msg.client}: {msg.data.decode(errors='replace')!r}")
@@ -153,6 +192,7 @@ async def _serve(
         forwarder=forwarder,
         on_message=on_message,
         timeout=timeout,
+        max_connections=max_connections,
     )
     bound = server.sockets[0].getsockname()
     console.print(
@@ -163,6 +203,9 @@ async def _serve(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
-    await stop.wait()
-    server.close()
-    await server.wait_closed()
+    try:
+        await stop.wait()
+    finally:
+        server.close()
+        await server.wait_closed()
+        forwarder.close()

@@ -35,10 +35,7 @@ class IakerbServiceAcceptor:
         self._krb5 = krb5
         self._always_mic = always_mic
         self.inner: IakerbAcceptor | SpnegoAcceptor | None = None
-
-    @property
-    def mech_oid(self) -> str:
-        return self.inner.mech_oid if self.inner is not None else OID_IAKERB
+        self.mech_oid = OID_IAKERB  # the carrier's mechanism once the first token is seen
 
     @property
     def complete(self) -> bool:
@@ -73,6 +70,7 @@ class IakerbServiceAcceptor:
                     factories[OID_KRB5] = self._krb5
                     factories[OID_KRB5_MS] = self._krb5
                 self.inner = SpnegoAcceptor(factories, always_mic=self._always_mic)
+                self.mech_oid = OID_SPNEGO
             else:
                 self.inner = self._new_iakerb()
         return self.inner.step(token, now=now)

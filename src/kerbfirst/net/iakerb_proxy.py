@@ -7,7 +7,11 @@ kdc_transport.send_to_kdc), or an in-process KDC object (the Windows model: a Lo
 reached only through IAKerb). Nothing in a token chooses where a message goes beyond the
 realm name, so the proxy cannot be pointed at arbitrary hosts (kdcproxy CVE-2025-59088);
 requests and replies are size-capped before they are buffered or relayed (CVE-2025-59089),
-and every KDC call has a timeout. Failures become KRB-ERROR 85 (realm not configured) or
+and every KDC call has a timeout. An in-process KDC runs on a thread of its own
+(net/kdc_handler_thread.py), never on the event loop: its principal database may block
+(an SQLite lock held by another process), and that must stall only the requests queued
+for that KDC, not the other connections (realm discovery, other realms, AP-REQs).
+Failures become KRB-ERROR 85 (realm not configured) or
 86 (no KDC answered) for the initiator.
 """
 
@@ -21,6 +25,7 @@ from datetime import UTC, datetime
 
 from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, ProxyingAcceptor, StepResult
 from kerbfirst.net.kdc_address import KdcAddress, parse_kdc_address
+from kerbfirst.net.kdc_handler_thread import HandlerThread
 from kerbfirst.net.kdc_server import KdcRequestHandler
 from kerbfirst.net.kdc_transport import KdcUnreachable, send_to_kdc
 from kerbfirst.wire.constants import (
@@ -80,6 +85,20 @@ class KdcForwarder:
         self.timeout = timeout
         self.max_message = max_message
         self._clock = clock
+        self._threads: dict[int, HandlerThread] = {}  # id(route) -> its KDC's thread
+
+    def _thread_for(self, route: RealmRoute) -> HandlerThread:
+        thread = self._threads.get(id(route))
+        if thread is None:
+            thread = HandlerThread(asyncio.get_running_loop())
+            self._threads[id(route)] = thread
+        return thread
+
+    def close(self) -> None:
+        """Let the in-process KDCs' threads exit (once their queued requests are done)."""
+        for thread in self._threads.values():
+            thread.stop()
+        self._threads.clear()
 
     async def forward(self, effect: ForwardToKdc, *, peer: str = "") -> tuple[
             bytes | KdcFailure, str]:
@@ -96,8 +115,10 @@ class KdcForwarder:
         try:
             async with asyncio.timeout(self.timeout):
                 if route.local_kdc is not None:
-                    reply = route.local_kdc.handle(effect.message, peer=peer or "iakerb",
-                                                   transport="iakerb", now=self._clock())
+                    kdc, message, now = route.local_kdc, effect.message, self._clock()
+                    reply = await self._thread_for(route).call(
+                        lambda: kdc.handle(message, peer=peer or "iakerb",
+                                           transport="iakerb", now=now))
                 else:
                     reply = await send_to_kdc(effect.message, route.kdcs, timeout=self.timeout)
         except (KdcUnreachable, TimeoutError, OSError, ValueError) as exc:
