@@ -34,7 +34,15 @@ from kerbfirst.wire.krb5 import (
 )
 from kerbfirst.wire.spnego import NegTokenResp, decode_negotiation_token, encode_mech_type_list
 
-from .iakerb_env import ALICE_PASSWORD, SERVICE, T0, acceptor_for, key_lookup, make_realm, realm_resolver
+from .iakerb_env import (
+    ALICE_PASSWORD,
+    SERVICE,
+    T0,
+    acceptor_for,
+    key_lookup,
+    make_realm,
+    realm_resolver,
+)
 from .iakerb_env import REALM as OUR_REALM
 from .windows_vectors import (
     INITIATOR_MECH_TYPES,
