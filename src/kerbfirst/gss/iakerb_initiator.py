@@ -232,6 +232,11 @@ class IakerbInitiator:
             err = KrbError.decode(message)
         except DecodeError:
             return  # the exchange objects report undecodable replies
+        if self._state is _State.DISCOVER and err.error_code == KRB_AP_ERR_IAKERB_KDC_NOT_FOUND:
+            # MIT's initiator words it so: the acceptor knows no realm to answer with.
+            raise KerberosErrorToken("the IAKerb acceptor could not determine its realm (85): "
+                                     "name the realm (user@REALM) or configure the acceptor's",
+                                     krb_error=err.error_code)
         template = _PROXY_ERRORS.get(err.error_code)
         if template is not None:
             raise KerberosErrorToken(template.format(realm=self._target_realm or "?"),
