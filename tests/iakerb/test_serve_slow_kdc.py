@@ -59,10 +59,8 @@ def test_a_blocked_kdc_request_does_not_stall_other_clients(tmp_path: Path) -> N
                 ini = IakerbInitiator(service=SERVICE, client="alice", realm=REALM,
                                       password="not the password", random=os.urandom)
                 started = time.monotonic()
-                try:
+                with contextlib.suppress(Exception):  # refused: only its duration matters
                     await run_mechanism_client("127.0.0.1", serve.port, ini, b"x", timeout=15)
-                except Exception:
-                    pass
                 return time.monotonic() - started
 
             slow = asyncio.create_task(slow_client())
