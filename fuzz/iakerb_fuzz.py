@@ -5,12 +5,15 @@ kerbfirst.wire.iakerb), as an IAKerb server meets it from the network.
     e.g. fuzz/iakerb_fuzz.py -max_total_time=600 -max_len=4096
 
 The input is split into tokens (2-byte big-endian length + bytes, the first byte of the
-input choosing the scenario); each token is fed to a fresh or continuing acceptor, whose
+input choosing the scenario); each token is fed to a fresh or continuing acceptor (bare
+IAKerb, or the service acceptor that takes IAKerb bare or inside SPNEGO), whose
 ForwardToKdc effects are answered with real KDC replies or with fuzzed bytes. Any
-exception other than the documented GssError family is a crash. With no corpus directory
-given, a seed corpus of real tokens (our initiator's, both variants, realm discovery, a
-Windows-style token, MIT 1.20 gss-client's recorded tokens in fuzz/seeds/iakerb) is
-written to a temporary directory and used.
+exception other than the documented GssError family is a crash. The seed corpus of real
+tokens (our initiator's in both variants, realm discovery, a Windows-style token, Windows
+25H2's SPNEGO/IAKerb initiator token and KDC reply, MIT 1.22's discovery token, MIT 1.20
+gss-client's recorded tokens in fuzz/seeds/iakerb) is always written to a temporary
+directory and added after the corpus directories given, which libFuzzer reads as inputs
+(new inputs go to the first directory).
 """
 
 from __future__ import annotations
@@ -35,8 +38,11 @@ with atheris.instrument_imports():
         IakerbVariant,
         KdcFailure,
     )
+    from kerbfirst.gss.iakerb_negotiate import IakerbServiceAcceptor
     from kerbfirst.gss.replay import ReplayCache
-    from kerbfirst.wire import iakerb as wire_iakerb  # noqa: F401  (instrumented)
+    from kerbfirst.gss.spnego import krb5_factory
+    from kerbfirst.wire import iakerb as wire_iakerb
+    from kerbfirst.wire import spnego as wire_spnego
 
 from iakerb.iakerb_env import (
     ALICE_PASSWORD,
@@ -47,6 +53,13 @@ from iakerb.iakerb_env import (
     key_lookup,
     make_realm,
     realm_resolver,
+)
+from iakerb.windows_vectors import (
+    WINDOWS_INITIATOR_FIRST,
+    WINDOWS_REPLY_AP_REP,
+    WINDOWS_REPLY_AS_REP,
+    WINDOWS_REPLY_PREAUTH,
+    WINDOWS_REPLY_TGS_REP,
 )
 
 _REALM = make_realm(seed=99)
@@ -77,12 +90,26 @@ def _split(data: bytes) -> list[bytes]:
     return out
 
 
+MIT_122_DISCOVERY = bytes.fromhex("601006062b060105020505013004a1020c00")
+MODES = 6  # 0-3: bare IakerbAcceptor; 4-5: IakerbServiceAcceptor (SPNEGO or bare)
+
+
+def _new_iakerb() -> IakerbAcceptor:
+    return IakerbAcceptor(key_lookup=_LOOKUP, replay_cache=_CACHE, random=os.urandom,
+                          realm=REALM, max_kdc_message=8192, peer="fuzz")
+
+
 def TestOneInput(data: bytes) -> None:
     if not data:
         return
-    mode, tokens = data[0] % 4, _split(data[1:])
-    acc = IakerbAcceptor(key_lookup=_LOOKUP, replay_cache=_CACHE, random=os.urandom,
-                         realm=REALM, max_kdc_message=8192, peer="fuzz")
+    mode, tokens = data[0] % MODES, _split(data[1:])
+    acc: IakerbAcceptor | IakerbServiceAcceptor
+    if mode >= 4:
+        acc = IakerbServiceAcceptor(_new_iakerb, krb5=krb5_factory(
+            key_lookup=_LOOKUP, replay_cache=_CACHE, random=os.urandom))
+        mode -= 2  # 4: fuzzed KDC replies (as 2), 5: every KDC unreachable (as 3)
+    else:
+        acc = _new_iakerb()
     if mode == 1:  # a real conversation's prefix first, fuzzed tokens after it
         tokens = [_CONVERSATIONS[data[0] % 3][0], *tokens]
     for i, token in enumerate(tokens):
@@ -102,13 +129,38 @@ def TestOneInput(data: bytes) -> None:
     acc.abandon(T0)
 
 
+def _pack(mode: int, tokens: list[bytes]) -> bytes:
+    return bytes((mode,)) + b"".join(struct.pack(">H", len(t)) + t for t in tokens)
+
+
+def _spnego_inner(token: bytes) -> bytes:
+    """The mechanism token of a Windows SPNEGO token (NegTokenInit or NegTokenResp)."""
+    parsed = wire_spnego.decode_initial_token(token) if token[:1] == b"\x60" else \
+        wire_spnego.decode_negotiation_token(token)
+    inner = parsed.mech_token if isinstance(parsed, wire_spnego.NegTokenInit) else \
+        parsed.response_token
+    return inner or b""
+
+
 def _seed_corpus() -> str:
     directory = tempfile.mkdtemp(prefix="iakerb-fuzz-seeds-")
     seeds: list[bytes] = []
     for conv in _CONVERSATIONS:
         proxy = [*conv[0:6:2], conv[6]]
-        seeds.append(b"\x00" + b"".join(struct.pack(">H", len(t)) + t for t in proxy))
-        seeds.append(b"\x01" + b"".join(struct.pack(">H", len(t)) + t for t in proxy[1:]))
+        seeds.append(_pack(0, proxy))
+        seeds.append(_pack(1, proxy[1:]))
+    windows_iakerb = _spnego_inner(WINDOWS_INITIATOR_FIRST)
+    windows_replies = [wire_iakerb.decode_iakerb_token(_spnego_inner(t)).message
+                       for t in (WINDOWS_REPLY_PREAUTH, WINDOWS_REPLY_AS_REP,
+                                 WINDOWS_REPLY_TGS_REP)]
+    seeds.append(_pack(0, [windows_iakerb]))
+    seeds.append(_pack(2, [windows_iakerb, windows_replies[0], windows_iakerb,
+                           windows_replies[1]]))
+    seeds.append(_pack(4, [WINDOWS_INITIATOR_FIRST, windows_replies[0]]))
+    seeds.append(_pack(5, [WINDOWS_INITIATOR_FIRST]))
+    seeds.append(_pack(4, [_spnego_inner(WINDOWS_REPLY_AP_REP)]))
+    seeds.append(_pack(0, [MIT_122_DISCOVERY, *_CONVERSATIONS[0][2:6:2]]))
+    seeds.append(_pack(4, [MIT_122_DISCOVERY]))
     recorded = pathlib.Path(__file__).with_name("seeds") / "iakerb"
     for path in sorted(recorded.glob("*.bin")) if recorded.is_dir() else []:
         seeds.append(path.read_bytes())
@@ -118,8 +170,8 @@ def _seed_corpus() -> str:
 
 
 if __name__ == "__main__":
-    args = list(sys.argv)
-    if not any(os.path.isdir(a) for a in args[1:]):
-        args.append(_seed_corpus())
+    # Always: libFuzzer reads every corpus directory as inputs and writes new inputs to the
+    # first one, so the seeds load whether or not a corpus directory was given.
+    args = [*sys.argv, _seed_corpus()]
     atheris.Setup(args, TestOneInput)
     atheris.Fuzz()

@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Usage: bash fuzz/run.sh TARGET SECONDS  — runs fuzz/TARGET_fuzz.py under libFuzzer (atheris).
+# Usage: bash fuzz/run.sh TARGET [SECONDS] — runs fuzz/TARGET_fuzz.py under libFuzzer (atheris).
+# New inputs go to fuzz/corpus/TARGET; the target adds its seed corpus (real protocol
+# messages) as a second, read-only corpus directory, so the seeds are loaded on every run.
+# FUZZ_PYTHON=/path/to/python uses that interpreter (with kerbfirst's dev extras) instead of
+# bootstrapping .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:?usage: fuzz/run.sh kdc|iakerb SECONDS}; secs=${2:-600}
-bash scripts/bootstrap.sh
-.venv/bin/python -c "import atheris" 2>/dev/null || .venv/bin/python -m pip install -q atheris
+py=${FUZZ_PYTHON:-}
+if [ -z "$py" ]; then
+  bash scripts/bootstrap.sh
+  py=.venv/bin/python
+fi
+"$py" -c "import atheris" 2>/dev/null || "$py" -m pip install -q "atheris>=2.3"
 corpus=fuzz/corpus/$target; mkdir -p "$corpus"
-exec .venv/bin/python "fuzz/${target}_fuzz.py" -max_total_time="$secs" -rss_limit_mb=2048 \
+exec "$py" "fuzz/${target}_fuzz.py" -max_total_time="$secs" -rss_limit_mb=2048 \
   -timeout=10 -print_final_stats=1 "$corpus"
