@@ -39,6 +39,7 @@ from .iakerb_env import (
     SERVICE,
     T0,
     acceptor_for,
+    converse,
     key_lookup,
     make_realm,
     realm_resolver,
@@ -158,3 +159,20 @@ def test_initiator_takes_an_ap_rep_framed_with_either_oid() -> None:
         assert out is None and ini.complete
         assert ini.context is not None and acc.context is not None
         ini.context.verify_mic(b"m", acc.context.get_mic(b"m"))
+
+
+@pytest.mark.parametrize(("header_flags", "ap_rep_oid"),
+                         [(bytes(4), KRB5_OID), (None, IAKERB_OID)])
+def test_ap_rep_is_framed_as_windows_or_mit_frames_it(header_flags: bytes | None,
+                                                      ap_rep_oid: str) -> None:
+    """Toward a Windows initiator (it sends header-flags) the AP-REP carries the krb5 OID,
+    as Windows' does (WINDOWS_REPLY_AP_REP); toward MIT's, the AP-REQ's (IAKerb) OID."""
+    realm = make_realm(seed=23)
+    ini = IakerbInitiator(service=SERVICE, client="alice", realm=OUR_REALM,
+                          password=ALICE_PASSWORD, random=realm.random,
+                          header_flags=header_flags)
+    tokens = converse(ini, acceptor_for(realm), realm_resolver(realm))
+    assert ini.complete
+    assert unframe_krb5(tokens[-2], frozenset({IAKERB_OID}))[0] == IAKERB_OID  # the AP-REQ
+    oid, tok_id, _ = unframe_krb5(tokens[-1], frozenset({KRB5_OID, IAKERB_OID}))
+    assert (oid, tok_id) == (ap_rep_oid, b"\x02\x00")

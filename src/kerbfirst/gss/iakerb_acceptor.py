@@ -34,7 +34,7 @@ from kerbfirst.gss.errors import (
     GssError,
     NoContext,
 )
-from kerbfirst.gss.framing import IAKERB_OID, KRB5_OID, MS_KRB5_OID
+from kerbfirst.gss.framing import IAKERB_OID, KRB5_OID, MS_KRB5_OID, frame, unframe_krb5
 from kerbfirst.gss.iakerb_audit import IakerbAuditEvent, IakerbOutcome
 from kerbfirst.gss.iakerb_finished import (
     FinishedMismatch,
@@ -295,6 +295,12 @@ class IakerbAcceptor:
         accepted = self.krb5.accepted
         if accepted is not None:
             self.client, self.service = accepted.client, accepted.service
+        if out is not None and self.windows_style:
+            # A Windows acceptor frames its AP-REP with the krb5 OID whatever the AP-REQ's
+            # (MIT echoes the AP-REQ's): answer a Windows initiator as Windows does.
+            oid, tok_id, body = unframe_krb5(out, frozenset({KRB5_OID, MS_KRB5_OID, IAKERB_OID}))
+            if oid == IAKERB_OID:
+                out = frame(KRB5_OID, tok_id, body)
         self._report(now, IakerbOutcome.AUTHENTICATED,
                      "AP-REQ accepted" + (" with a verified KRB-FINISHED" if self.transcript
                                           else " (no IAKerb conversation: cached ticket)"), 0)
