@@ -95,7 +95,8 @@ def serve(
         float, typer.Option(help="Seconds for each KDC call and client read.")
     ] = 5.0,
 ) -> None:
-    """Accept IAKerb (and krb5) contexts from MIT's gss-client, proxying KDC messages."""
+    """Accept IAKerb (bare or inside SPNEGO) and krb5 contexts from MIT's gss-client,
+    proxying KDC messages."""
     try:
         lookup = keytab_key_lookup(keytab)
         keytab_realms = {e.principal.realm for e in read_keytab(keytab)}
@@ -103,8 +104,10 @@ def serve(
         raise _fail(f"cannot read keytab {keytab}: {exc}") from None
     routes: dict[str, RouteSpec] = dict(_routes(realm_kdc or []))
     audit_path = audit
+    local_realm: str | None = None
     if directory is not None:
         cfg = _config(directory)
+        local_realm = cfg.realm
         events_log = JsonLinesAuditLog(cfg.audit_path)
         routes[cfg.realm] = Kdc(
             database=_open_store(cfg),
@@ -116,7 +119,7 @@ def serve(
         replay_cache = replay_cache or directory / "iakerb.rcache"
     if not routes:
         raise _fail("no realm to forward to: give --dir and/or --realm-kdc REALM=ADDRESS")
-    realm = realm or default_realm(keytab_realms, routes)
+    realm = realm or default_realm(keytab_realms, routes, local_realm)
     sink = JsonLinesAuditLog(audit_path).write if audit_path else None
     try:
         # One for all connections and processes, kept across restarts: a replayed AP-REQ
@@ -152,11 +155,14 @@ def serve(
 AuditSink = Callable[[IakerbAuditEvent], None]
 
 
-def default_realm(keytab_realms: set[str], routes: dict[str, RouteSpec]) -> str | None:
+def default_realm(keytab_realms: set[str], routes: dict[str, RouteSpec],
+                  local: str | None = None) -> str | None:
     """The answer to realm discovery when --realm is not given, as MIT's acceptor takes its
-    credential's realm: the keytab's one realm, else the only configured route's."""
+    credential's realm: the keytab's one realm, else the --dir realm, else the only route's."""
     if len(keytab_realms) == 1:
         return next(iter(keytab_realms))
+    if local is not None:
+        return local
     if len(routes) == 1:
         return next(iter(routes))
     return None  # realm discovery is answered with KRB-ERROR 85
