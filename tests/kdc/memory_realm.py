@@ -40,15 +40,21 @@ class MemoryDatabase:
         self.lookups += 1
         return self.entries.get(name)
 
-    def record_preauth_failure(self, name: str, now: datetime) -> None:
+    def record_preauth_failure(
+        self, name: str, now: datetime, window: timedelta | None = None
+    ) -> None:
         e = self.entries[name]
-        stale = e.last_failed is None or now - e.last_failed > self.window
+        window = self.window if window is None else window
+        stale = e.last_failed is None or now - e.last_failed > window
         count = 1 if stale else e.fail_count + 1
         self.entries[name] = dataclasses.replace(e, fail_count=count, last_failed=now)
 
     def record_preauth_success(self, name: str, now: datetime) -> None:
         e = self.entries[name]
         self.entries[name] = dataclasses.replace(e, fail_count=0, last_failed=None)
+
+    def failures_recordable(self) -> bool:
+        return True
 
 
 @cache

@@ -72,7 +72,7 @@ def cli_realm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CliRealm]:
     realm = CliRealm(directory, port)
     realm.kf("realm", "init", "--realm", REALM, "--listen", f"127.0.0.1:{port}")
     realm.kf("principal", "add", "alice", "--password-stdin", stdin=ALICE_PW + "\n")
-    realm.kf("principal", "add", "bob", "--password-stdin", stdin="bob-pw\n")
+    realm.kf("principal", "add", "bob", "--password-stdin", stdin="bob-password\n")
     realm.kf("principal", "add", SERVICE, "--random")
     realm.kdc = subprocess.Popen(
         [*KF, "kdc", "serve", "--dir", str(directory), "--workers", "2"],

@@ -23,6 +23,7 @@ Configuration file (TOML)::
     lockout_window = "10m"
     lockout_duration = "10m"
     require_preauth = true
+    min_password_length = 8             # new passwords; an empty one is always refused
 
 Why the realm defaults to the host name: a Windows LocalKDC's realm is the machine's NetBIOS
 name (DESIGN.md, IAKerb), so clients that know the host name also know the realm.
@@ -37,6 +38,8 @@ import tomllib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+from kerbfirst.store.principal_records import DEFAULT_MIN_PASSWORD_LENGTH
 
 CONFIG_NAME = "kerbfirst.toml"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
@@ -81,6 +84,7 @@ class PolicyConfig:
     lockout_window: timedelta = timedelta(minutes=10)
     lockout_duration: timedelta = timedelta(minutes=10)
     require_preauth: bool = True
+    min_password_length: int = DEFAULT_MIN_PASSWORD_LENGTH
 
 
 @dataclasses.dataclass
@@ -150,6 +154,11 @@ def load_config(directory: Path) -> RealmConfig:
         elif not isinstance(value, type(current)):
             raise ConfigError(f"{path}: [policy] {name} must be a {type(current).__name__}")
         setattr(policy, name, value)
+    if policy.min_password_length < 1:
+        raise ConfigError(
+            f"{path}: [policy] min_password_length must be at least 1 (empty passwords are "
+            "never accepted)"
+        )
     workers = kdc.get("workers", 1)
     if not isinstance(workers, int) or not 1 <= workers <= 64:
         raise ConfigError(f"{path}: [kdc] workers must be an integer from 1 to 64")
@@ -184,6 +193,7 @@ def render_config(cfg: RealmConfig) -> str:
         f'lockout_window = "{format_duration(p.lockout_window)}"\n'
         f'lockout_duration = "{format_duration(p.lockout_duration)}"\n'
         f"require_preauth = {'true' if p.require_preauth else 'false'}\n"
+        f"min_password_length = {p.min_password_length}\n"
     )
 
 

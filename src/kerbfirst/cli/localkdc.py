@@ -1,4 +1,5 @@
-"""LocalKDC commands: realm init, principal add|list|delete|rekey, keytab export, kdc serve, kinit.
+"""LocalKDC commands: realm init, principal add|list|delete|rekey|disable|enable|unlock,
+keytab export, kdc serve, kinit.
 
 This is glue only: the realm directory and its TOML (cli/config.py), the SQLite store
 (store/), the KDC core (kdc/), the asyncio servers (net/) and the sans-I/O client (client/).
@@ -9,16 +10,16 @@ the command line, where `ps` would show them.
 from __future__ import annotations
 
 import getpass
-import json
 import os
+import sqlite3
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
 from kerbfirst.cli.config import (
     ConfigError,
@@ -44,7 +45,6 @@ console = Console(stderr=True)
 out = Console()
 
 realm_app = typer.Typer(help="Create and inspect a LocalKDC realm directory.", no_args_is_help=True)
-principal_app = typer.Typer(help="Manage the principals of a realm.", no_args_is_help=True)
 keytab_app = typer.Typer(help="Export service keys as an MIT keytab.", no_args_is_help=True)
 kdc_app = typer.Typer(help="Run the KDC.", no_args_is_help=True)
 
@@ -61,7 +61,7 @@ DEFAULT_DIR = Path("kerbfirst-realm")
 
 
 def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {message}")
+    console.print(f"[red]error:[/red] {escape(message)}")  # "[policy]" is not markup
     return typer.Exit(code=1)
 
 
@@ -89,11 +89,13 @@ def _read_password(password_stdin: bool, *, confirm: bool) -> str:
 
 
 def _open_store(cfg: RealmConfig) -> SqlitePrincipalStore:
+    """The realm's store; callers close it (`with`), so that this process never holds a
+    connection it no longer uses."""
     try:
         master = load_master_key(cfg.master_key_path)
         return SqlitePrincipalStore(cfg.db_path, master, realm=cfg.realm)
-    except (MasterKeyError, StoreError) as exc:
-        raise _fail(str(exc)) from None
+    except (MasterKeyError, StoreError, sqlite3.Error) as exc:
+        raise _fail(f"cannot open the principal store {cfg.db_path}: {exc}") from None
 
 
 def _qualify(name: str, realm: str) -> str:
@@ -133,9 +135,9 @@ def realm_init(
     cfg.workers = workers
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     master = create_master_key(cfg.master_key_path)
-    store = SqlitePrincipalStore(cfg.db_path, master, realm=cfg.realm)
-    # RFC 4120 6.2: the TGS is krbtgt/REALM@REALM; its keys are random, never a password.
-    store.add_principal(f"krbtgt/{cfg.realm}@{cfg.realm}", password=None, now=_now())
+    with SqlitePrincipalStore(cfg.db_path, master, realm=cfg.realm) as store:
+        # RFC 4120 6.2: the TGS is krbtgt/REALM@REALM; its keys are random, never a password.
+        store.add_principal(f"krbtgt/{cfg.realm}@{cfg.realm}", password=None, now=_now())
     (directory / "kerbfirst.toml").write_text(render_config(cfg), encoding="utf-8")
     cfg.krb5_conf_path.write_text(render_krb5_conf(cfg), encoding="utf-8")
     out.print(f"realm {cfg.realm} created in {directory}")
@@ -150,42 +152,6 @@ def realm_show(directory: DirOption = DEFAULT_DIR) -> None:
     out.print(render_config(cfg), markup=False)
 
 
-# ---------------------------------------------------------------- principals
-
-
-@principal_app.command("add")
-def principal_add(
-    name: Annotated[str, typer.Argument(help="e.g. alice, or host/server.example.test")],
-    directory: DirOption = DEFAULT_DIR,
-    random_key: Annotated[
-        bool, typer.Option("--random", help="Random keys (services); no password.")
-    ] = False,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
-    enctypes: Annotated[
-        list[str] | None,
-        typer.Option("--enctype", "-e", help="MIT enctype name (repeatable); default all four."),
-    ] = None,
-    no_preauth: Annotated[
-        bool, typer.Option("--no-preauth", help="Do not require pre-authentication.")
-    ] = False,
-) -> None:
-    """Add a principal (a user with a password, or a service with random keys)."""
-    cfg = _config(directory)
-    store = _open_store(cfg)
-    full = _qualify(name, cfg.realm)
-    password = None if random_key else _read_password(password_stdin, confirm=True)
-    etypes = _etypes(enctypes)
-    try:
-        info = store.add_principal(
-            full, password=password, etypes=etypes, requires_preauth=not no_preauth, now=_now()
-        )
-    except StoreError as exc:
-        raise _fail(str(exc)) from None
-    out.print(f"added {info.name}")
-
-
 def _etypes(names: list[str] | None) -> tuple[int, ...]:
     if not names:
         return SUPPORTED_ETYPES
@@ -197,100 +163,11 @@ def _etypes(names: list[str] | None) -> tuple[int, ...]:
         ) from None
 
 
-@principal_app.command("list")
-def principal_list(
-    directory: DirOption = DEFAULT_DIR,
-    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
-) -> None:
-    """List principals with their kvno and enctypes (never key material)."""
-    store = _open_store(_config(directory))
-    infos = store.list_principals()
-    if as_json:
-        for info in infos:
-            sys.stdout.write(json.dumps(vars_of(info), sort_keys=True) + "\n")
-        return
-    table = Table("principal", "kvno", "enctypes", "pre-auth", "failures")
-    for info in infos:
-        data = vars_of(info)
-        table.add_row(
-            str(data.get("name", "")),
-            str(data.get("kvno", "")),
-            " ".join(_SHORT_ETYPE.get(e, str(e)) for e in data.get("etypes", ())),
-            "yes" if data.get("requires_preauth", True) else "no",
-            str(data.get("fail_count", 0)),
-        )
-    out.print(table)
-
-
-# MIT's short aliases (kdc.conf(5) "Encryption types"), so the table fits a terminal.
-_SHORT_ETYPE = {17: "aes128-sha1", 18: "aes256-sha1", 19: "aes128-sha2", 20: "aes256-sha2"}
-
-
-def vars_of(obj: object) -> dict[str, Any]:
-    import dataclasses
-
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        return {k: _plain(v) for k, v in dataclasses.asdict(obj).items()}
-    return dict(getattr(obj, "__dict__", {}))
-
-
-def _plain(value: object) -> object:
-    """JSON-ready: times as ISO 8601, durations as seconds."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return int(value.total_seconds())
-    return value
-
-
 def _etype_name(etype: int) -> str:
     try:
         return get_profile(etype).name
     except KerberosCryptoError:
         return str(etype)
-
-
-@principal_app.command("delete")
-def principal_delete(
-    name: str,
-    directory: DirOption = DEFAULT_DIR,
-    force: Annotated[bool, typer.Option("--force", help="Do not ask for confirmation.")] = False,
-) -> None:
-    """Delete a principal and all its keys."""
-    cfg = _config(directory)
-    full = _qualify(name, cfg.realm)
-    if full == f"krbtgt/{cfg.realm}@{cfg.realm}":
-        raise _fail("refusing to delete the realm's krbtgt: every ticket depends on it")
-    if not force and not typer.confirm(f"delete {full}?"):
-        raise typer.Exit(code=1)
-    try:
-        _open_store(cfg).delete_principal(full)
-    except StoreError as exc:
-        raise _fail(str(exc)) from None
-    out.print(f"deleted {full}")
-
-
-@principal_app.command("rekey")
-def principal_rekey(
-    name: str,
-    directory: DirOption = DEFAULT_DIR,
-    random_key: Annotated[bool, typer.Option("--random", help="New random keys.")] = False,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the new password from stdin.")
-    ] = False,
-    keep_old: Annotated[
-        int, typer.Option(min=0, help="Previous kvnos to keep so issued tickets still work.")
-    ] = 2,
-) -> None:
-    """Give a principal new keys at the next kvno (a new password, or random keys)."""
-    cfg = _config(directory)
-    full = _qualify(name, cfg.realm)
-    password = None if random_key else _read_password(password_stdin, confirm=True)
-    try:
-        info = _open_store(cfg).rekey(full, password=password, keep_old=keep_old, now=_now())
-    except StoreError as exc:
-        raise _fail(str(exc)) from None
-    out.print(f"rekeyed {full}: kvno {vars_of(info).get('kvno', '?')}")
 
 
 # ---------------------------------------------------------------- keytab
@@ -308,16 +185,16 @@ def keytab_export(
 ) -> None:
     """Write service keys as an MIT keytab (format 0x502), readable by `klist -k`."""
     cfg = _config(directory)
-    store = _open_store(cfg)
     entries = []
-    try:
-        for name in names:
-            entries += store.keytab_entries(
-                _qualify(name, cfg.realm), now=_now(), all_kvnos=all_kvnos
-            )
-        write_keytab(out_path, entries, append=append)
-    except (StoreError, OSError) as exc:
-        raise _fail(f"could not write {out_path}: {exc}") from None
+    with _open_store(cfg) as store:
+        try:
+            for name in names:
+                entries += store.keytab_entries(
+                    _qualify(name, cfg.realm), now=_now(), all_kvnos=all_kvnos
+                )
+            write_keytab(out_path, entries, append=append)
+        except (StoreError, OSError) as exc:
+            raise _fail(f"could not write {out_path}: {exc}") from None
     out.print(f"wrote {len(entries)} keys to {out_path}")
 
 
@@ -372,9 +249,17 @@ def kdc_serve(
         list[str] | None, typer.Option(help="host:port for UDP+TCP (default: config).")
     ] = None,
 ) -> None:
-    """Serve the realm's KDC on UDP, TCP and UNIX sockets until SIGTERM/SIGINT."""
+    """Serve the realm's KDC on UDP, TCP and UNIX sockets until SIGTERM/SIGINT.
+
+    Administration while serving: `principal add`, `rekey`, `delete`, `disable`, `enable`
+    and `unlock` are seen by every worker in its first request that starts 5 ms or more
+    after the command returns. When the store cannot be written (disk full, its write lock
+    held by another process for more than 5 s), pre-authentication attempts are answered
+    KDC_ERR_SVC_UNAVAILABLE instead of being judged, until failures can be counted again."""
     cfg = _config(directory)
-    _open_store(cfg)  # fail now, with a clear message, rather than in every worker
+    # Fail now, with a clear message, rather than in every worker; and close it again: a
+    # connection must not be inherited by forked workers, nor outlive its use.
+    _open_store(cfg).close()
     addrs = tuple(_host_port(a) for a in (listen or cfg.listen))
     config = KdcServerConfig(
         udp_listen=addrs,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import typer
 
-from kerbfirst.cli import audit, iakerb, kinit, localkdc
+from kerbfirst.cli import audit, iakerb, kinit, localkdc, principal
 
 app = typer.Typer(
     name="kerbfirst",
@@ -17,7 +17,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,  # never print locals: they may hold keys or passwords
 )
 app.add_typer(localkdc.realm_app, name="realm")
-app.add_typer(localkdc.principal_app, name="principal")
+app.add_typer(principal.principal_app, name="principal")
 app.add_typer(localkdc.keytab_app, name="keytab")
 app.add_typer(localkdc.kdc_app, name="kdc")
 app.command("kinit")(kinit.kinit)

@@ -20,6 +20,7 @@ from kerbfirst.kdc.preauth import (
     etype_info2,
     preauth_required_data,
     salt_text,
+    unavailable,
 )
 from kerbfirst.kdc.request import Refusal, RequestState
 from kerbfirst.wire import constants as c
@@ -183,13 +184,10 @@ def _server_usable(ctx: KdcContext, r: AsRequest) -> Verdict:
 
 
 def _client_not_locked_out(ctx: KdcContext, r: AsRequest) -> Verdict:
-    # MIT lockout.c locked_check: fail_count at the threshold and the last failure recent.
     client, lockout = r.client, ctx.policy.lockout
-    if client is None or lockout.threshold == 0 or client.fail_count < lockout.threshold:
+    if client is None or not lockout.locked(client.fail_count, client.last_failed, r.now):
         return None
     last = client.last_failed
-    if last is not None and lockout.duration and last + lockout.duration <= r.now:
-        return None
     until = "an administrator unlocks it" if not lockout.duration or last is None else (
         (last + lockout.duration).isoformat()
     )
@@ -257,6 +255,13 @@ def preauthenticate(ctx: KdcContext, r: AsRequest, state: RequestState) -> KeyEn
         handler = PREAUTH_HANDLERS.get(pa.padata_type)
         if handler is not None:
             state.preauth_type = pa.padata_type
+            if not ctx.database.failures_recordable():
+                # Judged now, a wrong password could not be counted: no verdict at all.
+                raise unavailable(
+                    f"pre-authentication of {name} not judged: the principal store cannot "
+                    "record failures (a write failed and still fails: disk full, or another "
+                    "process holds its write lock)"
+                )
             entry = handler(
                 PreauthInput(
                     client=client,
@@ -265,6 +270,7 @@ def preauthenticate(ctx: KdcContext, r: AsRequest, state: RequestState) -> KeyEn
                     now=r.now,
                     skew=ctx.policy.clock_skew,
                     allowed=ctx.allowed_etypes,
+                    failure_window=ctx.policy.lockout.window,
                 ),
                 pa.padata_value,
             )

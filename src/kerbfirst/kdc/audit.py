@@ -46,6 +46,7 @@ class Outcome(enum.StrEnum):
     CHECKSUM_FAILED = "checksum-failed"  # req-body does not match the authenticator
     WRONG_REALM = "wrong-realm"
     POLICY = "policy"
+    STORE_UNAVAILABLE = "store-unavailable"  # pre-auth not judged: its result cannot be recorded
     BAD_REQUEST = "bad-request"  # malformed, wrong pvno, wrong message type
     INTERNAL_ERROR = "internal-error"  # a bug in kerbfirst; the reply is KRB_ERR_GENERIC
 

@@ -43,17 +43,36 @@ class PrincipalEntry:
     last_failed: datetime | None = None
 
 
+class PreauthAccountingUnavailable(Exception):
+    """The database could not record a pre-authentication result (its file cannot be
+    written: disk full, or another process holds the write lock too long). The KDC then
+    answers the attempt KDC_ERR_SVC_UNAVAILABLE without a verdict (fail closed), as MIT
+    krb5kdc answers when it cannot lock its database."""
+
+
 class PrincipalDatabase(Protocol):
     def get_principal(self, name: str) -> PrincipalEntry | None:
         """The entry for an unparsed name, or None. Fast: called on every request."""
         ...
 
-    def record_preauth_failure(self, name: str, now: datetime) -> None:
-        """Count one failed pre-authentication (lock-out, MIT lockout.c semantics)."""
+    def record_preauth_failure(
+        self, name: str, now: datetime, window: timedelta | None = None
+    ) -> None:
+        """Count one failed pre-authentication, durably, before the KDC answers it. MIT
+        lockout.c semantics: when more than `window` (MIT's failcnt_interval; None or 0:
+        never) has passed since the last failure, the count restarts at 1. Raises
+        PreauthAccountingUnavailable when the failure could not be stored."""
         ...
 
     def record_preauth_success(self, name: str, now: datetime) -> None:
-        """Reset the failure count (cheap no-op when it is already zero)."""
+        """Reset the failure count (cheap no-op when it is already zero). Raises
+        PreauthAccountingUnavailable when a non-zero count could not be reset."""
+        ...
+
+    def failures_recordable(self) -> bool:
+        """False while failures cannot be recorded (a recent write failed and writing
+        still fails): the KDC then judges no pre-authentication attempt. Cheap when
+        writes work: called before every pre-authentication."""
         ...
 
 

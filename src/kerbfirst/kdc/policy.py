@@ -8,7 +8,7 @@ principal, and only the AES enctypes 17-20 exist (DESIGN.md, "Enctypes").
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 # RFC 3962 and RFC 8009 enctypes in MIT's default preference order (kdc.conf(5)
 # supported_enctypes): the SHA-1 ones first because every peer has them.
@@ -28,6 +28,15 @@ class LockoutPolicy:
     def __post_init__(self) -> None:
         if self.threshold < 0:
             raise ValueError("LockoutPolicy.threshold must be >= 0 (0 disables lock-out)")
+
+    def locked(self, fail_count: int, last_failed: datetime | None, now: datetime) -> bool:
+        """MIT lockout.c locked_check: the count has reached the threshold and the last
+        failure is less than `duration` ago (duration 0: until an administrator unlocks)."""
+        if self.threshold == 0 or fail_count < self.threshold:
+            return False
+        if last_failed is None or not self.duration:
+            return True
+        return now < last_failed + self.duration
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -10,11 +10,17 @@ from datetime import datetime, timedelta
 from kerbfirst.client.names import default_salt
 from kerbfirst.crypto import IntegrityError, Key, decrypt
 from kerbfirst.kdc.audit import Outcome
-from kerbfirst.kdc.database import KeyEntry, PrincipalDatabase, PrincipalEntry
+from kerbfirst.kdc.database import (
+    KeyEntry,
+    PreauthAccountingUnavailable,
+    PrincipalDatabase,
+    PrincipalEntry,
+)
 from kerbfirst.kdc.keys import find_key, first_shared_key
 from kerbfirst.kdc.request import Refusal
 from kerbfirst.wire.constants import (
     KDC_ERR_PREAUTH_FAILED,
+    KDC_ERR_SVC_UNAVAILABLE,
     KRB_AP_ERR_SKEW,
     KU_PA_ENC_TIMESTAMP,
     PA_ENC_TIMESTAMP,
@@ -35,7 +41,7 @@ from kerbfirst.wire.krb5 import (
 class PreauthInput:
     """What a pre-authentication handler may see."""
 
-    __slots__ = ("allowed", "client", "database", "name", "now", "skew")
+    __slots__ = ("allowed", "client", "database", "failure_window", "name", "now", "skew")
 
     def __init__(
         self,
@@ -46,6 +52,7 @@ class PreauthInput:
         now: datetime,
         skew: timedelta,
         allowed: frozenset[int],
+        failure_window: timedelta | None,
     ) -> None:
         self.client = client
         self.name = name
@@ -53,6 +60,14 @@ class PreauthInput:
         self.now = now
         self.skew = skew
         self.allowed = allowed
+        self.failure_window = failure_window  # MIT failcnt_interval (LockoutPolicy.window)
+
+
+def unavailable(reason: str) -> Refusal:
+    """Fail closed: an attempt whose result cannot be recorded gets no verdict. MIT
+    krb5kdc answers KDC_ERR_SVC_UNAVAILABLE when its database is locked (do_as_req.c), and
+    MIT clients then try the realm's next KDC."""
+    return Refusal(KDC_ERR_SVC_UNAVAILABLE, Outcome.STORE_UNAVAILABLE, reason)
 
 
 def verify_enc_timestamp(pa: PreauthInput, value: bytes) -> KeyEntry:
@@ -76,8 +91,15 @@ def verify_enc_timestamp(pa: PreauthInput, value: bytes) -> KeyEntry:
     try:
         plain = decrypt(Key(entry.etype, entry.contents), KU_PA_ENC_TIMESTAMP, enc.cipher)
     except IntegrityError:
-        # The one outcome that counts towards lock-out: a wrong long-term key.
-        pa.database.record_preauth_failure(pa.name, pa.now)
+        # The one outcome that counts towards lock-out: a wrong long-term key. It is
+        # counted durably before it is answered, or not answered as wrong at all.
+        try:
+            pa.database.record_preauth_failure(pa.name, pa.now, pa.failure_window)
+        except PreauthAccountingUnavailable as exc:
+            raise unavailable(
+                f"wrong password for {pa.name} (enctype {entry.etype}, kvno {entry.kvno}) "
+                f"answered as unavailable: the failure could not be counted ({exc})"
+            ) from None
         raise Refusal(
             KDC_ERR_PREAUTH_FAILED,
             Outcome.PREAUTH_FAILED,
@@ -100,7 +122,13 @@ def verify_enc_timestamp(pa: PreauthInput, value: bytes) -> KeyEntry:
             f"the allowed {int(pa.skew.total_seconds())} s; synchronise the clocks (NTP)",
         )
     if pa.client.fail_count:
-        pa.database.record_preauth_success(pa.name, pa.now)
+        try:
+            pa.database.record_preauth_success(pa.name, pa.now)
+        except PreauthAccountingUnavailable as exc:
+            raise unavailable(
+                f"right password for {pa.name} answered as unavailable: its failure count "
+                f"could not be reset ({exc})"
+            ) from None
     return entry
 
 

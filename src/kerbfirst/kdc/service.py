@@ -16,6 +16,7 @@ from kerbfirst.kdc.as_exchange import process_as_req
 from kerbfirst.kdc.audit import KdcAuditEvent, Outcome, RequestKind
 from kerbfirst.kdc.context import KdcContext
 from kerbfirst.kdc.database import PrincipalDatabase
+from kerbfirst.kdc.error_text import e_text
 from kerbfirst.kdc.lookaside import ReplyCache
 from kerbfirst.kdc.policy import KdcPolicy
 from kerbfirst.kdc.request import Refusal, RequestState
@@ -89,7 +90,8 @@ class Kdc:
             reply = self._dispatch(request, state)
             event = state.event(state.outcome, c.KDC_ERR_NONE, state.reason)
         except Refusal as refusal:
-            reply = self._error(refusal.code, refusal.reason, refusal.e_data, state)
+            # The reason goes to the audit log; the peer gets a fixed text (error_text.py).
+            reply = self._error(refusal.code, e_text(refusal.code), refusal.e_data, state)
             event = state.event(refusal.outcome, refusal.code, refusal.reason)
         except _Dropped as dropped:
             reply = None

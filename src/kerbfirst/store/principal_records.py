@@ -22,6 +22,29 @@ class PrincipalNotFound(StoreError):
     pass
 
 
+class WeakPassword(StoreError):
+    pass
+
+
+# NIST SP 800-63B 5.1.1.2: user-chosen secrets of at least 8 characters.
+DEFAULT_MIN_PASSWORD_LENGTH = 8
+
+
+def check_password(password: str, *, min_length: int) -> None:
+    """Refuse an empty password always, and one shorter than `min_length` characters
+    (Unicode code points, as MIT kadm5's minlength counts characters of the string)."""
+    if not password:
+        raise WeakPassword(
+            "the password is empty; give one of at least "
+            f"{max(min_length, 1)} characters, or use --random for a service's keys"
+        )
+    if len(password) < min_length:
+        raise WeakPassword(
+            f"the password has {len(password)} characters; this realm requires at least "
+            f"{min_length} ([policy] min_password_length in kerbfirst.toml)"
+        )
+
+
 class Unset:
     """Marker for "leave this attribute unchanged" where None is a meaningful value."""
 

@@ -5,31 +5,22 @@ transaction, so a process killed at any instant leaves either the old or the new
 Confidentiality: long-term keys are sealed with AES-256-GCM under the master key; the AAD
 binds each ciphertext to (principal, kvno, etype), so a key row copied onto another
 principal does not decrypt. Passwords are never stored, only the keys derived from them.
-Speed: the KDC calls get_principal on every request, so decrypted entries are cached in
-memory; `PRAGMA data_version` (which changes when another connection commits) tells us
-when the cache is stale, and our own writes invalidate the names they touch. Inside KDC
-requests (begin_request) that check runs at most once per `request_refresh_interval`
-(5 ms): it cost as much as a tenth of a compiled AS exchange, and a commit from another
-process (an admin's rekey, another worker's lock-out count) being seen 5 ms later changes
-nothing a client can observe.
+What the KDC reads, and how soon it sees a change, is principal_lookup.py's.
 """
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
 from kerbfirst.crypto import SUPPORTED_ETYPES
-from kerbfirst.kdc.database import KeyEntry, PrincipalEntry
-from kerbfirst.store import schema
+from kerbfirst.kdc.database import KeyEntry
 from kerbfirst.store.keytab import KeytabEntry
-from kerbfirst.store.long_term_keys import KeySealer, derive_keys
-from kerbfirst.store.names import Principal, parse_name
+from kerbfirst.store.long_term_keys import derive_keys
+from kerbfirst.store.names import parse_name
+from kerbfirst.store.principal_lookup import BUSY_TIMEOUT, PrincipalLookup
 from kerbfirst.store.principal_records import (
     UNCHANGED,
     PrincipalExists,
@@ -37,6 +28,8 @@ from kerbfirst.store.principal_records import (
     PrincipalNotFound,
     StoreError,
     Unset,
+    WeakPassword,
+    check_password,
     epoch,
     from_epoch,
     optional_epoch,
@@ -45,244 +38,19 @@ from kerbfirst.store.principal_records import (
 )
 
 __all__ = [
+    "BUSY_TIMEOUT",
     "UNCHANGED",
     "PrincipalExists",
     "PrincipalInfo",
     "PrincipalNotFound",
     "SqlitePrincipalStore",
     "StoreError",
+    "WeakPassword",
 ]
 
-MAX_CACHED = 100_000  # entries (including remembered misses) before the cache is dropped
-REQUEST_REFRESH_INTERVAL = 0.005  # seconds between data_version checks inside KDC requests
-BUSY_TIMEOUT_MS = 5000
 
-
-class SqlitePrincipalStore:
-    """PrincipalDatabase (kdc/database.py) backed by one SQLite file."""
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        master_key: bytes,
-        *,
-        realm: str,
-        failure_count_interval: timedelta | None = None,
-        request_refresh_interval: float = REQUEST_REFRESH_INTERVAL,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if not realm:
-            raise StoreError("the store needs a realm name")
-        self.path = os.fspath(path)
-        self.realm = realm
-        # MIT pw_failcnt_interval: a failure after this much quiet restarts the count at 1.
-        self.failure_count_interval = failure_count_interval
-        self._sealer = KeySealer(master_key)
-        self._lock = threading.RLock()
-        self._cache: dict[str, PrincipalEntry | None] = {}
-        self._request_thread: int | None = None  # inside begin_request/end_request
-        self._request_refresh_interval = request_refresh_interval
-        self._monotonic = monotonic
-        self._refreshed_at = float("-inf")  # when begin_request last checked data_version
-        # Create the file 0600 before SQLite does (it would use 0644 under a usual umask);
-        # SQLite gives the -wal and -shm files the database file's mode.
-        if self.path != ":memory:":
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        self._db = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000
-        )
-        self._db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        self._db.execute("PRAGMA journal_mode = WAL")
-        self._db.execute("PRAGMA synchronous = FULL")
-        self._db.execute("PRAGMA foreign_keys = ON")
-        try:
-            with self._write():
-                schema.migrate(self._db)
-                self._check_master_key()
-        except BaseException:
-            self._db.close()
-            raise
-        self._data_version = self._current_data_version()
-
-    # -- plumbing ------------------------------------------------------------------------
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-            self._cache.clear()
-
-    def __enter__(self) -> SqlitePrincipalStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def _current_data_version(self) -> int:
-        row = self._db.execute("PRAGMA data_version").fetchone()
-        return int(row[0])
-
-    class _Transaction:
-        def __init__(self, store: SqlitePrincipalStore) -> None:
-            self.store = store
-
-        def __enter__(self) -> sqlite3.Connection:
-            self.store._lock.acquire()
-            try:
-                # IMMEDIATE takes the write lock now, so two writers never both read, then
-                # both write (which would fail with SQLITE_BUSY mid-transaction).
-                self.store._db.execute("BEGIN IMMEDIATE")
-            except BaseException:
-                self.store._lock.release()
-                raise
-            return self.store._db
-
-        def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-            try:
-                if exc_type is None:
-                    self.store._db.execute("COMMIT")
-                else:
-                    self.store._db.execute("ROLLBACK")
-            finally:
-                self.store._lock.release()
-
-    def _write(self) -> SqlitePrincipalStore._Transaction:
-        return SqlitePrincipalStore._Transaction(self)
-
-    def _check_master_key(self) -> None:
-        """Seal a known value on creation; on open, refuse a master key that cannot open it."""
-        row = self._db.execute("SELECT value FROM meta WHERE name = 'master_key_check'").fetchone()
-        if row is None:
-            sealed = self._sealer.make_check(self.realm)
-            self._db.execute(
-                "INSERT INTO meta (name, value) VALUES ('master_key_check', ?), ('realm', ?)",
-                (sealed, self.realm.encode()),
-            )
-            return
-        realm_row = self._db.execute("SELECT value FROM meta WHERE name = 'realm'").fetchone()
-        stored_realm = bytes(realm_row[0]).decode() if realm_row else ""
-        if stored_realm != self.realm:
-            raise StoreError(
-                f"database {self.path!r} belongs to realm {stored_realm!r}, not {self.realm!r}; "
-                "open it with its own realm"
-            )
-        if not self._sealer.opens_check(self.realm, bytes(row[0])):
-            raise StoreError(
-                f"the master key does not open database {self.path!r}: wrong master key file "
-                "for this database (restore the right one from backup)"
-            )
-
-    def _canonical(self, name: str) -> Principal:
-        principal = parse_name(name, default_realm=self.realm)
-        if principal.realm != self.realm:
-            raise StoreError(
-                f"principal {principal.unparse()} is not in this store's realm {self.realm}"
-            )
-        return principal
-
-    def _invalidate(self, name: str) -> None:
-        self._cache.pop(name, None)
-
-    # -- PrincipalDatabase (the KDC's hot path) ------------------------------------------
-
-    def begin_request(self) -> None:
-        """RequestScopedDatabase: look for other connections' commits (at most once per
-        `request_refresh_interval`); this thread's lookups until end_request() use the
-        cache as it then is (one consistent state per KDC request)."""
-        with self._lock:
-            now = self._monotonic()
-            if now - self._refreshed_at >= self._request_refresh_interval:
-                self._refresh_if_changed()
-                self._refreshed_at = now
-            self._request_thread = threading.get_ident()
-
-    def end_request(self) -> None:
-        with self._lock:
-            self._request_thread = None
-
-    def _refresh_if_changed(self) -> None:
-        version = self._current_data_version()
-        if version != self._data_version:
-            self._cache.clear()  # another connection committed: anything may have changed
-            self._data_version = version
-
-    def get_principal(self, name: str) -> PrincipalEntry | None:
-        with self._lock:
-            if self._request_thread != threading.get_ident():
-                self._refresh_if_changed()
-            try:
-                return self._cache[name]
-            except KeyError:
-                pass
-            entry = self._load(name)
-            if len(self._cache) >= MAX_CACHED:
-                self._cache.clear()
-            self._cache[name] = entry  # misses are remembered too: scans stay cheap
-            return entry
-
-    def _load(self, name: str) -> PrincipalEntry | None:
-        row = self._db.execute(
-            "SELECT requires_preauth, disabled, expires, max_life, max_renewable_life, "
-            "allow_forwardable, allow_renewable, allow_as_service, fail_count, last_failed "
-            "FROM principals WHERE name = ?",
-            (name,),
-        ).fetchone()
-        if row is None:
-            return None
-        keys = tuple(
-            KeyEntry(
-                kvno=kvno,
-                etype=etype,
-                contents=self._sealer.unseal(name, kvno, etype, bytes(nonce), bytes(sealed)),
-                salt=bytes(salt),
-                s2kparams=None if params is None else bytes(params),
-            )
-            for kvno, etype, salt, params, nonce, sealed in self._db.execute(
-                "SELECT kvno, etype, salt, s2kparams, nonce, sealed FROM keys "
-                "WHERE principal = ? ORDER BY kvno DESC, position",
-                (name,),
-            )
-        )
-        return PrincipalEntry(
-            name=name,
-            keys=keys,
-            requires_preauth=bool(row[0]),
-            disabled=bool(row[1]),
-            expires=from_epoch(row[2]),
-            max_life=to_timedelta(row[3]),
-            max_renewable_life=to_timedelta(row[4]),
-            allow_forwardable=bool(row[5]),
-            allow_renewable=bool(row[6]),
-            allow_as_service=bool(row[7]),
-            fail_count=int(row[8]),
-            last_failed=from_epoch(row[9]),
-        )
-
-    def record_preauth_failure(self, name: str, now: datetime) -> None:
-        stamp = epoch(now)
-        with self._write() as db:
-            row = db.execute(
-                "SELECT fail_count, last_failed FROM principals WHERE name = ?", (name,)
-            ).fetchone()
-            if row is None:
-                return  # unknown clients are not counted (nothing to lock)
-            count, last = int(row[0]), row[1]
-            interval = self.failure_count_interval
-            window = None if interval is None else interval.total_seconds()
-            if window is not None and last is not None and stamp - last > window:
-                count = 0  # MIT lockout.c: the failure window has passed, start again
-            db.execute(
-                "UPDATE principals SET fail_count = ?, last_failed = ? WHERE name = ?",
-                (count + 1, stamp, name),
-            )
-            self._invalidate(name)
-
-    def record_preauth_success(self, name: str, now: datetime) -> None:
-        entry = self.get_principal(name)
-        if entry is None or entry.fail_count == 0:
-            return  # the common case: no write on the hot path
-        with self._write() as db:
-            db.execute("UPDATE principals SET fail_count = 0 WHERE name = ?", (name,))
-            self._invalidate(name)
+class SqlitePrincipalStore(PrincipalLookup):
+    """The principal store: what the KDC reads (PrincipalLookup) plus administration."""
 
     # -- administration ------------------------------------------------------------------
 
@@ -307,9 +75,13 @@ class SqlitePrincipalStore:
         max_life: timedelta | None = None,
         max_renewable_life: timedelta | None = None,
         allow_as_service: bool = True,
+        min_password_length: int = 1,
         now: datetime,
     ) -> PrincipalInfo:
-        """Create a principal at kvno 1; password=None gives random keys (services, krbtgt)."""
+        """Create a principal at kvno 1; password=None gives random keys (services, krbtgt).
+        An empty password, or one shorter than `min_password_length`, is refused."""
+        if password is not None:
+            check_password(password, min_length=min_password_length)
         principal = self._canonical(name)
         canonical = principal.unparse()
         stamp = epoch(now)
@@ -343,12 +115,15 @@ class SqlitePrincipalStore:
         password: str | None = None,
         keep_old: int = 2,
         etypes: Iterable[int] | None = None,
+        min_password_length: int = 1,
         now: datetime,
     ) -> PrincipalInfo:
         """New keys at the next kvno; the `keep_old` previous kvnos stay so that tickets
         issued under them still decrypt until they expire (MIT kadmin -keepold)."""
         if keep_old < 0:
             raise StoreError("keep_old must be 0 or more")
+        if password is not None:
+            check_password(password, min_length=min_password_length)
         principal = self._canonical(name)
         canonical = principal.unparse()
         stamp = epoch(now)
