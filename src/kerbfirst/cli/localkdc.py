@@ -239,7 +239,19 @@ def build_kdc(cfg: RealmConfig, policy: KdcPolicy | None = None) -> Kdc:
     )
 
 
-@kdc_app.command("serve")
+# One line per paragraph: the help renderer keeps a docstring's line breaks.
+_SERVE_HELP = (
+    "Serve the realm's KDC on UDP, TCP and UNIX sockets until SIGTERM/SIGINT.\n\n"
+    "Administration while serving: `principal add`, `rekey`, `delete`, `disable`, `enable` "
+    "and `unlock` are seen by every worker in its first request that starts 5 ms or more "
+    "after the command returns.\n\n"
+    "When the store cannot be written (disk full, its write lock held by another process "
+    "for more than 5 s), pre-authentication attempts are answered KDC_ERR_SVC_UNAVAILABLE "
+    "instead of being judged, until failures can be counted again."
+)
+
+
+@kdc_app.command("serve", help=_SERVE_HELP)
 def kdc_serve(
     directory: DirOption = DEFAULT_DIR,
     workers: Annotated[
@@ -249,13 +261,7 @@ def kdc_serve(
         list[str] | None, typer.Option(help="host:port for UDP+TCP (default: config).")
     ] = None,
 ) -> None:
-    """Serve the realm's KDC on UDP, TCP and UNIX sockets until SIGTERM/SIGINT.
-
-    Administration while serving: `principal add`, `rekey`, `delete`, `disable`, `enable`
-    and `unlock` are seen by every worker in its first request that starts 5 ms or more
-    after the command returns. When the store cannot be written (disk full, its write lock
-    held by another process for more than 5 s), pre-authentication attempts are answered
-    KDC_ERR_SVC_UNAVAILABLE instead of being judged, until failures can be counted again."""
+    """Serve the realm's KDC (help: _SERVE_HELP)."""
     cfg = _config(directory)
     # Fail now, with a clear message, rather than in every worker; and close it again: a
     # connection must not be inherited by forked workers, nor outlive its use.

@@ -48,7 +48,15 @@ def _read_new_password(password_stdin: bool, *, min_length: int) -> str:
     return pw
 
 
-@principal_app.command("add")
+@principal_app.command(
+    "add",
+    help=(
+        "Add a principal (a user with a password, or a service with random keys).\n\n"
+        "A password must have at least `min_password_length` characters (\\[policy] in "
+        "kerbfirst.toml, default 8); an empty one is always refused. An existing name is refused "
+        "before any password is asked for."
+    ),
+)
 def principal_add(
     name: Annotated[str, typer.Argument(help="e.g. alice, or host/server.example.test")],
     directory: DirOption = DEFAULT_DIR,
@@ -66,11 +74,6 @@ def principal_add(
         bool, typer.Option("--no-preauth", help="Do not require pre-authentication.")
     ] = False,
 ) -> None:
-    """Add a principal (a user with a password, or a service with random keys).
-
-    A password must have at least `min_password_length` characters ([policy] in
-    kerbfirst.toml, default 8); an empty one is always refused. An existing name is
-    refused before any password is asked for."""
     cfg = _config(directory)
     full = _qualify(name, cfg.realm)
     etypes = _etypes(enctypes)
@@ -108,8 +111,7 @@ def principal_list(
     directory: DirOption = DEFAULT_DIR,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
-    """List principals with their kvno and enctypes (never key material), and whether each
-    is disabled or locked out under the realm's lock-out policy now."""
+    """List principals with kvno, enctypes (never key material), failures and state."""
     cfg = _config(directory)
     with _open_store(cfg) as store:
         infos = store.list_principals()
@@ -188,33 +190,52 @@ def _set_state(name: str, directory: Path, done: str, **change: Any) -> None:
     out.print(f"{done} {full}")
 
 
-@principal_app.command("disable")
+@principal_app.command(
+    "disable",
+    help=(
+        "Refuse every ticket to a principal until `principal enable` (MIT: -allow_tix).\n\n"
+        "A serving KDC refuses it from its first request 5 ms after this command returns; clients"
+        " see KDC_ERR_CLIENT_REVOKED, the same answer as for a locked-out principal."
+    ),
+)
 def principal_disable(name: str, directory: DirOption = DEFAULT_DIR) -> None:
-    """Refuse every ticket to a principal until `principal enable` (MIT: -allow_tix).
-
-    A serving KDC refuses it from its first request 5 ms after this command returns;
-    clients see KDC_ERR_CLIENT_REVOKED, the same answer as for a locked-out principal."""
     cfg = _config(directory)
     if _qualify(name, cfg.realm) == f"krbtgt/{cfg.realm}@{cfg.realm}":
         raise _fail("refusing to disable the realm's krbtgt: every ticket depends on it")
     _set_state(name, directory, "disabled", disabled=True)
 
 
-@principal_app.command("enable")
+@principal_app.command(
+    "enable",
+    help=(
+        "Allow a disabled principal tickets again (MIT: +allow_tix).\n\n"
+        "Its failure count is left as it is; `principal unlock` clears it."
+    ),
+)
 def principal_enable(name: str, directory: DirOption = DEFAULT_DIR) -> None:
-    """Allow a disabled principal tickets again (MIT: +allow_tix). Its failure count is
-    left as it is; `principal unlock` clears it."""
     _set_state(name, directory, "enabled", disabled=False)
 
 
-@principal_app.command("unlock")
+@principal_app.command(
+    "unlock",
+    help=(
+        "Clear a principal's failed pre-authentication count, ending a lock-out at once.\n\n"
+        "As MIT's kadmin modprinc -unlock. A serving KDC sees it in its first request 5 ms after "
+        "this returns."
+    ),
+)
 def principal_unlock(name: str, directory: DirOption = DEFAULT_DIR) -> None:
-    """Clear a principal's failed pre-authentication count, ending a lock-out at once
-    (MIT: kadmin modprinc -unlock). Seen by a serving KDC 5 ms after this returns."""
     _set_state(name, directory, "unlocked", fail_count=0)
 
 
-@principal_app.command("rekey")
+@principal_app.command(
+    "rekey",
+    help=(
+        "Give a principal new keys at the next kvno (a new password, or random keys).\n\n"
+        "A serving KDC uses the new keys from its first request 5 ms after this returns: the old "
+        "password no longer pre-authenticates."
+    ),
+)
 def principal_rekey(
     name: str,
     directory: DirOption = DEFAULT_DIR,
@@ -226,10 +247,6 @@ def principal_rekey(
         int, typer.Option(min=0, help="Previous kvnos to keep so issued tickets still work.")
     ] = 2,
 ) -> None:
-    """Give a principal new keys at the next kvno (a new password, or random keys).
-
-    A serving KDC uses the new keys from its first request 5 ms after this returns: the old
-    password no longer pre-authenticates."""
     cfg = _config(directory)
     full = _qualify(name, cfg.realm)
     min_length = cfg.policy.min_password_length

@@ -45,7 +45,6 @@ BUSY_TIMEOUT = 5.0  # seconds a write waits for another process's lock (MIT's KD
 class PrincipalLookup:
     """PrincipalDatabase (kdc/database.py) backed by one SQLite file; SqlitePrincipalStore
     adds administration."""
-    """PrincipalDatabase (kdc/database.py) backed by one SQLite file."""
 
     def __init__(
         self,
