@@ -201,6 +201,21 @@ def test_a_failure_that_cannot_be_written_gets_no_verdict(setup: Setup) -> None:
     assert setup.fail_count() == 0
 
 
+def test_failures_kept_through_an_outage_count_towards_lock_out(setup: Setup) -> None:
+    for i in range(4):
+        setup.refused("wrong", T0 + timedelta(seconds=i))
+    setup.store._db.set_authorizer(_deny_updates)
+    assert setup.refused("wrong", T0 + timedelta(seconds=4)).code == c.KDC_ERR_SVC_UNAVAILABLE
+    setup.store._db.set_authorizer(None)
+    setup.clock.t += 1.5
+    # The fifth failure, kept in memory, is written before this attempt is judged, and the
+    # attempt is checked against it: locked out, even with the right password.
+    locked = setup.refused(PASSWORD, T0 + timedelta(seconds=5))
+    assert locked.code == c.KDC_ERR_CLIENT_REVOKED
+    assert setup.events[-1].outcome is Outcome.CLIENT_LOCKED_OUT
+    assert setup.fail_count() == 5
+
+
 def test_a_count_that_cannot_be_reset_gets_no_ticket(setup: Setup) -> None:
     setup.refused("wrong", T0)
     setup.store._db.set_authorizer(_deny_updates)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
 import sys
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -35,6 +36,17 @@ from kerbfirst.store.principal_records import check_password
 from kerbfirst.store.principals import PrincipalNotFound, StoreError
 
 principal_app = typer.Typer(help="Manage the principals of a realm.", no_args_is_help=True)
+
+
+def _refused(exc: Exception) -> typer.Exit:
+    """A store error as the one line an administrator reads (never a traceback)."""
+    if isinstance(exc, sqlite3.Error):
+        # Every write is one transaction: a failed one changed nothing.
+        return _fail(
+            f"the principal store could not be changed ({exc}); nothing was changed. Free "
+            "disk space, or wait for the process that holds its write lock, and try again"
+        )
+    return _fail(str(exc))
 
 
 def _read_new_password(password_stdin: bool, *, min_length: int) -> str:
@@ -82,6 +94,8 @@ def principal_add(
             store.get_info(full)
         except PrincipalNotFound:
             pass
+        except (StoreError, sqlite3.Error) as exc:
+            raise _refused(exc) from None
         else:
             raise _fail(
                 f"principal {full} already exists; use `principal rekey` to change its keys"
@@ -101,8 +115,8 @@ def principal_add(
                 min_password_length=min_length,
                 now=_now(),
             )
-        except StoreError as exc:
-            raise _fail(str(exc)) from None
+        except (StoreError, sqlite3.Error) as exc:
+            raise _refused(exc) from None
     out.print(f"added {info.name}")
 
 
@@ -114,7 +128,10 @@ def principal_list(
     """List principals with kvno, enctypes (never key material), failures and state."""
     cfg = _config(directory)
     with _open_store(cfg) as store:
-        infos = store.list_principals()
+        try:
+            infos = store.list_principals()
+        except sqlite3.Error as exc:
+            raise _refused(exc) from None
     lockout, now = kdc_policy(cfg).lockout, _now()
     if as_json:
         for info in infos:
@@ -174,8 +191,8 @@ def principal_delete(
     with _open_store(cfg) as store:
         try:
             store.delete_principal(full)
-        except StoreError as exc:
-            raise _fail(str(exc)) from None
+        except (StoreError, sqlite3.Error) as exc:
+            raise _refused(exc) from None
     out.print(f"deleted {full}")
 
 
@@ -185,8 +202,8 @@ def _set_state(name: str, directory: Path, done: str, **change: Any) -> None:
     with _open_store(cfg) as store:
         try:
             store.set_attributes(full, now=_now(), **change)
-        except StoreError as exc:
-            raise _fail(str(exc)) from None
+        except (StoreError, sqlite3.Error) as exc:
+            raise _refused(exc) from None
     out.print(f"{done} {full}")
 
 
@@ -253,8 +270,8 @@ def principal_rekey(
     with _open_store(cfg) as store:
         try:
             store.get_info(full)
-        except StoreError as exc:
-            raise _fail(str(exc)) from None
+        except (StoreError, sqlite3.Error) as exc:
+            raise _refused(exc) from None
         password = (
             None
             if random_key
@@ -268,6 +285,6 @@ def principal_rekey(
                 min_password_length=min_length,
                 now=_now(),
             )
-        except StoreError as exc:
-            raise _fail(str(exc)) from None
+        except (StoreError, sqlite3.Error) as exc:
+            raise _refused(exc) from None
     out.print(f"rekeyed {full}: kvno {vars_of(info).get('kvno', '?')}")

@@ -262,6 +262,14 @@ def preauthenticate(ctx: KdcContext, r: AsRequest, state: RequestState) -> KeyEn
                     "record failures (a write failed and still fails: disk full, or another "
                     "process holds its write lock)"
                 )
+            current = ctx.database.get_principal(name)
+            if current is not client:
+                # Failures kept through a store outage were just written: check again
+                # (lock-out) with the entry as it now is.
+                r.client = client = current
+                check(ctx, r)
+                if client is None:
+                    raise Refusal(c.KRB_ERR_GENERIC, Outcome.INTERNAL_ERROR, "client vanished")
             entry = handler(
                 PreauthInput(
                     client=client,
