@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
+from rich.table import Column, Table
 
 from kerbfirst.cli.localkdc import (
     DEFAULT_DIR,
@@ -139,7 +139,8 @@ def principal_list(
             data["locked"] = lockout.locked(info.fail_count, info.last_failed, now)
             sys.stdout.write(json.dumps(data, sort_keys=True) + "\n")
         return
-    table = Table("principal", "kvno", "enctypes", "pre-auth", "failures", "state")
+    table = Table("kvno", "enctypes", "pre-auth", "failures", "state")
+    table.columns.insert(0, Column("principal", overflow="fold"))  # never cut a name short
     for info in infos:
         data = vars_of(info)
         state = "disabled" if info.disabled else ""
