@@ -15,7 +15,7 @@ costs in total work, not what it gains in wall time).
 (b) ours: iter_events + classify on the same files.
 (c) ours + EventStore.append (Parquet, fresh store each round).
 --jobs N adds (c) with N worker processes: `kerbfirst audit ingest --jobs N`'s path
-    (parallel_ingest.ingest_to_store: each worker parses, classifies and writes its own
+    (pipeline.ingest_to_store: each worker parses, classifies and writes its own
     staged Parquet files for a range of the files; the parent merges and commits). It
     reads `reps` hardlinked copies of the samples in one call (distinct paths, so every
     copy is read; their records are duplicates, as in the serial measures). The anchor
@@ -50,7 +50,7 @@ from kerbfirst.audit.classify import classify
 from kerbfirst.audit.events import AuthEvent
 from kerbfirst.audit.fixtures import write_fixtures
 from kerbfirst.audit.ingest import IngestStats, iter_events
-from kerbfirst.audit.parallel_ingest import ingest_to_store
+from kerbfirst.audit.pipeline import ingest_to_store
 from kerbfirst.audit.store import EventStore
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "evtx"

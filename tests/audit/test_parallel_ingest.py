@@ -18,8 +18,7 @@ from audit_estate import START, event
 from kerbfirst.audit.classify import classify
 from kerbfirst.audit.fixtures import write_fixtures
 from kerbfirst.audit.ingest import IngestError, IngestStats, iter_events
-from kerbfirst.audit.ingest.parallel import WorkerError
-from kerbfirst.audit.parallel_ingest import ingest_to_store, split_by_size
+from kerbfirst.audit.pipeline import WorkerError, ingest_to_store, split_by_size
 from kerbfirst.audit.store import AppendResult, EventStore, staged_final
 from kerbfirst.audit.store_merge import drop_earlier_duplicates
 

@@ -51,7 +51,7 @@ class Rule:
     remedy: Remedy
 
 
-# 24H2 NtlmUsageId codes that KB5064479 documents (DESIGN.md). Other codes seen in
+# 24H2 NtlmUsageId codes that KB5064479 documents. Other codes seen in
 # third-party tools (2 local account, 9 no line of sight to a DC, 11 null session, ...)
 # are not confirmed by Microsoft's text, so no rule relies on them; the unknown rule shows
 # the code with Windows' own NtlmUsageReason text as evidence.

@@ -2,8 +2,8 @@
 
 Fed by Windows logs (EVTX, NXLog/Winlogbeat JSON lines, CSV exports) and by kerbfirst's
 own acceptors. Field names follow what an administrator sees in Event Viewer where one
-exists; Windows fields are read *by name* during ingest (DESIGN.md, "Windows event
-facts": the 24H2 schema is still moving), and anything not mapped is kept in `extra`.
+exists; Windows fields are read *by name* during ingest (the 24H2 schema is still
+moving between builds), and anything not mapped is kept in `extra`.
 
 Enumerations are closed sets of *our* vocabulary; raw Windows values (event ids, usage
 reason codes, status codes) are kept as integers/strings so unknown values survive.
@@ -54,7 +54,7 @@ class Disposition(enum.StrEnum):
 
 
 class Cause(enum.StrEnum):
-    """Why Kerberos was not used: one primary cause per NTLM event (issue 3, item 3)."""
+    """Why Kerberos was not used: one primary cause per NTLM event."""
 
     TARGET_IS_IP = "target-is-ip"
     SPN_MISSING = "spn-missing"  # target name missing or not resolvable by Kerberos
@@ -75,7 +75,7 @@ class Remedy(enum.StrEnum):
     OWNED_EXCEPTION = "owned-exception"
 
 
-# Remedies that move the flow onto Kerberos; readiness counts these (issue 3, item 4).
+# Remedies that move the flow onto Kerberos; readiness counts these.
 KERBEROS_REMEDIES = frozenset(
     {Remedy.REGISTER_SPN_USE_FQDN, Remedy.IAKERB, Remedy.LOCALKDC, Remedy.SWITCH_TO_NEGOTIATE}
 )

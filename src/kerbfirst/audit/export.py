@@ -1,6 +1,6 @@
 """The NTLM policy as the Windows settings that enforce it: .reg files and a PowerShell script.
 
-Settings (DESIGN.md, "Policies to export"):
+Settings ([MS-NLMP] 1.x; Microsoft's "Network security: Restrict NTLM" policy reference):
 
 - HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\MSV1_0 (every member machine)
   RestrictSendingNTLMTraffic     0 allow all, 1 audit all, 2 deny all        (client side)

@@ -17,7 +17,7 @@ records generated here, rendered the way each tool exports them:
 Where the field names come from:
 - Security 4624/4625/4776/4768/4769/4771: Microsoft's published event schemas (also
   visible in the real samples in tests/data).
-- NTLM/Operational 8001-8006 / 4001-4006: DESIGN.md, "Windows event facts" (client:
+- NTLM/Operational 8001-8006 / 4001-4006: the Microsoft-Windows-NTLM provider manifest (client:
   TargetName, UserName, DomainName, CallerPID, ProcessName, ClientLUID, ClientUserName,
   ClientDomainName, MechanismOID; DC: SChannelName, UserName, DomainName,
   WorkstationName, SChannelType). 8003's Workstation/LogonType are from the event text.

@@ -1,4 +1,4 @@
-"""What breaks if we enforce: the stored NTLM flows run through a policy (issue 3, item 5).
+"""What breaks if we enforce: the stored NTLM flows run through a policy.
 
 Every flow of the failure map (client, server, account, process, cause) is decided by the
 pure policy core (`kerbfirst.policy`) at one date. The result lists the flows, users and

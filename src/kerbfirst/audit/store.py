@@ -13,7 +13,7 @@ against the store and against the input itself, converted to Arrow per batch and
 buffered per day and flushed as files of about `batch_size` rows. Every file is written under
 a hidden temporary name (``.part-….tmp``: the ``*.parquet`` glob of DuckDB and Spark's
 hidden-file rule both skip it) and renamed into place, so a failed write never leaves half a
-file visible. A parallel ingest (parallel_ingest.py) `stage`s instead: its workers' files
+file visible. A parallel ingest (pipeline.py) `stage`s instead: its workers' files
 stay hidden (``.part-….parquet.TAG.staged``) until every worker succeeded, then `commit`
 renames them all; a failed run `discard`s them, so it adds nothing.
 

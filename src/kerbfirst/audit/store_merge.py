@@ -1,6 +1,6 @@
 """Deduplicate the staged files of several workers against each other, before commit.
 
-A parallel ingest (audit/parallel_ingest.py) gives worker w a contiguous range of the
+A parallel ingest (audit/pipeline.py) gives worker w a contiguous range of the
 sorted input files; each worker deduplicates against the committed store and its own
 input. What is left is a record that two workers both saw: the serial ingest keeps its
 first occurrence in file order, i.e. the copy of the lowest worker. So, per day (a

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -37,7 +36,6 @@ from kerbfirst.policy import PolicyError
 # kdc serve`, `kinit` and the other commands, which share this CLI, never load them.
 if TYPE_CHECKING:
     from kerbfirst.audit.analytics import ServerReadiness
-    from kerbfirst.audit.events import AuthEvent
     from kerbfirst.audit.store import EventStore
 
 app = typer.Typer(
@@ -124,10 +122,8 @@ def ingest(
     Unreadable records are skipped with a warning; the exit status is non-zero only when
     nothing at all could be read.
     """
-    from kerbfirst.audit.classify import classify
-    from kerbfirst.audit.ingest import IngestError, IngestStats, iter_events
-    from kerbfirst.audit.ingest.parallel import WorkerError
-    from kerbfirst.audit.parallel_ingest import ingest_to_store
+    from kerbfirst.audit.ingest import IngestError, IngestStats
+    from kerbfirst.audit.pipeline import WorkerError, ingest_to_store
     from kerbfirst.audit.store import EventStore, StoreError
 
     console = _console()
@@ -166,13 +162,8 @@ def ingest(
                     records=stats.records_read, rate=stats.records_per_second(now),
                 )
 
-        def classified() -> Iterator[AuthEvent]:
-            for event in iter_events(paths, stats=stats, warn=warn):
-                yield classify(event)
-                tick()
-
-        # Most records of a Security log are not NTLM and yield no event: refresh from the
-        # reader's counters on a timer too, so the bar moves through long quiet stretches.
+        # The bar is refreshed from the reader's counters on a timer: most records of a
+        # Security log are not NTLM and yield no event.
         done = threading.Event()
 
         def refresh() -> None:
@@ -182,11 +173,8 @@ def ingest(
         refresher = threading.Thread(target=refresh, name="ingest-progress", daemon=True)
         refresher.start()
         try:
-            if jobs > 1:
-                result = ingest_to_store(paths, store, jobs=jobs, stats=stats, warn=warn,
-                                         batch_size=batch_size)
-            else:
-                result = store.append(classified(), batch_size=batch_size)
+            result = ingest_to_store(paths, store, jobs=jobs, stats=stats, warn=warn,
+                                     batch_size=batch_size)
         except IngestError as exc:
             tick(force=True)
             progress.stop()

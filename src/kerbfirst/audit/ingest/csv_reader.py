@@ -15,8 +15,8 @@ from collections.abc import Iterator, Sequence
 from typing import IO
 
 from kerbfirst.audit.events import AuthEvent
-from kerbfirst.audit.ingest.jsonl_reader import event_from_record
 from kerbfirst.audit.ingest.mapping import build_event, is_relevant, parse_time
+from kerbfirst.audit.ingest.own_record import OWN_KEYS, event_from_record
 from kerbfirst.audit.ingest.stats import IngestError, ReadContext
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -31,7 +31,6 @@ META = frozenset(n for names in COLUMNS.values() for n in names) | frozenset(
     {"EventReceivedTime", "SourceModuleName", "SourceModuleType", "Severity", "SeverityValue",
      "EventType", "Keywords", "Task", "Opcode", "Message", "Category", "Version"}
 )
-OWN_COLUMNS = ("source", "record_id", "event_id", "host", "time")
 MAX_FIELD = 1 << 17
 
 
@@ -49,7 +48,7 @@ def read_csv(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
         header = [h.strip() for h in next(reader)]
     except (StopIteration, csv.Error) as exc:
         raise IngestError(f"{ctx.file}: no CSV header row ({exc})") from exc
-    own = all(c in header for c in OWN_COLUMNS)
+    own = all(c in header for c in OWN_KEYS)
     idx = {k: _pick(header, v) for k, v in COLUMNS.items()}
     missing = [k for k in ("event_id", "host", "record_id", "time") if idx[k] is None]
     if idx["provider"] is None and idx["channel"] is None:

@@ -23,13 +23,9 @@ from typing import Any
 import evtx
 
 from kerbfirst.audit.events import AuthEvent
+from kerbfirst.audit.ingest.evtx_json import event_from_evtx_json
 from kerbfirst.audit.ingest.json_text import loads as json_loads
-from kerbfirst.audit.ingest.mapping import (
-    RELEVANT_IDS,
-    build_event,
-    is_relevant,
-    parse_time,
-)
+from kerbfirst.audit.ingest.mapping import RELEVANT_IDS
 from kerbfirst.audit.ingest.stats import ReadContext
 
 FILE_HEADER_SIZE = 0x1000
@@ -81,13 +77,6 @@ def _where(message: str, last_good: int, path: Path, table: list[tuple[int, int,
             return (f"record after id {last_good}, in chunk at offset {offset:#x} "
                     f"(records {first}-{last})"), table
     return f"record after id {last_good}", table
-
-
-def _system_value(node: Any) -> Any:
-    """EVTX JSON puts attributes beside text: {"#attributes": {...}, "#text": v}."""
-    if isinstance(node, dict):
-        return node.get("#text")
-    return node
 
 
 def check_size(path: Path, ctx: ReadContext) -> None:
@@ -186,46 +175,3 @@ def read_evtx(path: Path, ctx: ReadContext) -> Iterator[AuthEvent]:
     finally:
         stats.records_read += read
         stats.records_skipped_irrelevant += read
-
-
-def event_from_evtx_json(doc: Any, file: str, record_id: int | None = None) -> AuthEvent | None:
-    """An AuthEvent from the evtx package's JSON shape ({"Event": {"System", "EventData"}}),
-    or None when the record is not relevant. Raises KeyError/ValueError/TypeError on a
-    record without the System fields (callers report it as corrupt)."""
-    ev = doc["Event"]
-    system = ev["System"]
-    provider_node = system.get("Provider") or {}
-    attrs = provider_node.get("#attributes", {}) if isinstance(provider_node, dict) else {}
-    provider = attrs.get("Name") or attrs.get("EventSourceName") or ""
-    channel = system.get("Channel") or ""
-    event_id = int(_system_value(system["EventID"]))
-    data = ev.get("EventData")
-    if not isinstance(data, dict):
-        data = _user_data(ev.get("UserData"))
-    if not is_relevant(provider, channel, event_id, data):
-        return None
-    time_node = system.get("TimeCreated") or {}
-    time_text = time_node.get("#attributes", {}).get("SystemTime") if isinstance(
-        time_node, dict) else None
-    if record_id is None:
-        record_id = int(_system_value(system["EventRecordID"]))
-    return build_event(
-        host=str(system.get("Computer") or ""),
-        channel=channel,
-        provider=provider,
-        event_id=event_id,
-        record_id=record_id,
-        time=parse_time(time_text),
-        data=data,
-        file=file,
-    )
-
-
-def _user_data(node: Any) -> dict[str, Any]:
-    """UserData holds one provider-specific element whose children are the fields."""
-    if isinstance(node, dict):
-        for key, inner in node.items():
-            if key != "#attributes" and isinstance(inner, dict):
-                return {k: v for k, v in inner.items() if k != "#attributes"}
-    return {}
-

@@ -3,7 +3,7 @@
 Every reader (EVTX, wevtutil XML, NXLog/Winlogbeat JSON lines, CSV) reduces a record to
 the same flat form -- host, channel, provider, event id, record id, time and a dict of
 EventData fields -- and calls `build_event`. Fields are read BY NAME, never by position
-(DESIGN.md, "Windows event facts": the 24H2 schema is still moving), and each of our
+(the 24H2 schema is still moving between Windows builds), and each of our
 attributes accepts the name variants listed below.
 
 The 24H2 enhanced-auditing events (4020-4025, 4030-4033) appear in no public sample; their
@@ -40,7 +40,8 @@ PROVIDER_SECURITY = "Microsoft-Windows-Security-Auditing"
 PROVIDER_LSASRV = "LsaSrv"
 CHANNEL_NTLM = "Microsoft-Windows-NTLM/Operational"
 
-# NTLM/Operational event ids and the side that reports them (DESIGN.md).
+# NTLM/Operational event ids and the side that reports them (the provider manifest of
+# Microsoft-Windows-NTLM: 8001/4001 outgoing, 8002-8003/4002-4003 incoming, 8004-8006 DC).
 NTLM_OPERATIONAL_ROLES: dict[int, Role] = {
     8001: Role.CLIENT_OUTGOING, 4001: Role.CLIENT_OUTGOING,
     8002: Role.SERVER_INCOMING, 4002: Role.SERVER_INCOMING,
@@ -101,7 +102,7 @@ DROPPED_FIELDS = frozenset({"LogonGuid", "TransmittedServices", "KeyLength", "Ip
                             "RestrictedAdminMode", "VirtualAccount", "ElevatedToken",
                             "TargetLinkedLogonId", "TargetOutboundUserName",
                             "TargetOutboundDomainName"})
-# Bounds on `extra` so a hostile or exotic record cannot blow up the store (STYLE.md).
+# Bounds on `extra` so a hostile or exotic record cannot blow up the store.
 MAX_EXTRA_FIELDS = 24
 MAX_EXTRA_KEY = 64
 MAX_EXTRA_VALUE = 256

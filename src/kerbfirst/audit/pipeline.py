@@ -1,10 +1,11 @@
-"""Ingest with several cores: each worker reads, classifies and writes its own files.
+"""The ingest pipeline: read -> classify -> store, on one core or several (`jobs`).
 
-`kerbfirst audit ingest --jobs N`. One EVTX parse runs on one core (the evtx package
-holds the GIL), and shipping events back to one writing process costs more than the
-parse saves (measured: 0.39x of the raw parse with 2 jobs). So a worker does the whole
-pipeline for a contiguous range of the sorted input files -- parse, classify,
-deduplicate against the committed store, write Parquet -- and sends back only counters,
+`kerbfirst audit ingest [--jobs N]`. With one job (or one file) it is
+``store.append(classify(e) for e in iter_events(files))``. One EVTX parse runs on one
+core (the evtx package holds the GIL), and shipping events back to one writing process
+costs more than the parse saves. So with N jobs a worker does the whole pipeline for a
+contiguous range of the sorted input files -- parse, classify, deduplicate against the
+committed store, write Parquet -- and sends back only counters,
 warnings and the names of the files it wrote. Those are *staged* (hidden names,
 store.EventStore.stage); when every worker has finished, the parent drops the rows a
 later worker shares with an earlier one (store_merge: first occurrence in file order
@@ -35,20 +36,13 @@ from typing import Any, NamedTuple
 
 from kerbfirst.audit.classify import classify
 from kerbfirst.audit.events import AuthEvent
-from kerbfirst.audit.ingest import (
-    IngestStats,
-    expand_paths,
-    iter_events,
-    nothing_read,
-    read_one_file,
-)
-from kerbfirst.audit.ingest.parallel import WorkerError
+from kerbfirst.audit.ingest import IngestStats, expand_paths, nothing_read, read_files
 from kerbfirst.audit.ingest.stats import MAX_KEPT_WARNINGS, ReadContext
 from kerbfirst.audit.store import AppendResult, EventStore
 from kerbfirst.audit.store_keys import DEFAULT_KEY_BUDGET
 from kerbfirst.audit.store_merge import drop_earlier_duplicates
 
-__all__ = ["ingest_to_store", "split_by_size"]
+__all__ = ["WorkerError", "classified", "ingest_to_store", "split_by_size"]
 
 PROGRESS_SECONDS = 0.2  # how often a worker reports its counters
 POLL_SECONDS = 0.25  # how often the parent checks that silent workers are alive
@@ -63,6 +57,25 @@ FORKSERVER_PRELOAD = ("duckdb", "evtx", "orjson", "pyarrow", "pyarrow.compute",
 # counters a worker reports, as deltas: IngestStats field names
 _COUNTERS = ("records_read", "records_skipped_irrelevant", "records_corrupt",
              "events_yielded", "files_done")
+
+
+class WorkerError(RuntimeError):
+    """A worker process failed in a way the serial ingest would have raised."""
+
+
+def classified(files: Sequence[Path], stats: IngestStats, warn: Callable[[str], None],
+               failures: list[str], any_read: list[bool]) -> Iterator[AuthEvent]:
+    """read -> classify for `files`, in order: the one place the two steps meet (the
+    serial ingest and every worker run it). Appends to `failures`; sets any_read[0]
+    once the files are exhausted."""
+    reader = read_files(files, stats, warn, failures)
+    while True:
+        try:
+            event = next(reader)
+        except StopIteration as stop:
+            any_read[0] = bool(stop.value)
+            return
+        yield classify(event)
 
 
 class _Done(NamedTuple):
@@ -100,21 +113,27 @@ def ingest_to_store(
     paths: Sequence[str | Path],
     store: EventStore,
     *,
-    jobs: int,
+    jobs: int = 1,
     stats: IngestStats,
     warn: Callable[[str], None],
     batch_size: int = 50_000,
     key_budget: int = DEFAULT_KEY_BUDGET,
 ) -> AppendResult:
-    """Read, classify and store every event of `paths`; like
-    ``store.append(classify(e) for e in iter_events(paths, ...))`` but with up to `jobs`
-    worker processes. Raises IngestError when nothing could be read (nothing is then
+    """Read, classify and store every event of `paths`, with up to `jobs` worker
+    processes. Raises IngestError when nothing could be read (nothing is then
     committed), WorkerError when a worker failed (nothing committed either)."""
     files = expand_paths([os.fspath(p) for p in paths])
     groups = split_by_size(files, min(jobs, len(files)))
     if len(groups) < 2:
-        events = (classify(e) for e in iter_events(files, stats=stats, warn=warn))
-        return store.append(events, batch_size=batch_size, key_budget=key_budget)
+        stats.files_total = len(files)
+        failures: list[str] = []
+        any_read = [False]
+        result = store.append(classified(files, stats, warn, failures, any_read),
+                              batch_size=batch_size, key_budget=key_budget)
+        stats.current_file = ""
+        if not any_read[0]:
+            raise nothing_read(failures)
+        return result
     stats.files_total = len(files)
     tag = uuid.uuid4().hex
     mp: Any = multiprocessing.get_context(START_METHOD)
@@ -138,7 +157,7 @@ def ingest_to_store(
             try:
                 w, kind, payload = messages.get(timeout=POLL_SECONDS)
             except queue.Empty:
-                _check_alive(workers, done, gone)
+                check_alive(workers, done, gone)
                 continue
             if kind == "progress":
                 deltas, current = payload
@@ -189,7 +208,7 @@ def ingest_to_store(
     )
 
 
-def _check_alive(workers: list[Any], done: list[_Done | None], gone: set[int]) -> None:
+def check_alive(workers: list[Any], done: list[_Done | None], gone: set[int]) -> None:
     """Called when no message came for POLL_SECONDS. A worker that exited cleanly had
     flushed its last message into the pipe (multiprocessing joins a queue's feeder at
     exit), so a clean exit seen on one poll must have delivered "done" by the next;
@@ -232,22 +251,8 @@ def _worker(w: int, files: list[str], root: str, tag: str, batch_size: int,
             out.put((w, "progress", (deltas, stats.current_file)))
 
     def events() -> Iterator[AuthEvent]:
-        for path in files:
-            stats.current_file = path
-            reader = read_one_file(Path(path), ReadContext(path, stats, warn))
-            while True:
-                try:
-                    event = next(reader)
-                except StopIteration as stop:
-                    failure: str | None = stop.value
-                    break
-                yield classify(event)
-                progress(False)
-            if failure is None:
-                any_read[0] = True
-            else:
-                failures.append(failure)
-            stats.files_done += 1
+        for event in classified([Path(f) for f in files], stats, warn, failures, any_read):
+            yield event
             progress(False)
 
     try:
