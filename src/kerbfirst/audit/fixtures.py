@@ -120,10 +120,10 @@ _TGS = {"TargetUserName": "{user}@CORP.EXAMPLE.COM", "TargetDomainName": "CORP.E
         "TransmittedServices": "-"}
 _TGT = {"TargetUserName": "{user}", "TargetDomainName": "CORP", "TargetSid": "S-1-0-0",
         "ServiceName": "krbtgt/CORP", "ServiceSid": "S-1-0-0", "TicketOptions": "0x40810010",
-        "Status": "0x6", "TicketEncryptionType": "4294967295", "PreAuthType": "-",
+        "Status": "0xe", "TicketEncryptionType": "4294967295", "PreAuthType": "-",
         "IpAddress": "::ffff:{ip}", "IpPort": "50124"}
 _PREAUTH = {"TargetUserName": "{user}", "TargetSid": "S-1-5-21-1-2-3-1105",
-            "ServiceName": "krbtgt/CORP", "TicketOptions": "0x40810010", "Status": "0x18",
+            "ServiceName": "krbtgt/CORP", "TicketOptions": "0x40810010", "Status": "0x25",
             "PreAuthType": "2", "IpAddress": "::ffff:{ip}", "IpPort": "50125"}
 
 

@@ -101,7 +101,8 @@ def ingest(
     paths: Annotated[
         list[str],
         typer.Argument(help="Log files, folders or globs: EVTX, wevtutil XML, JSON lines "
-                       "(NXLog, Winlogbeat), CSV with a header; .gz of each."),
+                       "(NXLog, Winlogbeat, evtx_dump, the kerbfirst KDC's kdc-audit.jsonl "
+                       "and its rotated copies), CSV with a header; .gz of each."),
     ],
     store_dir: StoreOpt = DEFAULT_STORE,
     batch_size: Annotated[
@@ -194,7 +195,8 @@ def ingest(
         _err(f"... and {stats.warnings_total - len(warnings)} more warnings")
     console.print(
         f"{stats.files_done} files, {stats.records_read} records read, "
-        f"{stats.events_yielded} NTLM events: {result.added} added, "
+        f"{stats.ntlm_events} NTLM events, {stats.kerberos_failures} Kerberos failures that "
+        f"explain a fallback: {result.added} added, "
         f"{result.duplicates} duplicates, {stats.records_corrupt} corrupt records skipped "
         f"-> {store_dir}",
         markup=False,

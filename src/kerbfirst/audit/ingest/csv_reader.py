@@ -1,7 +1,9 @@
-"""CSV exports with a header row (NXLog om_file CSV, Splunk/SIEM exports, kerbfirst's own).
+"""CSV exports with a header row (NXLog om_file CSV, Splunk/SIEM exports, kerbfirst's own,
+and `Get-WinEvent | Export-Csv`, whose fields are only in the rendered Message column).
 
 Columns are recognised by name; the header must name at least the event id, the host,
-the record id, the time and the provider or channel. Every other column is an EventData
+the time and the provider or channel (without a record id column, each row's key is
+derived from its content). Every other column is an EventData
 field by its Windows name. An unknown header is an error naming the file, the columns
 seen and the columns expected -- guessing would silently misfile every row.
 """
@@ -15,7 +17,14 @@ from collections.abc import Iterator, Sequence
 from typing import IO
 
 from kerbfirst.audit.events import AuthEvent
-from kerbfirst.audit.ingest.mapping import build_event, is_relevant, parse_time
+from kerbfirst.audit.ingest.mapping import (
+    MAPPED_FIELDS,
+    RELEVANT_IDS,
+    build_event,
+    is_relevant,
+    parse_time,
+)
+from kerbfirst.audit.ingest.message_text import fields_from_message
 from kerbfirst.audit.ingest.own_record import OWN_KEYS, event_from_record
 from kerbfirst.audit.ingest.stats import IngestError, ReadContext
 
@@ -30,6 +39,11 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 META = frozenset(n for names in COLUMNS.values() for n in names) | frozenset(
     {"EventReceivedTime", "SourceModuleName", "SourceModuleType", "Severity", "SeverityValue",
      "EventType", "Keywords", "Task", "Opcode", "Message", "Category", "Version"}
+) | frozenset(  # System.Diagnostics.Eventing.Reader.EventRecord's properties (Export-Csv)
+    {"Qualifiers", "Level", "ProviderId", "ProcessId", "ThreadId", "UserId", "Properties",
+     "ContainerLog", "LevelDisplayName", "OpcodeDisplayName", "TaskDisplayName",
+     "KeywordsDisplayNames", "MatchedQueryIds", "Bookmark", "ActivityId",
+     "RelatedActivityId"}
 )
 MAX_FIELD = 1 << 17
 
@@ -50,7 +64,7 @@ def read_csv(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
         raise IngestError(f"{ctx.file}: no CSV header row ({exc})") from exc
     own = all(c in header for c in OWN_KEYS)
     idx = {k: _pick(header, v) for k, v in COLUMNS.items()}
-    missing = [k for k in ("event_id", "host", "record_id", "time") if idx[k] is None]
+    missing = [k for k in ("event_id", "host", "time") if idx[k] is None]
     if idx["provider"] is None and idx["channel"] is None:
         missing.append("provider or channel")
     if missing and not own:
@@ -70,11 +84,14 @@ def read_csv(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
     data_cols = [(i, h) for i, h in enumerate(header)
                  if h and h not in META and first_of[h] == i]
     width = len(header)
+    message_col = (header.index("Message") if "Message" in header
+                   and not any(h in MAPPED_FIELDS for _, h in data_cols) else None)
+    unparsed = [0]
     while True:
         try:
             row = next(reader)
         except StopIteration:
-            return
+            break
         except csv.Error as exc:
             ctx.corrupt(f"line {reader.line_num}", f"malformed CSV: {exc}")
             continue
@@ -89,16 +106,21 @@ def read_csv(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
                 event: AuthEvent | None = event_from_record(dict(zip(header, row, strict=True)),
                                                             ctx.file)
             else:
-                event = _row_event(row, idx, data_cols, ctx.file)
+                event = _row_event(row, idx, data_cols, ctx.file, message_col, unparsed)
         except (ValueError, KeyError, TypeError) as exc:
             ctx.corrupt(f"line {reader.line_num}", f"{type(exc).__name__}: {str(exc)[:200]}")
             continue
         if ctx.counted(event):
             yield event
+    if unparsed[0]:
+        ctx.warn(f"{ctx.file}: {unparsed[0]} NTLM-relevant rows carry only a rendered "
+                 "Message whose text could not be read (not English?); they are skipped. "
+                 "Export the fields instead: Get-WinEvent ... | ForEach-Object { $_.ToXml() }, "
+                 "or wevtutil qe LOG /f:xml")
 
 
 def _row_event(row: list[str], idx: dict[str, int | None], data_cols: list[tuple[int, str]],
-               file: str) -> AuthEvent | None:
+               file: str, message_col: int | None, unparsed: list[int]) -> AuthEvent | None:
     def col(key: str) -> str:
         i = idx[key]
         return row[i] if i is not None else ""
@@ -108,6 +130,12 @@ def _row_event(row: list[str], idx: dict[str, int | None], data_cols: list[tuple
     channel = col("channel")
     # An empty cell is an absent field: CSV cannot tell the two apart.
     data = {h: row[i][:MAX_FIELD] for i, h in data_cols if row[i]}
+    if message_col is not None and event_id in RELEVANT_IDS:
+        # Get-WinEvent | Export-Csv: the fields exist only inside the rendered text.
+        data = fields_from_message(row[message_col])
+        if not data:
+            unparsed[0] += 1
+            return None
     if not is_relevant(provider, channel, event_id, data):
         return None
     return build_event(
@@ -115,7 +143,7 @@ def _row_event(row: list[str], idx: dict[str, int | None], data_cols: list[tuple
         channel=channel,
         provider=provider,
         event_id=event_id,
-        record_id=int(col("record_id")),
+        record_id=int(col("record_id")) if col("record_id") else None,
         time=parse_time(col("time")),
         data=data,
         file=file,

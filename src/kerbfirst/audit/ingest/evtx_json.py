@@ -16,10 +16,16 @@ def _system_value(node: Any) -> Any:
     return node
 
 
-def event_from_evtx_json(doc: Any, file: str, record_id: int | None = None) -> AuthEvent | None:
+def event_from_evtx_json(doc: Any, file: str, header_record_id: int | None = None
+                         ) -> AuthEvent | None:
     """An AuthEvent from the evtx package's JSON shape ({"Event": {"System", "EventData"}}),
     or None when the record is not relevant. Raises KeyError/ValueError/TypeError on a
-    record without the System fields (callers report it as corrupt)."""
+    record without the System fields (callers report it as corrupt).
+
+    The record id is the event's own System/EventRecordID, as in the XML, JSON and CSV
+    forms of the same event. The EVTX record header's number (`header_record_id`) is
+    the position in *this file*: an exported or filtered log renumbers from 1, so it is
+    used only when the event has no EventRecordID (MS-EVEN6 2.2.x keeps the two apart)."""
     ev = doc["Event"]
     system = ev["System"]
     provider_node = system.get("Provider") or {}
@@ -35,8 +41,13 @@ def event_from_evtx_json(doc: Any, file: str, record_id: int | None = None) -> A
     time_node = system.get("TimeCreated") or {}
     time_text = time_node.get("#attributes", {}).get("SystemTime") if isinstance(
         time_node, dict) else None
-    if record_id is None:
-        record_id = int(_system_value(system["EventRecordID"]))
+    own = _system_value(system.get("EventRecordID"))
+    if own not in (None, ""):
+        record_id = int(own)
+    elif header_record_id is not None:
+        record_id = header_record_id
+    else:
+        raise KeyError("EventRecordID")
     return build_event(
         host=str(system.get("Computer") or ""),
         channel=channel,

@@ -1,7 +1,7 @@
 """JSON lines: the evtx package / evtx_dump shape ({"Event": ...}), Winlogbeat/ECS
 (`winlog.*`), NXLog's flattened form (EventID, SourceName, Hostname, fields at top
-level) and kerbfirst's own (`AuthEvent.to_record()`). The dialect is decided per line,
-so a concatenation of exports is fine.
+level), kerbfirst's own (`AuthEvent.to_record()`) and the KDC's audit log (kdc_json).
+The dialect is decided per line, so a concatenation of exports is fine.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import IO, Any
 from kerbfirst.audit.events import AuthEvent
 from kerbfirst.audit.ingest.evtx_json import event_from_evtx_json
 from kerbfirst.audit.ingest.json_text import loads as json_loads
+from kerbfirst.audit.ingest.kdc_json import event_from_kdc_json, is_kdc_line
 from kerbfirst.audit.ingest.mapping import build_event, is_relevant, parse_time
 from kerbfirst.audit.ingest.own_record import OWN_KEYS, event_from_record
 from kerbfirst.audit.ingest.stats import ReadContext
@@ -83,13 +84,16 @@ def event_from_json(doc: dict[str, Any], file: str) -> AuthEvent | None:
         return event_from_evtx_json(doc, file)
     if "winlog" in doc:
         return _winlogbeat(doc, file)
+    if is_kdc_line(doc):
+        return event_from_kdc_json(doc, file)
     if "EventID" in doc:
         return _nxlog(doc, file)
     if all(k in doc for k in OWN_KEYS):
         return event_from_record(doc, file)
     raise NotAnEvent(
         "not an event in a known JSON shape (evtx 'Event', Winlogbeat 'winlog', NXLog "
-        f"'EventID', kerbfirst 'source/record_id'); keys seen: {sorted(doc)[:12]}"
+        "'EventID', kerbfirst 'source/record_id', kerbfirst KDC audit 'kind/outcome'); "
+        f"keys seen: {sorted(doc)[:12]}"
     )
 
 
@@ -110,7 +114,7 @@ def _winlogbeat(doc: Mapping[str, Any], file: str) -> AuthEvent | None:
         channel=channel,
         provider=provider,
         event_id=event_id,
-        record_id=int(w["record_id"]),
+        record_id=None if w.get("record_id") in (None, "") else int(w["record_id"]),
         time=parse_time(doc.get("@timestamp") or w.get("time_created") or ""),
         data=data,
         file=file,
@@ -125,16 +129,15 @@ def _nxlog(doc: Mapping[str, Any], file: str) -> AuthEvent | None:
     data = {k: v for k, v in doc.items() if k not in meta}
     if not is_relevant(provider, channel, event_id, data):
         return None
+    # Newer NXLog/OTRF exports carry neither: build_event derives a key from the content.
     record = doc.get("EventRecordID", doc.get("RecordNumber"))
-    if record is None:
-        raise KeyError("EventRecordID")
     return build_event(
         host=str(doc.get("Hostname") or ""),
         channel=channel,
         provider=provider,
         event_id=event_id,
-        record_id=int(record),
-        time=parse_time(doc.get("EventTime") or ""),
+        record_id=None if record in (None, "") else int(record),
+        time=parse_time(doc.get("EventTime") or doc.get("TimeCreated") or ""),
         data=data,
         file=file,
     )

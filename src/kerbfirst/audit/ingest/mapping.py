@@ -19,6 +19,8 @@ renames one.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
@@ -58,7 +60,14 @@ NTLM_OPERATIONAL_ROLES: dict[int, Role] = {
     4032: Role.DC_PASSTHROUGH, 4033: Role.DC_PASSTHROUGH,
 }
 SECURITY_NTLM_IDS = frozenset({4624, 4625, 4776})
-KERBEROS_IDS = frozenset({4768, 4769, 4771})  # kept only when they failed
+KERBEROS_IDS = frozenset({4768, 4769, 4771})  # kept only when they explain a fallback
+# Kerberos errors (RFC 4120 7.5.9) after which a Negotiate client falls back to NTLM for
+# that server: the service is unknown (7), the request cannot be met (policy 0xC, option
+# 0xD, no common enctype 0xE, user-to-user required 0x1B), the ticket does not decrypt at
+# the service (0x1F integrity, 0x29 modified: an SPN on the wrong account), clock skew
+# (0x25). Not bad passwords (0x18), unknown (0x6), disabled (0x12) or expired (0x17)
+# clients: those fail over NTLM too, and a password spray is full of them.
+KERBEROS_FALLBACK_CODES = frozenset({0x7, 0xC, 0xD, 0xE, 0x1B, 0x1F, 0x25, 0x29})
 LSASRV_IDS = frozenset({6038, 6039})
 # Events that mean NTLMv1 by themselves. Not LsaSrv 6038/6039: both templates are empty
 # (manifest) and their text only says that NTLM is in use.
@@ -188,6 +197,21 @@ def normalize_status(text: str) -> str:
     return t
 
 
+# DateTime.ToString() in en-US and the common day-first cultures: what
+# `Get-WinEvent | Export-Csv` writes for TimeCreated (no zone: taken as UTC, see below).
+_CULTURE_FORMATS = ("%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M:%S", "%d.%m.%Y %H:%M:%S",
+                    "%d/%m/%Y %H:%M:%S")
+
+
+def _culture_time(text: str) -> datetime | None:
+    for fmt in _CULTURE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt)
+        except ValueError:
+            continue
+    return None
+
+
 def parse_time(value: object) -> datetime:
     """ISO 8601 (EVTX SystemTime, @timestamp, ours) to an aware UTC datetime.
 
@@ -203,10 +227,28 @@ def parse_time(value: object) -> datetime:
         try:
             dt = datetime.fromisoformat(s)
         except ValueError as exc:
-            raise ValueError(f"unreadable time {s[:40]!r}") from exc
+            culture = _culture_time(s)
+            if culture is None:
+                raise ValueError(f"unreadable time {s[:40]!r}") from exc
+            dt = culture
     if dt.tzinfo is None:
         return dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC)
+
+
+# Content-derived record ids live in [2**62, 2**63): EventRecordIDs (a per-channel
+# counter) never get there, so a derived key cannot collide with a real one.
+CONTENT_ID_BASE = 1 << 62
+
+
+def content_record_id(*parts: object) -> int:
+    """A stable record id for a record that carries none (NXLog without RecordNumber,
+    the KDC's audit lines): the same content gives the same id in every file, so
+    re-ingesting or reading a rotated copy adds nothing."""
+    digest = hashlib.blake2b(
+        json.dumps(parts, sort_keys=True, default=str, ensure_ascii=False).encode(),
+        digest_size=8).digest()
+    return CONTENT_ID_BASE | (int.from_bytes(digest, "big") & (CONTENT_ID_BASE - 1))
 
 
 def _ntlm_version(value: str) -> NtlmVersion:
@@ -233,8 +275,7 @@ def is_relevant(provider: str, channel: str, event_id: int, data: Mapping[str, o
     if event_id == 4776:
         return True
     if event_id in KERBEROS_IDS:
-        status = parse_int(_clean(data.get("Status")) or "0")
-        return status not in (None, 0)
+        return parse_int(_clean(data.get("Status")) or "0") in KERBEROS_FALLBACK_CODES
     return False
 
 
@@ -311,13 +352,20 @@ def build_event(
     channel: str,
     provider: str,
     event_id: int,
-    record_id: int,
+    record_id: int | None,
     time: datetime,
     data: Mapping[str, object],
     file: str,
 ) -> AuthEvent:
     """One AuthEvent from a relevant record (call `is_relevant` first). Raises ValueError
-    for a record the store could not hold (the readers count it as corrupt and go on)."""
+    for a record the store could not hold (the readers count it as corrupt and go on).
+    `record_id` None: the export carried no EventRecordID; a content-derived one is used
+    (and extra["record_id"] says so)."""
+    derived = record_id is None
+    if record_id is None:
+        record_id = content_record_id(
+            host.upper(), channel, event_id, time.isoformat(),
+            sorted((str(k), _clean(v)) for k, v in data.items() if _clean(v)))
     if not 0 <= record_id <= RECORD_ID_MAX:
         raise ValueError(f"record id {record_id} is outside 0..{RECORD_ID_MAX}")
     role = NTLM_OPERATIONAL_ROLES.get(event_id)
@@ -361,6 +409,8 @@ def build_event(
         scope = AccountScope.DOMAIN
 
     extra: dict[str, str] = {"file": file}
+    if derived:
+        extra["record_id"] = "content"
     pid = get("pid", "")
     if pid and parse_int(pid) != 0:
         extra["pid"] = pid  # kept apart so `process` groups across process restarts

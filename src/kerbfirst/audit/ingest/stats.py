@@ -6,6 +6,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeGuard
 
+from kerbfirst.audit.events import Mechanism
+
 if TYPE_CHECKING:
     from kerbfirst.audit.events import AuthEvent
 
@@ -25,6 +27,7 @@ class IngestStats:
     files_done: int = 0
     records_read: int = 0  # records read successfully, relevant or not (not the corrupt)
     events_yielded: int = 0  # NTLM events, and the Kerberos failures that explain them
+    kerberos_failures: int = 0  # of events_yielded: Kerberos failures (the rest is NTLM)
     records_skipped_irrelevant: int = 0
     records_corrupt: int = 0  # unreadable records, skipped with a warning
     warnings: list[str] = dataclasses.field(default_factory=list)
@@ -33,6 +36,11 @@ class IngestStats:
     started_monotonic: float | None = None  # set by the caller when it starts the clock
     # CPU time of parallel ingest's worker processes (not in this process's own)
     worker_cpu_seconds: float = 0.0
+
+    @property
+    def ntlm_events(self) -> int:
+        """Events yielded that are NTLM authentications (not Kerberos failures)."""
+        return self.events_yielded - self.kerberos_failures
 
     def records_per_second(self, now_monotonic: float) -> float:
         """Records read per second since `started_monotonic` (0.0 before it is set)."""
@@ -66,6 +74,8 @@ class ReadContext:
             stats.records_skipped_irrelevant += 1
             return False
         stats.events_yielded += 1
+        if event.mechanism is Mechanism.KERBEROS:
+            stats.kerberos_failures += 1
         return True
 
     def corrupt(self, where: str, what: str) -> None:

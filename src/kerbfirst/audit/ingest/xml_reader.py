@@ -97,12 +97,13 @@ def event_from_xml(elem: Element, file: str) -> AuthEvent | None:
     if not is_relevant(provider, channel, event_id, data):
         return None
     time_el = fields.get("TimeCreated")
+    record_text = (fields["EventRecordID"].text or "").strip() if "EventRecordID" in fields else ""
     return build_event(
         host=(fields["Computer"].text or "") if "Computer" in fields else "",
         channel=channel,
         provider=provider,
         event_id=event_id,
-        record_id=int((fields["EventRecordID"].text or "").strip()),
+        record_id=int(record_text) if record_text else None,
         time=parse_time(time_el.get("SystemTime") if time_el is not None else ""),
         data=data,
         file=file,
