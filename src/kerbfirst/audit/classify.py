@@ -1,9 +1,10 @@
 """Why did Kerberos lose? One primary cause and a remedy per event, from a rule table.
 
 The rules are tried in order; the first that matches decides. The order encodes which
-remedy is most urgent when several apply: an NTLMv1 device must be replaced even if it
-also names its target by IP; an anonymous session is an exception whatever its target;
-a local account needs LocalKDC however it was addressed.
+remedy is most urgent when several apply: an anonymous (null) session is one whatever
+else the event says (Windows reports NTLM V1 for it, KB 4090105); an NTLMv1 device must
+be replaced even if it also names its target by IP; a local account needs LocalKDC
+however it was addressed.
 
 Each rule's predicate returns the *evidence* -- the Windows field values that decided
 it -- or None. Rules read only AuthEvent (filled by ingest from the fields named in each
@@ -89,7 +90,8 @@ def _ntlmv1(e: AuthEvent) -> str | None:
     return None
 
 
-def _anonymous(e: AuthEvent) -> str | None:
+def _anonymous_logon(e: AuthEvent) -> str | None:
+    """The explicit null session: ANONYMOUS LOGON by SID or name."""
     sid = e.extra.get("TargetUserSid", "")
     # A failed 4625 always shows the NULL SID (no account was resolved): only a
     # successful 4624 with it is a null session.
@@ -97,6 +99,10 @@ def _anonymous(e: AuthEvent) -> str | None:
         return f"TargetUserSid={sid} TargetUserName={e.user or '(empty)'}"
     if e.user.upper() == "ANONYMOUS LOGON":
         return f"UserName={e.user}"
+    return None
+
+
+def _no_user(e: AuthEvent) -> str | None:
     if not e.user and e.event_id in USER_BEARING_IDS:
         return "UserName=(empty)"
     return None
@@ -130,7 +136,9 @@ def _target_ip(e: AuthEvent) -> str | None:
 
 def _local_account(e: AuthEvent) -> str | None:
     if e.account_scope is AccountScope.LOCAL:
-        return f"TargetDomainName/DomainName={e.domain} equals host {e.host}"
+        if e.domain in ("", "."):
+            return f"TargetDomainName={e.domain or '(empty)'} (the local SAM)"
+        return f"TargetDomainName/DomainName={e.domain} names a machine, not a domain"
     return None
 
 
@@ -221,21 +229,26 @@ def _unknown(e: AuthEvent) -> str | None:
 
 
 RULES: tuple[Rule, ...] = (
+    Rule("anonymous",
+         "TargetUserSid S-1-5-7 (S-1-0-0 on a successful logon) or TargetUserName/UserName "
+         "'ANONYMOUS LOGON'; before NTLMv1: Windows logs LmPackageName 'NTLM V1' for "
+         "every anonymous session (KB 4090105), which says nothing about the client",
+         _anonymous_logon, Cause.ANONYMOUS, Remedy.RESTRICT_NULL_SESSIONS),
     Rule("ntlmv1-or-lm",
          "LmPackageName 'NTLM V1'/'LM' (4624/4625), NtlmVersion 'NTLMv1' (24H2), or the "
          "event itself: 4013 NTLMv1 failed, 4024/4025 NTLMv1-derived SSO",
          _ntlmv1, Cause.NTLMV1_OR_LM, Remedy.UPGRADE_OR_REPLACE_DEVICE),
-    Rule("anonymous",
-         "TargetUserSid S-1-5-7/S-1-0-0, TargetUserName/UserName 'ANONYMOUS LOGON', or an "
-         "empty user in an event whose schema has one",
-         _anonymous, Cause.ANONYMOUS, Remedy.OWNED_EXCEPTION),
+    Rule("anonymous-no-user",
+         "an empty user in an event whose schema has one (after NTLMv1: an NTLMv1 client "
+         "that sent no user is still an NTLMv1 client)",
+         _no_user, Cause.ANONYMOUS, Remedy.RESTRICT_NULL_SESSIONS),
     Rule("target-is-ip",
          "TargetName (8001/4001), TargetService/TargetMachine (4020/4021) or SChannelName "
          "(DCs) parses as IPv4/IPv6, or 24H2 NtlmUsageId 7",
          _target_ip, Cause.TARGET_IS_IP, Remedy.REGISTER_SPN_USE_FQDN),
     Rule("local-account",
-         "TargetDomainName (4624/4625) or DomainName (AccountDomain on 4030-4033) equals the "
-         "reporting host's NetBIOS name",
+         "TargetDomainName (4624/4625) or DomainName (AccountDomain on 4030-4033) is '.', "
+         "the reporting host's NetBIOS name or the client workstation's",
          _local_account, Cause.LOCAL_ACCOUNT, Remedy.LOCALKDC),
     Rule("trust-path-no-kdc",
          "a trust signal (below) and a no-KDC signal (Status 0xC000005E, KerberosStatus, "

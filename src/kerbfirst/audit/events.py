@@ -73,6 +73,9 @@ class Remedy(enum.StrEnum):
     SWITCH_TO_NEGOTIATE = "switch-to-negotiate"
     UPGRADE_OR_REPLACE_DEVICE = "upgrade-or-replace-device"
     OWNED_EXCEPTION = "owned-exception"
+    # Null sessions (ANONYMOUS LOGON): restrict anonymous access (RestrictAnonymous,
+    # RestrictNullSessAccess) and find what enumerates anonymously; no device to replace.
+    RESTRICT_NULL_SESSIONS = "restrict-null-sessions"
 
 
 # Remedies that move the flow onto Kerberos; readiness counts these.

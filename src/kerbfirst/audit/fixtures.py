@@ -156,7 +156,7 @@ def _scenarios() -> tuple[Scenario, ...]:
             _s(eid, NTLM, "client", _CLIENT, C.LOCAL_ACCOUNT, R.LOCALKDC, DomainName=local),
             _s(eid, NTLM, "client", _CLIENT, C.APP_EXPLICIT_NTLM, R.SWITCH_TO_NEGOTIATE,
                MechanismOID="(NULL)"),
-            _s(eid, NTLM, "client", _CLIENT, C.ANONYMOUS, R.OWNED_EXCEPTION, UserName=""),
+            _s(eid, NTLM, "client", _CLIENT, C.ANONYMOUS, R.RESTRICT_NULL_SESSIONS, UserName=""),
             _s(eid, NTLM, "client", _CLIENT, C.UNKNOWN, R.OWNED_EXCEPTION),
         ]
     for eid in (4020, 4021):
@@ -177,7 +177,7 @@ def _scenarios() -> tuple[Scenario, ...]:
             _s(eid, NTLM, "client", _CLIENT24, C.APP_EXPLICIT_NTLM, R.SWITCH_TO_NEGOTIATE,
                NtlmUsageId="1", NtlmUsageReason="NTLM was called directly by the calling "
                "application."),
-            _s(eid, NTLM, "client", _CLIENT24, C.ANONYMOUS, R.OWNED_EXCEPTION, Username=""),
+            _s(eid, NTLM, "client", _CLIENT24, C.ANONYMOUS, R.RESTRICT_NULL_SESSIONS, Username=""),
             _s(eid, NTLM, "client", _CLIENT24, C.NTLMV1_OR_LM, R.UPGRADE_OR_REPLACE_DEVICE,
                NtlmVersion="NTLMv1", MicStatus="Missing"),
             _s(eid, NTLM, "client", _CLIENT24, C.UNKNOWN, R.OWNED_EXCEPTION),
@@ -189,7 +189,7 @@ def _scenarios() -> tuple[Scenario, ...]:
     for eid in (8003, 4003):
         out += [_s(eid, NTLM, "server", _SERVER_IN_DOMAIN, C.LOCAL_ACCOUNT, R.LOCALKDC,
                    DomainName=local),
-                _s(eid, NTLM, "server", _SERVER_IN_DOMAIN, C.ANONYMOUS, R.OWNED_EXCEPTION,
+                _s(eid, NTLM, "server", _SERVER_IN_DOMAIN, C.ANONYMOUS, R.RESTRICT_NULL_SESSIONS,
                    UserName=""),
                 _s(eid, NTLM, "server", _SERVER_IN_DOMAIN, C.UNKNOWN, R.OWNED_EXCEPTION)]
     for eid in (4022, 4023):
@@ -199,7 +199,7 @@ def _scenarios() -> tuple[Scenario, ...]:
             _s(eid, NTLM, "server", _SERVER24, C.NTLMV1_OR_LM, R.UPGRADE_OR_REPLACE_DEVICE,
                NtlmVersion="NTLMv1"),
             _s(eid, NTLM, "server", _SERVER24, C.LOCAL_ACCOUNT, R.LOCALKDC, DomainName=local),
-            _s(eid, NTLM, "server", _SERVER24, C.ANONYMOUS, R.OWNED_EXCEPTION, Username=""),
+            _s(eid, NTLM, "server", _SERVER24, C.ANONYMOUS, R.RESTRICT_NULL_SESSIONS, Username=""),
             _s(eid, NTLM, "server", _SERVER24, C.UNKNOWN, R.IAKERB, ClientIP="81.2.69.{n}"),
             _s(eid, NTLM, "server", _SERVER24, C.UNKNOWN, R.OWNED_EXCEPTION,
                Status="0xC000006D", StatusMsg="3221225581"),  # STATUS_LOGON_FAILURE
@@ -210,7 +210,7 @@ def _scenarios() -> tuple[Scenario, ...]:
                    SChannelType="4", SChannelName="PARTNER", DomainName="PARTNER"),
                 _s(eid, NETLOGON, "dc", _DC, C.TRUST_PATH, R.OWNED_EXCEPTION,
                    DomainName="FABRIKAM"),
-                _s(eid, NETLOGON, "dc", _DC, C.ANONYMOUS, R.OWNED_EXCEPTION, UserName=""),
+                _s(eid, NETLOGON, "dc", _DC, C.ANONYMOUS, R.RESTRICT_NULL_SESSIONS, UserName=""),
                 _s(eid, NETLOGON, "dc", _DC, C.UNKNOWN, R.OWNED_EXCEPTION)]
     for eid in (4030, 4031, 4032, 4033):
         dc24 = _DC24_FORWARDED if eid in (4030, 4031) else _DC24_DIRECT
@@ -220,7 +220,7 @@ def _scenarios() -> tuple[Scenario, ...]:
                    Status="0xC000005E", StatusMsg="3221225566"),  # STATUS_NO_LOGON_SERVERS
                 _s(eid, NETLOGON, "dc", dc24, C.NTLMV1_OR_LM, R.UPGRADE_OR_REPLACE_DEVICE,
                    NtlmVersion="NTLMv1"),
-                _s(eid, NETLOGON, "dc", dc24, C.ANONYMOUS, R.OWNED_EXCEPTION, AccountName=""),
+                _s(eid, NETLOGON, "dc", dc24, C.ANONYMOUS, R.RESTRICT_NULL_SESSIONS, AccountName=""),
                 _s(eid, NETLOGON, "dc", dc24, C.UNKNOWN, R.OWNED_EXCEPTION)]
     for eid in (4013, 4024, 4025):  # the 4001 layout (manifest); the event means NTLMv1
         out.append(_s(eid, NTLM, "client", _CLIENT, C.NTLMV1_OR_LM,
@@ -232,7 +232,7 @@ def _scenarios() -> tuple[Scenario, ...]:
            LmPackageName="NTLM V1"),
         _s(4624, SECURITY, "server", _LOGON, C.NTLMV1_OR_LM, R.UPGRADE_OR_REPLACE_DEVICE,
            LmPackageName="LM"),
-        _s(4624, SECURITY, "server", _LOGON, C.ANONYMOUS, R.OWNED_EXCEPTION,
+        _s(4624, SECURITY, "server", _LOGON, C.ANONYMOUS, R.RESTRICT_NULL_SESSIONS,
            TargetUserSid="S-1-5-7", TargetUserName="ANONYMOUS LOGON",
            TargetDomainName="NT AUTHORITY"),
         _s(4624, SECURITY, "server", _LOGON, C.LOCAL_ACCOUNT, R.LOCALKDC,
@@ -247,7 +247,7 @@ def _scenarios() -> tuple[Scenario, ...]:
            SubStatus="0x0"),
         _s(4625, SECURITY, "server", _FAILED, C.UNKNOWN, R.OWNED_EXCEPTION),
         _s(4776, SECURITY, "dc", _VALIDATE, C.UNKNOWN, R.OWNED_EXCEPTION),
-        _s(4776, SECURITY, "dc", _VALIDATE, C.ANONYMOUS, R.OWNED_EXCEPTION,
+        _s(4776, SECURITY, "dc", _VALIDATE, C.ANONYMOUS, R.RESTRICT_NULL_SESSIONS,
            TargetUserName=""),
         _s(4776, SECURITY, "dc", _VALIDATE, C.UNKNOWN, R.OWNED_EXCEPTION,
            Status="0xc000006a"),

@@ -34,6 +34,7 @@ REMEDY_LABELS = {
     "switch-to-negotiate": "switch the application to Negotiate",
     "upgrade-or-replace-device": "upgrade or replace the device",
     "owned-exception": "owned exception",
+    "restrict-null-sessions": "restrict anonymous (null) sessions",
     "": "(not classified)",
 }
 

@@ -340,6 +340,22 @@ def _mechanism(event_id: int, data: Mapping[str, object], usage_reason: int | No
     return Mechanism.UNKNOWN
 
 
+def account_scope(domain: str, host: str, client_host: str) -> AccountScope:
+    """LOCAL when the account's domain is a machine's SAM: "." (how a local logon names
+    it), the reporting host's NetBIOS name, or the client workstation's (the client's
+    own local account, sent to a server that cannot validate it)."""
+    dom = domain.upper()
+    if dom == ".":
+        return AccountScope.LOCAL
+    if not dom or dom == "NT AUTHORITY":
+        return AccountScope.UNKNOWN
+    if dom == host.split(".", 1)[0].upper():
+        return AccountScope.LOCAL
+    if client_host and dom == client_host.split(".", 1)[0].upper():
+        return AccountScope.LOCAL
+    return AccountScope.DOMAIN
+
+
 def _int32(value: int | None) -> int | None:
     """A code that fits the store's 32-bit column, or None (the text then goes to extra):
     a hostile or garbled number must not stop a whole batch from being written."""
@@ -400,13 +416,7 @@ def build_event(
     sct = get("sct", "")
     secure_channel_type = _int32(parse_int(sct)) if sct else None
 
-    netbios = host.split(".", 1)[0].upper()
-    if not domain or domain.upper() == "NT AUTHORITY":
-        scope = AccountScope.UNKNOWN
-    elif domain.upper() == netbios:
-        scope = AccountScope.LOCAL  # TargetDomainName == the reporting host: SAM account
-    else:
-        scope = AccountScope.DOMAIN
+    scope = account_scope(domain, host, client_host)
 
     extra: dict[str, str] = {"file": file}
     if derived:
