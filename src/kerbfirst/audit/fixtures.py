@@ -220,7 +220,8 @@ def _scenarios() -> tuple[Scenario, ...]:
                    Status="0xC000005E", StatusMsg="3221225566"),  # STATUS_NO_LOGON_SERVERS
                 _s(eid, NETLOGON, "dc", dc24, C.NTLMV1_OR_LM, R.UPGRADE_OR_REPLACE_DEVICE,
                    NtlmVersion="NTLMv1"),
-                _s(eid, NETLOGON, "dc", dc24, C.ANONYMOUS, R.RESTRICT_NULL_SESSIONS, AccountName=""),
+                _s(eid, NETLOGON, "dc", dc24, C.ANONYMOUS, R.RESTRICT_NULL_SESSIONS,
+                   AccountName=""),
                 _s(eid, NETLOGON, "dc", dc24, C.UNKNOWN, R.OWNED_EXCEPTION)]
     for eid in (4013, 4024, 4025):  # the 4001 layout (manifest); the event means NTLMv1
         out.append(_s(eid, NTLM, "client", _CLIENT, C.NTLMV1_OR_LM,
