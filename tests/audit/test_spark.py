@@ -57,6 +57,9 @@ def _spark_runner(spark: Any, root: Path) -> Any:
     spark.read.option("basePath", events_dir).parquet(events_dir).createOrReplaceTempView(
         "events"
     )
+    hosts = EventStore(root).dc_hosts()
+    spark.createDataFrame([(h,) for h in hosts], "host STRING").createOrReplaceTempView(
+        "dc_hosts")
 
     def run(sql: str) -> list[dict[str, Any]]:
         return [r.asDict() for r in spark.sql(sql).collect()]

@@ -85,6 +85,7 @@ class _Done(NamedTuple):
     any_read: bool
     warnings_unsent: int
     cpu_seconds: float
+    dc_hosts: list[str]
 
 
 def split_by_size(files: Sequence[Path], n: int) -> list[list[Path]]:
@@ -133,6 +134,7 @@ def ingest_to_store(
         stats.current_file = ""
         if not any_read[0]:
             raise nothing_read(failures)
+        store.add_dc_hosts(stats.dc_hosts)
         return result
     stats.files_total = len(files)
     tag = uuid.uuid4().hex
@@ -169,6 +171,7 @@ def ingest_to_store(
             elif kind == "done":
                 done[w] = payload
                 stats.worker_cpu_seconds += payload.cpu_seconds
+                stats.dc_hosts.update(payload.dc_hosts)
                 staged.extend(Path(name) for name in payload.staged)
             else:  # "crash"
                 raise WorkerError(f"ingest worker {w} failed: {payload}; "
@@ -186,6 +189,7 @@ def ingest_to_store(
                                                  for d in finished])
         written = store.commit(f for group in kept for f in group)
         staged = []
+        store.add_dc_hosts(stats.dc_hosts)
     except BaseException:
         for p in workers:
             if p.is_alive():
@@ -263,4 +267,4 @@ def _worker(w: int, files: list[str], root: str, tag: str, batch_size: int,
         return
     progress(True)
     out.put((w, "done", _Done(result, [str(p) for p in staged], failures, any_read[0],
-                              unsent[0], time.process_time())))
+                              unsent[0], time.process_time(), sorted(stats.dc_hosts))))

@@ -42,6 +42,9 @@ from kerbfirst.audit.events import RECORD_ID_MAX, AuthEvent
 from kerbfirst.audit.store_keys import DEFAULT_KEY_BUDGET, DayKeys
 
 EVENTS_DIR = "events"
+# Hosts ingest saw logging KDC events (domain controllers): a sorted JSON list of names.
+DC_HOSTS_FILE = "dc-hosts.json"
+MAX_DC_HOSTS_BYTES = 1 << 22
 
 # The Parquet schema, in AuthEvent field order. tests/audit/test_store.py checks that it
 # covers every AuthEvent field, so a field added to the model cannot be silently dropped.
@@ -149,7 +152,8 @@ class EventStore:
         return str(self.events_dir / "day=*" / "*.parquet")
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection with a view `events` over the store.
+        """An in-memory DuckDB connection with a view `events` over the store and a table
+        `dc_hosts` (the domain controllers ingest saw).
 
         The view has every SCHEMA column plus `day` (DATE). An empty store gives an empty
         table of the same shape, so every query runs on a fresh store too.
@@ -168,7 +172,47 @@ class EventStore:
                 "FROM _empty_events"
             )
             con.unregister("_empty_events")
+        con.execute("CREATE TABLE dc_hosts (host VARCHAR)")
+        hosts = self.dc_hosts()
+        if hosts:
+            con.executemany("INSERT INTO dc_hosts VALUES (?)", [(h,) for h in hosts])
         return con
+
+    def dc_hosts(self) -> list[str]:
+        """The domain controllers earlier ingests saw (upper-case host names)."""
+        path = self.root / DC_HOSTS_FILE
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot read: {exc}") from exc
+        try:
+            if len(raw) > MAX_DC_HOSTS_BYTES:
+                raise ValueError("file too large")
+            hosts = orjson.loads(raw)
+            if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
+                raise ValueError("not a list of host names")
+        except ValueError as exc:
+            raise StoreError(f"{path}: damaged ({exc}); delete it and ingest the domain "
+                             "controllers' Security logs again") from exc
+        return hosts
+
+    def add_dc_hosts(self, hosts: Iterable[str]) -> None:
+        """Remember more domain controllers; written whole under a temporary name and
+        renamed, so a failed write leaves the old list."""
+        known = set(self.dc_hosts())
+        merged = known | {h.upper() for h in hosts if h}
+        if merged == known:
+            return
+        self.root.mkdir(parents=True, exist_ok=True)
+        tmp = self.root / f".{DC_HOSTS_FILE}.{uuid.uuid4().hex}.tmp"
+        try:
+            tmp.write_bytes(orjson.dumps(sorted(merged)))
+            os.replace(tmp, self.root / DC_HOSTS_FILE)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
 
     def count(self) -> int:
         with self.connect() as con:

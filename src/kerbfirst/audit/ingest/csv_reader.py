@@ -18,6 +18,7 @@ from typing import IO
 
 from kerbfirst.audit.events import AuthEvent
 from kerbfirst.audit.ingest.mapping import (
+    KERBEROS_IDS,
     MAPPED_FIELDS,
     RELEVANT_IDS,
     build_event,
@@ -106,7 +107,7 @@ def read_csv(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
                 event: AuthEvent | None = event_from_record(dict(zip(header, row, strict=True)),
                                                             ctx.file)
             else:
-                event = _row_event(row, idx, data_cols, ctx.file, message_col, unparsed)
+                event = _row_event(row, idx, data_cols, ctx, message_col, unparsed)
         except (ValueError, KeyError, TypeError) as exc:
             ctx.corrupt(f"line {reader.line_num}", f"{type(exc).__name__}: {str(exc)[:200]}")
             continue
@@ -120,7 +121,8 @@ def read_csv(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
 
 
 def _row_event(row: list[str], idx: dict[str, int | None], data_cols: list[tuple[int, str]],
-               file: str, message_col: int | None, unparsed: list[int]) -> AuthEvent | None:
+               ctx: ReadContext, message_col: int | None, unparsed: list[int]
+               ) -> AuthEvent | None:
     def col(key: str) -> str:
         i = idx[key]
         return row[i] if i is not None else ""
@@ -137,6 +139,8 @@ def _row_event(row: list[str], idx: dict[str, int | None], data_cols: list[tuple
             unparsed[0] += 1
             return None
     if not is_relevant(provider, channel, event_id, data):
+        if event_id in KERBEROS_IDS:
+            ctx.note_kdc_host(col("host"))
         return None
     return build_event(
         host=col("host"),
@@ -146,5 +150,5 @@ def _row_event(row: list[str], idx: dict[str, int | None], data_cols: list[tuple
         record_id=int(col("record_id")) if col("record_id") else None,
         time=parse_time(col("time")),
         data=data,
-        file=file,
+        file=ctx.file,
     )

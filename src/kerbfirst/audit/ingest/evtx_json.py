@@ -9,7 +9,7 @@ from kerbfirst.audit.events import AuthEvent
 from kerbfirst.audit.ingest.mapping import build_event, is_relevant, parse_time
 
 
-def _system_value(node: Any) -> Any:
+def system_value(node: Any) -> Any:
     """EVTX JSON puts attributes beside text: {"#attributes": {...}, "#text": v}."""
     if isinstance(node, dict):
         return node.get("#text")
@@ -32,7 +32,7 @@ def event_from_evtx_json(doc: Any, file: str, header_record_id: int | None = Non
     attrs = provider_node.get("#attributes", {}) if isinstance(provider_node, dict) else {}
     provider = attrs.get("Name") or attrs.get("EventSourceName") or ""
     channel = system.get("Channel") or ""
-    event_id = int(_system_value(system["EventID"]))
+    event_id = int(system_value(system["EventID"]))
     data = ev.get("EventData")
     if not isinstance(data, dict):
         data = _user_data(ev.get("UserData"))
@@ -41,7 +41,7 @@ def event_from_evtx_json(doc: Any, file: str, header_record_id: int | None = Non
     time_node = system.get("TimeCreated") or {}
     time_text = time_node.get("#attributes", {}).get("SystemTime") if isinstance(
         time_node, dict) else None
-    own = _system_value(system.get("EventRecordID"))
+    own = system_value(system.get("EventRecordID"))
     if own not in (None, ""):
         record_id = int(own)
     elif header_record_id is not None:

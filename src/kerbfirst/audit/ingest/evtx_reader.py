@@ -140,6 +140,10 @@ def read_evtx(path: Path, ctx: ReadContext) -> Iterator[AuthEvent]:
                             continue
                     else:
                         continue
+                    if event_id in KERBEROS_IDS:
+                        at = find(text, '"Computer":"') + 12
+                        if at >= 12:
+                            ctx.note_kdc_host(text[at:find(text, '"', at)])
                     record_id: int = rec["event_record_id"]
                     try:
                         event = event_from_evtx_json(loads(text), ctx.file, record_id)

@@ -10,10 +10,10 @@ from collections.abc import Iterator, Mapping
 from typing import IO, Any
 
 from kerbfirst.audit.events import AuthEvent
-from kerbfirst.audit.ingest.evtx_json import event_from_evtx_json
+from kerbfirst.audit.ingest.evtx_json import event_from_evtx_json, system_value
 from kerbfirst.audit.ingest.json_text import loads as json_loads
-from kerbfirst.audit.ingest.kdc_json import event_from_kdc_json, is_kdc_line
-from kerbfirst.audit.ingest.mapping import build_event, is_relevant, parse_time
+from kerbfirst.audit.ingest.kdc_json import event_from_kdc_json, is_kdc_line, kdc_host_name
+from kerbfirst.audit.ingest.mapping import KERBEROS_IDS, build_event, is_relevant, parse_time
 from kerbfirst.audit.ingest.own_record import OWN_KEYS, event_from_record
 from kerbfirst.audit.ingest.stats import ReadContext
 
@@ -74,8 +74,29 @@ def read_json_lines(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
         except (ValueError, KeyError, TypeError) as exc:  # JSONDecodeError is a ValueError
             ctx.corrupt(f"line {n}", f"{type(exc).__name__}: {str(exc)[:200]}")
             continue
+        if event is None:
+            _note_kdc(doc, ctx)
         if ctx.counted(event):
             yield event
+
+
+def _note_kdc(doc: dict[str, Any], ctx: ReadContext) -> None:
+    """A Kerberos event filtered out still says its host is a domain controller."""
+    try:
+        if is_kdc_line(doc):
+            ctx.note_kdc_host(kdc_host_name(doc))
+            return
+        if "Event" in doc:
+            system = doc["Event"]["System"]
+            eid, host = system_value(system["EventID"]), system.get("Computer")
+        elif "winlog" in doc:
+            eid, host = doc["winlog"].get("event_id"), doc["winlog"].get("computer_name")
+        else:
+            eid, host = doc.get("EventID"), doc.get("Hostname")
+        if int(eid) in KERBEROS_IDS and isinstance(host, str):
+            ctx.note_kdc_host(host)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return
 
 
 

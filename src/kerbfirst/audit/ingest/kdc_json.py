@@ -57,6 +57,15 @@ def _peer_address(peer: str) -> str:
     return peer
 
 
+def kdc_host_name(doc: Mapping[str, Any]) -> str:
+    """The name the KDC's events are filed under: kerbfirst-kdc.<realm> (the line names
+    no host; the realm of the client, else of the service, tells which KDC)."""
+    _, realm = _split_principal(doc.get("client"))
+    if not realm:
+        _, realm = _split_principal(doc.get("service"))
+    return f"{HOST_PREFIX}.{realm.lower()}" if realm else HOST_PREFIX
+
+
 def event_from_kdc_json(doc: Mapping[str, Any], file: str) -> AuthEvent | None:
     event_id = doc.get("windows_event_id")
     if doc.get("kind") not in ("as-req", "tgs-req") or not isinstance(event_id, int):
@@ -78,9 +87,7 @@ def event_from_kdc_json(doc: Mapping[str, Any], file: str) -> AuthEvent | None:
     }
     if not is_relevant(PROVIDER_SECURITY, CHANNEL_KDC, event_id, data):
         return None
-    _, service_realm = _split_principal(service)
-    host_realm = realm or service_realm
-    host = f"{HOST_PREFIX}.{host_realm.lower()}" if host_realm else HOST_PREFIX
+    host = kdc_host_name(doc)
     time_text = str(doc.get("time") or "")
     return build_event(
         host=host,

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
 
 # Warnings kept in memory; past this only the count grows (bounded memory on huge inputs).
 MAX_KEPT_WARNINGS = 1000
+MAX_DC_HOSTS = 10_000
 
 
 class IngestError(Exception):
@@ -34,6 +35,9 @@ class IngestStats:
     warnings_total: int = 0
     current_file: str = ""
     started_monotonic: float | None = None  # set by the caller when it starts the clock
+    # Hosts seen logging KDC events (4768/4769/4771, any result): domain controllers.
+    # Bounded: a forwarded-events collection has a few DCs, not thousands.
+    dc_hosts: set[str] = dataclasses.field(default_factory=set)
     # CPU time of parallel ingest's worker processes (not in this process's own)
     worker_cpu_seconds: float = 0.0
 
@@ -77,6 +81,13 @@ class ReadContext:
         if event.mechanism is Mechanism.KERBEROS:
             stats.kerberos_failures += 1
         return True
+
+    def note_kdc_host(self, host: str) -> None:
+        """`host` logged a KDC event: it is a domain controller (analytics tells a 4776
+        on a DC, NTLM pass-through, from one on a member, a local SAM check)."""
+        dcs = self.stats.dc_hosts
+        if host and len(dcs) < MAX_DC_HOSTS:
+            dcs.add(host.upper())
 
     def corrupt(self, where: str, what: str) -> None:
         """A record we could not read: skip it, count it, say where it was."""

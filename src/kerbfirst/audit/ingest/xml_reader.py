@@ -9,12 +9,12 @@ is refused: event exports never carry one, and it is the door to entity expansio
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from kerbfirst.audit.events import AuthEvent
-from kerbfirst.audit.ingest.mapping import build_event, is_relevant, parse_time
+from kerbfirst.audit.ingest.mapping import KERBEROS_IDS, build_event, is_relevant, parse_time
 from kerbfirst.audit.ingest.stats import ReadContext
 
 READ_SIZE = 1 << 20
@@ -49,7 +49,7 @@ def read_xml(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
                     continue
                 seen += 1
                 try:
-                    event = event_from_xml(elem, ctx.file)
+                    event = event_from_xml(elem, ctx.file, ctx.note_kdc_host)
                 except (KeyError, ValueError, TypeError) as exc:
                     ctx.corrupt(f"record {seen} of the file", str(exc)[:200])
                     event = None
@@ -73,7 +73,8 @@ def _child(elem: Element, name: str) -> Element | None:
     return None
 
 
-def event_from_xml(elem: Element, file: str) -> AuthEvent | None:
+def event_from_xml(elem: Element, file: str,
+                   note_kdc_host: Callable[[str], None] | None = None) -> AuthEvent | None:
     system = _child(elem, "System")
     if system is None:
         raise KeyError("no <System> element")
@@ -94,12 +95,15 @@ def event_from_xml(elem: Element, file: str) -> AuthEvent | None:
         if user_data is not None and len(user_data):
             for d in user_data[0]:
                 data[_local(d.tag)] = d.text or ""
+    host = (fields["Computer"].text or "") if "Computer" in fields else ""
     if not is_relevant(provider, channel, event_id, data):
+        if event_id in KERBEROS_IDS and note_kdc_host is not None:
+            note_kdc_host(host)
         return None
     time_el = fields.get("TimeCreated")
     record_text = (fields["EventRecordID"].text or "").strip() if "EventRecordID" in fields else ""
     return build_event(
-        host=(fields["Computer"].text or "") if "Computer" in fields else "",
+        host=host,
         channel=channel,
         provider=provider,
         event_id=event_id,
