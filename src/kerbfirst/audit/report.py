@@ -1,78 +1,75 @@
 """`kerbfirst audit report`: one self-contained HTML file a manager can read, plus JSON/CSV.
 
-report.html has no external reference at all: CSS and the small sorting script are inlined
-from report_assets/, charts are SVG drawn in Python (report_charts.py). A Content Security
-Policy allows only those two inline blocks (by hash) and nothing from the network, so even
-a value that slipped past escaping could neither run script nor fetch anything.
+What the report holds (`gather`, which is also report.json): the executive summary (how
+much NTLM, how much a Kerberos remedy removes and by which, what blocks enforcement, the
+next three actions), successes apart from failed logons (and the addresses failures come
+from), readiness, causes, the failure map, the exception register and the enforcement
+simulation when a policy is given, and a coverage note (which hosts' logs were seen,
+which causes could not be determined and what auditing would tell them). Every table
+shows its top rows in the page; the whole of it is a CSV next to report.html.
 
 Every value from the events is attacker-controlled (a host or account name in a log is
-whatever the peer sent) and is escaped with html.escape(quote=True); failure_map.csv
-neutralises spreadsheet formulas (a cell starting with = + - @ is prefixed with ').
+whatever the peer sent): report_html escapes it, and the CSV files neutralise
+spreadsheet formulas (a cell starting with = + - @ is prefixed with ').
 """
 
 from __future__ import annotations
 
-import base64
 import csv
-import hashlib
 import json
 from datetime import UTC, date, datetime
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from kerbfirst.audit import report_charts as charts
-from kerbfirst.audit.analytics import Analytics, DailyCount, FailureMapRow, duckdb_runner
+from kerbfirst.audit import simulate as sim_mod
+from kerbfirst.audit.analytics import Analytics, FailureMapRow, duckdb_runner
 from kerbfirst.audit.events import KERBEROS_REMEDIES
-from kerbfirst.audit.report_charts import esc
+from kerbfirst.audit.report_html import render_html
 from kerbfirst.audit.store import EventStore
+from kerbfirst.policy import Policy
 
-REMEDY_LABELS = {
-    "register-spn-use-fqdn": "register the SPN / use the FQDN",
-    "iakerb": "IAKerb (no line of sight to a KDC)",
-    "localkdc": "LocalKDC (local accounts)",
-    "switch-to-negotiate": "switch the application to Negotiate",
-    "upgrade-or-replace-device": "upgrade or replace the device",
-    "owned-exception": "owned exception",
-    "restrict-null-sessions": "restrict anonymous (null) sessions",
-    "": "(not classified)",
+__all__ = ["CSV_FILES", "gather", "render_html", "summary", "write_report"]
+
+# A failed-logon source with at least this many failures is shown as a finding.
+BURST_MIN_EVENTS = 20
+# file name -> (key in report.json, columns)
+CSV_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "failure_map.csv": ("failure_map", (
+        "client", "server", "account", "process", "cause", "remedy", "events", "last_7d",
+        "prev_7d", "trend", "first_seen", "last_seen", "blocked", "outcome", "server_name",
+        "server_kind", "source_ip", "source_ips")),
+    "readiness.csv": ("readiness_servers", (
+        "server", "flows", "ready_flows", "share", "events", "ready_events")),
+    "failure_sources.csv": ("failure_sources", (
+        "source", "events", "accounts", "workstations", "servers", "first_seen",
+        "last_seen")),
+    "coverage.csv": ("coverage", (
+        "host", "events", "security_events", "unknown_events", "is_dc", "security_only")),
 }
 
-MAP_COLUMNS: list[tuple[str, str, str]] = [  # key, header, type
-    ("client", "Client", "text"),
-    ("server", "Server", "text"),
-    ("account", "Account", "text"),
-    ("process", "Process", "text"),
-    ("cause", "Cause", "text"),
-    ("remedy", "Remedy", "text"),
-    ("events", "Events", "number"),
-    ("last_7d", "Last 7 d", "number"),
-    ("prev_7d", "Prev 7 d", "number"),
-    ("trend", "Trend", "text"),
-    ("first_seen", "First seen", "text"),
-    ("last_seen", "Last seen", "text"),
-]
+
+def _iso(v: Any) -> Any:
+    return v.isoformat() if isinstance(v, datetime | date) else v
 
 
-def _asset(name: str) -> str:
-    return resources.files("kerbfirst.audit").joinpath("report_assets", name).read_text("utf-8")
+def _record(row: Any) -> dict[str, Any]:
+    return {k: _iso(v) for k, v in row._asdict().items()}
 
 
-def _csp_hash(text: str) -> str:
-    return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
-
-
-def gather(analytics: Analytics, *, as_of: date | None, now: datetime) -> dict[str, Any]:
+def gather(analytics: Analytics, *, as_of: date | None, now: datetime,
+           policy: Policy | None = None, at: date | None = None) -> dict[str, Any]:
     """Everything the report shows, as plain JSON-able data (this is report.json)."""
     bounds = analytics.bounds()
     fmap = analytics.failure_map(as_of=as_of)
     ready = analytics.readiness()
-    return {
+    servers = sorted(ready.servers, key=lambda s: (s.share, -s.flows, s.server))
+    data: dict[str, Any] = {
         "generated": now.isoformat(timespec="seconds"),
         "first_day": bounds.first_day.isoformat() if bounds.first_day else None,
         "last_day": bounds.last_day.isoformat() if bounds.last_day else None,
         "as_of": (as_of or bounds.last_day or now.date()).isoformat(),
         "events": bounds.events,
+        "outcomes": [o._asdict() for o in analytics.outcomes()],
         "daily_by_cause": [d._asdict() for d in analytics.daily_by_cause()],
         "top_servers": [t._asdict() for t in analytics.top_servers(10)],
         "top_clients": [t._asdict() for t in analytics.top_clients(10)],
@@ -84,8 +81,20 @@ def gather(analytics: Analytics, *, as_of: date | None, now: datetime) -> dict[s
                         for s in ready.servers],
             "kerberos_remedies": sorted(r.value for r in KERBEROS_REMEDIES),
         },
+        "readiness_servers": [dict(s._asdict(), share=round(s.share, 4)) for s in servers],
         "failure_map": [_map_record(r) for r in fmap],
+        "failure_sources": [_record(f) for f in
+                            analytics.failure_sources(BURST_MIN_EVENTS)],
+        "coverage": [dict(c._asdict(), security_only=c.security_only)
+                     for c in analytics.coverage()],
+        "simulation": None,
     }
+    if policy is not None:
+        day = at or now.date()
+        data["simulation"] = sim_mod.to_json(sim_mod.simulate(policy, analytics.flows(),
+                                                              at=day))
+    data["summary"] = summary(data)
+    return data
 
 
 def _map_record(r: FailureMapRow) -> dict[str, Any]:
@@ -95,168 +104,111 @@ def _map_record(r: FailureMapRow) -> dict[str, Any]:
     return d
 
 
+def _top(names: list[str], n: int = 3) -> str:
+    shown = ", ".join(names[:n])
+    return shown + (f" and {len(names) - n} more" if len(names) > n else "")
+
+
+ACTION_TEXT = {
+    "register-spn-use-fqdn": "Register the missing SPNs and make clients use DNS names "
+                             "(not IP addresses)",
+    "localkdc": "Move local-account logons to LocalKDC (Kerberos for local accounts)",
+    "iakerb": "Deploy IAKerb where clients have no line of sight to a KDC",
+    "switch-to-negotiate": "Switch applications that call NTLM by name to Negotiate",
+    "upgrade-or-replace-device": "Upgrade or replace the NTLMv1/LM clients",
+    "restrict-null-sessions": "Find what opens anonymous (null) sessions and restrict "
+                              "anonymous access",
+}
+
+
+def summary(data: dict[str, Any]) -> dict[str, Any]:
+    """The executive summary, computed from the gathered data."""
+    ok = [r for r in data["failure_map"] if r["outcome"] == "success"]
+    outcomes = {o["outcome"]: o["events"] for o in data["outcomes"]}
+    by_remedy: dict[str, dict[str, Any]] = {}
+    for r in ok:
+        slot = by_remedy.setdefault(r["remedy"] or "owned-exception",
+                                    {"flows": 0, "events": 0, "servers": {}, "clients": {}})
+        slot["flows"] += 1
+        slot["events"] += r["events"]
+        slot["servers"][r["server"]] = slot["servers"].get(r["server"], 0) + r["events"]
+        slot["clients"][r["client"]] = slot["clients"].get(r["client"], 0) + r["events"]
+
+    def ranked(d: dict[str, int]) -> list[str]:
+        return [k for k, _ in sorted(d.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    kerberos = set(data["readiness"]["kerberos_remedies"])
+    removable = [{"remedy": k, "flows": v["flows"], "events": v["events"],
+                  "servers": ranked(v["servers"])[:5]}
+                 for k, v in sorted(by_remedy.items(), key=lambda kv: -kv[1]["events"])
+                 if k in kerberos]
+    blocking = [{"remedy": k, "flows": v["flows"], "events": v["events"],
+                 "servers": ranked(v["servers"])[:5], "clients": ranked(v["clients"])[:5]}
+                for k, v in sorted(by_remedy.items(), key=lambda kv: -kv[1]["events"])
+                if k not in kerberos]
+    actions: list[tuple[int, str]] = []
+    for k, v in by_remedy.items():
+        if k in ACTION_TEXT:
+            where = ranked(v["clients"] if k == "upgrade-or-replace-device" else v["servers"])
+            actions.append((v["events"], f"{ACTION_TEXT[k]}: {v['flows']:,} flows, "
+                                         f"{v['events']:,} events, most on {_top(where)}."))
+    blind = [c for c in data["coverage"] if c["security_only"] and c["unknown_events"]]
+    if blind:
+        n = sum(c["unknown_events"] for c in blind)
+        actions.append((n, f"Learn the cause of {n:,} NTLM events on {len(blind)} hosts that "
+                           f"send only Security logs ({_top([c['host'] for c in blind])}): "
+                           "turn on NTLM auditing there (see Coverage)."))
+    for f in data["failure_sources"][:1]:
+        actions.append((f["events"], f"Investigate {f['source']}: {f['events']:,} failed NTLM "
+                                     f"logons against {f['accounts']:,} accounts from "
+                                     f"{f['workstations']:,} workstation names."))
+    sim = data.get("simulation")
+    would_fail = sim["totals"] if sim else None
+    return {
+        "ntlm_events": outcomes.get("success", 0),
+        "failed_events": outcomes.get("failed", 0),
+        "blocked_events": outcomes.get("blocked", 0),
+        "flows": len(ok),
+        "servers": len({r["server"] for r in ok}),
+        "clients": len({r["client"] for r in ok}),
+        "removable_events": sum(x["events"] for x in removable),
+        "removable_flows": sum(x["flows"] for x in removable),
+        "removable": removable,
+        "blocking": blocking,
+        "would_fail": would_fail,
+        "next_actions": [text for _, text in sorted(actions, key=lambda a: -a[0])[:3]],
+    }
+
+
 def _csv_cell(v: object) -> str:
-    s = str(v)
+    s = "" if v is None else str(v)
     return "'" + s if s[:1] in ("=", "+", "-", "@", "\t", "\r") else s
 
 
-def write_csv(data: dict[str, Any], path: Path) -> None:
-    with path.open("w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow([k for k, _, _ in MAP_COLUMNS] + ["blocked"])
-        for row in data["failure_map"]:
-            w.writerow([_csv_cell(row[k]) for k, _, _ in MAP_COLUMNS] + [row["blocked"]])
-
-
-def _kpi(value: str, label: str) -> str:
-    return (f'<div class="kpi"><div class="v">{esc(value)}</div>'
-            f'<div class="l">{esc(label)}</div></div>')
-
-
-_NUM = ' class="n"'
-
-
-def _table(table_id: str, columns: list[tuple[str, str, str]], rows: list[list[Any]],
-           *, sortable: bool = True, cell_classes: dict[int, str] | None = None) -> str:
-    cls = ' class="sortable"' if sortable else ""
-    head = "".join(
-        f'<th data-key="{esc(k)}" data-type="{t}"{_NUM if t == "number" else ""}>{esc(h)}</th>'
-        for k, h, t in columns
-    )
-    body = []
-    for row in rows:
-        cells = []
-        for i, v in enumerate(row):
-            kind = columns[i][2]
-            extra = ""
-            if kind == "number":
-                extra = ' class="n share"' if isinstance(v, tuple) else ' class="n"'
-            elif cell_classes and i in cell_classes:
-                extra = f' class="{esc(cell_classes[i])}-{esc(v)}"'
-            if isinstance(v, tuple):  # (display html, sort key): display is already escaped
-                cells.append(f'<td{extra} data-sort="{esc(v[1])}">{v[0]}</td>')
-            else:
-                cells.append(f"<td{extra}>{esc(v)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table id="{esc(table_id)}"{cls}><thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")
-
-
-def render_html(data: dict[str, Any]) -> str:
-    css, js = _asset("report.css"), _asset("report.js")
-    ready = data["readiness"]
-    overall = ready["overall"]
-    fmap = data["failure_map"]
-    period = f"{data['first_day']} to {data['last_day']}" if data["first_day"] else "no data"
-    kpis = "".join([
-        _kpi(f"{data['events']:,}", "NTLM events"),
-        _kpi(f"{overall['flows']:,}", "distinct NTLM flows"),
-        _kpi(f"{len(ready['servers']):,}", "servers receiving NTLM"),
-        _kpi(f"{len({r['client'] for r in fmap}):,}", "clients sending NTLM"),
-        _kpi(f"{100 * overall['share']:.0f}%", "flows with a Kerberos remedy"),
-    ])
-    causes = data["causes"]
-    cause_rows = [(charts.label(c["cause"]), c["events"], charts.colour(c["cause"]))
-                  for c in causes]
-    servers = [(t["name"], t["events"], "#0072B2") for t in data["top_servers"]]
-    clients = [(t["name"], t["events"], "#56B4E9") for t in data["top_clients"]]
-    ready_rows = [
-        [s["server"], s["flows"], s["ready_flows"],
-         (charts.share_bar(s["share"]) + f" {100 * s['share']:.0f}%", f"{s['share']:.4f}"),
-         s["events"]]
-        for s in sorted(ready["servers"], key=lambda s: (s["share"], -s["flows"], s["server"]))
-    ]
-    ready_cols = [("server", "Server", "text"), ("flows", "NTLM flows", "number"),
-                  ("ready_flows", "With Kerberos remedy", "number"),
-                  ("share", "Readiness", "number"), ("events", "Events", "number")]
-    cause_table = _table(
-        "causes-table",
-        [("cause", "Cause", "text"), ("events", "Events", "number"),
-         ("servers", "Servers", "number"), ("clients", "Clients", "number"),
-         ("accounts", "Accounts", "number")],
-        [[charts.label(c["cause"]), c["events"], c["servers"], c["clients"], c["accounts"]]
-         for c in causes],
-    )
-    map_rows = [
-        [r["client"], r["server"], r["account"], r["process"], charts.label(r["cause"]),
-         REMEDY_LABELS.get(r["remedy"], r["remedy"]), r["events"], r["last_7d"],
-         r["prev_7d"], r["trend"], r["first_seen"][:16].replace("T", " "),
-         r["last_seen"][:16].replace("T", " ")]
-        for r in fmap
-    ]
-    csp = (f"default-src 'none'; style-src {_csp_hash(css)}; script-src {_csp_hash(js)}; "
-           "img-src data:; base-uri 'none'; form-action 'none'")
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
-<title>NTLM usage report ({esc(period)})</title>
-<style>{css}</style>
-</head>
-<body>
-<header>
-<h1>Where NTLM is still used, why, and what removes it</h1>
-<p>Period {esc(period)} &middot; trend window ends {esc(data['as_of'])} &middot;
-generated {esc(data['generated'])} by kerbfirst</p>
-</header>
-<main>
-<div class="kpis">{kpis}</div>
-<section id="over-time">
-<h2>NTLM over time, by cause</h2>
-<p class="why">Events per day. Each colour is the reason Kerberos was not used.</p>
-{charts.stacked_daily([_daily(d) for d in data['daily_by_cause']])}
-</section>
-<section id="readiness">
-<h2>Readiness: {100 * overall['share']:.0f}% of NTLM flows have a Kerberos remedy</h2>
-<p class="why">A flow is one client, server, account, process and cause. It is ready when
-its remedy moves it onto Kerberos (SPN/FQDN, IAKerb, LocalKDC, Negotiate); the rest need a
-device upgrade or an owned exception. {overall['ready_flows']:,} of {overall['flows']:,} flows
-({100 * overall['event_share']:.0f}% of events). Least ready servers first.</p>
-<div class="scroll">{_table('readiness-table', ready_cols, ready_rows)}</div>
-</section>
-<div class="grid2">
-<section id="top-servers"><h2>Top servers receiving NTLM</h2>
-{charts.hbars('chart-servers', servers)}</section>
-<section id="top-clients"><h2>Top clients sending NTLM</h2>
-{charts.hbars('chart-clients', clients)}</section>
-</div>
-<section id="causes">
-<h2>Why NTLM was used</h2>
-{charts.hbars('chart-causes', cause_rows, width=1100)}
-{cause_table}
-</section>
-<section id="failure-map-section">
-<h2>Failure map</h2>
-<p class="why">Every flow, with its cause and remedy. Click a column header to sort.
-Trend compares the last 7 days with the 7 before.</p>
-<div class="scroll">{_table('failure-map', MAP_COLUMNS, map_rows, cell_classes={9: 'trend'})}</div>
-</section>
-<footer>kerbfirst audit report &middot; data also in report.json and failure_map.csv</footer>
-</main>
-<script>{js}</script>
-</body>
-</html>
-"""
-
-
-def _daily(d: dict[str, Any]) -> DailyCount:
-    return DailyCount(d["day"], d["cause"], d["events"])
+def write_csvs(data: dict[str, Any], out: Path) -> list[Path]:
+    paths = []
+    for name, (key, columns) in CSV_FILES.items():
+        path = out / name
+        with path.open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(columns)
+            for row in data[key]:
+                w.writerow([_csv_cell(row[c]) for c in columns])
+        paths.append(path)
+    return paths
 
 
 def write_report(store: EventStore, out: Path, *, as_of: date | None = None,
-                 now: datetime | None = None) -> list[Path]:
-    """Write report.html, report.json and failure_map.csv into `out`; return their paths."""
+                 now: datetime | None = None, policy: Policy | None = None,
+                 at: date | None = None) -> list[Path]:
+    """Write report.html, report.json and the CSV files into `out`; return their paths."""
     now = now or datetime.now(UTC)
     with store.connect() as con:
-        data = gather(Analytics(duckdb_runner(con)), as_of=as_of, now=now)
+        data = gather(Analytics(duckdb_runner(con)), as_of=as_of, now=now, policy=policy,
+                      at=at)
     out.mkdir(parents=True, exist_ok=True)
     html_path = out / "report.html"
     json_path = out / "report.json"
-    csv_path = out / "failure_map.csv"
     html_path.write_text(render_html(data), encoding="utf-8")
     json_path.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    write_csv(data, csv_path)
-    return [html_path, json_path, csv_path]
+    return [html_path, json_path, *write_csvs(data, out)]

@@ -303,20 +303,40 @@ def simulate(
 @app.command()
 def report(
     out: Annotated[Path, typer.Option("--out", help="Directory for report.html, "
-                                      "report.json and failure_map.csv.")],
+                                      "report.json and the CSV files (failure_map.csv, "
+                                      "readiness.csv, failure_sources.csv, coverage.csv).")],
     store_dir: StoreOpt = DEFAULT_STORE,
     as_of: Annotated[
         str | None,
         typer.Option("--as-of", help="Last day of the trend window (YYYY-MM-DD); default: "
                      "the last day in the store."),
     ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option("--policy", help="NTLM policy file (TOML): adds the exception "
+                     "register and the enforcement simulation to the report."),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option("--at", help="Date the policy's exceptions are checked at "
+                     "(YYYY-MM-DD); default: today."),
+    ] = None,
 ) -> None:
-    """One self-contained HTML report (no external resources) plus JSON and CSV."""
+    """One self-contained, printable HTML report (no external resources) plus JSON and
+    CSV: executive summary, successes vs failures, readiness, causes, failure map,
+    exceptions and simulation (with --policy) and a coverage note."""
     from kerbfirst.audit.report import write_report
+    from kerbfirst.audit.simulate import load_policy
 
     day = _date(as_of, "--as-of")
+    check_day = _date(at, "--at") or date.today()
+    try:
+        pol = load_policy(policy) if policy is not None else None
+    except PolicyError as exc:
+        _err(str(exc))
+        raise typer.Exit(2) from None
     store = _open(store_dir)
-    paths = write_report(store, out, as_of=day)
+    paths = write_report(store, out, as_of=day, policy=pol, at=check_day)
     for p in paths:
         _console().print(f"wrote {p}", markup=False)
 
