@@ -95,7 +95,9 @@ def test_end_to_end(logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     out = tmp_path / "report"
     rep = runner.invoke(app, ["report", "--out", str(out)])
     assert rep.exit_code == 0, rep.output
-    assert {p.name for p in out.iterdir()} == {"report.html", "report.json", "failure_map.csv"}
+    assert {p.name for p in out.iterdir()} == {"report.html", "report.json", "failure_map.csv",
+                                               "readiness.csv", "failure_sources.csv",
+                                               "coverage.csv"}
     assert json.loads((out / "report.json").read_text())["events"] == 120
 
     win = tmp_path / "win"
