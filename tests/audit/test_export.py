@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from kerbfirst.audit.export import (
+    LSA,
     MSV1_0,
     NETLOGON,
     SMB_CLIENT_POLICY,
@@ -78,7 +79,8 @@ def test_enforce_estate(tmp_path: Path) -> None:
     out = export(tmp_path, "enforce", {"estate": True}, date(2025, 5, 1))
     clients = parse_reg(out / "ntlm-clients.reg")
     assert clients[MSV1_0]["RestrictSendingNTLMTraffic"] == 2
-    assert clients[MSV1_0]["ClientAllowedNTLMServers"] == ["PRN03", "*.legacy.example"]
+    # NetBIOS names only: a DNS-domain wildcard cannot be expressed there (warned)
+    assert clients[MSV1_0]["ClientAllowedNTLMServers"] == ["PRN03"]
     assert clients[SMB_CLIENT_POLICY] == {
         "BlockNTLM": 1, "BlockNTLMServerExceptionList": ["PRN03", "*.legacy.example"],
     }
@@ -86,13 +88,16 @@ def test_enforce_estate(tmp_path: Path) -> None:
     assert servers[MSV1_0] == {"RestrictReceivingNTLMTraffic": 2, "AuditReceivingNTLMTraffic": 2}
     dcs = parse_reg(out / "ntlm-domain-controllers.reg")
     assert dcs[NETLOGON] == {
-        "RestrictNTLMInDomain": 7, "AuditNTLMInDomain": 7,
-        "DCAllowedNTLMServers": ["PRN03", "*.legacy.example"],
+        "RestrictNTLMInDomain": 7, "AuditNTLMInDomain": 7, "DCAllowedNTLMServers": ["PRN03"],
     }
+    for group in ("clients", "servers", "domain-controllers"):  # refuse_ntlmv1 (default)
+        assert parse_reg(out / f"ntlm-{group}.reg")[LSA] == {"LmCompatibilityLevel": 5}
     ps1 = (out / "ntlm-policy.ps1").read_bytes().decode("utf-8-sig")
     assert "Set-SmbClientConfiguration -BlockNTLM $true" in ps1
     assert "-PropertyType MultiString" in ps1 and "-PropertyType DWord" in ps1
-    assert "'ClientAllowedNTLMServers' @('PRN03', '*.legacy.example')" in ps1
+    assert "'ClientAllowedNTLMServers' @('PRN03')" in ps1
+    assert "'LmCompatibilityLevel' 5" in ps1
+    assert "*.legacy.example matches hosts of a DNS domain" in ps1
     assert "$Estate = $true" in ps1
     # header lists the register with owner and expiry, and the expired entry as not exported
     for text in (ps1, (out / "ntlm-clients.reg").read_bytes()[2:].decode("utf-16-le")):
@@ -104,7 +109,8 @@ def test_enforce_estate(tmp_path: Path) -> None:
 def test_expired_exceptions_are_not_exported(tmp_path: Path) -> None:
     out = export(tmp_path, "enforce", {"estate": True}, date(2025, 7, 1))  # EX-1 expired
     clients = parse_reg(out / "ntlm-clients.reg")
-    assert clients[MSV1_0]["ClientAllowedNTLMServers"] == ["*.legacy.example"]
+    assert clients[MSV1_0]["ClientAllowedNTLMServers"] is None  # only EX-2, not expressible
+    assert clients[SMB_CLIENT_POLICY]["BlockNTLMServerExceptionList"] == ["*.legacy.example"]
     all_text = "".join(p.read_bytes().decode("utf-16-le", "ignore") for p in out.glob("*.reg"))
     assert "OLD01" not in "".join(
         str(v) for f in out.glob("*.reg") for k in parse_reg(f).values() for v in k.values()
@@ -112,23 +118,45 @@ def test_expired_exceptions_are_not_exported(tmp_path: Path) -> None:
     assert "NOT exported, expired 2025-06-30: EX-1" in all_text
 
 
-def test_audit_mode_values(tmp_path: Path) -> None:
+def test_audit_mode_writes_only_what_the_policy_sets(tmp_path: Path) -> None:
     out = export(tmp_path, "audit", {"estate": True}, date(2025, 5, 1))
-    assert parse_reg(out / "ntlm-clients.reg")[MSV1_0]["RestrictSendingNTLMTraffic"] == 1
-    assert parse_reg(out / "ntlm-clients.reg")[SMB_CLIENT_POLICY]["BlockNTLM"] == 0
-    assert parse_reg(out / "ntlm-servers.reg")[MSV1_0] == {
-        "RestrictReceivingNTLMTraffic": 0, "AuditReceivingNTLMTraffic": 2,
-    }
+    clients = parse_reg(out / "ntlm-clients.reg")
+    # no BlockNTLM = 0: it would switch off an SMB NTLM block set elsewhere
+    assert SMB_CLIENT_POLICY not in clients and LSA not in clients
+    assert clients[MSV1_0] == {"RestrictSendingNTLMTraffic": 1,
+                               "ClientAllowedNTLMServers": ["PRN03"]}
+    assert parse_reg(out / "ntlm-servers.reg")[MSV1_0] == {"AuditReceivingNTLMTraffic": 2}
     dcs = parse_reg(out / "ntlm-domain-controllers.reg")[NETLOGON]
-    assert (dcs["RestrictNTLMInDomain"], dcs["AuditNTLMInDomain"]) == (0, 7)
-    assert "-BlockNTLM $false" in (out / "ntlm-policy.ps1").read_text("utf-8-sig")
+    assert dcs == {"AuditNTLMInDomain": 7, "DCAllowedNTLMServers": ["PRN03"]}
+    ps1 = (out / "ntlm-policy.ps1").read_text("utf-8-sig")
+    assert "BlockNTLM $" not in ps1 and "RestrictReceivingNTLMTraffic" not in ps1
+    assert "LmCompatibilityLevel has no audit setting" in ps1
+
+
+def test_targets_are_written_in_the_forms_windows_matches(tmp_path: Path) -> None:
+    exc = [dict(EXC, id="FQDN", target="sql02.corp.example"),
+           dict(EXC, id="IP", target="10.0.0.7"),
+           dict(EXC, id="WILD", target="PRN*"),
+           dict(EXC, id="NB", target="FS01")]
+    policy = Policy.from_dict({"mode": "enforce", "scope": {"estate": True},
+                               "exception": exc})
+    write_export(policy, tmp_path, at=date(2025, 5, 1))
+    clients = parse_reg(tmp_path / "ntlm-clients.reg")
+    assert clients[MSV1_0]["ClientAllowedNTLMServers"] == ["SQL02", "PRN*", "FS01"]
+    assert parse_reg(tmp_path / "ntlm-domain-controllers.reg")[NETLOGON][
+        "DCAllowedNTLMServers"] == ["SQL02", "PRN*", "FS01"]
+    assert clients[SMB_CLIENT_POLICY]["BlockNTLMServerExceptionList"] == [
+        "sql02.corp.example", "10.0.0.7", "PRN*", "FS01"]
+    text = (tmp_path / "ntlm-clients.reg").read_bytes()[2:].decode("utf-16-le")
+    assert "target sql02.corp.example is written as SQL02" in text
+    assert "target 10.0.0.7 is an IP address" in text
 
 
 def test_scoped_enforce_leaves_the_domain_to_the_scoped_machines(tmp_path: Path) -> None:
     out = export(tmp_path, "enforce", {"servers": ["FS*"], "clients": ["KIOSK*"]},
                  date(2025, 5, 1))
     dcs = parse_reg(out / "ntlm-domain-controllers.reg")[NETLOGON]
-    assert dcs["RestrictNTLMInDomain"] == 0 and dcs["DCAllowedNTLMServers"] is None
+    assert "RestrictNTLMInDomain" not in dcs and "DCAllowedNTLMServers" not in dcs
     ps1 = (out / "ntlm-policy.ps1").read_text("utf-8-sig")
     assert "$ClientScope = @('KIOSK*')" in ps1 and "$ServerScope = @('FS*')" in ps1
     assert "$Estate = $false" in ps1

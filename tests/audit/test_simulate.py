@@ -75,3 +75,23 @@ def test_load_policy_errors_name_the_file(tmp_path: Path) -> None:
         load_policy(p)
     with pytest.raises(PolicyError, match="cannot read"):
         load_policy(tmp_path / "missing.toml")
+
+
+def test_narrowed_exception_is_flagged_with_what_windows_would_let_through(
+        tmp_path: Path) -> None:
+    evs = [event(record_id=i, host="SQL02", client=c, user=u)
+           for i, (c, u) in enumerate([("WS001", "svc_backup"), ("WS001", "svc_backup"),
+                                       ("KIOSK1", "alice"), ("LAB-PC9", "bob")])]
+    fl = flows(tmp_path, evs)
+    policy = Policy.from_dict({
+        "mode": "enforce", "scope": {"estate": True},
+        "exception": [dict(EXC, id="bk", target="SQL02", client="WS00*",
+                           user="CORP\\svc_backup", expires=date(2026, 1, 1))],
+    })
+    sim = simulate(policy, fl, at=date(2025, 6, 1))
+    assert [o.flow.client for o in sim.saved] == ["WS001"]
+    (n,) = sim.exceptions_narrowed
+    assert (n.entry.id, n.flows, n.events) == ("bk", 2, 2)
+    assert "exported for every client and user of SQL02" in n.note
+    out = to_json(sim)["exceptions_narrowed"][0]
+    assert out["windows_also_allows_flows"] == 2 and out["id"] == "bk"

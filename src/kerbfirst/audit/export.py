@@ -1,21 +1,28 @@
 """The NTLM policy as the Windows settings that enforce it: .reg files and a PowerShell script.
 
-Settings ([MS-NLMP] 1.x; Microsoft's "Network security: Restrict NTLM" policy reference):
+Settings (Microsoft's security policy reference, "Network security: Restrict NTLM: ..."
+and "Network security: LAN Manager authentication level"):
+
+- HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa (every machine, enforce with refuse_ntlmv1)
+  LmCompatibilityLevel           5 = send NTLMv2 only, refuse LM and NTLM(v1)
 
 - HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa\\MSV1_0 (every member machine)
   RestrictSendingNTLMTraffic     0 allow all, 1 audit all, 2 deny all        (client side)
-  ClientAllowedNTLMServers       REG_MULTI_SZ: servers a client may still use NTLM with
+  ClientAllowedNTLMServers       REG_MULTI_SZ: NetBIOS names of servers a client may
+                                 still use NTLM with (* anywhere)
   RestrictReceivingNTLMTraffic   0 allow all, 1 deny domain accounts, 2 deny all (server)
   AuditReceivingNTLMTraffic      0 off, 1 domain accounts, 2 all accounts        (server)
 - HKLM\\SYSTEM\\CurrentControlSet\\Services\\Netlogon\\Parameters (domain controllers)
   RestrictNTLMInDomain           0 off, 1/3/5 partial, 7 deny all
   AuditNTLMInDomain              0 off, 1/3/5 partial, 7 audit all
-  DCAllowedNTLMServers           REG_MULTI_SZ: servers still allowed NTLM pass-through
+  DCAllowedNTLMServers           REG_MULTI_SZ: NetBIOS names of servers still allowed
+                                 NTLM pass-through (* anywhere)
 - HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\LanmanWorkstation (SMB client, Windows 11 24H2
   and Server 2025; the "Block NTLM (LM, NTLM, NTLMv2)" and "Block NTLM Server Exception
   List" policies of Network > Lanman Workstation; `Set-SmbClientConfiguration -BlockNTLM`)
   BlockNTLM                      DWORD 1 = the SMB client never offers NTLM
-  BlockNTLMServerExceptionList   REG_MULTI_SZ: servers SMB may still use NTLM with
+  BlockNTLMServerExceptionList   REG_MULTI_SZ: servers SMB may still use NTLM with (DNS
+                                 name, IP address or NetBIOS name)
 
 A registry file applies to one machine, so the settings come in three groups, one .reg file
 each, and the script applies the groups that fit the machine it runs on:
@@ -24,7 +31,8 @@ With scope.estate every member is both a client and a server.
 
 Only exceptions still valid at the export date are exported: an expired exception allows
 nothing (policy/ntlm.py). Windows lists name servers only and accept only `*` wildcards, so
-an exception narrowed to a client or user is exported server-wide; the header says so.
+an exception narrowed to a client or user is exported server-wide; the header says so, and
+so does the simulation (narrowed_note). Audit mode writes only audit values.
 Comments and strings are sanitised: exception text is operator-written but lands in a script.
 """
 
@@ -35,9 +43,11 @@ from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
+from kerbfirst.audit.classify import target_is_ip
 from kerbfirst.policy import ExceptionEntry, Mode, Policy
 
-MSV1_0 = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Lsa\MSV1_0"
+LSA = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Lsa"
+MSV1_0 = LSA + r"\MSV1_0"
 NETLOGON = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services\Netlogon\Parameters"
 SMB_CLIENT_POLICY = r"HKEY_LOCAL_MACHINE\SOFTWARE\Policies\Microsoft\Windows\LanmanWorkstation"
 
@@ -53,6 +63,14 @@ class RegValue(NamedTuple):
     name: str
     value: int | tuple[str, ...]  # int = REG_DWORD; tuple = REG_MULTI_SZ (empty: delete)
     comment: str
+
+
+def narrowed_note(e: ExceptionEntry) -> str:
+    """What Windows makes of an exception narrowed to clients or users (one text for the
+    export's header and the simulation)."""
+    return (f"exception {e.id} is narrowed to client {e.client or '*'} / user "
+            f"{e.user or '*'}; Windows lists name servers only, so it is exported for every "
+            f"client and user of {e.target}")
 
 
 class WindowsSettings(NamedTuple):
@@ -77,42 +95,94 @@ def _check_pattern(e: ExceptionEntry) -> str:
     return e.target
 
 
+NETBIOS_MAX = 15  # NetBIOS computer names are at most 15 characters
+
+
+def netbios_form(e: ExceptionEntry) -> tuple[str | None, str | None]:
+    """The form of `e.target` that ClientAllowedNTLMServers / DCAllowedNTLMServers match
+    (Microsoft's reference for both: "List the NetBIOS server names ... A single
+    asterisk (*) can be used anywhere"), and a warning when the target had to be
+    rewritten or cannot be expressed at all (then the form is None)."""
+    target = _check_pattern(e)
+    if target_is_ip(target):
+        return None, (f"exception {e.id}: target {target} is an IP address; the NTLM "
+                      "exception lists take NetBIOS server names, so it is left out of "
+                      "ClientAllowedNTLMServers/DCAllowedNTLMServers (SMB's exception list "
+                      "keeps it): name the server by its NetBIOS name instead")
+    if "." not in target:
+        if len(target) > NETBIOS_MAX and "*" not in target:
+            return target, (f"exception {e.id}: {target} is longer than {NETBIOS_MAX} "
+                            "characters, so it is no NetBIOS name; check the server's name")
+        return target, None
+    first = target.split(".", 1)[0]
+    if "*" in first or not first:
+        return None, (f"exception {e.id}: target {target} matches hosts of a DNS domain, "
+                      "which a NetBIOS-name list cannot express; it is left out of "
+                      "ClientAllowedNTLMServers/DCAllowedNTLMServers (SMB's exception list "
+                      "keeps it): list the servers by NetBIOS name")
+    form = first.upper()
+    return form, (f"exception {e.id}: target {target} is written as {form} in "
+                  "ClientAllowedNTLMServers/DCAllowedNTLMServers (they take NetBIOS names)")
+
+
 def windows_settings(policy: Policy, *, at: date) -> WindowsSettings:
+    """The registry values that enforce `policy`. Only what the policy sets is written:
+    audit mode writes the audit values and no restriction at all (a value of 0 would
+    switch off a restriction set elsewhere, e.g. an SMB NTLM block)."""
     active = policy.active_exceptions(at)
     expired = [e for e in policy.exceptions if e.expired(at)]
-    targets = tuple(dict.fromkeys(_check_pattern(e) for e in active))
+    smb_targets = tuple(dict.fromkeys(_check_pattern(e) for e in active))
+    forms = [netbios_form(e) for e in active]
+    targets = tuple(dict.fromkeys(f for f, _ in forms if f is not None))
+    warnings = [w for _, w in forms if w is not None]
     enforce = policy.mode is Mode.ENFORCE
-    notes = [
-        f"exception {e.id} is narrowed to client {e.client or '*'} / user {e.user or '*'}; "
-        "Windows lists name servers only, so it is exported for every client"
-        for e in active
-        if e.client or e.user
-    ]
+    notes = [narrowed_note(e) for e in active if e.client or e.user] + warnings
+
+    def exception_list(key: str, name: str, values: tuple[str, ...], comment: str
+                       ) -> list[RegValue]:
+        # An empty list deletes a stale one only when this policy enforces: in audit mode
+        # a list set elsewhere is not ours to remove.
+        if values or enforce:
+            return [RegValue(key, name, values, comment)]
+        return []
+
+    lm_level: list[RegValue] = []
+    if policy.refuse_ntlmv1 and enforce:
+        lm_level = [RegValue(LSA, "LmCompatibilityLevel", 5,
+                             "send NTLMv2 only, refuse LM and NTLMv1 (refuse_ntlmv1), also "
+                             "on the exception servers")]
+    elif policy.refuse_ntlmv1:
+        notes.append("refuse_ntlmv1 is not exported in audit mode: LmCompatibilityLevel has "
+                     "no audit setting (5 would refuse NTLMv1 at once)")
     clients = [
         RegValue(MSV1_0, "RestrictSendingNTLMTraffic", 2 if enforce else 1,
                  "deny all outgoing NTLM" if enforce else "audit all outgoing NTLM"),
-        RegValue(MSV1_0, "ClientAllowedNTLMServers", targets,
-                 "servers still allowed NTLM (exception register)"),
-        RegValue(SMB_CLIENT_POLICY, "BlockNTLM", 1 if enforce else 0,
-                 "SMB client never offers NTLM" if enforce
-                 else "SMB client NTLM not blocked in audit mode (SMB has no audit setting)"),
-        RegValue(SMB_CLIENT_POLICY, "BlockNTLMServerExceptionList", targets,
-                 "SMB servers still allowed NTLM (exception register)"),
+        *exception_list(MSV1_0, "ClientAllowedNTLMServers", targets,
+                        "servers still allowed NTLM (exception register, NetBIOS names)"),
+        *lm_level,
     ]
+    if enforce:
+        clients += [
+            RegValue(SMB_CLIENT_POLICY, "BlockNTLM", 1, "SMB client never offers NTLM"),
+            *exception_list(SMB_CLIENT_POLICY, "BlockNTLMServerExceptionList", smb_targets,
+                            "SMB servers still allowed NTLM (exception register)"),
+        ]
     servers = [
-        RegValue(MSV1_0, "RestrictReceivingNTLMTraffic", 2 if enforce else 0,
-                 "deny all incoming NTLM" if enforce else "allow incoming NTLM (audit only)"),
+        *([RegValue(MSV1_0, "RestrictReceivingNTLMTraffic", 2, "deny all incoming NTLM")]
+          if enforce else []),
         RegValue(MSV1_0, "AuditReceivingNTLMTraffic", 2, "audit incoming NTLM, all accounts"),
+        *lm_level,
     ]
     # On DCs, deny-all only for an estate-wide block: a scoped block is enforced by the
     # scoped machines themselves (a DC cannot deny "all servers but those not listed").
-    dc_restrict = 7 if enforce and policy.block_estate else 0
     dcs = [
-        RegValue(NETLOGON, "RestrictNTLMInDomain", dc_restrict,
-                 "deny all NTLM in the domain" if dc_restrict else "no domain-wide NTLM denial"),
+        *([RegValue(NETLOGON, "RestrictNTLMInDomain", 7, "deny all NTLM in the domain")]
+          if enforce and policy.block_estate else []),
         RegValue(NETLOGON, "AuditNTLMInDomain", 7, "audit all NTLM in the domain"),
-        RegValue(NETLOGON, "DCAllowedNTLMServers", targets if policy.block_estate else (),
-                 "servers still allowed NTLM pass-through (exception register)"),
+        *(exception_list(NETLOGON, "DCAllowedNTLMServers", targets,
+                         "servers still allowed NTLM pass-through (exception register, "
+                         "NetBIOS names)") if policy.block_estate else []),
+        *lm_level,
     ]
     if policy.block_estate:
         who_clients = who_servers = "every domain member (scope.estate = true)"
@@ -304,13 +374,14 @@ def render_ps1(s: WindowsSettings) -> str:
         "if ($client) {",
         "    Write-Host 'kerbfirst: applying the client (outgoing NTLM) settings'",
         *_ps_group(s, "clients"),
-        "    try {",
-        f"        Set-SmbClientConfiguration -BlockNTLM ${'true' if enforce else 'false'} "
-        "-Confirm:$false",
-        "    } catch {",
-        "        Write-Warning \"Set-SmbClientConfiguration -BlockNTLM is not available here "
-        "(Windows 11 24H2 / Server 2025 and later): $_\"",
-        "    }",
+        *([
+            "    try {",
+            "        Set-SmbClientConfiguration -BlockNTLM $true -Confirm:$false",
+            "    } catch {",
+            "        Write-Warning \"Set-SmbClientConfiguration -BlockNTLM is not available "
+            "here (Windows 11 24H2 / Server 2025 and later): $_\"",
+            "    }",
+        ] if enforce else []),
         "}",
         "if ($server) {",
         "    Write-Host 'kerbfirst: applying the server (incoming NTLM) settings'",

@@ -8,6 +8,7 @@ hosts that would fail, the flows an exception saves, and the exceptions that are
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -21,6 +22,7 @@ from rich.text import Text
 
 from kerbfirst.audit.analytics import Flow
 from kerbfirst.audit.events import Cause
+from kerbfirst.audit.export import narrowed_note
 from kerbfirst.policy import Decision, ExceptionEntry, Policy, PolicyError
 from kerbfirst.policy import Flow as PolicyFlow
 
@@ -67,6 +69,17 @@ class ExceptionUse(NamedTuple):
     events: int
 
 
+class NarrowedUse(NamedTuple):
+    """An exception narrowed to clients or users, which Windows settings cannot express:
+    exported, it allows every client; `flows`/`events` are what that lets through that
+    the policy itself would refuse."""
+
+    entry: ExceptionEntry
+    note: str
+    flows: int
+    events: int
+
+
 class Simulation(NamedTuple):
     at: date
     mode: str
@@ -80,10 +93,14 @@ class Simulation(NamedTuple):
     exceptions_used: list[ExceptionUse]
     exceptions_unused: list[ExceptionEntry]
     exceptions_expired: list[ExceptionUse]
+    exceptions_narrowed: list[NarrowedUse]
 
 
 def _policy_flow(f: Flow) -> PolicyFlow:
-    return PolicyFlow(f.client, f.server, f.user, f.domain, f.cause == Cause.NTLMV1_OR_LM)
+    # The longest form of the server's name seen: a NetBIOS pattern matches an FQDN, and
+    # an FQDN pattern needs one.
+    return PolicyFlow(f.client, f.server_name or f.server, f.user, f.domain,
+                      f.cause == Cause.NTLMV1_OR_LM)
 
 
 def _parties(outcomes: list[Outcome], name: Any, other: Any) -> list[Party]:
@@ -116,6 +133,15 @@ def simulate(policy: Policy, flows: Iterable[Flow], *, at: date) -> Simulation:
     for o in saved:
         if o.decision.exception is not None:
             used[o.decision.exception.id].append(o)
+    narrowed = []
+    for e in policy.active_exceptions(at):
+        if e.client or e.user:
+            wide = dataclasses.replace(e, client=None, user=None)
+            extra = [o.flow for o in would_fail
+                     if not (o.flow.cause == Cause.NTLMV1_OR_LM and policy.refuse_ntlmv1)
+                     and wide.matches(_policy_flow(o.flow))]
+            narrowed.append(NarrowedUse(e, narrowed_note(e), len(extra),
+                                        sum(f.events for f in extra)))
     expired = []
     for e in policy.exceptions:
         if e.expired(at):
@@ -140,6 +166,7 @@ def simulate(policy: Policy, flows: Iterable[Flow], *, at: date) -> Simulation:
             e for e in policy.exceptions if not e.expired(at) and not used.get(e.id)
         ],
         exceptions_expired=expired,
+        exceptions_narrowed=narrowed,
     )
 
 
@@ -190,6 +217,11 @@ def to_json(sim: Simulation) -> dict[str, Any]:
         "exceptions_expired": [
             dict(_exception_json(u.entry), flows=u.flows, events=u.events)
             for u in sim.exceptions_expired
+        ],
+        "exceptions_narrowed": [
+            dict(_exception_json(n.entry), note=n.note, windows_also_allows_flows=n.flows,
+                 windows_also_allows_events=n.events)
+            for n in sim.exceptions_narrowed
         ],
     }
 
@@ -245,4 +277,10 @@ def render(sim: Simulation, console: Console, *, limit: int = 25) -> None:
     for u in sim.exceptions_expired:
         _row(et, u.entry.id, u.entry.target, u.entry.owner, u.entry.expires.isoformat(),
                    f"expired: would match {u.flows} flows")
+    for n in sim.exceptions_narrowed:
+        _row(et, n.entry.id, n.entry.target, n.entry.owner, n.entry.expires.isoformat(),
+             f"narrowed: Windows cannot narrow it; exported, it also lets through {n.flows} "
+             "flows this simulation refuses")
     console.print(et)
+    for n in sim.exceptions_narrowed:
+        console.print(f"Note: {n.note}.", markup=False, highlight=False)
