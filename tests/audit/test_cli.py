@@ -14,6 +14,28 @@ from kerbfirst.audit.store import EventStore
 from kerbfirst.cli.audit import app
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ntlm-policy.toml"
+# A policy for this test's own log (the example policy is written for the fixture estate).
+POLICY = """mode = "enforce"
+refuse_ntlmv1 = true
+[scope]
+estate = true
+[[exception]]
+id = "EX-1"
+target = "PRN03"
+owner = "print-team@corp.example"
+expires = 2026-06-30
+reason = "Print server firmware speaks NTLMv2 only"
+compensating_control = "Printer VLAN"
+[[exception]]
+id = "EX-2"
+target = "SQL02.corp.example"
+client = "WS00*"
+user = "CORP\\\\svc_backup"
+owner = "dba-team@corp.example"
+expires = 2025-03-31
+reason = "Backup agent 7.2 hard-codes NTLM"
+compensating_control = "Dedicated service account"
+"""
 START = datetime(2025, 3, 1, tzinfo=UTC)
 TARGETS = ["cifs/10.0.0.7", "cifs/FS01.corp.example", "HTTP/PRN03", "cifs/SQL02.corp.example"]
 
@@ -54,6 +76,8 @@ def logs(tmp_path: Path) -> Path:
 
 def test_end_to_end(logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runner = CliRunner()
+    policy = tmp_path / "policy.toml"
+    policy.write_text(POLICY)
     store = tmp_path / "store"
     monkeypatch.setenv("KERBFIRST_AUDIT_STORE", str(store))
 
@@ -79,7 +103,7 @@ def test_end_to_end(logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     overall = json.loads(ready.output)["overall"]
     assert overall["events"] == 120 and 0 <= overall["share"] <= 1
 
-    sim = runner.invoke(app, ["simulate", "--policy", str(EXAMPLE), "--at", "2025-05-01",
+    sim = runner.invoke(app, ["simulate", "--policy", str(policy), "--at", "2025-05-01",
                               "--json"])
     assert sim.exit_code == 0, sim.output
     result = json.loads(sim.output)
@@ -89,7 +113,7 @@ def test_end_to_end(logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert [e["id"] for e in result["exceptions_expired"]] == ["EX-2"]
     assert {u["name"] for u in result["users"]} == {"CORP\\alice", "CORP\\bob",
                                                     "CORP\\svc_backup"}
-    sim_table = runner.invoke(app, ["simulate", "--policy", str(EXAMPLE), "--at", "2025-05-01"])
+    sim_table = runner.invoke(app, ["simulate", "--policy", str(policy), "--at", "2025-05-01"])
     assert sim_table.exit_code == 0 and "Exceptions to review" in sim_table.output
 
     out = tmp_path / "report"
@@ -101,7 +125,7 @@ def test_end_to_end(logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert json.loads((out / "report.json").read_text())["events"] == 120
 
     win = tmp_path / "win"
-    exp = runner.invoke(app, ["export-policy", "--policy", str(EXAMPLE), "--out", str(win),
+    exp = runner.invoke(app, ["export-policy", "--policy", str(policy), "--out", str(win),
                               "--at", "2025-05-01"])
     assert exp.exit_code == 0, exp.output
     assert (win / "ntlm-policy.ps1").exists() and len(list(win.glob("*.reg"))) == 3
