@@ -284,7 +284,8 @@ SQL_COVERAGE = _with_ntlm("""
 SELECT n.host AS host,
   COUNT(*) AS events,
   SUM(CASE WHEN n.channel = 'Security' THEN 1 ELSE 0 END) AS security_events,
-  SUM(CASE WHEN n.cause = 'unknown' THEN 1 ELSE 0 END) AS unknown_events,
+  SUM(CASE WHEN n.cause = 'unknown' AND n.outcome = 'success' THEN 1 ELSE 0 END)
+    AS unknown_events,
   MAX(CASE WHEN dcs.host IS NULL THEN 0 ELSE 1 END) AS is_dc
 FROM ntlm_all n
 LEFT JOIN dcs ON n.host = dcs.host
