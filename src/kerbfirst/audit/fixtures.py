@@ -301,8 +301,10 @@ _PROCESSES = [r"C:\Windows\System32\svchost.exe", r"C:\Program Files\Legacy\scan
 
 
 def generate(seed: int, count: int | None = None,
-             start: datetime = datetime(2025, 1, 6, tzinfo=UTC)) -> Iterator[GeneratedRecord]:
-    """Every scenario once (in table order), then random scenarios up to `count`."""
+             start: datetime = datetime(2025, 1, 6, tzinfo=UTC),
+             spacing: timedelta = timedelta(seconds=5)) -> Iterator[GeneratedRecord]:
+    """Every scenario once (in table order), then random scenarios up to `count`; each
+    record up to `spacing` after the one before."""
     rng = random.Random(seed)
     counters: dict[tuple[str, str], int] = {}
     total = len(SCENARIOS) if count is None else count
@@ -321,7 +323,8 @@ def generate(seed: int, count: int | None = None,
         data = {k: v.format_map(values) for k, v in sc.fields.items()}
         key = (host, sc.provider[2])
         counters[key] = counters.get(key, 0) + 1
-        t += timedelta(microseconds=rng.randrange(1, 5_000_000))
+        t += timedelta(microseconds=rng.randrange(1, max(2, int(spacing / timedelta(
+            microseconds=1)))))
         yield GeneratedRecord(sc, host, counters[key], t, data)
 
 
@@ -414,7 +417,8 @@ def _open_text(path: Path, gz: bool) -> IO[str]:
 
 
 def write_fixtures(outdir: Path, *, seed: int, events: int | None = None,
-                   formats: tuple[str, ...] = FORMATS, gz: bool = False) -> dict[str, Path]:
+                   formats: tuple[str, ...] = FORMATS, gz: bool = False,
+                   spacing: timedelta = timedelta(seconds=5)) -> dict[str, Path]:
     """Write the same generated records in each format; returns format -> path."""
     outdir.mkdir(parents=True, exist_ok=True)
     names = {"xml": "events.xml", "evtx-jsonl": "events.evtx.jsonl",
@@ -429,7 +433,7 @@ def write_fixtures(outdir: Path, *, seed: int, events: int | None = None,
         if "xml" in handles:
             handles["xml"].write("<Events>\n")
         dumps = json.dumps
-        for r in generate(seed, events):
+        for r in generate(seed, events, spacing=spacing):
             for f, h in handles.items():
                 if f == "xml":
                     h.write(to_wevtutil_xml(r) + "\n")

@@ -149,7 +149,8 @@ def summary(data: dict[str, Any]) -> dict[str, Any]:
     actions: list[tuple[int, str]] = []
     for k, v in by_remedy.items():
         if k in ACTION_TEXT:
-            where = ranked(v["clients"] if k == "upgrade-or-replace-device" else v["servers"])
+            where = [n for n in ranked(v["clients"] if k == "upgrade-or-replace-device"
+                                       else v["servers"]) if n != "(UNKNOWN)"]
             actions.append((v["events"], f"{ACTION_TEXT[k]}: {v['flows']:,} flows, "
                                          f"{v['events']:,} events, most on {_top(where)}."))
     blind = [c for c in data["coverage"] if c["security_only"] and c["unknown_events"]]
