@@ -135,3 +135,30 @@ def test_a_4769_spn_failure_before_the_ntlm_logon_names_the_cause(tmp_path):
     assert rows["CORP\\dave"].cause == "unknown"
     srv = cover["SRV02.CORP.EXAMPLE.COM"]
     assert srv.security_only and srv.unknown_events == 1
+
+
+def test_a_4648_to_an_ip_before_the_ntlm_logon_names_target_is_ip(tmp_path):
+    docs = [
+        _rec(1, "WKS05.corp.example.com", 4648, 0, SubjectUserName="bob",
+             TargetUserName="bob", TargetDomainName="CORP", TargetServerName="10.1.1.30",
+             TargetInfo="cifs/10.1.1.30", ProcessName="C:\\Windows\\explorer.exe"),
+        # a 4648 to a DNS name says nothing about NTLM: not kept
+        _rec(2, "WKS05.corp.example.com", 4648, 0, TargetUserName="bob",
+             TargetServerName="srv09.corp.example.com", TargetInfo="cifs/srv09"),
+        _logon(3, "SRV09.corp.example.com", 0.2, user="bob", ws="WKS05", ip="10.0.0.55"),
+        _logon(4, "SRV09.corp.example.com", 0.2, user="eve", ws="WKS06", ip="10.0.0.56"),
+    ]
+    path = tmp_path / "e.json"
+    path.write_text("".join(json.dumps(d) + "\n" for d in docs))
+    store = EventStore(tmp_path / "store")
+    stats = IngestStats()
+    ingest_to_store([path], store, stats=stats, warn=print)
+    assert (stats.ntlm_events, stats.explicit_credentials) == (2, 1)
+    with store.connect() as con:
+        a = Analytics(duckdb_runner(con))
+        rows = {r.account: r for r in a.failure_map()}
+        outcomes = {o.outcome: o.events for o in a.outcomes()}
+    assert outcomes == {"success": 2}  # the 4648 is evidence, not NTLM use
+    assert (rows["CORP\\bob"].cause, rows["CORP\\bob"].remedy) == (
+        "target-is-ip", "register-spn-use-fqdn")
+    assert rows["CORP\\eve"].cause == "unknown"

@@ -30,8 +30,8 @@ def policy(**over: object) -> Policy:
 def test_example_file_parses() -> None:
     p = Policy.from_dict(tomllib.loads(EXAMPLE.read_text()))
     assert p.mode is Mode.ENFORCE and p.block_estate
-    assert [e.id for e in p.exceptions] == ["EX-1", "EX-2"]
-    assert p.exceptions[1].user == "CORP\\svc_backup"
+    assert [e.id for e in p.exceptions] == ["EX-1", "EX-2", "EX-3", "EX-4"]
+    assert p.exceptions[3].user == "CORP\\svc_backup"
     assert p.exceptions[1].expires == date(2025, 3, 31)
 
 

@@ -37,3 +37,10 @@ def test_local_accounts_named_dot_or_by_a_machine_name():
         assert (e.cause, e.remedy) == (Cause.LOCAL_ACCOUNT, Remedy.LOCALKDC), domain
     e = _4624()
     assert e.account_scope is AccountScope.DOMAIN and e.cause is not Cause.LOCAL_ACCOUNT
+
+
+def test_unknown_from_the_security_log_says_why_and_what_next():
+    e = _4624(TargetUserName="carol")
+    assert e.cause is Cause.UNKNOWN
+    assert e.evidence.startswith("unknown: no rule matched (EventID=4624); not determinable")
+    assert "turn on NTLM auditing" in e.evidence and "SRV01.corp.example.com" in e.evidence

@@ -83,6 +83,21 @@ kf AS (
     e.client_address
 )"""
 
+# Logons with explicit credentials (4648) to an IP address, per day, client and account:
+# an NTLM logon of that account from that client later the same day was most likely that
+# connection (Kerberos has no ticket for an address), so its cause is target-is-ip.
+_EC = """
+ec AS (
+  SELECT CAST(e.day AS DATE) AS d,
+    UPPER(REGEXP_EXTRACT(COALESCE(e.host, ''), '^([^.]*)', 1)) AS h,
+    UPPER(COALESCE(e.user, '')) AS u,
+    MIN(e.time) AS first_t
+  FROM events e
+  WHERE e.mechanism = 'explicit-credentials'
+  GROUP BY CAST(e.day AS DATE), UPPER(REGEXP_EXTRACT(COALESCE(e.host, ''), '^([^.]*)', 1)),
+    UPPER(COALESCE(e.user, ''))
+)"""
+
 # One NTLM authentication per row, with the names the analysis groups by. Which side of the
 # flow the reporting host is depends on the role: a client-outgoing event (8001, 4020) is
 # reported by the client and names the server as TargetName (an SPN such as cifs/fs01:445,
@@ -118,11 +133,12 @@ raw AS (
       WHEN COALESCE(e.cause, 'unknown') <> 'unknown' THEN e.cause
       WHEN e.event_id = 4776 AND dcs.host IS NULL THEN 'local-account'
       WHEN kf.spn = 1 THEN 'spn-missing'
+      WHEN ec.h IS NOT NULL THEN 'target-is-ip'
       ELSE 'unknown' END AS cause,
     CASE
       WHEN COALESCE(e.cause, 'unknown') <> 'unknown' THEN COALESCE(e.remedy, '')
       WHEN e.event_id = 4776 AND dcs.host IS NULL THEN 'localkdc'
-      WHEN kf.spn = 1 THEN 'register-spn-use-fqdn'
+      WHEN kf.spn = 1 OR ec.h IS NOT NULL THEN 'register-spn-use-fqdn'
       ELSE COALESCE(e.remedy, '') END AS remedy,
     COALESCE(e.disposition, '') AS disposition,
     CASE WHEN e.disposition = 'failed' THEN 'failed'
@@ -135,7 +151,13 @@ raw AS (
   LEFT JOIN kf ON kf.d = CAST(e.day AS DATE)
     AND kf.u = UPPER(COALESCE(e.user, '')) AND kf.a = e.client_address
     AND kf.first_t <= e.time
-  WHERE COALESCE(e.mechanism, '') <> 'kerberos'
+  LEFT JOIN ec ON ec.d = CAST(e.day AS DATE)
+    AND ec.h = UPPER(REGEXP_EXTRACT(CASE WHEN e.role = 'client-outgoing'
+                                         THEN COALESCE(e.host, '')
+                                         ELSE COALESCE(e.client_host, '') END,
+                                    '^([^.]*)', 1))
+    AND ec.u = UPPER(COALESCE(e.user, '')) AND ec.first_t <= e.time
+  WHERE COALESCE(e.mechanism, '') NOT IN ('kerberos', 'explicit-credentials')
 )"""
 
 _NTLM_ALL = f"""
@@ -158,7 +180,7 @@ ntlm_all AS (
 
 # `ntlm`: the authentications that worked (or were only audited): what enforcement would
 # break and what readiness counts. Failed and already blocked ones are in `ntlm_all`.
-_NTLM = ",\n".join((_DCS, _KF, _RAW, _NTLM_ALL)) + """,
+_NTLM = ",\n".join((_DCS, _KF, _EC, _RAW, _NTLM_ALL)) + """,
 ntlm AS (SELECT * FROM ntlm_all WHERE outcome = 'success')"""  # noqa: S608 (constants)
 
 _READY = "remedy IN (" + _KERBEROS_REMEDY_LIST + ")"

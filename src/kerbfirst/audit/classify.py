@@ -39,6 +39,7 @@ from kerbfirst.audit.events import (
     Remedy,
     Role,
 )
+from kerbfirst.audit.names import target_is_ip
 
 __all__ = ["RULES", "Rule", "classify", "target_is_ip"]
 
@@ -77,6 +78,8 @@ USER_BEARING_IDS = frozenset({4624, 4625, 4776, 8001, 4001, 8003, 4003, 8004, 80
 # Client events whose schema names the target (TargetName; TargetService/TargetMachine in
 # 4020/4021): empty means "no target".
 TARGET_BEARING_IDS = frozenset({8001, 4001, 4020, 4021})
+# Security-log NTLM events: no target name and no usage reason in their schema.
+SECURITY_LOG_IDS = frozenset({4624, 4625, 4776})
 
 
 def _ntlmv1(e: AuthEvent) -> str | None:
@@ -106,24 +109,6 @@ def _no_user(e: AuthEvent) -> str | None:
     if not e.user and e.event_id in USER_BEARING_IDS:
         return "UserName=(empty)"
     return None
-
-
-def target_is_ip(name: str) -> bool:
-    """True for '10.0.0.5', 'cifs/10.0.0.5', 'http/[fe80::1]:8080', 'HOST/10.0.0.5:445'."""
-    host = name.split("/", 1)[1] if "/" in name else name
-    host = host.split("/", 1)[0].split("@", 1)[0]
-    if host.startswith("["):
-        host = host[1:].split("]", 1)[0]
-    elif host.count(":") == 1:
-        host = host.split(":", 1)[0]
-    host = host.split("%", 1)[0]
-    if not host or not (host[0].isdigit() or ":" in host):
-        return False  # cheap exit: names that cannot be addresses (the common case)
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def _target_ip(e: AuthEvent) -> str | None:
@@ -225,6 +210,11 @@ def _unknown(e: AuthEvent) -> str | None:
         text = e.extra.get("NtlmUsageReason", "")
         shown = f" ({text})" if text else ""
         return f"no rule matched (EventID={e.event_id}, NtlmUsageId={e.usage_reason}{shown})"
+    if e.event_id in SECURITY_LOG_IDS:
+        return (f"no rule matched (EventID={e.event_id}); not determinable from the Security "
+                "log, which names no target and no reason: turn on NTLM auditing "
+                "(NTLM/Operational 8001-8004, 24H2 events 4020-4033) on "
+                f"{e.host or 'this host'} to learn it")
     return f"no rule matched (EventID={e.event_id})"
 
 

@@ -43,6 +43,9 @@ class Mechanism(enum.StrEnum):
     NTLM = "ntlm"  # the application asked for NTLM by name
     NEGOTIATE = "negotiate"  # reached through SPNEGO/Negotiate: Kerberos lost
     KERBEROS = "kerberos"  # a Kerberos event kept because it explains an NTLM one
+    # Security 4648 (a logon with explicit credentials) to an IP address, kept because it
+    # explains an NTLM logon the target logs: not an NTLM authentication itself.
+    EXPLICIT_CREDENTIALS = "explicit-credentials"
     UNKNOWN = "unknown"
 
 

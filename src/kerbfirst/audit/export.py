@@ -43,7 +43,7 @@ from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
-from kerbfirst.audit.classify import target_is_ip
+from kerbfirst.audit.names import target_is_ip
 from kerbfirst.policy import ExceptionEntry, Mode, Policy
 
 LSA = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Lsa"

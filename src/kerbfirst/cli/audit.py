@@ -196,7 +196,10 @@ def ingest(
     console.print(
         f"{stats.files_done} files, {stats.records_read} records read, "
         f"{stats.ntlm_events} NTLM events, {stats.kerberos_failures} Kerberos failures that "
-        f"explain a fallback: {result.added} added, "
+        f"explain a fallback"
+        + (f", {stats.explicit_credentials} explicit-credential logons (4648) to an IP "
+           "address" if stats.explicit_credentials else "")
+        + f": {result.added} added, "
         f"{result.duplicates} duplicates, {stats.records_corrupt} corrupt records skipped "
         f"-> {store_dir}",
         markup=False,

@@ -25,7 +25,7 @@ import evtx
 from kerbfirst.audit.events import AuthEvent
 from kerbfirst.audit.ingest.evtx_json import event_from_evtx_json
 from kerbfirst.audit.ingest.json_text import loads as json_loads
-from kerbfirst.audit.ingest.mapping import KERBEROS_IDS, RELEVANT_IDS
+from kerbfirst.audit.ingest.mapping import EXPLICIT_CREDENTIAL_IDS, KERBEROS_IDS, RELEVANT_IDS
 from kerbfirst.audit.ingest.stats import ReadContext
 
 FILE_HEADER_SIZE = 0x1000
@@ -159,6 +159,8 @@ def read_evtx(path: Path, ctx: ReadContext) -> Iterator[AuthEvent]:
                     stats.events_yielded += 1
                     if event_id in KERBEROS_IDS:
                         stats.kerberos_failures += 1
+                    elif event_id in EXPLICIT_CREDENTIAL_IDS:
+                        stats.explicit_credentials += 1
                     read = 0
                     errors_in_row = 0
                     yield event

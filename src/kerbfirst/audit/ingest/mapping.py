@@ -35,6 +35,7 @@ from kerbfirst.audit.events import (
     NtlmVersion,
     Role,
 )
+from kerbfirst.audit.names import target_is_ip
 
 PROVIDER_NTLM = "Microsoft-Windows-NTLM"
 PROVIDER_NETLOGON = "Microsoft-Windows-Security-Netlogon"
@@ -69,11 +70,15 @@ KERBEROS_IDS = frozenset({4768, 4769, 4771})  # kept only when they explain a fa
 # clients: those fail over NTLM too, and a password spray is full of them.
 KERBEROS_FALLBACK_CODES = frozenset({0x7, 0xC, 0xD, 0xE, 0x1B, 0x1F, 0x25, 0x29})
 LSASRV_IDS = frozenset({6038, 6039})
+# Security 4648, explicit credentials: kept when the target is an IP address (Kerberos
+# has no service ticket for an address, so that logon was NTLM).
+EXPLICIT_CREDENTIAL_IDS = frozenset({4648})
 # Events that mean NTLMv1 by themselves. Not LsaSrv 6038/6039: both templates are empty
 # (manifest) and their text only says that NTLM is in use.
 NTLMV1_EVENT_IDS = frozenset({4013, 4024, 4025})
 # Every event id any reader needs to look at: a cheap pre-filter before full parsing.
-RELEVANT_IDS = frozenset(NTLM_OPERATIONAL_ROLES) | SECURITY_NTLM_IDS | KERBEROS_IDS | LSASRV_IDS
+RELEVANT_IDS = (frozenset(NTLM_OPERATIONAL_ROLES) | SECURITY_NTLM_IDS | KERBEROS_IDS
+                | LSASRV_IDS | EXPLICIT_CREDENTIAL_IDS)
 
 STATUS_NTLM_BLOCKED = "0xC0000418"
 
@@ -82,7 +87,7 @@ STATUS_NTLM_BLOCKED = "0xC0000418"
 # application named the server by address); TargetIP is the resolved address and is not a
 # name, so it stays in extra.
 F_TARGET = ("TargetName", "TargetService", "TargetMachine", "TargetServerName", "ServiceName",
-            "SChannelName", "ServerName")
+            "SChannelName", "ServerName", "TargetInfo")
 # "Username" (lower-case n) is the 24H2 spelling; names are compared exactly.
 F_USER = ("UserName", "Username", "TargetUserName", "AccountName", "User")
 F_DOMAIN = ("DomainName", "TargetDomainName", "AccountDomain", "Domain")
@@ -276,6 +281,9 @@ def is_relevant(provider: str, channel: str, event_id: int, data: Mapping[str, o
         return True
     if event_id in KERBEROS_IDS:
         return parse_int(_clean(data.get("Status")) or "0") in KERBEROS_FALLBACK_CODES
+    if event_id in EXPLICIT_CREDENTIAL_IDS:
+        return any(target_is_ip(_clean(data.get(f))) for f in ("TargetServerName",
+                                                                "TargetInfo"))
     return False
 
 
@@ -320,6 +328,8 @@ def _disposition(event_id: int, status: str, sub_status: str) -> Disposition:
 def _mechanism(event_id: int, data: Mapping[str, object], usage_reason: int | None) -> Mechanism:
     if event_id in KERBEROS_IDS:
         return Mechanism.KERBEROS
+    if event_id in EXPLICIT_CREDENTIAL_IDS:
+        return Mechanism.EXPLICIT_CREDENTIALS
     if event_id == 4015 or usage_reason == 1:
         return Mechanism.NTLM
     _, oid = _first(data, F_MECH_OID)
@@ -385,6 +395,8 @@ def build_event(
     if not 0 <= record_id <= RECORD_ID_MAX:
         raise ValueError(f"record id {record_id} is outside 0..{RECORD_ID_MAX}")
     role = NTLM_OPERATIONAL_ROLES.get(event_id)
+    if event_id in EXPLICIT_CREDENTIAL_IDS:
+        role = Role.CLIENT_OUTGOING  # logged by the client that used the credentials
     if role is None:
         if event_id in (4624, 4625) or event_id in LSASRV_IDS:
             role = Role.SERVER_INCOMING

@@ -28,7 +28,8 @@ class IngestStats:
     files_done: int = 0
     records_read: int = 0  # records read successfully, relevant or not (not the corrupt)
     events_yielded: int = 0  # NTLM events, and the Kerberos failures that explain them
-    kerberos_failures: int = 0  # of events_yielded: Kerberos failures (the rest is NTLM)
+    kerberos_failures: int = 0  # of events_yielded: Kerberos failures that explain NTLM
+    explicit_credentials: int = 0  # of events_yielded: 4648 to an IP address
     records_skipped_irrelevant: int = 0
     records_corrupt: int = 0  # unreadable records, skipped with a warning
     warnings: list[str] = dataclasses.field(default_factory=list)
@@ -43,8 +44,9 @@ class IngestStats:
 
     @property
     def ntlm_events(self) -> int:
-        """Events yielded that are NTLM authentications (not Kerberos failures)."""
-        return self.events_yielded - self.kerberos_failures
+        """Events yielded that are NTLM authentications (not the events kept because they
+        explain one)."""
+        return self.events_yielded - self.kerberos_failures - self.explicit_credentials
 
     def records_per_second(self, now_monotonic: float) -> float:
         """Records read per second since `started_monotonic` (0.0 before it is set)."""
@@ -80,6 +82,8 @@ class ReadContext:
         stats.events_yielded += 1
         if event.mechanism is Mechanism.KERBEROS:
             stats.kerberos_failures += 1
+        elif event.mechanism is Mechanism.EXPLICIT_CREDENTIALS:
+            stats.explicit_credentials += 1
         return True
 
     def note_kdc_host(self, host: str) -> None:
