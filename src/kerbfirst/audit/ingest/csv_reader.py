@@ -23,11 +23,11 @@ from kerbfirst.audit.ingest.mapping import (
     RELEVANT_IDS,
     build_event,
     is_relevant,
-    parse_time,
 )
 from kerbfirst.audit.ingest.message_text import fields_from_message
 from kerbfirst.audit.ingest.own_record import OWN_KEYS, event_from_record
 from kerbfirst.audit.ingest.stats import IngestError, ReadContext
+from kerbfirst.audit.ingest.values import parse_time
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "event_id": ("EventID", "EventCode", "EventId", "Id"),

@@ -6,7 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from kerbfirst.audit.events import AuthEvent
-from kerbfirst.audit.ingest.mapping import build_event, is_relevant, parse_time
+from kerbfirst.audit.ingest.mapping import build_event, is_relevant
+from kerbfirst.audit.ingest.values import parse_time
 
 
 def system_value(node: Any) -> Any:

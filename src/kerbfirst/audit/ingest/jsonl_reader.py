@@ -13,9 +13,10 @@ from kerbfirst.audit.events import AuthEvent
 from kerbfirst.audit.ingest.evtx_json import event_from_evtx_json, system_value
 from kerbfirst.audit.ingest.json_text import loads as json_loads
 from kerbfirst.audit.ingest.kdc_json import event_from_kdc_json, is_kdc_line, kdc_host_name
-from kerbfirst.audit.ingest.mapping import KERBEROS_IDS, build_event, is_relevant, parse_time
+from kerbfirst.audit.ingest.mapping import KERBEROS_IDS, build_event, is_relevant
 from kerbfirst.audit.ingest.own_record import OWN_KEYS, event_from_record
 from kerbfirst.audit.ingest.stats import ReadContext
+from kerbfirst.audit.ingest.values import parse_time
 
 MAX_LINE = 1 << 20  # one event is a few KiB; a longer line is not an event
 

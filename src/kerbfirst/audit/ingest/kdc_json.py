@@ -17,13 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from kerbfirst.audit.events import AuthEvent
-from kerbfirst.audit.ingest.mapping import (
-    PROVIDER_SECURITY,
-    build_event,
-    content_record_id,
-    is_relevant,
-    parse_time,
-)
+from kerbfirst.audit.ingest.mapping import PROVIDER_SECURITY, build_event, is_relevant
+from kerbfirst.audit.ingest.values import content_record_id, parse_time
 
 PROVIDER_KDC = "kerbfirst-kdc"
 CHANNEL_KDC = "kerbfirst/kdc-audit"

@@ -10,7 +10,8 @@ from typing import Any
 from kerbfirst.audit import events as ev
 from kerbfirst.audit.events import AuthEvent
 from kerbfirst.audit.ingest.json_text import loads as json_loads
-from kerbfirst.audit.ingest.mapping import MAX_EXTRA_FIELDS, MAX_EXTRA_VALUE, parse_time
+from kerbfirst.audit.ingest.mapping import MAX_EXTRA_FIELDS, MAX_EXTRA_VALUE
+from kerbfirst.audit.ingest.values import parse_time
 
 OWN_KEYS = ("source", "record_id", "event_id", "host", "time")
 

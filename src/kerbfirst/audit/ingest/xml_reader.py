@@ -14,8 +14,9 @@ from typing import IO, Any
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from kerbfirst.audit.events import AuthEvent
-from kerbfirst.audit.ingest.mapping import KERBEROS_IDS, build_event, is_relevant, parse_time
+from kerbfirst.audit.ingest.mapping import KERBEROS_IDS, build_event, is_relevant
 from kerbfirst.audit.ingest.stats import ReadContext
+from kerbfirst.audit.ingest.values import parse_time
 
 READ_SIZE = 1 << 20
 _DECL = re.compile(rb"^\s*(?:\xef\xbb\xbf)?\s*<\?xml[^>]*\?>")
