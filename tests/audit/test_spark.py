@@ -14,7 +14,7 @@ import pytest
 from audit_estate import estate, event
 
 from kerbfirst.audit.analytics import Analytics, duckdb_runner
-from kerbfirst.audit.events import Mechanism
+from kerbfirst.audit.events import Disposition, Mechanism
 from kerbfirst.audit.store import EventStore
 
 pytestmark = pytest.mark.peer
@@ -26,7 +26,13 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
     evs = estate(500, days=20)
     evs.append(event(record_id=9999, mechanism=Mechanism.KERBEROS))
     evs.append(event(record_id=9998, target="", client="", domain="", cause=None))
+    failed = estate(60, seed=3, source="failed.evtx")
+    for e in failed:  # failed logons from two addresses
+        e.disposition = Disposition.FAILED
+        e.client_address = "203.0.113.7" if e.record_id % 2 else "198.51.100.4"
+    evs += failed
     s.append(evs, batch_size=100)
+    s.add_dc_hosts(["FS01"])
     return s
 
 
@@ -80,6 +86,9 @@ def test_spark_and_duckdb_agree(spark: Any, store: EventStore) -> None:
             "causes": on_duck.cause_breakdown(),
             "readiness": on_duck.readiness(),
             "flows": on_duck.flows(),
+            "outcomes": on_duck.outcomes(),
+            "failure_sources": on_duck.failure_sources(1),
+            "coverage": on_duck.coverage(),
         }
     sparked = {
         "bounds": on_spark.bounds(),
@@ -90,8 +99,12 @@ def test_spark_and_duckdb_agree(spark: Any, store: EventStore) -> None:
         "causes": on_spark.cause_breakdown(),
         "readiness": on_spark.readiness(),
         "flows": on_spark.flows(),
+        "outcomes": on_spark.outcomes(),
+        "failure_sources": on_spark.failure_sources(1),
+        "coverage": on_spark.coverage(),
     }
-    assert duck["bounds"].events == 501
+    assert duck["bounds"].events == 561
+    assert len(duck["failure_sources"]) == 2 and any(c.is_dc for c in duck["coverage"])
     assert len(duck["map"]) > 20 and len(duck["daily"]) > 20
     for name, want in duck.items():
         assert sparked[name] == want, name
