@@ -20,6 +20,7 @@ from kerbfirst.audit.ingest import IngestStats, iter_events
 from kerbfirst.audit.pipeline import ingest_to_store
 from kerbfirst.audit.store import EventStore
 from kerbfirst.cli.audit import app
+from kerbfirst.gss.iakerb_audit import IakerbAuditEvent, IakerbOutcome
 from kerbfirst.kdc.audit import KdcAuditEvent, Outcome, RequestKind
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -211,7 +212,13 @@ def test_the_kdcs_own_audit_log_is_read_also_when_rotated(tmp_path):
              _kdc_line(1, Outcome.GRANTED, 0),
              _kdc_line(2, Outcome.PREAUTH_FAILED, 24, RequestKind.AS_REQ, "krbtgt/X@X"),
              _kdc_line(3, Outcome.ETYPE_NOSUPP, 14)]
-    rotated.write_text("".join(x + "\n" for x in lines[:2]))
+    # the IAKerb proxy writes its conversations into the same stream: not Kerberos service
+    # decisions, read and skipped (not corrupt)
+    iakerb = IakerbAuditEvent(T0, IakerbOutcome.AUTHENTICATED, "ok", "10.1.2.3:6000",
+                              "draft-03", "CORP.EXAMPLE.COM", "alice@CORP.EXAMPLE.COM",
+                              "HTTP/web@CORP.EXAMPLE.COM", "in-process", 2)
+    rotated.write_text("".join(x + "\n" for x in lines[:2]) + json.dumps(iakerb.to_json())
+                       + "\n")
     current.write_text("".join(x + "\n" for x in lines[1:]))
     with gzip.open(old, "wt") as fh:
         fh.write(lines[0] + "\n")
@@ -220,6 +227,8 @@ def test_the_kdcs_own_audit_log_is_read_also_when_rotated(tmp_path):
     result = ingest_to_store([tmp_path / "kdc-audit.jsonl*"], store, stats=stats,
                              warn=print)
     assert stats.records_corrupt == 0 and stats.files_done == 3
+    # granted (in two files), pre-auth failed (no fallback), IAKerb
+    assert stats.records_skipped_irrelevant == 4
     assert result.added == 2 and result.duplicates == 1  # line 0 is in two files
     assert stats.kerberos_failures == 3 and stats.ntlm_events == 0
     with store.connect() as con:
