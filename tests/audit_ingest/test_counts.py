@@ -20,7 +20,6 @@ from kerbfirst.audit.ingest import IngestStats, iter_events
 from kerbfirst.audit.pipeline import ingest_to_store
 from kerbfirst.audit.store import EventStore
 from kerbfirst.cli.audit import app
-from kerbfirst.gss.iakerb_audit import IakerbAuditEvent, IakerbOutcome
 from kerbfirst.kdc.audit import KdcAuditEvent, Outcome, RequestKind
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -214,11 +213,13 @@ def test_the_kdcs_own_audit_log_is_read_also_when_rotated(tmp_path):
              _kdc_line(3, Outcome.ETYPE_NOSUPP, 14)]
     # the IAKerb proxy writes its conversations into the same stream: not Kerberos service
     # decisions, read and skipped (not corrupt)
-    iakerb = IakerbAuditEvent(T0, IakerbOutcome.AUTHENTICATED, "ok", "10.1.2.3:6000",
-                              "draft-03", "CORP.EXAMPLE.COM", "alice@CORP.EXAMPLE.COM",
-                              "HTTP/web@CORP.EXAMPLE.COM", "in-process", 2)
-    rotated.write_text("".join(x + "\n" for x in lines[:2]) + json.dumps(iakerb.to_json())
-                       + "\n")
+    # (the fields of gss/iakerb_audit.py's IakerbAuditEvent.to_json)
+    iakerb = {"time": T0.isoformat(), "kind": "iakerb", "outcome": "authenticated",
+              "result_code": 0, "reason": "ok", "peer": "10.1.2.3:6000",
+              "transport": "iakerb", "variant": "draft-03", "target_realm": "CORP.EXAMPLE.COM",
+              "client": "alice@CORP.EXAMPLE.COM", "service": "HTTP/web@CORP.EXAMPLE.COM",
+              "kdc": "in-process", "hops": 2}
+    rotated.write_text("".join(x + "\n" for x in lines[:2]) + json.dumps(iakerb) + "\n")
     current.write_text("".join(x + "\n" for x in lines[1:]))
     with gzip.open(old, "wt") as fh:
         fh.write(lines[0] + "\n")
