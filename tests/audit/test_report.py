@@ -7,7 +7,7 @@ import json
 import os
 import shutil
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from audit_estate import START, estate, event
 
 from kerbfirst.audit.report import write_report
 from kerbfirst.audit.store import EventStore
+from kerbfirst.policy import Policy
 
 CHROMIUM = os.environ.get("KERBFIRST_CHROMIUM", "/usr/bin/chromium")
 XSS_HOST = "<script>document.title='pwned'</script>"
@@ -87,7 +88,16 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     evs += [event(record_id=50_000 + i, host=XSS_HOST, client=XSS_CLIENT, user=FORMULA_USER,
                   time=START + timedelta(hours=i)) for i in range(60)]
     store.append(evs)
-    write_report(store, root / "out", now=datetime(2025, 4, 1, tzinfo=UTC))
+    policy = Policy.from_dict({"mode": "enforce", "scope": {"estate": True}, "exception": [
+        {"id": "EX-A", "target": "PRN03", "owner": "print-team@corp.example",
+         "expires": date(2026, 1, 1), "reason": "firmware", "compensating_control": "VLAN"},
+        {"id": "EX-B", "target": "SQL02*", "client": "WS00*", "user": "CORP\\svc_backup",
+         "owner": "dba", "expires": date(2026, 1, 1), "reason": "agent",
+         "compensating_control": "account"},
+        {"id": "EX-C", "target": "OLD01", "owner": "nobody", "expires": date(2024, 1, 1),
+         "reason": "gone", "compensating_control": "none"}]})
+    write_report(store, root / "out", now=datetime(2025, 4, 1, tzinfo=UTC), policy=policy,
+                 at=date(2025, 4, 1))
     return root / "out"
 
 
@@ -211,7 +221,7 @@ def test_nothing_overflows_at_1280_and_print_hides_nothing(report_dir: Path,
                                                             tmp_path: Path) -> None:
     html = (report_dir / "report.html").read_text()
     screen = _measure(html, 1280, tmp_path, "screen")
-    assert screen["checked"] > 500
+    assert screen["checked"] > 500 and 'id="exception-register"' in html
     assert screen["bad"] == [] and screen["page"] <= screen["vw"], screen
     # The print stylesheet applied to the screen, at the width of an A4 page's text
     # (210 mm - 2 x 12.7 mm margins at 96 px/in ~ 698 px).
