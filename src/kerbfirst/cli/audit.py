@@ -217,7 +217,8 @@ def failure_map(
     limit: LimitOpt = 50,
     as_json: JsonOpt = False,
 ) -> None:
-    """The failure map: NTLM per client, server, account, process and cause, with trend."""
+    """The failure map: NTLM per client, server, account, process and cause, with trend;
+    failed logons (outcome "failed") are rows of their own, never mixed with NTLM use."""
     from kerbfirst.audit.analytics import Analytics, duckdb_runner
 
     day = _date(as_of, "--as-of")
@@ -230,12 +231,14 @@ def failure_map(
         typer.echo(json.dumps(out, indent=2))
         return
     t = Table(title=f"NTLM failure map ({len(rows)} flows; top {min(limit, len(rows))})")
-    for col in ("client", "server", "account", "process", "cause", "remedy", "events",
-                "last 7d", "prev 7d", "trend", "last seen"):
+    for col in ("client", "address", "server", "account", "process", "cause", "remedy",
+                "outcome", "events", "last 7d", "prev 7d", "trend", "last seen"):
         t.add_column(col, justify="right" if col in ("events", "last 7d", "prev 7d") else "left")
     for r in rows[:limit]:
-        _row(t, r.client, r.server, r.account, r.process, r.cause, r.remedy, r.events,
-             r.last_7d, r.prev_7d, r.trend, r.last_seen.strftime("%Y-%m-%d %H:%M"))
+        # the address the client came from, when its workstation name is not it
+        addr = r.source_ip if r.source_ip.upper() != r.client else ""
+        _row(t, r.client, addr, r.server, r.account, r.process, r.cause, r.remedy, r.outcome,
+             r.events, r.last_7d, r.prev_7d, r.trend, r.last_seen.strftime("%Y-%m-%d %H:%M"))
     _console().print(t)
 
 
