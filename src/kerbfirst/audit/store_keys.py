@@ -5,7 +5,7 @@ duplicate can only ever be in the same day as the original: the index is kept pe
 and a day's keys are read from that day's Parquet files the first time the input
 touches it. An append therefore reads only the partitions its input falls in (not the
 whole store), and memory is bounded by `budget` keys (about 100 bytes each in Python
-sets, measured): past it, the least recently used days are dropped -- after their buffered rows
+sets): past it, the least recently used days are dropped -- after their buffered rows
 were written, so reading them back finds everything. A single day holding more than
 `budget` events is kept whole while it is in use (the bound is then that day's size).
 """
@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-# ~100 B per key (an int in a set, measured with tracemalloc): 1M keys is ~100 MiB, and
+# ~100 B per key (an int in a set): 1M keys is ~100 MiB, and
 # far more than a day of NTLM events on most estates.
 DEFAULT_KEY_BUDGET = 1_000_000
 

@@ -26,7 +26,8 @@ def event_from_evtx_json(doc: Any, file: str, header_record_id: int | None = Non
     The record id is the event's own System/EventRecordID, as in the XML, JSON and CSV
     forms of the same event. The EVTX record header's number (`header_record_id`) is
     the position in *this file*: an exported or filtered log renumbers from 1, so it is
-    used only when the event has no EventRecordID (MS-EVEN6 2.2.x keeps the two apart)."""
+    used only when the event has no EventRecordID (the record header's number is the
+    file's own counter: libevtx's EVTX format documentation)."""
     ev = doc["Event"]
     system = ev["System"]
     provider_node = system.get("Provider") or {}

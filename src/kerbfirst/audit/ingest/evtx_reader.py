@@ -1,14 +1,14 @@
 """EVTX through the `evtx` package (Rust), JSON output.
 
-`records_json()` was measured faster than `records()` (XML) and needs no XML parser on
-our side (bench/audit_ingest_bench.py). Per record we do as little Python work as
+`records_json()` needs no XML parser on our side (figures: README, Performance). Per
+record we do as little Python work as
 possible: the EventID is read from the JSON text (a `find` and a slice; a regular
 expression only for the rare attribute form) and irrelevant records (most of a Security
 log) are dropped before the JSON is decoded (json_text.loads).
 
 Corruption: the parser raises RuntimeError for a bad chunk or record and then carries on
 with the next one. We say where: the chunk number in the message gives its offset
-(file header 4096 bytes, chunks 65536 bytes: MS-EVEN6 / libevtx's format notes); for a
+(file header 4096 bytes, chunks 65536 bytes: libevtx's EVTX format documentation); for a
 bad record we name the chunk that holds the record after the last good one.
 """
 
@@ -109,11 +109,10 @@ def read_evtx(path: Path, ctx: ReadContext) -> Iterator[AuthEvent]:
     logon_heads = _LOGON_HEADS
     find = str.find
     # Hot loop: most of a Security log is irrelevant, so the common path is a find, a
-    # slice and a set lookup (measured per record: ~0.8 us over a bare loop, most of
-    # it the NTLM text search in the 4624s). `read` counts the records read since
-    # the counters last reached `stats` (before every yield, on a parser error, at the
-    # end); every one of them but the yielded event was irrelevant, so no second
-    # counter is kept per record.
+    # slice and a set lookup (and, in the 4624s, a text search for NTLM). `read` counts
+    # the records read since the counters last reached `stats` (before every yield, on a
+    # parser error, at the end); every one of them but the yielded event was irrelevant,
+    # so no second counter is kept per record.
     read = 0
     try:
         while True:
