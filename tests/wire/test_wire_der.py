@@ -239,8 +239,11 @@ def test_size_bound() -> None:
 
 def test_element_count_bound() -> None:
     etypes = der.tlv(0x30, b"\x02\x01\x12" * (der.MAX_ELEMENTS + 1))
-    with pytest.raises(DecodeError, match="more than 4096 elements"):
+    with pytest.raises(DecodeError, match=r"more than \d+ elements"):
         k.KdcReqBody.decode(body_with(f8=etypes))
+    many = der.tlv(0x30, b"\x02\x01\x12" * (der.MAX_ELEMENTS + 1))
+    with pytest.raises(DecodeError, match="more than 4096 elements"):
+        der.Reader.top(many, "test").items("test")
 
 
 def test_deep_nesting_refused_fast(monkeypatch: pytest.MonkeyPatch) -> None:

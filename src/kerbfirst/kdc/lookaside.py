@@ -2,48 +2,44 @@
 
 A client that retransmits over UDP sends the same bytes again; answering from the cache
 gives it the same reply byte for byte, costs no crypto, and keeps a retransmitted wrong
-password from counting twice towards lock-out. Bounded in entries and in age.
+password from counting twice towards lock-out. Bounded in entries, in bytes (MIT:
+LOOKASIDE_MAX_SIZE, 10 MiB) and in age (MIT: 2 minutes).
+
+The request is kept as its SHA-256 digest, not its bytes: an unauthenticated peer chooses
+the size of its requests (up to the transport's limit), and a digest makes every key 32
+bytes. A collision would need a SHA-256 second preimage.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+import hashlib
 from datetime import datetime, timedelta
 
 from kerbfirst.kdc.audit import KdcAuditEvent
+from kerbfirst.kdc.bounded_cache import BoundedCache
+from kerbfirst.kdc.cache_costs import event_size
+
+_DIGEST_BYTES = 32
 
 
 class ReplyCache:
-    def __init__(self, *, max_entries: int, ttl: timedelta) -> None:
-        self._max = max_entries
-        self._ttl = ttl
-        # request bytes -> (expiry, reply bytes, audit event of the first answer);
-        # insertion order == age order
-        self._entries: OrderedDict[bytes, tuple[datetime, bytes, KdcAuditEvent]] = OrderedDict()
+    def __init__(self, *, max_entries: int, ttl: timedelta, max_bytes: int) -> None:
+        # digest of the request -> (reply bytes, audit event of the first answer)
+        self._cache: BoundedCache[bytes, tuple[bytes, KdcAuditEvent]] = BoundedCache(
+            max_entries=max_entries, max_bytes=max_bytes, ttl=ttl.total_seconds()
+        )
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._cache)
+
+    @property
+    def size_bytes(self) -> int:
+        return self._cache.size_bytes
 
     def get(self, request: bytes, now: datetime) -> tuple[bytes, KdcAuditEvent] | None:
         """The reply first sent for these exact bytes and the event that recorded it."""
-        hit = self._entries.get(request)
-        if hit is None:
-            return None
-        expiry, reply, event = hit
-        if now >= expiry:
-            del self._entries[request]
-            return None
-        return reply, event
+        return self._cache.get(hashlib.sha256(request).digest(), now.timestamp())
 
     def put(self, request: bytes, reply: bytes, event: KdcAuditEvent, now: datetime) -> None:
-        if self._max == 0:
-            return
-        entries = self._entries
-        entries[request] = (now + self._ttl, reply, event)
-        entries.move_to_end(request)
-        # drop expired entries from the old end, then the oldest beyond the bound
-        while entries:
-            oldest_expiry = next(iter(entries.values()))[0]
-            if oldest_expiry > now and len(entries) <= self._max:
-                break
-            entries.popitem(last=False)
+        size = _DIGEST_BYTES + len(reply) + event_size(event)
+        self._cache.put(hashlib.sha256(request).digest(), (reply, event), size, now.timestamp())

@@ -53,6 +53,7 @@ class KdcPolicy:
     lockout: LockoutPolicy = LockoutPolicy()
     reply_cache_size: int = 4096  # MIT's lookaside cache is bounded the same way
     reply_cache_ttl: timedelta = timedelta(minutes=2)  # MIT: 2 minutes (kdc/replay.c)
+    reply_cache_bytes: int = 10 * 1024 * 1024  # MIT: LOOKASIDE_MAX_SIZE (kdc/replay.c)
     allow_forwardable: bool = True
     allow_renewable: bool = True
     allow_proxiable: bool = True
@@ -70,3 +71,5 @@ class KdcPolicy:
             raise ValueError("KdcPolicy.max_life must be positive")
         if self.reply_cache_size < 0:
             raise ValueError("KdcPolicy.reply_cache_size must be >= 0 (0 disables it)")
+        if self.reply_cache_bytes < 0:
+            raise ValueError("KdcPolicy.reply_cache_bytes must be >= 0 (0 disables it)")

@@ -4,6 +4,14 @@
 process_tgs_req's cleanup: whatever happened, it builds the reply (a ticket or a
 KRB-ERROR), emits exactly one KdcAuditEvent, and never raises. net/ serves this object
 over UDP and TCP; IAKerb and KKDCP proxies hand it the same bytes.
+
+What cannot be decoded as an AS-REQ or TGS-REQ gets no answer at all, as from MIT's
+krb5kdc (kdc/dispatch.c answers decoded requests only): an answer to noise would make the
+KDC a reflector that multiplies a spoofed sender's traffic. Such drops are counted
+(`dropped`) and audited at most DROP_AUDIT_PER_SECOND times a second, the next record
+saying how many went unrecorded. A KRB-ERROR's e-text is fixed per error code
+(error_text.py): an error never echoes the request, so it is never much larger than the
+request that caused it.
 """
 
 from __future__ import annotations
@@ -54,8 +62,14 @@ class Kdc:
         # RequestScopedDatabase, when the database offers it (a store with other writers).
         self._begin_request: Callable[[], None] | None = getattr(database, "begin_request", None)
         self._end_request: Callable[[], None] | None = getattr(database, "end_request", None)
-        self._cache = ReplyCache(max_entries=policy.reply_cache_size, ttl=policy.reply_cache_ttl)
+        self._cache = ReplyCache(
+            max_entries=policy.reply_cache_size,
+            ttl=policy.reply_cache_ttl,
+            max_bytes=policy.reply_cache_bytes,
+        )
         self.audit_failures = 0
+        self.dropped = 0  # requests that got no answer (not decodable as a KDC request)
+        self._drop_audit = _RateLimit(DROP_AUDIT_PER_SECOND)
 
     @property
     def ticket_cache(self) -> TicketCache:
@@ -84,6 +98,8 @@ class Kdc:
 
         state = RequestState(now=now, peer=peer, transport=transport)
         reply: bytes | None
+        event: KdcAuditEvent | None
+        drop_reason = ""
         if self._begin_request is not None:
             self._begin_request()
         try:
@@ -94,8 +110,8 @@ class Kdc:
             reply = self._error(refusal.code, e_text(refusal.code), refusal.e_data, state)
             event = state.event(refusal.outcome, refusal.code, refusal.reason)
         except _Dropped as dropped:
-            reply = None
-            event = state.event(Outcome.BAD_REQUEST, c.KRB_ERR_GENERIC, str(dropped))
+            reply = event = None
+            drop_reason = str(dropped)
         except Exception as exc:  # the single exit: a bug must not take the KDC down
             reason = f"internal error ({type(exc).__name__}: {exc}); please report it"
             reply = self._error(c.KRB_ERR_GENERIC, "internal error", None, state)
@@ -103,6 +119,9 @@ class Kdc:
         finally:
             if self._end_request is not None:
                 self._end_request()
+        if event is None:
+            self.refused(drop_reason, peer=peer, transport=transport, now=now, kind=state.kind)
+            return None
         self._emit(event)
         if reply is not None:
             self._cache.put(request, reply, event, now)
@@ -121,7 +140,7 @@ class Kdc:
             except DecodeError:
                 pass
             return self._error(
-                c.KRB_ERR_RESPONSE_TOO_BIG, "response too big for UDP, retry with TCP", None, state
+                c.KRB_ERR_RESPONSE_TOO_BIG, e_text(c.KRB_ERR_RESPONSE_TOO_BIG), None, state
             )
         except Exception:  # never raise into the server loop
             return None
@@ -139,9 +158,7 @@ class Kdc:
         try:
             req = KdcReq.decode(request)
         except DecodeError as exc:
-            raise Refusal(
-                c.KRB_ERR_GENERIC, Outcome.BAD_REQUEST, f"malformed {kind.value}: {exc}"
-            ) from None
+            raise _Dropped(f"malformed {kind.value} ({exc}); dropped") from None
         if req.pvno != c.PVNO:
             raise Refusal(
                 c.KDC_ERR_BAD_PVNO,
@@ -169,6 +186,35 @@ class Kdc:
             e_data=e_data,
         ).encode()
 
+    def refused(
+        self,
+        reason: str,
+        *,
+        peer: str,
+        transport: str,
+        now: datetime,
+        kind: RequestKind = RequestKind.UNKNOWN,
+    ) -> None:
+        """Count and audit (rate-limited) a request that gets no answer: undecodable here,
+        or refused by the transport before it reached the KDC (e.g. above the size limit)."""
+        self.dropped += 1
+        unrecorded = self._drop_audit.admit(now)
+        if unrecorded is None:
+            return
+        if unrecorded:
+            reason = f"{reason} ({unrecorded} more requests were dropped without a record)"
+        self._emit(
+            KdcAuditEvent(
+                time=now,
+                kind=kind,
+                outcome=Outcome.BAD_REQUEST,
+                result_code=c.KRB_ERR_GENERIC,
+                reason=reason,
+                peer=peer,
+                transport=transport,
+            )
+        )
+
     def _emit(self, event: KdcAuditEvent) -> None:
         try:
             self._audit(event)
@@ -177,4 +223,33 @@ class Kdc:
 
 
 class _Dropped(Exception):
-    """A datagram that gets no answer at all."""
+    """A request that gets no answer at all."""
+
+
+#: Records of dropped requests per second, per KDC (worker process); the rest are counted.
+DROP_AUDIT_PER_SECOND = 10
+
+
+class _RateLimit:
+    """At most `per_second` admissions per wall-clock second; admit() returns how many were
+    refused since the last admission (None: this one is refused too)."""
+
+    __slots__ = ("_count", "_per_second", "_second", "_suppressed")
+
+    def __init__(self, per_second: int) -> None:
+        self._per_second = per_second
+        self._second = -1
+        self._count = 0
+        self._suppressed = 0
+
+    def admit(self, now: datetime) -> int | None:
+        second = int(now.timestamp())
+        if second != self._second:
+            self._second = second
+            self._count = 0
+        if self._count >= self._per_second:
+            self._suppressed += 1
+            return None
+        self._count += 1
+        suppressed, self._suppressed = self._suppressed, 0
+        return suppressed

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Self
 
+from kerbfirst.kdc.bounded_cache import BoundedCache
+from kerbfirst.kdc.cache_costs import principal_entry_size
 from kerbfirst.kdc.database import KeyEntry, PreauthAccountingUnavailable, PrincipalEntry
 from kerbfirst.store import schema
 from kerbfirst.store.failure_counts import (
@@ -37,7 +39,11 @@ from kerbfirst.store.names import Principal, parse_name
 from kerbfirst.store.principal_records import StoreError, epoch, from_epoch, to_timedelta
 from kerbfirst.store.sqlite_file import WriteTransaction, connect, set_busy_timeout
 
-MAX_CACHED = 100_000  # entries (including remembered misses) before the cache is dropped
+# The lookup cache (remembered misses included): unauthenticated requests choose the
+# names looked up, so it is bounded by bytes and age as well as entries.
+MAX_CACHED = 100_000  # entries
+MAX_CACHED_BYTES = 8 * 1024 * 1024
+CACHE_TTL = 60.0  # seconds; the cache is also emptied whenever another connection commits
 REQUEST_REFRESH_INTERVAL = 0.005  # seconds between data_version checks inside KDC requests
 BUSY_TIMEOUT = 5.0  # seconds a write waits for another process's lock (MIT's KDC: 5 tries)
 
@@ -66,7 +72,10 @@ class PrincipalLookup:
         self.failure_count_interval = failure_count_interval
         self._sealer = KeySealer(master_key)
         self._lock = threading.RLock()
-        self._cache: dict[str, PrincipalEntry | None] = {}
+        # name -> (entry or None: not found)
+        self._cache: BoundedCache[str, tuple[PrincipalEntry | None]] = BoundedCache(
+            max_entries=MAX_CACHED, max_bytes=MAX_CACHED_BYTES, ttl=CACHE_TTL
+        )
         self._request_thread: int | None = None  # inside begin_request/end_request
         self._request_refresh_interval = request_refresh_interval
         self._monotonic = monotonic
@@ -135,7 +144,7 @@ class PrincipalLookup:
         return principal
 
     def _invalidate(self, name: str) -> None:
-        self._cache.pop(name, None)
+        self._cache.pop(name)
 
     # -- PrincipalDatabase (the KDC's hot path) ------------------------------------------
 
@@ -164,14 +173,13 @@ class PrincipalLookup:
         with self._lock:
             if self._request_thread != threading.get_ident():
                 self._refresh_if_changed()
-            try:
-                return self._cache[name]
-            except KeyError:
-                pass
+            now = self._monotonic()
+            cached = self._cache.get(name, now)
+            if cached is not None:
+                return cached[0]
             entry = self._load(name)
-            if len(self._cache) >= MAX_CACHED:
-                self._cache.clear()
-            self._cache[name] = entry  # misses are remembered too: scans stay cheap
+            # misses are remembered too: scans stay cheap
+            self._cache.put(name, (entry,), principal_entry_size(name, entry), now)
             return entry
 
     def _load(self, name: str) -> PrincipalEntry | None:

@@ -522,15 +522,18 @@ class Reader:
         cs, ce = self._one(TAG_OCTET_STRING, what)
         return self.data[cs:ce]
 
-    def _text(self, tag: int, what: str) -> str:
+    def _text(self, tag: int, what: str, limit: int = MAX_MESSAGE_SIZE) -> str:
         cs, ce = self._one(tag, what)
+        if ce - cs > limit:
+            raise DecodeError(f"{what}: {ce - cs} octets, more than the {limit} allowed", cs)
         try:
             return self.data[cs:ce].decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DecodeError(f"{what}: not valid UTF-8 ({exc.reason})", cs + exc.start) from None
 
-    def kerberos_string(self, what: str) -> str:
-        return self._text(TAG_GENERAL_STRING, what)
+    def kerberos_string(self, what: str, limit: int = MAX_MESSAGE_SIZE) -> str:
+        """A KerberosString of at most `limit` octets (refused before it is decoded)."""
+        return self._text(TAG_GENERAL_STRING, what, limit)
 
     def utf8_string(self, what: str) -> str:
         return self._text(TAG_UTF8_STRING, what)

@@ -55,18 +55,34 @@ def _check_msg_type(got: int, expected: int, what: str, offset: int) -> None:
         )
 
 
+# Sizes far beyond anything a real peer sends, refused while decoding, before a value is
+# built: a KDC faces unauthenticated peers, and everything it decodes from them may be
+# logged, compared, looked up and remembered. Real clients (MIT, Heimdal, Windows) send
+# 1-3 name components (RFC 4120 6.2: krbtgt/REALM, host/fqdn), DNS-length realms and
+# host names (at most 255 octets, RFC 1035 2.3.4), fewer than ten enctypes, a few
+# padata and at most a handful of addresses (MIT sends none by default).
+MAX_NAME_COMPONENTS: Final = 16
+MAX_NAME_COMPONENT_OCTETS: Final = 1024
+MAX_REALM_OCTETS: Final = 1024
+MAX_REQUEST_ETYPES: Final = 64
+MAX_ADDRESSES: Final = 64
+MAX_PADATA: Final = 64
+MAX_ADDITIONAL_TICKETS: Final = 8
+
 # A KDC decodes the same few names over and over (krbtgt, its clients, its services):
 # remember recent ones by their exact encoding. PrincipalName is immutable, so sharing is
 # safe; only names that decoded are remembered, and only where the nesting bound could not
 # have refused them (a PrincipalName is 3 levels deep), so the results are what decoding
-# would give.
+# would give. Only short encodings are kept (a peer chooses the names it sends): at most
+# _NAME_CACHE_SIZE * _NAME_CACHE_MAX_BYTES of keys, whatever a peer sends.
 _NAME_CACHE: Final[dict[bytes, PrincipalName]] = {}
 _NAME_CACHE_SIZE: Final = 4096
+_NAME_CACHE_MAX_BYTES: Final = 256
 _NAME_DEPTH: Final = 3
 
 
 def principal_name(r: Reader) -> PrincipalName:
-    cacheable = r.depth + _NAME_DEPTH < MAX_DEPTH
+    cacheable = r.depth + _NAME_DEPTH < MAX_DEPTH and r.end - r.pos <= _NAME_CACHE_MAX_BYTES
     if cacheable:
         raw = r.data[r.pos : r.end]
         cached = _NAME_CACHE.get(raw)
@@ -75,10 +91,15 @@ def principal_name(r: Reader) -> PrincipalName:
             return cached
     at = r.pos
     f = r.fields(2, "PrincipalName")
-    names = required(f, 1, "PrincipalName", at).items("PrincipalName name-string")
+    names = required(f, 1, "PrincipalName", at).items(
+        "PrincipalName name-string", MAX_NAME_COMPONENTS
+    )
     name = PrincipalName(
         required(f, 0, "PrincipalName", at).int32("PrincipalName name-type"),
-        tuple(n.kerberos_string("PrincipalName name-string") for n in names),
+        tuple(
+            n.kerberos_string("PrincipalName name-string", MAX_NAME_COMPONENT_OCTETS)
+            for n in names
+        ),
     )
     if cacheable:
         if len(_NAME_CACHE) >= _NAME_CACHE_SIZE:
@@ -97,7 +118,7 @@ def host_address(r: Reader) -> HostAddress:
 
 
 def host_addresses(r: Reader) -> tuple[HostAddress, ...]:
-    return tuple([host_address(i) for i in r.items("HostAddresses")])
+    return tuple([host_address(i) for i in r.items("HostAddresses", MAX_ADDRESSES)])
 
 
 def encryption_key(r: Reader) -> EncryptionKey:
@@ -139,7 +160,7 @@ def pa_data(r: Reader) -> PaData:
 
 
 def method_data(r: Reader) -> tuple[PaData, ...]:
-    return tuple([pa_data(i) for i in r.items("METHOD-DATA")])
+    return tuple([pa_data(i) for i in r.items("METHOD-DATA", MAX_PADATA)])
 
 
 def authorization_data_entry(r: Reader) -> AuthorizationDataEntry:
@@ -194,7 +215,7 @@ def ticket(r: Reader) -> Ticket:
     f = r.enter(_APP | c.APP_TICKET, "Ticket").fields(4, "Ticket")
     decoded = Ticket(
         tkt_vno=required(f, 0, "Ticket", at).int32("Ticket tkt-vno"),
-        realm=required(f, 1, "Ticket", at).kerberos_string("Ticket realm"),
+        realm=required(f, 1, "Ticket", at).kerberos_string("Ticket realm", MAX_REALM_OCTETS),
         sname=principal_name(required(f, 2, "Ticket", at)),
         enc_part=encrypted_data(required(f, 3, "Ticket", at)),
         raw=raw,
@@ -234,17 +255,25 @@ def kdc_req_body(r: Reader) -> KdcReqBody:
     w = "KDC-REQ-BODY"
     f = r.fields(12, w)
     cname, sname, addrs, enc_ad, tickets = f[1], f[3], f[9], f[10], f[11]
-    extra = None if tickets is None else tuple([ticket(t) for t in tickets.items(w)])
+    extra = (
+        None
+        if tickets is None
+        else tuple([ticket(t) for t in tickets.items(w, MAX_ADDITIONAL_TICKETS)])
+    )
     return KdcReqBody(
         kdc_options=required(f, 0, w, at).kerberos_flags("KDC-REQ-BODY kdc-options"),
         cname=None if cname is None else principal_name(cname),
-        realm=required(f, 2, w, at).kerberos_string("KDC-REQ-BODY realm"),
+        realm=required(f, 2, w, at).kerberos_string("KDC-REQ-BODY realm", MAX_REALM_OCTETS),
         sname=None if sname is None else principal_name(sname),
         from_=_opt_time(f[4], "KDC-REQ-BODY from"),
         till=_opt_time(f[5], "KDC-REQ-BODY till"),
         rtime=_opt_time(f[6], "KDC-REQ-BODY rtime"),
         nonce=required(f, 7, w, at).uint32("KDC-REQ-BODY nonce"),
-        etype=tuple([e.int32("KDC-REQ-BODY etype") for e in required(f, 8, w, at).items(w)]),
+        etype=tuple(
+            [e.int32("KDC-REQ-BODY etype") for e in required(f, 8, w, at).items(
+                "KDC-REQ-BODY etype", MAX_REQUEST_ETYPES
+            )]
+        ),
         addresses=None if addrs is None else host_addresses(addrs),
         enc_authorization_data=None if enc_ad is None else encrypted_data(enc_ad),
         additional_tickets=extra,
