@@ -138,7 +138,9 @@ async def test_bad_length_prefix_closes_connection(prefix: bytes) -> None:
 async def test_message_size_limit_is_configurable() -> None:
     async with running_server(EchoHandler(), max_message_size=100) as server:
         tcp = address_of(server, "tcp")
-        assert (await send_to_kdc(b"y" * 100, [tcp], timeout=2)).endswith(b"y" * 100)
+        assert (await send_to_kdc(b"y" * 50, [tcp], timeout=2)).endswith(b"y" * 50)
+        # a request at the cap is read; its reply (above the cap) becomes error 52
+        assert krb_error_code(await send_to_kdc(b"y" * 100, [tcp], timeout=2)) == 52
         reader, writer = await asyncio.open_connection(tcp.host, tcp.port)
         writer.write(frame(b"y" * 101))
         assert await wait_closed_by_peer(reader) == b""

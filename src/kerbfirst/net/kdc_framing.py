@@ -11,8 +11,14 @@ from __future__ import annotations
 
 import asyncio
 
-#: MIT krb5kdc refuses stream messages above 1 MiB; so do we, in both directions.
+#: MIT krb5kdc refuses stream messages above 1 MiB; nothing larger is ever read or sent.
 MAX_MESSAGE_SIZE = 1024 * 1024
+
+#: The KDC's default cap on a request (and on its stream replies): Heimdal's kdc default
+#: (max-request, 64 KiB). Real requests are far smaller: an AS-REQ is a few hundred bytes;
+#: a TGS-REQ carries a ticket, a few KiB with a Windows PAC, at most Windows' 64 KiB
+#: MaxTokenSize. Configurable up to MAX_MESSAGE_SIZE ([kdc] max_message_size).
+DEFAULT_MAX_REQUEST_SIZE = 64 * 1024
 
 _HIGH_BIT = 0x8000_0000
 

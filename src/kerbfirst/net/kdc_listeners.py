@@ -162,7 +162,14 @@ class KdcServer:
             return None
 
         def call() -> bytes | None:
-            return self._handle(handler, request, peer, transport)
+            reply = self._handle(handler, request, peer, transport)
+            limit = self._config.max_message_size
+            if reply is not None and len(reply) > limit:
+                # A stream reply has the same cap as a request (both directions, as MIT):
+                # a client would refuse to read more. RFC 4120 7.2.1's error is the
+                # smallest honest answer.
+                reply = self._too_big(handler, request, peer, transport, limit)
+            return reply
 
         try:
             return await thread.call(call)
@@ -182,14 +189,40 @@ class KdcServer:
             return None
         return _checked_reply("handle", reply)
 
-    def _too_big(self, handler: KdcRequestHandler, request: bytes, peer: str) -> bytes | None:
-        """Run on the handler thread: KRB_ERR_RESPONSE_TOO_BIG for this request."""
+    def _too_big(
+        self, handler: KdcRequestHandler, request: bytes, peer: str, transport: str, limit: int
+    ) -> bytes | None:
+        """Run on the handler thread: KRB_ERR_RESPONSE_TOO_BIG for this request, or None
+        when even that does not fit `limit` bytes."""
         try:
             reply = handler.response_too_big(request, now=datetime.now(UTC))
         except Exception as exc:
-            _log_handler_failure("response_too_big", exc, peer, "udp")
+            _log_handler_failure("response_too_big", exc, peer, transport)
             return None
-        return _checked_reply("response_too_big", reply)
+        reply = _checked_reply("response_too_big", reply)
+        if reply is not None and len(reply) > limit:
+            log.error("KDC response_too_big reply of %d bytes does not fit either", len(reply))
+            return None
+        return reply
+
+    def _refused(self, handler: KdcRequestHandler, reason: str, peer: str, transport: str) -> None:
+        """Run on the handler thread: tell the handler (if it keeps such records) about a
+        request the transport refused before it reached the handler."""
+        record = getattr(handler, "refused", None)
+        if record is None:
+            return
+        try:
+            record(reason, peer=peer, transport=transport, now=datetime.now(UTC))
+        except Exception as exc:
+            _log_handler_failure("refused", exc, peer, transport)
+
+    async def _record_refusal(self, reason: str, peer: str, transport: str) -> None:
+        """A stream request refused by the transport: recorded on the handler thread."""
+        handler, thread = self._handler, self._thread
+        if handler is None or thread is None:
+            return
+        with contextlib.suppress(Exception):
+            await thread.call(lambda: self._refused(handler, reason, peer, transport))
 
     # -- UDP (RFC 4120 7.2.1) ---------------------------------------------------
     #
@@ -218,6 +251,14 @@ class KdcServer:
                 break
             if request and len(request) <= self._config.max_message_size:
                 batch.append((request, addr))
+            else:
+                self._refused(
+                    handler,
+                    f"datagram of {len(request)} bytes (limit {self._config.max_message_size}); "
+                    "dropped",
+                    format_peer(addr),
+                    "udp",
+                )
         replies: list[tuple[bytes, tuple[Any, ...], str]] = []
         for request, addr in batch:
             if self._stopping:
@@ -245,11 +286,9 @@ class KdcServer:
         """(reply, addr, peer) for one datagram, or None when nothing is to be sent."""
         peer = format_peer(addr)
         reply = self._handle(handler, request, peer, "udp")
-        if reply is not None and len(reply) > self._config.max_dgram_reply_size:
-            reply = self._too_big(handler, request, peer)
-            if reply is not None and len(reply) > self._config.max_dgram_reply_size:
-                log.error("KDC response_too_big reply of %d bytes does not fit either", len(reply))
-                return None
+        limit = self._config.max_dgram_reply_size
+        if reply is not None and len(reply) > limit:
+            reply = self._too_big(handler, request, peer, "udp", limit)
         if reply is None:
             return None
         return reply, addr, peer
@@ -320,6 +359,7 @@ class KdcServer:
                 )
             except FramingError as exc:
                 log.info("KDC closing %s connection from %s: %s", transport, peer, exc)
+                await self._record_refusal(f"{exc}; connection closed", peer, transport)
                 return
             except TimeoutError:
                 log.info(

@@ -3,8 +3,11 @@
 The KDC itself is a sans-I/O object (`KdcRequestHandler`); this module only moves bytes,
 enforces limits and passes the clock. Limits, all per worker process:
 
-- stream messages: 4-byte length prefix; the reserved high bit or a length above
-  `max_message_size` (1 MiB, as MIT krb5kdc) closes the connection before the body is read;
+- requests: at most `max_message_size` bytes (64 KiB by default, as Heimdal's kdc; at
+  most 1 MiB, MIT krb5kdc's limit). A stream's 4-byte length prefix with the reserved high
+  bit or a larger length closes the connection before the body is read; a larger datagram
+  is dropped; either is recorded through the handler's optional `refused` (rate-limited
+  audit). A stream reply above the same cap is replaced by KRB_ERR_RESPONSE_TOO_BIG;
 - every read and write has `read_timeout` (slowloris); several requests per connection;
 - at most `max_connections` streams; a new one evicts the oldest (MIT net-server.c
   does the same, so an attacker holding idle connections cannot lock clients out);
@@ -30,7 +33,7 @@ from datetime import datetime
 from typing import Protocol
 
 from kerbfirst.net.kdc_address import KdcAddress
-from kerbfirst.net.kdc_framing import MAX_MESSAGE_SIZE
+from kerbfirst.net.kdc_framing import DEFAULT_MAX_REQUEST_SIZE, MAX_MESSAGE_SIZE
 from kerbfirst.net.kdc_listeners import KdcServer, format_peer
 from kerbfirst.net.kdc_sockets import Listener, bind_listeners, close_listeners
 from kerbfirst.net.kdc_workers import supervise_workers
@@ -73,7 +76,7 @@ class KdcServerConfig:
     tcp_listen: tuple[tuple[str, int], ...] = ()
     unix_paths: tuple[str, ...] = ()
     unix_mode: int = 0o660  # owner and group (the local services); never world-writable
-    max_message_size: int = MAX_MESSAGE_SIZE
+    max_message_size: int = DEFAULT_MAX_REQUEST_SIZE
     read_timeout: float = 10.0
     max_connections: int = 45  # MIT kdc.conf max_tcp_or_rpc_data_connections default
     max_dgram_reply_size: int = 4096  # MIT kdc.conf max_dgram_reply_size default
@@ -91,8 +94,10 @@ class KdcServerConfig:
             raise ValueError(
                 f"KdcServerConfig: unix_mode {self.unix_mode:o} must not be world-writable"
             )
-        if not 0 < self.max_message_size < 2**31:
-            raise ValueError("KdcServerConfig: max_message_size must be in 1..2**31-1")
+        if not 0 < self.max_message_size <= MAX_MESSAGE_SIZE:
+            raise ValueError(
+                f"KdcServerConfig: max_message_size must be in 1..{MAX_MESSAGE_SIZE} bytes"
+            )
         if not 0 < self.max_dgram_reply_size <= 65507:
             raise ValueError("KdcServerConfig: max_dgram_reply_size must be in 1..65507")
         for name in ("read_timeout", "shutdown_grace"):
