@@ -12,9 +12,13 @@ Configuration file (TOML)::
 
     realm = "WS01"                      # default: the host's NetBIOS-style name, as Windows
     [kdc]
-    listen = ["127.0.0.1:88"]           # UDP and TCP on each address
+    listen = ["127.0.0.1:88"]           # UDP and TCP on each address (host:port, [v6]:port)
     unix = ["kdc.sock"]                 # UNIX stream sockets, relative to the realm dir
     workers = 1
+    max_message_size = "64K"            # largest request (and TCP reply); at most 1M
+    [audit_log]
+    max_size = "64M"                    # kdc-audit.jsonl is rotated at this size...
+    keep = 8                            # ...keeping kdc-audit.jsonl.1 (newest) .. .8
     [policy]
     max_life = "10h"                    # units s, m, h, d
     max_renewable_life = "7d"
@@ -39,11 +43,17 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from kerbfirst.net.kdc_address import parse_listen_address
+from kerbfirst.net.kdc_framing import DEFAULT_MAX_REQUEST_SIZE, MAX_MESSAGE_SIZE
+from kerbfirst.store.audit_log import DEFAULT_KEEP, DEFAULT_MAX_SIZE, MIN_MAX_SIZE
 from kerbfirst.store.principal_records import DEFAULT_MIN_PASSWORD_LENGTH
 
 CONFIG_NAME = "kerbfirst.toml"
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_SIZE = re.compile(r"^\s*(\d+)\s*([kKmMgG]?)i?[bB]?\s*$")
+_SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
+MAX_AUDIT_KEEP = 1000
 _NETBIOS_MAX = 15  # NetBIOS computer names are at most 15 characters
 
 
@@ -65,6 +75,53 @@ def parse_duration(text: str | int, *, field: str) -> timedelta:
     if not m:
         raise ConfigError(f"{field}: {text!r} is not a duration; write e.g. 90s, 10m, 10h or 7d")
     return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+
+
+def parse_size(value: object, *, field: str, lo: int, hi: int) -> int:
+    """A byte count: an integer, or a string such as "64K", "64M", "1G" (powers of 1024)."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ConfigError(f"{field}: {value!r} is not a size; write e.g. 65536, \"64K\" or \"64M\"")
+    if isinstance(value, int):
+        size = value
+    else:
+        m = _SIZE.match(value)
+        if not m:
+            raise ConfigError(f"{field}: {value!r} is not a size; write e.g. \"64K\" or \"64M\"")
+        size = int(m.group(1)) * _SIZE_UNITS[m.group(2).lower()]
+    if not lo <= size <= hi:
+        raise ConfigError(f"{field}: {size} bytes is outside {lo}..{hi}")
+    return size
+
+
+def format_size(size: int) -> str:
+    for unit, scale in (("G", 1 << 30), ("M", 1 << 20), ("K", 1 << 10)):
+        if size and size % scale == 0:
+            return f"{size // scale}{unit}"
+    return str(size)
+
+
+def check_listen(addresses: list[str], *, field: str) -> list[tuple[str, int]]:
+    """Each listen address parsed (host, port); ConfigError naming the bad one."""
+    if not addresses:
+        raise ConfigError(f"{field}: give at least one host:port to listen on, e.g. 127.0.0.1:88")
+    parsed = []
+    for text in addresses:
+        if not isinstance(text, str):
+            raise ConfigError(f"{field}: {text!r} is not a string such as \"127.0.0.1:88\"")
+        try:
+            parsed.append(parse_listen_address(text))
+        except ValueError as exc:
+            raise ConfigError(f"{field}: {exc}") from None
+    return parsed
+
+
+def check_unix(paths: list[str], *, field: str) -> list[str]:
+    for path in paths:
+        if not isinstance(path, str) or not path or "\0" in path:
+            raise ConfigError(f"{field}: {path!r} is not a socket path")
+        if len(path.encode()) > 100:  # sun_path is 108 bytes on Linux, with room to resolve
+            raise ConfigError(f"{field}: UNIX socket path {path!r} is too long (100 bytes max)")
+    return paths
 
 
 def format_duration(value: timedelta) -> str:
@@ -95,6 +152,9 @@ class RealmConfig:
     unix: list[str] = dataclasses.field(default_factory=lambda: ["kdc.sock"])
     workers: int = 1
     policy: PolicyConfig = dataclasses.field(default_factory=PolicyConfig)
+    max_message_size: int = DEFAULT_MAX_REQUEST_SIZE
+    audit_max_size: int = DEFAULT_MAX_SIZE
+    audit_keep: int = DEFAULT_KEEP
 
     @property
     def db_path(self) -> Path:
@@ -137,12 +197,14 @@ def load_config(directory: Path) -> RealmConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    _check_keys(data, {"realm", "kdc", "policy"}, "the top level", path)
+    _check_keys(data, {"realm", "kdc", "policy", "audit_log"}, "the top level", path)
     realm = data.get("realm")
     if not isinstance(realm, str) or not realm:
         raise ConfigError(f"{path}: `realm` must be a non-empty string")
     kdc = data.get("kdc", {})
-    _check_keys(kdc, {"listen", "unix", "workers"}, "[kdc]", path)
+    _check_keys(kdc, {"listen", "unix", "workers", "max_message_size"}, "[kdc]", path)
+    audit_log = data.get("audit_log", {})
+    _check_keys(audit_log, {"max_size", "keep"}, "[audit_log]", path)
     pol = data.get("policy", {})
     fields = {f.name for f in dataclasses.fields(PolicyConfig)}
     _check_keys(pol, fields, "[policy]", path)
@@ -162,13 +224,34 @@ def load_config(directory: Path) -> RealmConfig:
     workers = kdc.get("workers", 1)
     if not isinstance(workers, int) or not 1 <= workers <= 64:
         raise ConfigError(f"{path}: [kdc] workers must be an integer from 1 to 64")
+    listen, unix = kdc.get("listen", ["127.0.0.1:88"]), kdc.get("unix", ["kdc.sock"])
+    if not isinstance(listen, list) or not isinstance(unix, list):
+        raise ConfigError(f"{path}: [kdc] listen and unix must be lists of strings")
+    check_listen(listen, field=f"{path}: [kdc] listen")
+    check_unix(unix, field=f"{path}: [kdc] unix")
+    keep = audit_log.get("keep", DEFAULT_KEEP)
+    if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= MAX_AUDIT_KEEP:
+        raise ConfigError(f"{path}: [audit_log] keep must be an integer from 1 to {MAX_AUDIT_KEEP}")
     return RealmConfig(
         directory=directory,
         realm=realm,
-        listen=list(kdc.get("listen", ["127.0.0.1:88"])),
-        unix=list(kdc.get("unix", ["kdc.sock"])),
+        listen=list(listen),
+        unix=list(unix),
         workers=workers,
         policy=policy,
+        max_message_size=parse_size(
+            kdc.get("max_message_size", DEFAULT_MAX_REQUEST_SIZE),
+            field=f"{path}: [kdc] max_message_size",
+            lo=1024,
+            hi=MAX_MESSAGE_SIZE,
+        ),
+        audit_max_size=parse_size(
+            audit_log.get("max_size", DEFAULT_MAX_SIZE),
+            field=f"{path}: [audit_log] max_size",
+            lo=MIN_MAX_SIZE,
+            hi=1 << 40,
+        ),
+        audit_keep=keep,
     )
 
 
@@ -184,7 +267,11 @@ def render_config(cfg: RealmConfig) -> str:
         "[kdc]\n"
         f"listen = {_toml_list(cfg.listen)}   # UDP and TCP\n"
         f"unix = {_toml_list(cfg.unix)}\n"
-        f"workers = {cfg.workers}\n\n"
+        f"workers = {cfg.workers}\n"
+        f'max_message_size = "{format_size(cfg.max_message_size)}"   # largest request\n\n'
+        "[audit_log]\n"
+        f'max_size = "{format_size(cfg.audit_max_size)}"   # rotate kdc-audit.jsonl at this size\n'
+        f"keep = {cfg.audit_keep}   # rotated files kept (kdc-audit.jsonl.1 is the newest)\n\n"
         "[policy]\n"
         f'max_life = "{format_duration(p.max_life)}"\n'
         f'max_renewable_life = "{format_duration(p.max_renewable_life)}"\n'

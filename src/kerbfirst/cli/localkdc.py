@@ -24,6 +24,8 @@ from rich.markup import escape
 from kerbfirst.cli.config import (
     ConfigError,
     RealmConfig,
+    check_listen,
+    check_unix,
     default_realm,
     load_config,
     render_config,
@@ -32,7 +34,7 @@ from kerbfirst.cli.config import (
 from kerbfirst.crypto import SUPPORTED_ETYPES, KerberosCryptoError, etype_from_name, get_profile
 from kerbfirst.kdc.policy import KdcPolicy, LockoutPolicy
 from kerbfirst.kdc.service import Kdc
-from kerbfirst.net.kdc_address import KdcAddress, parse_kdc_address
+from kerbfirst.net.kdc_address import KdcAddress
 from kerbfirst.net.kdc_server import KdcServerConfig, run_kdc_server
 from kerbfirst.store.audit_log import JsonLinesAuditLog
 from kerbfirst.store.keytab import write_keytab
@@ -128,10 +130,14 @@ def realm_init(
     if (directory / "kerbfirst.toml").exists():
         raise _fail(f"{directory} already holds a realm; choose another --dir or remove it")
     cfg = RealmConfig(directory=directory.resolve(), realm=(realm or default_realm()).upper())
-    if listen:
-        cfg.listen = list(listen)
-    if unix is not None:
-        cfg.unix = list(unix)
+    try:
+        if listen:
+            check_listen(list(listen), field="--listen")
+            cfg.listen = list(listen)
+        if unix is not None:
+            cfg.unix = check_unix(list(unix), field="--unix")
+    except ConfigError as exc:
+        raise _fail(f"{exc}; nothing was created") from None
     cfg.workers = workers
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     master = create_master_key(cfg.master_key_path)
@@ -215,11 +221,6 @@ def kdc_policy(cfg: RealmConfig) -> KdcPolicy:
     )
 
 
-def _host_port(text: str) -> tuple[str, int]:
-    addr = parse_kdc_address(text)
-    return (addr.host or "127.0.0.1", addr.port or 88)
-
-
 def hot_path_build() -> str:
     """Which build of the KDC hot path this process imported: the opt-in mypyc build
     (KERBFIRST_COMPILE=1 pip install ., about twice the requests per second) or Python."""
@@ -230,7 +231,9 @@ def hot_path_build() -> str:
 def build_kdc(cfg: RealmConfig, policy: KdcPolicy | None = None) -> Kdc:
     """The KDC one `kdc serve` worker runs (also what bench/kdc_icount.py measures): the
     realm's store, its JSON-lines audit log, the operating system's randomness."""
-    audit_log = JsonLinesAuditLog(cfg.audit_path)
+    audit_log = JsonLinesAuditLog(
+        cfg.audit_path, max_size=cfg.audit_max_size, keep=cfg.audit_keep
+    )
     return Kdc(
         database=_open_store(cfg),
         policy=policy or kdc_policy(cfg),
@@ -260,18 +263,30 @@ def kdc_serve(
     listen: Annotated[
         list[str] | None, typer.Option(help="host:port for UDP+TCP (default: config).")
     ] = None,
+    unix: Annotated[
+        list[str] | None,
+        typer.Option(help="UNIX socket path (repeatable; default: config). --unix '' for none."),
+    ] = None,
 ) -> None:
     """Serve the realm's KDC (help: _SERVE_HELP)."""
     cfg = _config(directory)
+    try:
+        if listen:
+            cfg.listen = list(listen)
+        addrs = tuple(check_listen(cfg.listen, field="--listen" if listen else "[kdc] listen"))
+        if unix is not None:
+            cfg.unix = check_unix([u for u in unix if u], field="--unix")
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
     # Fail now, with a clear message, rather than in every worker; and close it again: a
     # connection must not be inherited by forked workers, nor outlive its use.
     _open_store(cfg).close()
-    addrs = tuple(_host_port(a) for a in (listen or cfg.listen))
     config = KdcServerConfig(
         udp_listen=addrs,
         tcp_listen=addrs,
         unix_paths=tuple(str(p) for p in cfg.unix_paths()),
         workers=workers or cfg.workers,
+        max_message_size=cfg.max_message_size,
     )
     policy = kdc_policy(cfg)
 
@@ -288,9 +303,10 @@ def kdc_serve(
     try:
         code = run_kdc_server(handler_factory, config, on_listening=listening)
     except (OSError, ValueError) as exc:
+        # The binding code names the one address that failed (kdc_sockets).
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise _fail(
-            f"cannot serve on {', '.join(cfg.listen)} / {', '.join(cfg.unix)}: {exc}. "
-            "Choose other addresses with --listen (ports below 1024 need root) or stop the "
-            "process that holds them."
+            f"cannot serve: {why}. Choose other addresses with --listen / --unix (ports "
+            "below 1024 need root) or stop the process that holds them."
         ) from None
     raise typer.Exit(code=code)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+import re
 from typing import Literal
 
 #: "any" is MIT's "UDP or TCP" for a `kdc = host` line without a transport prefix.
@@ -69,26 +71,57 @@ def parse_kdc_address(text: str) -> KdcAddress:
     return KdcAddress(transport, host=host, port=port)
 
 
-def _split_host_port(spec: str, text: str) -> tuple[str, int]:
+# RFC 1123 2.1 host names: dot-separated labels of letters, digits and hyphens.
+_HOST_NAME = re.compile(r"(?=.{1,253}\Z)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+\Z")
+
+
+def parse_listen_address(text: str) -> tuple[str, int]:
+    """A KDC listen address, "host:port", "[v6]:port" or "host" (port 88): (host, port).
+
+    The host is an IP address or a host name (RFC 1123); the port is 0..65535 (0: any
+    free port). Raises ValueError naming what is wrong and how to write it.
+    """
+    spec = text.strip()
+    if not spec or spec.startswith("unix:") or "/" in spec:
+        raise ValueError(
+            f"listen address {text!r}: expected host:port, [IPv6]:port or host, e.g. "
+            "127.0.0.1:88 (UNIX sockets go in --unix / `unix = [...]`)"
+        )
+    host, port = _split_host_port(spec, text, min_port=0, what="listen address")
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if not _HOST_NAME.match(host):
+            raise ValueError(
+                f"listen address {text!r}: {host!r} is neither an IP address nor a host name"
+            ) from None
+    return host, port
+
+
+def _split_host_port(
+    spec: str, text: str, *, min_port: int = 1, what: str = "KDC address"
+) -> tuple[str, int]:
     port_text: str | None = None
     if spec.startswith("["):
         close = spec.find("]")
         if close < 0:
-            raise ValueError(f"KDC address {text!r}: '[' without a closing ']'")
+            raise ValueError(f"{what} {text!r}: '[' without a closing ']'")
         host = spec[1:close]
         rest = spec[close + 1 :]
         if rest:
             if not rest.startswith(":"):
-                raise ValueError(f"KDC address {text!r}: expected ':port' after ']'")
+                raise ValueError(f"{what} {text!r}: expected ':port' after ']'")
             port_text = rest[1:]
     elif spec.count(":") == 1:
         host, port_text = spec.split(":")
     else:
         host = spec  # a name, an IPv4 address, or a bare IPv6 address without a port
     if not host or any(c.isspace() or c in "/[]" for c in host):
-        raise ValueError(f"KDC address {text!r}: {host!r} is not a host name or address")
+        raise ValueError(f"{what} {text!r}: {host!r} is not a host name or address")
     if port_text is None:
         return host, KERBEROS_PORT
-    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
-        raise ValueError(f"KDC address {text!r}: port {port_text!r} is not a number in 1..65535")
+    if not port_text.isdigit() or not min_port <= int(port_text) <= 65535:
+        raise ValueError(
+            f"{what} {text!r}: port {port_text!r} is not a number in {min_port}..65535"
+        )
     return host, int(port_text)

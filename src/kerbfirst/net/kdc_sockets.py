@@ -92,8 +92,11 @@ def _bind_inet(kind: socket.SocketKind, host: str, port: int) -> socket.socket:
         try:
             sock.bind((host, port))
         except OSError as exc:
+            # Name the one address that failed: with several listeners, which is busy?
+            proto = "TCP" if kind == socket.SOCK_STREAM else "UDP"
+            shown = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             raise OSError(
-                exc.errno, f"cannot bind KDC {kind.name} {host}:{port}: {exc.strerror}"
+                exc.errno, f"cannot bind {proto} {shown}: {exc.strerror or exc}"
             ) from exc
         if kind == socket.SOCK_STREAM:
             sock.listen(_LISTEN_BACKLOG)
@@ -115,6 +118,10 @@ def _bind_unix(path: str, mode: int) -> Listener:
         old_umask = os.umask(0o777 & ~mode)
         try:
             sock.bind(path)
+        except OSError as exc:
+            raise OSError(
+                exc.errno, f"cannot bind UNIX socket {path}: {exc.strerror or exc}"
+            ) from exc
         finally:
             os.umask(old_umask)
         os.chmod(path, mode)
