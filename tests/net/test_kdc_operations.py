@@ -1,0 +1,136 @@
+"""What an administrator meets running `kerbfirst kdc serve` (real processes): listen
+addresses checked when the realm is made and when the config is read, a busy address
+named exactly, `kdc serve --unix`, and a full disk reported without a traceback."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from kerbfirst.client import AsExchange
+from kerbfirst.net.kdc_address import KdcAddress
+from kerbfirst.net.kdc_transport import send_to_kdc_sync
+from kerbfirst.net.krb_error_code import krb_error_code
+from peerlib import free_port
+from tiny_fs import fill, tiny_tmpfs
+
+KF = [sys.executable, "-m", "kerbfirst.cli.main"]
+REALM = "OPS.TEST"
+
+
+def kf(
+    *args: str, stdin: str | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*KF, *args], input=stdin, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def _clean_failure(done: subprocess.CompletedProcess[str], *expected: str) -> None:
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out
+    assert "Traceback" not in out and "error:" in out, out
+    for text in expected:
+        assert text in " ".join(out.split()), out  # rich may wrap long lines
+
+
+def _init(directory: Path, port: int) -> None:
+    done = kf("realm", "init", "--dir", str(directory), "--realm", REALM,
+              "--listen", f"127.0.0.1:{port}")
+    assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("listen", "says"),
+    [("127.0.0.1:99999", "port '99999'"), ("127.0.0.1:-1", "port '-1'"),
+     ("no such host!:88", "'no such host!'"), ("tcp/127.0.0.1:88", "expected host:port")],
+)
+def test_realm_init_refuses_a_bad_listen_address(tmp_path: Path, listen: str, says: str) -> None:
+    done = kf("realm", "init", "--dir", str(tmp_path / "r"), "--realm", REALM, "--listen", listen)
+    _clean_failure(done, says)
+    assert not (tmp_path / "r" / "kerbfirst.toml").exists()
+
+
+def test_kdc_serve_refuses_a_bad_listen_address_in_the_config(tmp_path: Path) -> None:
+    directory = tmp_path / "r"
+    _init(directory, free_port())
+    conf = directory / "kerbfirst.toml"
+    text = conf.read_text()
+    conf.write_text(text.replace(text.split('listen = ["')[1].split('"')[0], "127.0.0.1:99999"))
+    _clean_failure(kf("kdc", "serve", "--dir", str(directory)), "[kdc] listen", "99999")
+    conf.write_text(text)
+    _clean_failure(kf("kdc", "serve", "--dir", str(directory), "--listen", "localhost:70000"),
+                   "--listen", "70000")
+
+
+def _serve(directory: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+    return kf("kdc", "serve", "--dir", str(directory), *extra, timeout=30)
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_busy_address_error_names_the_busy_one(tmp_path: Path, workers: str) -> None:
+    directory = tmp_path / "r"
+    port = free_port()
+    _init(directory, port)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+        udp.bind(("127.0.0.1", port))
+        _clean_failure(_serve(directory, "--workers", workers), f"UDP 127.0.0.1:{port}")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as tcp:
+        tcp.bind(("127.0.0.1", port))
+        tcp.listen()
+        _clean_failure(_serve(directory, "--workers", workers), f"TCP 127.0.0.1:{port}")
+    sock_path = directory / "kdc.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as unix:
+        unix.bind(str(sock_path))
+        unix.listen()
+        done = _serve(directory, "--workers", workers)
+        _clean_failure(done, str(sock_path))
+        assert f"127.0.0.1:{port}" not in done.stderr  # the clash is not blamed on UDP/TCP
+
+
+def test_kdc_serve_takes_unix(tmp_path: Path) -> None:
+    directory = tmp_path / "r"
+    port = free_port()
+    _init(directory, port)
+    path = tmp_path / "other.sock"
+    proc = subprocess.Popen([*KF, "kdc", "serve", "--dir", str(directory), "--unix", str(path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while not path.exists():
+            assert proc.poll() is None, proc.communicate()[0]
+            assert time.monotonic() < deadline, "kdc serve --unix did not create its socket"
+            time.sleep(0.05)
+        assert not (directory / "kdc.sock").exists()  # --unix replaces the config's sockets
+        request = _as_req()
+        reply = send_to_kdc_sync(request, [KdcAddress("unix", path=str(path))], timeout=5)
+        assert krb_error_code(reply) == 6  # an answer from the KDC: client not found
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0, proc.communicate()[0]
+    assert not path.exists()
+
+
+def _as_req() -> bytes:
+    exchange = AsExchange("nobody", REALM, password="x", random=lambda n: bytes(n))
+    return exchange.first_request(datetime.now(UTC))
+
+
+def test_principal_add_on_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
+    with tiny_tmpfs(tmp_path / "fs", "512k") as fs:
+        directory = fs / "r"
+        _init(directory, free_port())
+        fill(fs)
+        done = kf("principal", "add", "bob", "--dir", str(directory), "--password-stdin",
+                  stdin="bob password 1\n")
+        _clean_failure(done, "disk space")
+        (fs / "filler").unlink()
+        listed = kf("principal", "list", "--dir", str(directory), "--json")
+        assert listed.returncode == 0 and "bob@" not in listed.stdout  # nothing half-added
