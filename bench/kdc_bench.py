@@ -261,9 +261,12 @@ def init_our_realm(d: Path, port: int, etype: int, src: Path = SRC) -> list[str]
 
 
 def our_realm(d: Path, port: int, etype: int, workers: int, src: Path = SRC,
-              label: str = "kerbfirst") -> Realm:
+              label: str = "kerbfirst", configure: Any = None) -> Realm:
+    """`configure(d)`, when given, may edit the realm's kerbfirst.toml before it is served."""
     env = {**os.environ, "PYTHONPATH": str(src)}
     cli = init_our_realm(d, port, etype, src)
+    if configure is not None:
+        configure(d)
     proc = subprocess.Popen([*cli, "kdc", "serve", "--dir", str(d), "--workers", str(workers)],
                             env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
