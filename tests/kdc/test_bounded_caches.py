@@ -43,20 +43,22 @@ def test_reply_cache_keeps_digests_not_requests() -> None:
     cache = ReplyCache(max_entries=4096, ttl=timedelta(minutes=2), max_bytes=1 << 20)
     for _ in range(200):
         request = os.urandom(16) + bytes(1 << 20)  # unique 1 MiB requests
-        cache.put(request, b"r" * 100, _event("x"), T0)
+        cache.put(cache.key(request), b"r" * 100, _event("x"), T0)
     # held: 200 small replies, never the 200 MiB of requests
     assert len(cache) == 200
     assert cache.size_bytes < 200 * 1000
     request = b"\x6a" + bytes(100)
-    cache.put(request, b"reply", _event("y"), T0)
-    assert cache.get(request, T0 + timedelta(seconds=119)) == (b"reply", _event("y"))
-    assert cache.get(request, T0 + timedelta(seconds=120)) is None
+    key = cache.key(request)
+    assert len(key) == 32  # a digest, whatever the request's size
+    cache.put(key, b"reply", _event("y"), T0)
+    assert cache.get(key, T0 + timedelta(seconds=119)) == (b"reply", _event("y"))
+    assert cache.get(key, T0 + timedelta(seconds=120)) is None
 
 
 def test_reply_cache_byte_bound_holds_under_large_replies() -> None:
     cache = ReplyCache(max_entries=4096, ttl=timedelta(minutes=2), max_bytes=1 << 20)
     for i in range(1000):
-        cache.put(i.to_bytes(4, "big"), bytes(30_000), _event("x" * 5000), T0)
+        cache.put(cache.key(i.to_bytes(4, "big")), bytes(30_000), _event("x" * 5000), T0)
     assert cache.size_bytes <= 1 << 20
     assert len(cache) < 1000
 
@@ -92,3 +94,23 @@ def test_store_lookup_cache_is_bounded_by_bytes_and_expires(
         assert len(cache) == 1
     finally:
         store.close()
+
+
+def test_codec_name_memos_keep_only_short_names() -> None:
+    """The encoder and decoder remember recent PrincipalNames; a peer's long names must not
+    be kept 4,096 times (a KRB-ERROR echoes the client name it was sent)."""
+    from flood_requests import as_req
+
+    from kerbfirst.wire import krb5_decode, krb5_encode
+    from kerbfirst.wire.krb5 import KdcReq, PrincipalName
+
+    krb5_encode._NAME_CACHE.clear()
+    krb5_decode._NAME_CACHE.clear()
+    for i in range(50):
+        name = PrincipalName(1, (f"{i:04d}" + "n" * 1000,))
+        krb5_encode.principal_name(name)
+        KdcReq.decode(as_req((f"{i:04d}" + "n" * 1000,)))
+    held = sum(len(v) for v in krb5_encode._NAME_CACHE.values()) + sum(
+        len(k) for k in krb5_decode._NAME_CACHE
+    )
+    assert held < 50 * 1000

@@ -36,10 +36,15 @@ class ReplyCache:
     def size_bytes(self) -> int:
         return self._cache.size_bytes
 
-    def get(self, request: bytes, now: datetime) -> tuple[bytes, KdcAuditEvent] | None:
-        """The reply first sent for these exact bytes and the event that recorded it."""
-        return self._cache.get(hashlib.sha256(request).digest(), now.timestamp())
+    @staticmethod
+    def key(request: bytes) -> bytes:
+        """What the cache keeps of a request (computed once, used by get and put)."""
+        return hashlib.sha256(request).digest()
 
-    def put(self, request: bytes, reply: bytes, event: KdcAuditEvent, now: datetime) -> None:
+    def get(self, key: bytes, now: datetime) -> tuple[bytes, KdcAuditEvent] | None:
+        """The reply first sent for the request of this key, and the event that recorded it."""
+        return self._cache.get(key, now.timestamp())
+
+    def put(self, key: bytes, reply: bytes, event: KdcAuditEvent, now: datetime) -> None:
         size = _DIGEST_BYTES + len(reply) + event_size(event)
-        self._cache.put(hashlib.sha256(request).digest(), (reply, event), size, now.timestamp())
+        self._cache.put(key, (reply, event), size, now.timestamp())

@@ -80,7 +80,8 @@ class Kdc:
         self, request: bytes, *, peer: str, transport: str, now: datetime
     ) -> bytes | None:
         """Answer one KDC request. None means "send nothing" (not a KDC request at all)."""
-        cached = self._cache.get(request, now)
+        cache_key = self._cache.key(request)
+        cached = self._cache.get(cache_key, now)
         if cached is not None:
             cached_reply, original = cached
             self._emit(
@@ -124,7 +125,7 @@ class Kdc:
             return None
         self._emit(event)
         if reply is not None:
-            self._cache.put(request, reply, event, now)
+            self._cache.put(cache_key, reply, event, now)
         return reply
 
     def response_too_big(self, request: bytes, *, now: datetime) -> bytes | None:

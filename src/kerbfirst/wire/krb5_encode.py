@@ -76,9 +76,12 @@ def _opt_time(value: datetime | None) -> bytes | None:
 # The same few names are encoded in every reply (the client, krbtgt, services):
 # PrincipalName is immutable, so remember recent encodings. Keyed by the (name-type,
 # name-string) tuple, not the PrincipalName: the dataclass's generated __hash__ is a Python
-# call that rebuilds that tuple anyway, and costs more than the encoding it saves.
+# call that rebuilds that tuple anyway, and costs more than the encoding it saves. Only
+# short names are kept (a KRB-ERROR carries the name a peer sent): at most
+# _NAME_CACHE_SIZE * _NAME_CACHE_MAX_BYTES of encodings, whatever peers send.
 _NAME_CACHE: Final[dict[tuple[int, tuple[str, ...]], bytes]] = {}
 _NAME_CACHE_SIZE: Final = 4096
+_NAME_CACHE_MAX_BYTES: Final = 256
 
 
 def principal_name(p: PrincipalName) -> bytes:
@@ -95,7 +98,7 @@ def principal_name(p: PrincipalName) -> bytes:
     encoded = _fields(
         encode_int32(p.name_type), sequence_of([encode_kerberos_string(s) for s in p.name_string])
     )
-    if not hashable:
+    if not hashable or len(encoded) > _NAME_CACHE_MAX_BYTES:
         return encoded
     if len(_NAME_CACHE) >= _NAME_CACHE_SIZE:
         _NAME_CACHE.clear()
