@@ -44,8 +44,9 @@ class Kdc:
     """A Kerberos KDC for one realm, as a pure function of (request, peer, now, database).
 
     `random(n)` must return n cryptographically random bytes (session keys, confounders);
-    `audit` receives one event per request and should not raise (if it does, the reply is
-    still returned and `audit_failures` counts it: a broken sink must not stop the KDC).
+    `audit` receives one event per answered request (dropped ones: see the module's
+    docstring) and should not raise (if it does, the reply is still returned and
+    `audit_failures` counts it: a broken sink must not stop the KDC).
     """
 
     def __init__(

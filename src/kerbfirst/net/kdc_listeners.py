@@ -10,15 +10,13 @@ import contextlib
 import dataclasses
 import functools
 import logging
-import os
 import socket
-import traceback
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from kerbfirst.net.kdc_address import KdcAddress
 from kerbfirst.net.kdc_framing import FramingError, frame, read_framed
+from kerbfirst.net.kdc_handler_calls import answer, log_handler_failure, refused, too_big
 from kerbfirst.net.kdc_handler_thread import HandlerThread
 from kerbfirst.net.kdc_sockets import Listener, bind_listeners, close_listeners
 
@@ -162,59 +160,20 @@ class KdcServer:
             return None
 
         def call() -> bytes | None:
-            reply = self._handle(handler, request, peer, transport)
+            reply = answer(handler, request, peer, transport)
             limit = self._config.max_message_size
             if reply is not None and len(reply) > limit:
                 # A stream reply has the same cap as a request (both directions, as MIT):
                 # a client would refuse to read more. RFC 4120 7.2.1's error is the
                 # smallest honest answer.
-                reply = self._too_big(handler, request, peer, transport, limit)
+                reply = too_big(handler, request, peer, transport, limit)
             return reply
 
         try:
             return await thread.call(call)
         except Exception as exc:  # e.g. the handler raised SystemExit (see HandlerThread)
-            _log_handler_failure("handle", exc, peer, transport)
+            log_handler_failure("handle", exc, peer, transport)
             return None
-
-    def _handle(
-        self, handler: KdcRequestHandler, request: bytes, peer: str, transport: str
-    ) -> bytes | None:
-        """Run on the handler thread: the handler's answer, or None (logged) if it failed."""
-        try:
-            # The clock is read here, just before the KDC runs (RFC 4120 skew checks).
-            reply = handler.handle(request, peer=peer, transport=transport, now=datetime.now(UTC))
-        except Exception as exc:
-            _log_handler_failure("handle", exc, peer, transport)
-            return None
-        return _checked_reply("handle", reply)
-
-    def _too_big(
-        self, handler: KdcRequestHandler, request: bytes, peer: str, transport: str, limit: int
-    ) -> bytes | None:
-        """Run on the handler thread: KRB_ERR_RESPONSE_TOO_BIG for this request, or None
-        when even that does not fit `limit` bytes."""
-        try:
-            reply = handler.response_too_big(request, now=datetime.now(UTC))
-        except Exception as exc:
-            _log_handler_failure("response_too_big", exc, peer, transport)
-            return None
-        reply = _checked_reply("response_too_big", reply)
-        if reply is not None and len(reply) > limit:
-            log.error("KDC response_too_big reply of %d bytes does not fit either", len(reply))
-            return None
-        return reply
-
-    def _refused(self, handler: KdcRequestHandler, reason: str, peer: str, transport: str) -> None:
-        """Run on the handler thread: tell the handler (if it keeps such records) about a
-        request the transport refused before it reached the handler."""
-        record = getattr(handler, "refused", None)
-        if record is None:
-            return
-        try:
-            record(reason, peer=peer, transport=transport, now=datetime.now(UTC))
-        except Exception as exc:
-            _log_handler_failure("refused", exc, peer, transport)
 
     async def _record_refusal(self, reason: str, peer: str, transport: str) -> None:
         """A stream request refused by the transport: recorded on the handler thread."""
@@ -222,7 +181,7 @@ class KdcServer:
         if handler is None or thread is None:
             return
         with contextlib.suppress(Exception):
-            await thread.call(lambda: self._refused(handler, reason, peer, transport))
+            await thread.call(lambda: refused(handler, reason, peer, transport))
 
     # -- UDP (RFC 4120 7.2.1) ---------------------------------------------------
     #
@@ -252,7 +211,7 @@ class KdcServer:
             if request and len(request) <= self._config.max_message_size:
                 batch.append((request, addr))
             else:
-                self._refused(
+                refused(
                     handler,
                     f"datagram of {len(request)} bytes (limit {self._config.max_message_size}); "
                     "dropped",
@@ -266,7 +225,7 @@ class KdcServer:
             try:
                 answer = self._answer_datagram(handler, request, addr)
             except Exception as exc:  # never let one datagram stop the server
-                _log_handler_failure("udp reply", exc, format_peer(addr), "udp")
+                log_handler_failure("udp reply", exc, format_peer(addr), "udp")
                 continue
             if answer is not None:
                 replies.append(answer)
@@ -285,10 +244,10 @@ class KdcServer:
     ) -> tuple[bytes, tuple[Any, ...], str] | None:
         """(reply, addr, peer) for one datagram, or None when nothing is to be sent."""
         peer = format_peer(addr)
-        reply = self._handle(handler, request, peer, "udp")
+        reply = answer(handler, request, peer, "udp")
         limit = self._config.max_dgram_reply_size
         if reply is not None and len(reply) > limit:
-            reply = self._too_big(handler, request, peer, "udp", limit)
+            reply = too_big(handler, request, peer, "udp", limit)
         if reply is None:
             return None
         return reply, addr, peer
@@ -381,26 +340,3 @@ class KdcServer:
             writer.write(frame(reply))
             async with asyncio.timeout(timeout):
                 await writer.drain()
-
-
-def _log_handler_failure(method: str, exc: Exception, peer: str, transport: str) -> None:
-    # Type and code location only: the message of an exception may quote keys.
-    frames = traceback.extract_tb(exc.__traceback__)[-3:]
-    where = " <- ".join(
-        f"{os.path.basename(f.filename)}:{f.lineno} {f.name}" for f in reversed(frames)
-    )
-    log.error(
-        "KDC %s raised %s on a %s request from %s; request dropped (at %s)",
-        method,
-        type(exc).__name__,
-        transport,
-        peer,
-        where,
-    )
-
-
-def _checked_reply(method: str, reply: object) -> bytes | None:
-    if reply is not None and not isinstance(reply, bytes):
-        log.error("KDC %s returned %s, not bytes; request dropped", method, type(reply).__name__)
-        return None
-    return reply
