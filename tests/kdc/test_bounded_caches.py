@@ -43,22 +43,25 @@ def test_reply_cache_keeps_digests_not_requests() -> None:
     cache = ReplyCache(max_entries=4096, ttl=timedelta(minutes=2), max_bytes=1 << 20)
     for _ in range(200):
         request = os.urandom(16) + bytes(1 << 20)  # unique 1 MiB requests
-        cache.put(cache.key(request), b"r" * 100, _event("x"), T0)
+        cache.put(cache.key(request), b"r" * 100, _event("x"), T0.timestamp())
     # held: 200 small replies, never the 200 MiB of requests
     assert len(cache) == 200
     assert cache.size_bytes < 200 * 1000
     request = b"\x6a" + bytes(100)
     key = cache.key(request)
-    assert len(key) == 32  # a digest, whatever the request's size
-    cache.put(key, b"reply", _event("y"), T0)
-    assert cache.get(key, T0 + timedelta(seconds=119)) == (b"reply", _event("y"))
-    assert cache.get(key, T0 + timedelta(seconds=120)) is None
+    assert key == request  # a usual request is its own key; a large one a digest:
+    assert len(cache.key(bytes(1 << 20))) == 64
+    assert cache.key(bytes(1 << 20)) != cache.key(cache.key(bytes(1 << 20)).encode())
+    t0 = T0.timestamp()
+    cache.put(key, b"reply", _event("y"), t0)
+    assert cache.get(key, t0 + 119) == (b"reply", _event("y"))
+    assert cache.get(key, t0 + 120) is None
 
 
 def test_reply_cache_byte_bound_holds_under_large_replies() -> None:
     cache = ReplyCache(max_entries=4096, ttl=timedelta(minutes=2), max_bytes=1 << 20)
     for i in range(1000):
-        cache.put(cache.key(i.to_bytes(4, "big")), bytes(30_000), _event("x" * 5000), T0)
+        cache.put(cache.key(i.to_bytes(4, "big")), bytes(30_000), _event("x" * 5000), 0.0)
     assert cache.size_bytes <= 1 << 20
     assert len(cache) < 1000
 

@@ -71,13 +71,20 @@ class BoundedCache(Generic[K, V]):
 
     def put(self, key: K, value: V, size: int, now: float) -> bool:
         """Keep `value` (replacing any entry of `key`); False when it is too big to keep."""
-        self.pop(key)
+        entries = self._entries
+        old = entries.pop(key, None)
+        if old is not None:
+            self._bytes -= old[1]
         cost = size + ENTRY_OVERHEAD
         if self._max_entries == 0 or cost > self._max_entry or cost > self._max_bytes:
             return False
         expiry = None if self._ttl is None else now + self._ttl
-        self._entries[key] = (expiry, cost, value)
+        entries[key] = (expiry, cost, value)
         self._bytes += cost
+        if len(entries) <= self._max_entries and self._bytes <= self._max_bytes:
+            oldest = next(iter(entries.values()))[0]
+            if oldest is None or now < oldest:
+                return True  # within bounds, nothing expired: the common case, cheaply
         self._evict(now)
         return True
 

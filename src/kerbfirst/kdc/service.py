@@ -82,7 +82,8 @@ class Kdc:
     ) -> bytes | None:
         """Answer one KDC request. None means "send nothing" (not a KDC request at all)."""
         cache_key = self._cache.key(request)
-        cached = self._cache.get(cache_key, now)
+        clock = now.timestamp()
+        cached = self._cache.get(cache_key, clock)
         if cached is not None:
             cached_reply, original = cached
             self._emit(
@@ -126,7 +127,7 @@ class Kdc:
             return None
         self._emit(event)
         if reply is not None:
-            self._cache.put(cache_key, reply, event, now)
+            self._cache.put(cache_key, reply, event, clock)
         return reply
 
     def response_too_big(self, request: bytes, *, now: datetime) -> bytes | None:

@@ -45,6 +45,7 @@ MAX_LIST_ITEMS = 64  # and a list to this many items
 DEFAULT_MAX_SIZE = 64 * 1024 * 1024  # bytes per file before rotation
 DEFAULT_KEEP = 8  # rotated files kept: path.1 (newest) .. path.8
 MIN_MAX_SIZE = 4096
+SIZE_CHECK_EVERY = 32  # writes between two looks at the file's real size (fstat)
 
 
 class ToJson(Protocol):
@@ -146,6 +147,8 @@ class JsonLinesAuditLog:
         self._lost_reported = 0
         self._failing = False  # a write failed and none has succeeded since
         self._partial = False  # this writer's last write left a partial line
+        self._size_hint = os.fstat(self._fd).st_size
+        self._unchecked = 0  # writes since the last fstat
 
     def _open(self) -> int:
         # O_RDWR (not O_WRONLY): after a partial write the last byte is read back.
@@ -181,14 +184,26 @@ class JsonLinesAuditLog:
         if self._fd < 0:
             raise AuditLogError(f"audit log {self.path!r} is closed")
         try:
-            size = os.fstat(self._fd).st_size
-            if size and size + len(line) > self.max_size:
-                self._rotate()
+            # The file's size as this writer last saw it plus what it wrote since; other
+            # writers' lines are seen at the next fstat (every SIZE_CHECK_EVERY writes),
+            # so a file shared by N workers may pass max_size by a few dozen lines.
+            self._unchecked += 1
+            size = self._size_hint
+            if (
+                self._unchecked >= SIZE_CHECK_EVERY
+                or size + len(line) > self.max_size
+                or self._partial
+            ):
                 size = os.fstat(self._fd).st_size
+                self._unchecked = 0
+                if size and size + len(line) > self.max_size:
+                    self._rotate()
+                    size = os.fstat(self._fd).st_size
             data = line
             if self._partial and size and os.pread(self._fd, 1, size - 1) != b"\n":
                 data = b"\n" + line  # end the partial line; ours starts on a fresh one
             written = os.write(self._fd, data)
+            self._size_hint = size + written
         except OSError as exc:
             self._lose(exc.strerror or type(exc).__name__)
             raise
