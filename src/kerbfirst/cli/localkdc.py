@@ -96,8 +96,13 @@ def _open_store(cfg: RealmConfig) -> SqlitePrincipalStore:
     try:
         master = load_master_key(cfg.master_key_path)
         return SqlitePrincipalStore(cfg.db_path, master, realm=cfg.realm)
-    except (MasterKeyError, StoreError, sqlite3.Error) as exc:
+    except (MasterKeyError, StoreError) as exc:
         raise _fail(f"cannot open the principal store {cfg.db_path}: {exc}") from None
+    except (sqlite3.Error, OSError) as exc:  # opening writes (WAL, schema): a full disk
+        raise _fail(
+            f"cannot open the principal store {cfg.db_path}: {exc}; nothing was changed. "
+            "If its disk is full, free disk space and try again"
+        ) from None
 
 
 def _qualify(name: str, realm: str) -> str:
