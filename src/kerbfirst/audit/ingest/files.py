@@ -24,7 +24,14 @@ from kerbfirst.audit.events import AuthEvent
 from kerbfirst.audit.ingest.csv_reader import read_csv
 from kerbfirst.audit.ingest.evtx_reader import read_evtx
 from kerbfirst.audit.ingest.jsonl_reader import read_json_lines
-from kerbfirst.audit.ingest.paths import Format, expand_paths, head_bytes, is_gzip, sniff
+from kerbfirst.audit.ingest.paths import (
+    GZIP_ERRORS,
+    Format,
+    expand_paths,
+    head_bytes,
+    is_gzip,
+    sniff,
+)
 from kerbfirst.audit.ingest.stats import IngestError, IngestStats, ReadContext
 from kerbfirst.audit.ingest.xml_reader import read_xml
 
@@ -110,7 +117,12 @@ def _read_file(path: Path, ctx: ReadContext) -> Iterator[AuthEvent]:
         with tempfile.TemporaryDirectory(prefix="kerbfirst-evtx-") as tmp:
             plain = Path(tmp) / path.name.removesuffix(".gz")
             with gzip.open(path, "rb") as src, plain.open("wb") as dst:
-                shutil.copyfileobj(src, dst, 1 << 20)
+                try:
+                    shutil.copyfileobj(src, dst, 1 << 16)  # one EVTX chunk: lose at most one
+                except GZIP_ERRORS as exc:
+                    # The records before the damage are still good: read what unpacked.
+                    ctx.corrupt("end of file", f"compressed stream cut short or damaged "
+                                f"({exc}); reading the part before it")
             yield from read_evtx(plain, ctx)
         return
     with gzip.open(path, "rb") if gz else path.open("rb") as fh:
@@ -122,6 +134,8 @@ def _read_file(path: Path, ctx: ReadContext) -> Iterator[AuthEvent]:
                 yield from read_json_lines(stream, ctx)
             else:
                 yield from read_csv(stream, ctx)
-        except (EOFError, gzip.BadGzipFile) as exc:
-            # A truncated .gz: everything before the cut has been read already.
-            ctx.corrupt("end of file", f"compressed stream cut short ({exc})")
+        except GZIP_ERRORS as exc:
+            if not gz:
+                raise
+            # A truncated or damaged .gz: everything before the damage has been read already.
+            ctx.corrupt("end of file", f"compressed stream cut short or damaged ({exc})")

@@ -6,6 +6,7 @@ import enum
 import glob
 import gzip
 import os
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,6 +15,9 @@ from kerbfirst.audit.ingest.stats import IngestError
 EVTX_MAGIC = b"ElfFile\x00"
 GZIP_MAGIC = b"\x1f\x8b"
 SNIFF_BYTES = 4096
+# What reading a damaged .gz raises: a cut-off stream (EOFError), a bad header or CRC
+# (BadGzipFile, an OSError) and damaged deflate data inside it (zlib.error, RFC 1951).
+GZIP_ERRORS: tuple[type[Exception], ...] = (EOFError, OSError, zlib.error)
 
 
 class Format(enum.Enum):
@@ -76,7 +80,7 @@ def head_bytes(path: Path, gz: bool) -> bytes:
                 return fh.read(SNIFF_BYTES)
         with path.open("rb") as fh:
             return fh.read(SNIFF_BYTES)
-    except (OSError, EOFError) as exc:
+    except GZIP_ERRORS as exc:
         raise IngestError(f"{path}: cannot read: {exc}") from exc
 
 
