@@ -54,7 +54,7 @@ def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
             for f in files:
                 add(f)
         elif glob.has_magic(text):
-            matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
+            matches = _glob(text)
             files = [m for m in matches if m.is_file()]
             for d in (m for m in matches if m.is_dir()):
                 files.extend(sorted(f for f in d.rglob("*") if f.is_file()))
@@ -65,6 +65,26 @@ def expand_paths(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
         else:
             raise IngestError(f"{text}: no such file or folder")
     return out
+
+
+def _glob(pattern: str) -> list[Path]:
+    """The matches of a shell pattern, `**` included, without following symbolic links
+    into folders while recursing: glob.glob follows them, so a link to a parent folder
+    (common in collected log shares) made `**` walk an exponential number of paths.
+    Like the shell, a wildcard does not match a name starting with a dot."""
+    parts = Path(pattern).parts
+    i = next(n for n, part in enumerate(parts) if glob.has_magic(part))
+    anchor = Path(*parts[:i]) if i else Path()
+    rest = parts[i:]
+    if not anchor.is_dir():
+        return []
+    literal_dots = any(part.startswith(".") for part in rest)
+    out = []
+    for m in anchor.glob("/".join(rest)):
+        rel = m.relative_to(anchor).parts
+        if literal_dots or not any(part.startswith(".") for part in rel):
+            out.append(m)
+    return sorted(out)
 
 
 def is_gzip(path: Path) -> bool:
