@@ -98,8 +98,11 @@ class IakerbHeader:
             raise DecodeError(
                 f"IAKERB-HEADER target-realm: expected UTF8String (draft-03) or OCTET STRING "
                 f"(MIT <= 1.21), found tag 0x{tag:02x}", realm_r.pos)
-        if len(realm) > MAX_REALM_LENGTH:
-            raise DecodeError(f"IAKERB-HEADER target-realm longer than {MAX_REALM_LENGTH}", 0)
+        # Bounded in octets, as encode() bounds it: a realm of characters under the limit
+        # but octets over it would decode here and then fail to encode in the reply.
+        if len(realm.encode("utf-8")) > MAX_REALM_LENGTH:
+            raise DecodeError(f"IAKERB-HEADER target-realm longer than {MAX_REALM_LENGTH} "
+                              "octets", 0)
         cookie = fields[2].octets("IAKERB-HEADER cookie") if fields[2] is not None else None
         if cookie is not None and len(cookie) > MAX_COOKIE_LENGTH:
             raise DecodeError(f"IAKERB-HEADER cookie longer than {MAX_COOKIE_LENGTH}", 0)
