@@ -57,17 +57,39 @@ class FileReplayCache(ReplayCache):
             raise ValueError(f"a replay cache has {MIN_SLOTS}..{MAX_SLOTS} slots, not {slots}")
         super().__init__(max_entries=slots)
         self.path = Path(path)
+        self._fd = -1
+        self.slots = self._open(slots)
+
+    def _open(self, slots: int) -> int:
         flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
         try:
-            self._fd = os.open(self.path, flags, 0o600)
+            fd = os.open(self.path, flags, 0o600)
         except OSError as exc:
             raise ReplayFileError(exc.errno, f"cannot open replay cache {self.path}: "
                                   f"{exc.strerror}") from None
+        old, self._fd = self._fd, fd
         try:
-            self.slots = self._prepare(slots)
+            found = self._prepare(slots)
         except BaseException:
-            os.close(self._fd)
+            os.close(fd)
+            self._fd = old
             raise
+        if old >= 0:
+            os.close(old)
+        return found
+
+    def _follow_path(self) -> None:
+        """Use the file now at `path`: when it was removed or replaced (a tmp cleaner, an
+        operator), the other processes and the next start use the new one, so this one must
+        too, or each would accept what the other already accepted. MIT's file2 rcache opens
+        the file for every store for the same reason."""
+        try:
+            st = os.stat(self.path, follow_symlinks=False)
+        except FileNotFoundError:
+            st = None
+        mine = os.fstat(self._fd)
+        if st is None or (st.st_ino, st.st_dev) != (mine.st_ino, mine.st_dev):
+            self.slots = self._open(self.slots)
 
     def _prepare(self, slots: int) -> int:
         fcntl.lockf(self._fd, fcntl.LOCK_EX)
@@ -105,12 +127,25 @@ class FileReplayCache(ReplayCache):
 
     def check_and_store(self, key: ReplayKey, *, now: datetime, lifetime: timedelta) -> bool:
         tag = _tag(key)
+        try:
+            self._follow_path()
+        except OSError as exc:
+            raise ReplayCacheFull(f"replay cache {self.path}: {exc}; refusing the "
+                                  "authenticator") from None
         start = int.from_bytes(tag[:8], "big") % (self.slots - PROBES + 1)
         offset = HEADER.size + start * SLOT.size
         expires = math.ceil((key[1] + lifetime).timestamp())
         now_s = math.floor(now.timestamp())
         fcntl.lockf(self._fd, fcntl.LOCK_EX)
         try:
+            size = os.fstat(self._fd).st_size
+            if size == 0:  # emptied in place (`: > file`): start it again, as a new file
+                os.pwrite(self._fd, HEADER.pack(MAGIC, VERSION, self.slots), 0)
+                os.ftruncate(self._fd, HEADER.size + self.slots * SLOT.size)
+            elif size != HEADER.size + self.slots * SLOT.size:
+                raise ReplayCacheFull(f"replay cache {self.path} was truncated to {size} "
+                                      "octets while in use; refusing authenticators until it "
+                                      "is removed (a new one is then created)")
             window = os.pread(self._fd, PROBES * SLOT.size, offset)
             free: int | None = None
             for i, (found, exp) in enumerate(SLOT.iter_unpack(window)):
