@@ -145,7 +145,7 @@ def test_bad_policy_and_empty_store_are_clear(tmp_path: Path) -> None:
     r = CliRunner().invoke(app, ["simulate", "--policy", str(bad), "--store", str(tmp_path)])
     assert r.exit_code == 2 and "missing owner" in r.output and "p.toml" in r.output
     r = CliRunner().invoke(app, ["map", "--store", str(tmp_path / "none")])
-    assert r.exit_code == 2 and "is empty" in r.output
+    assert r.exit_code == 2 and "no event store" in r.output
     r = CliRunner().invoke(app, ["simulate", "--policy", str(EXAMPLE), "--at", "05/01/2025",
                                  "--store", str(tmp_path)])
     assert r.exit_code == 2 and "YYYY-MM-DD" in r.output

@@ -134,6 +134,7 @@ def ingest_to_store(
         stats.current_file = ""
         if not any_read[0]:
             raise nothing_read(failures)
+        store.ensure()
         store.add_dc_hosts(stats.dc_hosts)
         return result
     stats.files_total = len(files)
@@ -189,6 +190,7 @@ def ingest_to_store(
                                                  for d in finished])
         written = store.commit(f for group in kept for f in group)
         staged = []
+        store.ensure()
         store.add_dc_hosts(stats.dc_hosts)
     except BaseException:
         for p in workers:

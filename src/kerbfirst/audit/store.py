@@ -198,6 +198,11 @@ class EventStore:
                              "controllers' Security logs again") from exc
         return hosts
 
+    def ensure(self) -> None:
+        """Create the store's folders: an ingest that found no NTLM leaves a store of 0
+        events, which the reports read as "no NTLM seen" (not as "nothing ingested")."""
+        self.events_dir.mkdir(parents=True, exist_ok=True)
+
     def add_dc_hosts(self, hosts: Iterable[str]) -> None:
         """Remember more domain controllers; written whole under a temporary name and
         renamed, so a failed write leaves the old list."""

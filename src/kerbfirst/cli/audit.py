@@ -89,8 +89,8 @@ def _open(store_dir: Path) -> EventStore:
     from kerbfirst.audit.store import EventStore
 
     store = EventStore(store_dir)
-    if not store.files():
-        _err(f"the event store {store_dir} is empty: run `kerbfirst audit ingest LOGS...` "
+    if not store.events_dir.is_dir():  # never ingested into; 0 events is a valid store
+        _err(f"there is no event store at {store_dir}: run `kerbfirst audit ingest LOGS...` "
              "first (or pass --store DIR)")
         raise typer.Exit(2)
     return store
