@@ -109,17 +109,22 @@ def netbios_form(e: ExceptionEntry) -> tuple[str | None, str | None]:
                       "exception lists take NetBIOS server names, so it is left out of "
                       "ClientAllowedNTLMServers/DCAllowedNTLMServers (SMB's exception list "
                       "keeps it): name the server by its NetBIOS name instead")
-    if "." not in target:
-        if len(target) > NETBIOS_MAX and "*" not in target:
-            return target, (f"exception {e.id}: {target} is longer than {NETBIOS_MAX} "
-                            "characters, so it is no NetBIOS name; check the server's name")
-        return target, None
     first = target.split(".", 1)[0]
-    if "*" in first or not first:
+    if "." in target and ("*" in first or not first):
         return None, (f"exception {e.id}: target {target} matches hosts of a DNS domain, "
                       "which a NetBIOS-name list cannot express; it is left out of "
                       "ClientAllowedNTLMServers/DCAllowedNTLMServers (SMB's exception list "
                       "keeps it): list the servers by NetBIOS name")
+    if len(first) > NETBIOS_MAX and "*" not in first:
+        # Windows makes a computer's NetBIOS name from the first 15 characters of its
+        # host name, so that is the only form of a longer name the lists can match.
+        form = first[:NETBIOS_MAX].upper()
+        return form, (f"exception {e.id}: target {target} is written as {form} in "
+                      "ClientAllowedNTLMServers/DCAllowedNTLMServers: a NetBIOS name is the "
+                      f"first {NETBIOS_MAX} characters of the host name; check that it is "
+                      "the server's")
+    if "." not in target:
+        return target, None
     form = first.upper()
     return form, (f"exception {e.id}: target {target} is written as {form} in "
                   "ClientAllowedNTLMServers/DCAllowedNTLMServers (they take NetBIOS names)")
