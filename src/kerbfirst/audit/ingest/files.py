@@ -13,6 +13,7 @@ is raised only when nothing at all could be read.
 from __future__ import annotations
 
 import gzip
+import io
 import os
 import shutil
 import tempfile
@@ -33,6 +34,7 @@ from kerbfirst.audit.ingest.paths import (
     sniff,
 )
 from kerbfirst.audit.ingest.stats import IngestError, IngestStats, ReadContext
+from kerbfirst.audit.ingest.utf16 import Utf16AsUtf8, utf16_encoding
 from kerbfirst.audit.ingest.xml_reader import read_xml
 
 __all__ = ["iter_events", "nothing_read", "read_files", "read_one_file"]
@@ -108,7 +110,8 @@ def read_one_file(path: Path, ctx: ReadContext) -> Generator[AuthEvent, None, st
 
 def _read_file(path: Path, ctx: ReadContext) -> Iterator[AuthEvent]:
     gz = is_gzip(path)
-    fmt = sniff(path, head_bytes(path, gz))
+    head = head_bytes(path, gz)
+    fmt = sniff(path, head)
     if fmt is Format.EVTX:
         if not gz:
             yield from read_evtx(path, ctx)
@@ -127,6 +130,9 @@ def _read_file(path: Path, ctx: ReadContext) -> Iterator[AuthEvent]:
         return
     with gzip.open(path, "rb") if gz else path.open("rb") as fh:
         stream = cast(IO[bytes], fh)
+        encoding = utf16_encoding(head)
+        if encoding is not None:
+            stream = cast(IO[bytes], io.BufferedReader(Utf16AsUtf8(stream, encoding), 1 << 16))
         try:
             if fmt is Format.XML:
                 yield from read_xml(stream, ctx)

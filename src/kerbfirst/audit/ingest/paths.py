@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kerbfirst.audit.ingest.stats import IngestError
+from kerbfirst.audit.ingest.utf16 import utf16_encoding
 
 EVTX_MAGIC = b"ElfFile\x00"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -108,6 +109,9 @@ def sniff(path: Path, head: bytes) -> Format:
     """Decide the format from the content; the extension is only a tie-breaker."""
     if head.startswith(EVTX_MAGIC):
         return Format.EVTX
+    encoding = utf16_encoding(head)
+    if encoding is not None:
+        head = head[2:].decode(encoding, errors="ignore").encode("utf-8")
     text = head.lstrip(b"\xef\xbb\xbf").lstrip()
     if text.startswith(b"<"):
         if b"<Event" in text:
