@@ -27,11 +27,13 @@ def _short(n: str) -> str:
 
 # Hosts that are domain controllers: those the ingest saw logging KDC events (the
 # `dc_hosts` table, EventStore.connect) and those whose stored events only a DC logs.
+# Kept and compared by NetBIOS name (the first DNS label): one export names a DC
+# "DC01.corp.example.com", another "DC01", and both are the same domain controller.
 _DCS = """
 dcs AS (
-  SELECT DISTINCT UPPER(h.host) AS host FROM dc_hosts h
+  SELECT DISTINCT REGEXP_EXTRACT(UPPER(h.host), '^([^.]*)', 1) AS host FROM dc_hosts h
   UNION
-  SELECT DISTINCT UPPER(e.host) AS host FROM events e
+  SELECT DISTINCT REGEXP_EXTRACT(UPPER(e.host), '^([^.]*)', 1) AS host FROM events e
   WHERE e.event_id IN (4768, 4769, 4771, 8004, 8005, 8006, 4004, 4005, 4006,
                        4030, 4031, 4032, 4033)
 )"""
@@ -117,7 +119,7 @@ raw AS (
     UPPER(COALESCE(e.host, '')) AS host,
     REGEXP_EXTRACT(COALESCE(e.source, ''), '^[^/]*/(.*)$', 1) AS channel
   FROM events e
-  LEFT JOIN dcs ON UPPER(e.host) = dcs.host
+  LEFT JOIN dcs ON REGEXP_EXTRACT(UPPER(e.host), '^([^.]*)', 1) = dcs.host
   LEFT JOIN kf ON kf.d = CAST(e.day AS DATE)
     AND kf.u = UPPER(COALESCE(e.user, '')) AND kf.a = e.client_address
     AND kf.first_t <= e.time
@@ -280,7 +282,7 @@ SELECT n.host AS host,
     AS unknown_events,
   MAX(CASE WHEN dcs.host IS NULL THEN 0 ELSE 1 END) AS is_dc
 FROM ntlm_all n
-LEFT JOIN dcs ON n.host = dcs.host
+LEFT JOIN dcs ON REGEXP_EXTRACT(n.host, '^([^.]*)', 1) = dcs.host
 GROUP BY n.host
 ORDER BY events DESC, host
 """)
