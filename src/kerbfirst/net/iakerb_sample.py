@@ -6,7 +6,10 @@ SPNEGO) with a KdcForwarder between reading the initiator's token and answering 
 connection ends before the context is established, the acceptor is told (`abandon`) so its
 audit event is written. A failing connection never stops the server: it is logged and
 closed. The server cannot be exhausted by connections: their number is capped (those over
-the cap are closed at once) and no token larger than the acceptor takes is ever buffered.
+the cap are closed at once), no token larger than the acceptor takes is ever buffered, and
+an unauthenticated connection holds its place for at most ESTABLISH_ROUNDS read timeouts
+in all: a peer dripping one small token just inside each read timeout (realm discovery,
+26 times) otherwise kept a slot for minutes, and a few hundred such peers the whole server.
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ NewAcceptor = Callable[[str], Mechanism]  # peer "ip:port" -> a fresh acceptor
 DEFAULT_MAX_TOKEN = MAX_TOKEN + SPNEGO_OVERHEAD  # an IAKerb token inside SPNEGO
 DEFAULT_MAX_CONNECTIONS = 256
 _EMPTY = 16  # the sample protocol's NOOP announcement carries nothing
+# The whole context establishment gets this many read timeouts: a real exchange (discovery,
+# AS-REQ twice for pre-authentication, TGS-REQ, a referral, the AP-REQ) is a few round trips,
+# each far shorter than one timeout, even behind a slow KDC.
+ESTABLISH_ROUNDS = 6
 
 
 async def run_mechanism_client(
@@ -91,7 +98,13 @@ async def serve_mechanism_connection(
         if not flags & TOKEN_NOOP or not flags & TOKEN_CONTEXT_NEXT:
             raise SampleProtocolError("client did not announce a context (NOOP|CONTEXT_NEXT)")
         acceptor = new_acceptor(peer)
-        await _establish(reader, writer, acceptor, forwarder, clock, timeout, peer, max_token)
+        budget = ESTABLISH_ROUNDS * timeout
+        try:
+            async with asyncio.timeout(budget):
+                await _establish(reader, writer, acceptor, forwarder, clock, timeout, peer,
+                                 max_token)
+        except TimeoutError:
+            raise SampleProtocolError(f"no security context after {budget} s") from None
         await serve_messages(reader, writer, acceptor.context, on_message, clock, timeout,
                              max_size=max_token)
     except (SampleProtocolError, GssError, OSError, TimeoutError) as exc:
