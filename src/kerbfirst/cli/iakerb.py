@@ -92,7 +92,8 @@ def serve(
         typer.Option(help="JSON-lines audit file (default with --dir: the KDC's kdc-audit.jsonl)."),
     ] = None,
     timeout: Annotated[
-        float, typer.Option(help="Seconds for each KDC call and client read.")
+        float, typer.Option(help="Seconds for each KDC call and client read; a client must "
+                            "establish its context within 6 times this.")
     ] = 5.0,
 ) -> None:
     """Accept IAKerb (bare or inside SPNEGO) and krb5 contexts from MIT's gss-client,
