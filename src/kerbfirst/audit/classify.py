@@ -127,10 +127,13 @@ def _local_account(e: AuthEvent) -> str | None:
     return None
 
 
-def _dc_domain(host: str) -> str:
-    """First label of the DC's DNS domain: dc01.corp.example.com -> CORP."""
-    parts = host.split(".")
-    return parts[1].upper() if len(parts) > 2 else ""
+def _dc_domain_labels(host: str) -> tuple[str, ...]:
+    """The labels of the DC's DNS domain, top-level domain left out:
+    dc01.ad.contoso.com -> (AD, CONTOSO). A domain's NetBIOS name is often not the first
+    of them (ad.contoso.com is commonly CONTOSO), so an account's domain is the DC's own
+    when it is any of them."""
+    parts = host.upper().split(".")
+    return tuple(parts[1:-1]) if len(parts) > 2 else ()
 
 
 def _trust(e: AuthEvent) -> str | None:
@@ -141,10 +144,11 @@ def _trust(e: AuthEvent) -> str | None:
         if value:
             return f"{name}={value}"
     if e.role is Role.DC_PASSTHROUGH and e.domain and e.mechanism is not Mechanism.KERBEROS:
-        dc = _dc_domain(e.host)
+        labels = _dc_domain_labels(e.host)
         dom = e.domain.split(".", 1)[0].upper()
-        if dc and dom != dc and e.account_scope is not AccountScope.LOCAL:
-            return f"DomainName={e.domain} differs from the DC's domain {dc}"
+        if labels and dom not in labels and e.account_scope is not AccountScope.LOCAL:
+            return (f"DomainName={e.domain} differs from the DC's domain "
+                    f"{'.'.join(labels)}")
     return None
 
 
