@@ -20,23 +20,29 @@ _IS_IP = ("({n} LIKE '%:%' OR REGEXP_EXTRACT({n}, "
           "'^([0-9]+[.][0-9]+[.][0-9]+[.][0-9]+)$', 1) <> '')")
 
 
+def _netbios(n: str) -> str:
+    """The NetBIOS form of a host name (audit.names.netbios_name): the first label, cut to
+    15 characters as Windows cuts longer host names."""
+    return f"SUBSTR(REGEXP_EXTRACT(UPPER({n}), '^([^.]*)', 1), 1, 15)"
+
+
 def _short(n: str) -> str:
     return (f"CASE WHEN {n} = '' THEN '(UNKNOWN)' WHEN {_IS_IP.format(n=n)} THEN {n} "
-            f"ELSE REGEXP_EXTRACT({n}, '^([^.]*)', 1) END")
+            f"ELSE {_netbios(n)} END")
 
 
 # Hosts that are domain controllers: those the ingest saw logging KDC events (the
 # `dc_hosts` table, EventStore.connect) and those whose stored events only a DC logs.
-# Kept and compared by NetBIOS name (the first DNS label): one export names a DC
+# Kept and compared by NetBIOS name (the first DNS label, cut to 15): one export names a DC
 # "DC01.corp.example.com", another "DC01", and both are the same domain controller.
-_DCS = """
+_DCS = f"""
 dcs AS (
-  SELECT DISTINCT REGEXP_EXTRACT(UPPER(h.host), '^([^.]*)', 1) AS host FROM dc_hosts h
+  SELECT DISTINCT {_netbios('h.host')} AS host FROM dc_hosts h
   UNION
-  SELECT DISTINCT REGEXP_EXTRACT(UPPER(e.host), '^([^.]*)', 1) AS host FROM events e
+  SELECT DISTINCT {_netbios('e.host')} AS host FROM events e
   WHERE e.event_id IN (4768, 4769, 4771, 8004, 8005, 8006, 4004, 4005, 4006,
                        4030, 4031, 4032, 4033)
-)"""
+)"""  # noqa: S608 (module constants only)
 
 # Kerberos failures that explain a fallback, per day, user and client address; a 4769
 # KDC_ERR_S_PRINCIPAL_UNKNOWN (0x7), or an SPN on the wrong account (0x1F/0x29: the ticket
@@ -58,17 +64,17 @@ kf AS (
 # Logons with explicit credentials (4648) to an IP address, per day, client and account:
 # an NTLM logon of that account from that client later the same day was most likely that
 # connection (Kerberos has no ticket for an address), so its cause is target-is-ip.
-_EC = """
+_EC = f"""
 ec AS (
   SELECT CAST(e.day AS DATE) AS d,
-    UPPER(REGEXP_EXTRACT(COALESCE(e.host, ''), '^([^.]*)', 1)) AS h,
+    {_netbios("COALESCE(e.host, '')")} AS h,
     UPPER(COALESCE(e.user, '')) AS u,
     MIN(e.time) AS first_t
   FROM events e
   WHERE e.mechanism = 'explicit-credentials'
-  GROUP BY CAST(e.day AS DATE), UPPER(REGEXP_EXTRACT(COALESCE(e.host, ''), '^([^.]*)', 1)),
+  GROUP BY CAST(e.day AS DATE), {_netbios("COALESCE(e.host, '')")},
     UPPER(COALESCE(e.user, ''))
-)"""
+)"""  # noqa: S608 (module constants only)
 
 # One NTLM authentication per row, with the names the analysis groups by. Which side of the
 # flow the reporting host is depends on the role: a client-outgoing event (8001, 4020) is
@@ -78,7 +84,7 @@ ec AS (
 # controller is the member's own SAM checking a local account (MS-NLMP 3.2.5.1.2 runs on
 # the server when the account is local), so that host is the server and the account local.
 # `outcome` keeps failed logons (bad password, guessing) apart from NTLM that works.
-_RAW = """
+_RAW = f"""
 raw AS (
   SELECT
     CAST(e.day AS DATE) AS d,
@@ -119,18 +125,16 @@ raw AS (
     UPPER(COALESCE(e.host, '')) AS host,
     REGEXP_EXTRACT(COALESCE(e.source, ''), '^[^/]*/(.*)$', 1) AS channel
   FROM events e
-  LEFT JOIN dcs ON REGEXP_EXTRACT(UPPER(e.host), '^([^.]*)', 1) = dcs.host
+  LEFT JOIN dcs ON {_netbios('e.host')} = dcs.host
   LEFT JOIN kf ON kf.d = CAST(e.day AS DATE)
     AND kf.u = UPPER(COALESCE(e.user, '')) AND kf.a = e.client_address
     AND kf.first_t <= e.time
   LEFT JOIN ec ON ec.d = CAST(e.day AS DATE)
-    AND ec.h = UPPER(REGEXP_EXTRACT(CASE WHEN e.role = 'client-outgoing'
-                                         THEN COALESCE(e.host, '')
-                                         ELSE COALESCE(e.client_host, '') END,
-                                    '^([^.]*)', 1))
+    AND ec.h = {_netbios("CASE WHEN e.role = 'client-outgoing' THEN COALESCE(e.host, '') "
+                         "ELSE COALESCE(e.client_host, '') END")}
     AND ec.u = UPPER(COALESCE(e.user, '')) AND ec.first_t <= e.time
   WHERE COALESCE(e.mechanism, '') NOT IN ('kerberos', 'explicit-credentials')
-)"""
+)"""  # noqa: S608 (module constants only)
 
 _NTLM_ALL = f"""
 keyed AS (
@@ -274,7 +278,7 @@ ORDER BY events DESC, source
 """)
 
 # Per reporting host: which logs its events came from, and how many causes stayed unknown.
-SQL_COVERAGE = with_ntlm("""
+SQL_COVERAGE = with_ntlm(f"""
 SELECT n.host AS host,
   COUNT(*) AS events,
   SUM(CASE WHEN n.channel = 'Security' THEN 1 ELSE 0 END) AS security_events,
@@ -282,7 +286,7 @@ SELECT n.host AS host,
     AS unknown_events,
   MAX(CASE WHEN dcs.host IS NULL THEN 0 ELSE 1 END) AS is_dc
 FROM ntlm_all n
-LEFT JOIN dcs ON REGEXP_EXTRACT(n.host, '^([^.]*)', 1) = dcs.host
+LEFT JOIN dcs ON {_netbios('n.host')} = dcs.host
 GROUP BY n.host
 ORDER BY events DESC, host
-""")
+""")  # noqa: S608 (module constants only)

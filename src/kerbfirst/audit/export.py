@@ -43,7 +43,7 @@ from datetime import date
 from pathlib import Path
 from typing import NamedTuple
 
-from kerbfirst.audit.names import target_is_ip
+from kerbfirst.audit.names import NETBIOS_MAX, netbios_name, target_is_ip
 from kerbfirst.policy import ExceptionEntry, Mode, Policy
 
 LSA = r"HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Control\Lsa"
@@ -95,9 +95,6 @@ def _check_pattern(e: ExceptionEntry) -> str:
     return e.target
 
 
-NETBIOS_MAX = 15  # NetBIOS computer names are at most 15 characters
-
-
 def netbios_form(e: ExceptionEntry) -> tuple[str | None, str | None]:
     """The form of `e.target` that ClientAllowedNTLMServers / DCAllowedNTLMServers match
     (Microsoft's reference for both: "List the NetBIOS server names ... A single
@@ -118,7 +115,7 @@ def netbios_form(e: ExceptionEntry) -> tuple[str | None, str | None]:
     if len(first) > NETBIOS_MAX and "*" not in first:
         # Windows makes a computer's NetBIOS name from the first 15 characters of its
         # host name, so that is the only form of a longer name the lists can match.
-        form = first[:NETBIOS_MAX].upper()
+        form = netbios_name(first)
         return form, (f"exception {e.id}: target {target} is written as {form} in "
                       "ClientAllowedNTLMServers/DCAllowedNTLMServers: a NetBIOS name is the "
                       f"first {NETBIOS_MAX} characters of the host name; check that it is "

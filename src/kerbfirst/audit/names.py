@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import ipaddress
 
-__all__ = ["target_is_ip"]
+__all__ = ["NETBIOS_MAX", "netbios_name", "target_is_ip"]
+
+NETBIOS_MAX = 15  # NetBIOS computer names are at most 15 characters
 
 
 def target_is_ip(name: str) -> bool:
@@ -23,3 +25,10 @@ def target_is_ip(name: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def netbios_name(host: str) -> str:
+    """The NetBIOS name Windows gives a computer with DNS host name `host`: the first label,
+    upper-case, cut to 15 characters (longer host names are truncated, so the machine's SAM
+    domain and the names in NTLM fields are the cut form)."""
+    return host.split(".", 1)[0][:NETBIOS_MAX].upper()

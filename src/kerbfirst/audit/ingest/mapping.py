@@ -38,7 +38,7 @@ from kerbfirst.audit.ingest.values import (
     normalize_status,
     parse_int,
 )
-from kerbfirst.audit.names import target_is_ip
+from kerbfirst.audit.names import netbios_name, target_is_ip
 
 PROVIDER_NTLM = "Microsoft-Windows-NTLM"
 PROVIDER_NETLOGON = "Microsoft-Windows-Security-Netlogon"
@@ -291,9 +291,9 @@ def account_scope(domain: str, host: str, client_host: str) -> AccountScope:
         return AccountScope.LOCAL
     if not dom or dom == "NT AUTHORITY":
         return AccountScope.UNKNOWN
-    if dom == host.split(".", 1)[0].upper():
+    if dom == netbios_name(host):
         return AccountScope.LOCAL
-    if client_host and dom == client_host.split(".", 1)[0].upper():
+    if client_host and dom == netbios_name(client_host):
         return AccountScope.LOCAL
     return AccountScope.DOMAIN
 
