@@ -290,9 +290,15 @@ def render_reg(s: WindowsSettings, group: str) -> str:
     return "\r\n".join(out) + "\r\n"
 
 
+# The characters PowerShell's tokenizer takes for a single quote (CharTraits IsSingleQuote):
+# ' and the typographic U+2018, U+2019, U+201A, U+201B. Any of them ends a single-quoted
+# string unless doubled.
+_PS_SINGLE_QUOTES = re.compile("['\u2018\u2019\u201a\u201b]")
+
+
 def _ps_str(s: str) -> str:
-    # PowerShell single-quoted string: only ' needs escaping (doubled); no interpolation.
-    return "'" + _comment_text(s).replace("'", "''").replace("\u2019", "\u2019\u2019") + "'"
+    # PowerShell single-quoted string: only quotes need escaping (doubled); no interpolation.
+    return "'" + _PS_SINGLE_QUOTES.sub(lambda m: m.group() * 2, _comment_text(s)) + "'"
 
 
 def _ps_list(values: tuple[str, ...] | list[str]) -> str:
