@@ -47,6 +47,10 @@ META = frozenset(n for names in COLUMNS.values() for n in names) | frozenset(
      "RelatedActivityId"}
 )
 MAX_FIELD = 1 << 17
+# The largest cell read at all: a rendered Message or a command line of an unrelated
+# column can pass the csv module's default limit (128 KiB), which refused the whole row
+# and with it an NTLM event. The same bound as one JSON line (jsonl_reader.MAX_LINE).
+MAX_CELL = 1 << 20
 
 
 def _pick(header: Sequence[str], names: tuple[str, ...]) -> int | None:
@@ -58,6 +62,8 @@ def _pick(header: Sequence[str], names: tuple[str, ...]) -> int | None:
 
 def read_csv(stream: IO[bytes], ctx: ReadContext) -> Iterator[AuthEvent]:
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="replace", newline="")
+    if csv.field_size_limit() < MAX_CELL:  # process-wide; only ever raised, to this bound
+        csv.field_size_limit(MAX_CELL)
     reader = csv.reader(text)
     try:
         header = [h.strip() for h in next(reader)]
