@@ -44,12 +44,9 @@ def event_from_evtx_json(doc: Any, file: str, header_record_id: int | None = Non
     time_text = time_node.get("#attributes", {}).get("SystemTime") if isinstance(
         time_node, dict) else None
     own = system_value(system.get("EventRecordID"))
-    if own not in (None, ""):
-        record_id = int(own)
-    elif header_record_id is not None:
-        record_id = header_record_id
-    else:
-        raise KeyError("EventRecordID")
+    # Without either number (a JSON export that dropped it) build_event derives a stable
+    # key from the content, as for every other format.
+    record_id: int | None = int(own) if own not in (None, "") else header_record_id
     return build_event(
         host=str(system.get("Computer") or ""),
         channel=channel,
