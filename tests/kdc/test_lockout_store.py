@@ -113,12 +113,12 @@ def test_failures_older_than_the_window_no_longer_count(setup: Setup) -> None:
 # ---------------------------------------------------------------- e-text
 
 
-def _as_req(name: str) -> bytes:
+def _as_req(name: str, sname: PrincipalName | None = None) -> bytes:
     body = KdcReqBody(
         kdc_options=0,
         cname=PrincipalName(c.NT_PRINCIPAL, (name,)),
         realm=REALM,
-        sname=krbtgt_name(REALM),
+        sname=sname or krbtgt_name(REALM),
         from_=None,
         till=T0 + timedelta(hours=10),
         rtime=None,
@@ -149,6 +149,31 @@ def test_locked_and_disabled_read_the_same_and_reveal_no_state(setup: Setup) -> 
     # The detail is in the audit log, for the administrator.
     assert "locked out after 5 failed pre-authentications (threshold 5)" in locked_reason
     assert setup.events[-1].outcome is Outcome.CLIENT_REVOKED
+
+
+def test_locked_and_disabled_read_the_same_whatever_else_is_wrong(setup: Setup) -> None:
+    """The client's state must not leak through the order of the checks: with a server
+    that may not be asked for (disabled, not a service) or a client entry past its
+    expiry, a locked-out client still gets what a disabled one gets."""
+    for i in range(5):
+        setup.refused("wrong", T0 + timedelta(seconds=i))
+    setup.store.set_attributes("bob", disabled=True, now=T0)
+    setup.store.add_principal("svc/off", now=T0)
+    setup.store.set_attributes("svc/off", disabled=True, now=T0)
+    setup.store.add_principal("svc/noas", now=T0, allow_as_service=False)
+    now = T0 + timedelta(seconds=30)
+    for parts in (("svc", "off"), ("svc", "noas")):
+        sname = PrincipalName(c.NT_SRV_INST, parts)
+        locked = _krb_error(setup, _as_req("alice", sname), now)
+        disabled = _krb_error(setup, _as_req("bob", sname), now)
+        assert (locked.error_code, locked.e_text, locked.e_data) == (
+            disabled.error_code, disabled.e_text, disabled.e_data
+        ), parts
+    for name in ("alice", "bob"):
+        setup.store.set_attributes(name, expires=T0 + timedelta(seconds=10), now=T0)
+    locked = _krb_error(setup, _as_req("alice"), now)
+    disabled = _krb_error(setup, _as_req("bob"), now)
+    assert (locked.error_code, locked.e_text) == (disabled.error_code, disabled.e_text)
 
 
 def test_error_texts_are_fixed_per_code(setup: Setup) -> None:

@@ -149,6 +149,12 @@ def _client_usable(ctx: KdcContext, r: AsRequest) -> Verdict:
         return None
     if client.disabled:
         return c.KDC_ERR_CLIENT_REVOKED, Outcome.CLIENT_REVOKED, f"{r.client_name} is disabled"
+    # Checked at the same point as `disabled`: a locked-out client must read exactly as a
+    # disabled one whatever else is wrong with the request (an unusable server, an expired
+    # entry), or the error code tells an unauthenticated peer which state it is in.
+    locked = _client_not_locked_out(ctx, r)
+    if locked is not None:
+        return locked
     if client.expires is not None and client.expires <= r.now:
         return (
             c.KDC_ERR_NAME_EXP,
@@ -232,7 +238,6 @@ AS_RULES: tuple[Rule, ...] = (
     _server_known,
     _client_usable,
     _server_usable,
-    _client_not_locked_out,
     _client_has_key,
     _options_valid,
 )
