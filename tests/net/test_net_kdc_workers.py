@@ -149,3 +149,36 @@ def test_workers_that_keep_failing_make_the_server_give_up(
     assert "keep dying" in stderr and "OSError" in stderr
     assert "database unavailable" not in stderr  # exception text is not logged
     assert not os.path.exists(server.addresses["unix"].path)
+
+
+def _gone(pid: int) -> bool:
+    """Exited (a zombie waiting for init to reap it counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+def test_workers_do_not_outlive_a_parent_killed_with_sigkill(
+    server_process: Callable[[int, str], ServerProcess],
+) -> None:
+    """kill -9 of the supervising parent (no SIGTERM to forward) must not leave orphaned
+    workers serving the port: the next `kdc serve` could not bind it."""
+    server = server_process(2, "PidHandler")
+    tcp = server.addresses["tcp"]
+    workers: set[bytes] = set()
+    deadline = time.monotonic() + 10
+    while len(workers) < 2 and time.monotonic() < deadline:
+        workers |= asyncio.run(_pids(tcp, 8))
+    pids = [int(reply[4:]) for reply in workers]
+    assert len(pids) == 2, workers
+    server.proc.kill()
+    server.proc.wait(5)
+    deadline = time.monotonic() + 8
+    while not all(_gone(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [pid for pid in pids if not _gone(pid)]
+    for pid in alive:  # do not leave them behind for the next test
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"workers {alive} still serve {tcp} after their parent was killed"

@@ -15,12 +15,20 @@ a wait. On SIGTERM/SIGINT it forwards SIGTERM to every worker, which stops accep
 finishes in-flight requests for the grace period; after grace + 2 s stragglers get SIGKILL.
 A worker that dies while the server is running is restarted, unless workers keep dying
 (then the server gives up rather than fork in a tight loop).
+
+A worker must not outlive its parent: the parent killed with SIGKILL (an administrator's
+kill -9, the OOM killer) cannot forward SIGTERM, and orphaned workers would go on serving
+the shared sockets, so the next `kdc serve` could not bind them. On Linux each worker
+asks for SIGTERM when its parent dies (prctl(2) PR_SET_PDEATHSIG) and finishes as on any
+SIGTERM; it also checks whether the parent is already gone (the death may come between
+fork and prctl).
 """
 
 from __future__ import annotations
 
 import collections
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -136,12 +144,29 @@ def _reap() -> list[tuple[int, int]]:
     return exited
 
 
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a worker: SIGTERM when `parent` exits (see the module docstring). SIGTERM is
+    blocked until the worker's own handler is installed, so it is never lost."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGTERM), 0, 0, 0)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def _fork_worker(worker_main: WorkerMain, original_mask: set[signal.Signals | int]) -> int:
+    parent = os.getpid()
     pid = os.fork()
     if pid:
         return pid
     # Child. Never return into the parent's code: always os._exit.
     code = 1
+    _die_with_parent(parent)
 
     def release_signals() -> None:
         signal.pthread_sigmask(signal.SIG_SETMASK, original_mask)
