@@ -4,6 +4,7 @@ named exactly, `kdc serve --unix`, and a full disk reported without a traceback.
 
 from __future__ import annotations
 
+import re
 import signal
 import socket
 import subprocess
@@ -134,3 +135,32 @@ def test_principal_add_on_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
         (fs / "filler").unlink()
         listed = kf("principal", "list", "--dir", str(directory), "--json")
         assert listed.returncode == 0 and "bob@" not in listed.stdout  # nothing half-added
+
+
+def test_kdc_serve_port_0_serves_udp_and_tcp_on_one_port(tmp_path: Path) -> None:
+    """A client's krb5.conf names one port per KDC for both transports (RFC 4120 7.2)."""
+    directory = tmp_path / "r"
+    _init(directory, free_port())
+    proc = subprocess.Popen(
+        [*KF, "kdc", "serve", "--dir", str(directory), "--listen", "127.0.0.1:0", "--unix", ""],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = ""
+        while "listening on" not in line:
+            more = proc.stdout.readline()
+            assert more, f"kdc serve exited: {line}"
+            line = " ".join((line + more).split())
+        ports = {t: int(p) for t, p in re.findall(r"(udp|tcp)/127\.0\.0\.1:(\d+)", line)}
+        assert set(ports) == {"udp", "tcp"}, line
+        assert ports["udp"] == ports["tcp"], f"UDP and TCP on different ports: {line}"
+        for transport in ("udp", "tcp"):
+            reply = send_to_kdc_sync(
+                _as_req(), [KdcAddress(transport, host="127.0.0.1", port=ports["udp"])],
+                timeout=5,
+            )
+            assert krb_error_code(reply) == 6, transport
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=15) == 0

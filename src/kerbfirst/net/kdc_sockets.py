@@ -45,13 +45,24 @@ def bind_listeners(
     unix: Sequence[str],
     unix_mode: int,
 ) -> list[Listener]:
-    """Bind every configured address; on any failure close what was bound and re-raise."""
+    """Bind every configured address; on any failure close what was bound and re-raise.
+
+    A host with port 0 in both `udp` and `tcp` gets one port for both: a client's
+    krb5.conf names one port per KDC and tries UDP and TCP on it (RFC 4120 7.2), so
+    two different kernel-chosen ports would leave one transport unreachable."""
     bound: list[Listener] = []
     try:
+        paired = [(host, port) for host, port in tcp if port == 0 and (host, 0) in udp]
         for host, port in udp:
-            bound.append(Listener("udp", _bind_inet(socket.SOCK_DGRAM, host, port)))
+            if (host, port) in paired:
+                udp_sock, tcp_sock = _bind_pair(host)
+                bound.append(Listener("udp", udp_sock))
+                bound.append(Listener("tcp", tcp_sock))
+            else:
+                bound.append(Listener("udp", _bind_inet(socket.SOCK_DGRAM, host, port)))
         for host, port in tcp:
-            bound.append(Listener("tcp", _bind_inet(socket.SOCK_STREAM, host, port)))
+            if (host, port) not in paired:
+                bound.append(Listener("tcp", _bind_inet(socket.SOCK_STREAM, host, port)))
         for path in unix:
             bound.append(_bind_unix(path, unix_mode))
     except BaseException:
@@ -77,6 +88,24 @@ def remove_unix_socket(path: str, file_id: tuple[int, int] | None) -> None:
     if stat.S_ISSOCK(st.st_mode) and (st.st_dev, st.st_ino) == file_id:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
+
+
+_PAIR_TRIES = 32  # kernel-chosen UDP ports tried until TCP's same port is free too
+
+
+def _bind_pair(host: str) -> tuple[socket.socket, socket.socket]:
+    """A UDP and a TCP socket on `host` with the same kernel-chosen port."""
+    for _ in range(_PAIR_TRIES):
+        udp_sock = _bind_inet(socket.SOCK_DGRAM, host, 0)
+        try:
+            return udp_sock, _bind_inet(socket.SOCK_STREAM, host, udp_sock.getsockname()[1])
+        except OSError as exc:
+            udp_sock.close()
+            if exc.errno != errno.EADDRINUSE:
+                raise
+    raise OSError(
+        errno.EADDRINUSE, f"cannot bind UDP and TCP {host}: no port free for both"
+    )
 
 
 def _bind_inet(kind: socket.SocketKind, host: str, port: int) -> socket.socket:
