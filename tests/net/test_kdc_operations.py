@@ -137,6 +137,21 @@ def test_principal_add_on_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
         assert listed.returncode == 0 and "bob@" not in listed.stdout  # nothing half-added
 
 
+def test_a_unix_path_too_long_once_resolved_is_refused_at_init(tmp_path: Path) -> None:
+    """The default `kdc.sock` lives in the realm directory: a deep directory makes it longer
+    than a UNIX socket address holds (108 bytes with the NUL), which only the bind in
+    `kdc serve` found."""
+    deep = tmp_path / ("d" * 60) / ("e" * 40)
+    done = kf("realm", "init", "--dir", str(deep), "--realm", REALM, "--listen",
+              f"127.0.0.1:{free_port()}")
+    _clean_failure(done, "kdc.sock", "more than a UNIX socket address holds")
+    assert not (deep / "kerbfirst.toml").exists()
+    # A short absolute --unix for the same directory is fine.
+    done = kf("realm", "init", "--dir", str(deep), "--realm", REALM, "--listen",
+              f"127.0.0.1:{free_port()}", "--unix", str(tmp_path / "k.sock"))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 def test_kdc_serve_port_0_serves_udp_and_tcp_on_one_port(tmp_path: Path) -> None:
     """A client's krb5.conf names one port per KDC for both transports (RFC 4120 7.2)."""
     directory = tmp_path / "r"

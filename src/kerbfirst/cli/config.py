@@ -36,6 +36,7 @@ name (DESIGN.md, IAKerb), so clients that know the host name also know the realm
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import socket
 import tomllib
@@ -115,12 +116,25 @@ def check_listen(addresses: list[str], *, field: str) -> list[tuple[str, int]]:
     return parsed
 
 
-def check_unix(paths: list[str], *, field: str) -> list[str]:
+_SUN_PATH_MAX = 107  # sockaddr_un.sun_path is 108 bytes on Linux, the last one a NUL
+
+
+def check_unix(paths: list[str], *, field: str, base: Path | None = None) -> list[str]:
+    """Each UNIX socket path checked; a relative one is resolved under `base` (the realm
+    directory, as RealmConfig.unix_paths does) before its length is checked, so that a
+    deep realm directory is refused here rather than when `kdc serve` binds."""
     for path in paths:
         if not isinstance(path, str) or not path or "\0" in path:
             raise ConfigError(f"{field}: {path!r} is not a socket path")
         if len(path.encode()) > 100:  # sun_path is 108 bytes on Linux, with room to resolve
             raise ConfigError(f"{field}: UNIX socket path {path!r} is too long (100 bytes max)")
+        full = Path(path) if base is None or Path(path).is_absolute() else base / path
+        if len(os.fsencode(full)) > _SUN_PATH_MAX:
+            raise ConfigError(
+                f"{field}: UNIX socket path {str(full)!r} is {len(os.fsencode(full))} bytes, "
+                f"more than a UNIX socket address holds ({_SUN_PATH_MAX}); give a shorter "
+                "absolute path"
+            )
     return paths
 
 
@@ -228,7 +242,7 @@ def load_config(directory: Path) -> RealmConfig:
     if not isinstance(listen, list) or not isinstance(unix, list):
         raise ConfigError(f"{path}: [kdc] listen and unix must be lists of strings")
     check_listen(listen, field=f"{path}: [kdc] listen")
-    check_unix(unix, field=f"{path}: [kdc] unix")
+    check_unix(unix, field=f"{path}: [kdc] unix", base=directory)
     keep = audit_log.get("keep", DEFAULT_KEEP)
     if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= MAX_AUDIT_KEEP:
         raise ConfigError(f"{path}: [audit_log] keep must be an integer from 1 to {MAX_AUDIT_KEEP}")

@@ -141,6 +141,7 @@ def realm_init(
             cfg.listen = list(listen)
         if unix is not None:
             cfg.unix = check_unix(list(unix), field="--unix")
+        check_unix(cfg.unix, field="--unix" if unix else "--dir", base=cfg.directory)
     except ConfigError as exc:
         raise _fail(f"{exc}; nothing was created") from None
     cfg.workers = workers
@@ -280,7 +281,7 @@ def kdc_serve(
             cfg.listen = list(listen)
         addrs = tuple(check_listen(cfg.listen, field="--listen" if listen else "[kdc] listen"))
         if unix is not None:
-            cfg.unix = check_unix([u for u in unix if u], field="--unix")
+            cfg.unix = check_unix([u for u in unix if u], field="--unix", base=cfg.directory)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     # Fail now, with a clear message, rather than in every worker; and close it again: a
