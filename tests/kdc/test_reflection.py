@@ -14,7 +14,14 @@ from kerbfirst.kdc import Outcome
 from kerbfirst.kdc.error_text import E_TEXT
 from kerbfirst.kdc.service import DROP_AUDIT_PER_SECOND
 from kerbfirst.wire import constants as c
-from kerbfirst.wire.krb5 import KrbError, PaData, decode_kdc_message
+from kerbfirst.wire.krb5 import (
+    KdcReq,
+    KdcReqBody,
+    KrbError,
+    PaData,
+    PrincipalName,
+    decode_kdc_message,
+)
 from kerbfirst.wire.krb5_decode import (
     MAX_NAME_COMPONENT_OCTETS,
     MAX_NAME_COMPONENTS,
@@ -112,3 +119,38 @@ def test_drops_are_audited_rate_limited_and_counted() -> None:
     assert len(realm.events) == DROP_AUDIT_PER_SECOND
     realm.kdc.handle(b"\x6c\x00", peer="p", transport="udp", now=T0 + timedelta(seconds=1))
     assert f"{100 - DROP_AUDIT_PER_SECOND} more requests" in realm.events[-1].reason
+
+
+def _without_sname(msg_type: int, cname: tuple[str, ...] | None, padata: bool) -> bytes:
+    body = KdcReqBody(
+        kdc_options=0,
+        cname=None if cname is None else PrincipalName(c.NT_PRINCIPAL, cname),
+        realm="",
+        sname=None,
+        from_=None,
+        till=None,
+        rtime=None,
+        nonce=0,
+        etype=(),
+    )
+    pa = (PaData(c.PA_TGS_REQ, b""),) if padata else None
+    return KdcReq(msg_type, pa, body).encode()
+
+
+@pytest.mark.parametrize(
+    ("msg_type", "cname"),
+    [(c.KRB_AS_REQ, None), (c.KRB_AS_REQ, ("alice",)), (c.KRB_TGS_REQ, None)],
+    ids=["as-bare", "as-cname", "tgs-bare"],
+)
+def test_a_request_naming_no_server_gets_no_answer(
+    msg_type: int, cname: tuple[str, ...] | None
+) -> None:
+    """The smallest decodable KDC-REQ (40 bytes: no names, no times, no enctypes) got a
+    122-byte KRB-ERROR, a 3x reflector; MIT krb5kdc sends nothing for a request without
+    a server name."""
+    realm = make_realm()
+    request = _without_sname(msg_type, cname, padata=False)
+    assert realm.handle(request) is None
+    assert realm.kdc.dropped == 1
+    # A TGS-REQ carrying its ticket may leave sname out (a renewal): it is still judged.
+    assert realm.handle(_without_sname(c.KRB_TGS_REQ, None, padata=True)) is not None

@@ -162,6 +162,12 @@ class Kdc:
             req = KdcReq.decode(request)
         except DecodeError as exc:
             raise _Dropped(f"malformed {kind.value} ({exc}); dropped") from None
+        if req.req_body.sname is None and (kind is RequestKind.AS_REQ or not req.padata):
+            # Nothing names what it is for (RFC 4120 5.4.1: only a TGS-REQ, which carries
+            # its ticket in padata, may leave sname out). Answering would make the
+            # smallest decodable datagram (40 bytes) a 3x reflector; MIT krb5kdc cannot
+            # choose a realm for it either and sends nothing.
+            raise _Dropped(f"{kind.value} without a server name; dropped")
         if req.pvno != c.PVNO:
             raise Refusal(
                 c.KDC_ERR_BAD_PVNO,
