@@ -179,3 +179,31 @@ def test_kdc_serve_port_0_serves_udp_and_tcp_on_one_port(tmp_path: Path) -> None
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--listen", "127.0.0.1:{p}", "--listen", "127.0.0.1:{p}"], "same address"),
+        (["--listen", "0.0.0.0:{p}", "--listen", "127.0.0.1:{p}"], "same address"),
+        (["--listen", "127.0.0.1:{p}", "--unix", "a.sock", "--unix", "a.sock"], "listed twice"),
+    ],
+    ids=["same", "wildcard", "unix"],
+)
+def test_addresses_that_clash_with_each_other_are_refused_at_init(
+    tmp_path: Path, args: list[str], says: str
+) -> None:
+    """Accepted, they made a realm whose `kdc serve` failed "Address already in use" (or
+    "another server is listening"), blaming a clash that was the configuration's own."""
+    port = str(free_port())
+    done = kf("realm", "init", "--dir", str(tmp_path / "r"), "--realm", REALM,
+              *[a.replace("{p}", port) for a in args])
+    _clean_failure(done, says)
+    assert not (tmp_path / "r" / "kerbfirst.toml").exists()
+    # kdc serve --listen refuses them too, before binding anything.
+    if "--unix" not in args:
+        directory = tmp_path / "ok"
+        _init(directory, int(port))
+        listen = [a.replace("{p}", port) for a in args if a != "--listen"]
+        served = _serve(directory, "--listen", listen[0], "--listen", listen[1])
+        _clean_failure(served, "same address")

@@ -36,6 +36,7 @@ name (DESIGN.md, IAKerb), so clients that know the host name also know the realm
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 import socket
@@ -105,15 +106,41 @@ def check_listen(addresses: list[str], *, field: str) -> list[tuple[str, int]]:
     """Each listen address parsed (host, port); ConfigError naming the bad one."""
     if not addresses:
         raise ConfigError(f"{field}: give at least one host:port to listen on, e.g. 127.0.0.1:88")
-    parsed = []
+    parsed: list[tuple[str, int]] = []
     for text in addresses:
         if not isinstance(text, str):
             raise ConfigError(f"{field}: {text!r} is not a string such as \"127.0.0.1:88\"")
         try:
-            parsed.append(parse_listen_address(text))
+            address = parse_listen_address(text)
         except ValueError as exc:
             raise ConfigError(f"{field}: {exc}") from None
+        for earlier, earlier_text in zip(parsed, addresses, strict=False):
+            if _same_socket(address, earlier):
+                # The second bind would fail "Address already in use", blaming a clash
+                # that is the configuration's own.
+                raise ConfigError(
+                    f"{field}: {text!r} and {earlier_text!r} are the same address (port "
+                    f"{address[1]}; a wildcard address covers every address of its family); "
+                    "list each address once"
+                )
+        parsed.append(address)
     return parsed
+
+
+def _same_socket(a: tuple[str, int], b: tuple[str, int]) -> bool:
+    """Whether binding both would clash: one port, and the same host or an IP wildcard
+    (0.0.0.0, ::) of the same family. Port 0 never clashes (each gets its own port)."""
+    if a[1] != b[1] or a[1] == 0:
+        return False
+    if a[0].lower() == b[0].lower():
+        return True
+    try:
+        ip_a, ip_b = ipaddress.ip_address(a[0]), ipaddress.ip_address(b[0])
+    except ValueError:
+        return False  # a host name: only the resolver knows
+    if ip_a.version != ip_b.version:
+        return False  # IPv6 sockets are bound IPV6_V6ONLY
+    return ip_a == ip_b or ip_a.is_unspecified or ip_b.is_unspecified
 
 
 _SUN_PATH_MAX = 107  # sockaddr_un.sun_path is 108 bytes on Linux, the last one a NUL
@@ -123,12 +150,16 @@ def check_unix(paths: list[str], *, field: str, base: Path | None = None) -> lis
     """Each UNIX socket path checked; a relative one is resolved under `base` (the realm
     directory, as RealmConfig.unix_paths does) before its length is checked, so that a
     deep realm directory is refused here rather than when `kdc serve` binds."""
+    seen: set[Path] = set()
     for path in paths:
         if not isinstance(path, str) or not path or "\0" in path:
             raise ConfigError(f"{field}: {path!r} is not a socket path")
         if len(path.encode()) > 100:  # sun_path is 108 bytes on Linux, with room to resolve
             raise ConfigError(f"{field}: UNIX socket path {path!r} is too long (100 bytes max)")
         full = Path(path) if base is None or Path(path).is_absolute() else base / path
+        if full in seen:
+            raise ConfigError(f"{field}: UNIX socket path {path!r} is listed twice")
+        seen.add(full)
         if len(os.fsencode(full)) > _SUN_PATH_MAX:
             raise ConfigError(
                 f"{field}: UNIX socket path {str(full)!r} is {len(os.fsencode(full))} bytes, "
