@@ -4,6 +4,7 @@ named exactly, `kdc serve --unix`, and a full disk reported without a traceback.
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import socket
@@ -135,6 +136,26 @@ def test_principal_add_on_a_full_disk_is_a_clear_error(tmp_path: Path) -> None:
         (fs / "filler").unlink()
         listed = kf("principal", "list", "--dir", str(directory), "--json")
         assert listed.returncode == 0 and "bob@" not in listed.stdout  # nothing half-added
+
+
+@pytest.mark.parametrize("room", [0, 24 * 1024], ids=["full", "room-for-the-key-only"])
+def test_realm_init_on_a_full_disk_is_a_clear_error_and_leaves_nothing(
+    tmp_path: Path, room: int
+) -> None:
+    """It ended in a traceback and left master.key (and half a store) behind, so every
+    later `realm init` refused to overwrite the master key."""
+    with tiny_tmpfs(tmp_path / "fs", "512k") as fs:
+        filler = fill(fs)
+        os.truncate(filler, max(0, filler.stat().st_size - room))
+        directory = fs / "r"
+        _clean_failure(
+            kf("realm", "init", "--dir", str(directory), "--realm", REALM, "--listen",
+               f"127.0.0.1:{free_port()}"),
+            "nothing was created", "disk space",
+        )
+        assert not directory.exists(), list(directory.iterdir())
+        filler.unlink()
+        _init(directory, free_port())  # with room again, init just works
 
 
 def test_a_unix_path_too_long_once_resolved_is_refused_at_init(tmp_path: Path) -> None:

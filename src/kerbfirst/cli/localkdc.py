@@ -9,6 +9,7 @@ the command line, where `ps` would show them.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import sqlite3
@@ -145,16 +146,42 @@ def realm_init(
     except ConfigError as exc:
         raise _fail(f"{exc}; nothing was created") from None
     cfg.workers = workers
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    master = create_master_key(cfg.master_key_path)
-    with SqlitePrincipalStore(cfg.db_path, master, realm=cfg.realm) as store:
-        # RFC 4120 6.2: the TGS is krbtgt/REALM@REALM; its keys are random, never a password.
-        store.add_principal(f"krbtgt/{cfg.realm}@{cfg.realm}", password=None, now=_now())
-    (directory / "kerbfirst.toml").write_text(render_config(cfg), encoding="utf-8")
-    cfg.krb5_conf_path.write_text(render_krb5_conf(cfg), encoding="utf-8")
+    _create_realm(cfg)
     out.print(f"realm {cfg.realm} created in {directory}")
     out.print(f"  clients: KRB5_CONFIG={cfg.krb5_conf_path}")
     out.print(f"  serve:   kerbfirst kdc serve --dir {directory}")
+
+
+def _create_realm(cfg: RealmConfig) -> None:
+    """The realm's files, all or none: a failure (a full disk) removes what this call
+    created, so that the next `realm init` starts clean instead of finding a master key
+    without a configuration."""
+    directory = cfg.directory
+    made_dir = not directory.exists()
+    db = str(cfg.db_path)
+    ours = [Path(p) for p in (cfg.master_key_path, db, f"{db}-wal", f"{db}-shm",
+                              f"{db}-journal", directory / "kerbfirst.toml", cfg.krb5_conf_path)]
+    existed = {p for p in ours if p.exists()}
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        master = create_master_key(cfg.master_key_path)
+        with SqlitePrincipalStore(cfg.db_path, master, realm=cfg.realm) as store:
+            # RFC 4120 6.2: the TGS is krbtgt/REALM@REALM; its keys are random, never a
+            # password.
+            store.add_principal(f"krbtgt/{cfg.realm}@{cfg.realm}", password=None, now=_now())
+        (directory / "kerbfirst.toml").write_text(render_config(cfg), encoding="utf-8")
+        cfg.krb5_conf_path.write_text(render_krb5_conf(cfg), encoding="utf-8")
+    except (OSError, sqlite3.Error, MasterKeyError, StoreError) as exc:
+        for path in ours:
+            if path not in existed:
+                path.unlink(missing_ok=True)
+        if made_dir:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        raise _fail(
+            f"cannot create the realm in {directory}: {exc}; nothing was created. If its "
+            "disk is full, free disk space and try again"
+        ) from None
 
 
 @realm_app.command("show")
