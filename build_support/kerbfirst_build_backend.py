@@ -1,17 +1,18 @@
-"""kerbfirst's PEP 517 build backend: setuptools', plus mypy when a compiled build is asked for.
+"""kerbfirst's PEP 517 build backend: setuptools', plus mypy when the wheel is compiled.
 
-`KERBFIRST_COMPILE=1 pip install .` builds a wheel whose KDC hot path is compiled by mypyc
-(see setup.py); mypyc ships with mypy, so only then are mypy (and cryptography and
-orjson, whose types the compiled modules use) added to the isolated build environment's requirements
-(setuptools documents this in-tree wrapper for dynamic build dependencies). Every other
-build, and every editable install, is setuptools' own, unchanged.
+`pip install .` builds a wheel whose KDC hot path is compiled by mypyc whenever a C compiler
+and the Python headers are present (see compile_choice.py and setup.py); mypyc ships with
+mypy, so only then are mypy (and cryptography and orjson, whose types the compiled modules
+use) added to the isolated build environment's requirements (setuptools documents this
+in-tree wrapper for dynamic build dependencies). Editable installs are setuptools' own,
+unchanged, and stay pure Python.
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from compile_choice import PURE, missing_toolchain, mode
 from setuptools import build_meta as _setuptools
 from setuptools.build_meta import *  # noqa: F403 (every PEP 517/660 hook, unchanged)
 
@@ -23,6 +24,8 @@ MYPYC_REQUIREMENTS = ("mypy>=1.10", "cryptography>=42", "orjson>=3.9")
 
 def get_requires_for_build_wheel(config_settings: dict[str, Any] | None = None) -> list[str]:
     requires: list[str] = _setuptools.get_requires_for_build_wheel(config_settings)
-    if os.environ.get("KERBFIRST_COMPILE") == "1":
+    # Without a compiler setup.py falls back to pure Python (and says so); mypy would be
+    # downloaded for nothing.
+    if mode() != PURE and not missing_toolchain():
         requires = [*requires, *MYPYC_REQUIREMENTS]
     return requires

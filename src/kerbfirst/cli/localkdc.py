@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from kerbfirst.build_info import hot_path_build
 from kerbfirst.cli.config import (
     ConfigError,
     RealmConfig,
@@ -42,7 +43,6 @@ from kerbfirst.store.keytab import write_keytab
 from kerbfirst.store.masterkey import MasterKeyError, create_master_key, load_master_key
 from kerbfirst.store.names import PrincipalNameError, parse_name
 from kerbfirst.store.principals import SqlitePrincipalStore, StoreError
-from kerbfirst.wire import der
 
 console = Console(stderr=True)
 out = Console()
@@ -254,11 +254,6 @@ def kdc_policy(cfg: RealmConfig) -> KdcPolicy:
     )
 
 
-def hot_path_build() -> str:
-    """Which build of the KDC hot path this process imported: the opt-in mypyc build
-    (KERBFIRST_COMPILE=1 pip install ., about twice the requests per second) or Python."""
-    compiled = not str(getattr(der, "__file__", "")).endswith(".py")
-    return "compiled hot path" if compiled else "pure-Python hot path"
 
 
 def build_kdc(cfg: RealmConfig, policy: KdcPolicy | None = None) -> Kdc:

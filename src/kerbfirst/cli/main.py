@@ -6,6 +6,8 @@ Sub-commands are the contracts of issue 2 and 3 (`realm init`, `principal add|li
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 from kerbfirst.cli import audit, iakerb, kinit, localkdc, principal
@@ -16,6 +18,26 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,  # never print locals: they may hold keys or passwords
 )
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from kerbfirst.build_info import version_text
+
+        typer.echo(version_text())
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option(
+        "--version", callback=_show_version, is_eager=True,
+        help="Print the version and which build runs (compiled or pure Python), then exit.",
+    )] = False,
+) -> None:
+    """Kerberos-first authentication that retires NTLM: LocalKDC, IAKerb, NTLM visibility."""
+
+
 app.add_typer(localkdc.realm_app, name="realm")
 app.add_typer(principal.principal_app, name="principal")
 app.add_typer(localkdc.keytab_app, name="keytab")
