@@ -346,6 +346,9 @@ def render_krb5_conf(cfg: RealmConfig, *, enctypes: list[str] | None = None) -> 
         "    dns_lookup_kdc = false\n"
         "    dns_lookup_realm = false\n"
         "    rdns = false\n"
+        # The realm's service names are used as typed (gss-client host@NAME), never looked
+        # up in DNS: a LocalKDC's hosts need not be in any DNS.
+        "    dns_canonicalize_hostname = false\n"
         "    udp_preference_limit = 1465\n"
         f"{etypes}"
         "\n[realms]\n"

@@ -67,7 +67,8 @@ def serve(
     listen: Annotated[str, typer.Option(help="host:port to listen on.")] = "127.0.0.1:4444",
     directory: Annotated[
         Path | None,
-        typer.Option("--dir", help="A LocalKDC realm directory to serve in-process."),
+        typer.Option("--dir", envvar="KERBFIRST_REALM_DIR",
+                     help="A LocalKDC realm directory to serve in-process."),
     ] = None,
     realm_kdc: Annotated[
         list[str] | None,

@@ -1,7 +1,8 @@
 """`kerbfirst kinit`: a TGT with pre-authentication, and service tickets, into an MIT ccache.
 
 The exchanges are the sans-I/O client (client/); this module only reads the password,
-finds the KDCs (--kdc, or the kdc lines of $KRB5_CONFIG as MIT does), carries the bytes
+finds the KDCs (--kdc, or the kdc lines of a krb5.conf: the realm directory's when --dir or
+$KERBFIRST_REALM_DIR names one, else $KRB5_CONFIG or /etc/krb5.conf as MIT reads), carries the bytes
 with net/kdc_transport (UDP, then TCP on KRB_ERR_RESPONSE_TOO_BIG) and writes the cache
 (store/ccache, mode 0600) that MIT's klist, kvno and gss-client read.
 """
@@ -44,11 +45,11 @@ def _ccache_credential(cred: Credential) -> CcacheCredential:
     )
 
 
-def _exchange(kdcs: list[KdcAddress], request: bytes, timeout: float) -> bytes:
+def _exchange(kdcs: list[KdcAddress], request: bytes, timeout: float, used: str) -> bytes:
     try:
         return send_to_kdc_sync(request, kdcs, timeout=timeout)
     except KdcUnreachable as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(f"{exc} ({used})") from None
 
 
 def kinit(
@@ -80,18 +81,31 @@ def kinit(
     lifetime: Annotated[str, typer.Option(help="Ticket lifetime, e.g. 10h.")] = "10h",
     renewable: Annotated[str | None, typer.Option(help="Renewable lifetime, e.g. 7d.")] = None,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each KDC.")] = 3.0,
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir", "-d", envvar="KERBFIRST_REALM_DIR",
+            help="A LocalKDC realm directory: use its krb5.conf (realm and KDCs). Without "
+            "it: $KRB5_CONFIG, else /etc/krb5.conf.",
+        ),
+    ] = None,
 ) -> None:
     """Get a TGT (AS exchange with pre-authentication) and optionally service tickets."""
-    conf_realm, conf_kdcs = _krb5_conf_defaults()
+    conf_path = _krb5_conf_path(directory)
+    conf_realm, conf_kdcs = _krb5_conf_defaults(conf_path)
     try:
         parsed = parse_name(principal, default_realm=realm or conf_realm or "")
     except PrincipalNameError as exc:
         raise _fail(f"{principal!r} is not a principal name: {exc}") from None
     if not parsed.realm:
-        raise _fail("no realm: write alice@REALM, pass --realm, or set KRB5_CONFIG")
+        raise _fail(f"no realm: write alice@REALM, pass --realm or --dir, or set KRB5_CONFIG "
+                    f"(krb5.conf read: {conf_path}, which names no default_realm)")
     kdcs = [parse_kdc_address(k) for k in (kdc or conf_kdcs.get(parsed.realm, []))]
+    source = "--kdc" if kdc else str(conf_path)
     if not kdcs:
-        raise _fail(f"no KDC known for {parsed.realm}: pass --kdc or list it in krb5.conf")
+        raise _fail(f"no KDC known for realm {parsed.realm} in {source}: pass --kdc or --dir, "
+                    "or list the realm's kdc in that krb5.conf")
+    used = f"realm {parsed.realm}, KDCs from {source}"
     password = _read_password(password_stdin, confirm=False)
     try:
         exchange = AsExchange(
@@ -105,14 +119,15 @@ def kinit(
         )
         message: bytes | Credential = exchange.first_request(_now())
         while isinstance(message, bytes):
-            message = exchange.receive(_exchange(kdcs, message, timeout), _now())
+            message = exchange.receive(_exchange(kdcs, message, timeout, used), _now())
         tgt = message
         creds = [tgt]
         for spn in service or []:
             tgs = TgsExchange(tgt, spn, random=os.urandom)
-            creds.append(tgs.receive(_exchange(kdcs, tgs.first_request(_now()), timeout), _now()))
+            request = tgs.first_request(_now())
+            creds.append(tgs.receive(_exchange(kdcs, request, timeout, used), _now()))
     except KerberosClientError as exc:
-        raise _fail(str(exc)) from None
+        raise _fail(f"{exc} ({used})") from None
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     path = ccache or _default_ccache()
@@ -136,9 +151,21 @@ def _default_ccache() -> Path:
     return Path(tempfile.gettempdir()) / f"krb5cc_{os.getuid()}"
 
 
-def _krb5_conf_defaults() -> tuple[str | None, dict[str, list[str]]]:
-    """default_realm and the kdc lines of $KRB5_CONFIG (a small reader of MIT's profile format)."""
-    path = Path(os.environ.get("KRB5_CONFIG", "/etc/krb5.conf").split(":")[0])
+def _krb5_conf_path(directory: Path | None) -> Path:
+    """The krb5.conf kinit reads: the realm directory's (written by `realm init`) when one is
+    named, else MIT's choice: the first file of $KRB5_CONFIG, else /etc/krb5.conf."""
+    if directory is not None:
+        path = directory / "krb5.conf"
+        if not path.is_file():
+            raise _fail(f"{directory} holds no krb5.conf: is it a realm directory "
+                        "(kerbfirst realm init --dir ...)?")
+        return path
+    return Path(os.environ.get("KRB5_CONFIG", "/etc/krb5.conf").split(":")[0])
+
+
+def _krb5_conf_defaults(path: Path) -> tuple[str | None, dict[str, list[str]]]:
+    """default_realm and the kdc lines of a krb5.conf (a small reader of MIT's profile
+    format)."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError:

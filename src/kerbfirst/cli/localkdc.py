@@ -125,17 +125,27 @@ def realm_init(
     ] = None,
     listen: Annotated[
         list[str] | None,
-        typer.Option(help="host:port for UDP and TCP (repeatable); default 127.0.0.1:88."),
+        typer.Option(envvar="KERBFIRST_LISTEN",
+                     help="host:port for UDP and TCP (repeatable); default 127.0.0.1:88."),
     ] = None,
     unix: Annotated[
         list[str] | None, typer.Option(help="UNIX socket path (repeatable); default kdc.sock.")
     ] = None,
     workers: Annotated[int, typer.Option(min=1, max=64, help="KDC worker processes.")] = 1,
 ) -> None:
-    """Create a realm directory: configuration, store, master key (0600), krbtgt, krb5.conf."""
+    """Create a realm directory: configuration, store, master key (0600), krbtgt, krb5.conf.
+
+    The realm name is kept exactly as given (realm names are case-sensitive, as in MIT
+    krb5); a name with lower-case letters is accepted with a note naming the upper-case
+    form that convention expects."""
     if (directory / "kerbfirst.toml").exists():
         raise _fail(f"{directory} already holds a realm; choose another --dir or remove it")
-    cfg = RealmConfig(directory=directory.resolve(), realm=(realm or default_realm()).upper())
+    name = realm or default_realm()
+    if name != name.upper():
+        console.print(f"note: realm name {name!r} kept as given: realm names are case-sensitive "
+                      f"and clients must write it the same way (by convention realm names are "
+                      f"upper case: --realm {name.upper()})", markup=False)
+    cfg = RealmConfig(directory=directory.resolve(), realm=name)
     try:
         if listen:
             check_listen(list(listen), field="--listen")
@@ -252,8 +262,6 @@ def kdc_policy(cfg: RealmConfig) -> KdcPolicy:
             threshold=p.lockout_threshold, window=p.lockout_window, duration=p.lockout_duration
         ),
     )
-
-
 
 
 def build_kdc(cfg: RealmConfig, policy: KdcPolicy | None = None) -> Kdc:
