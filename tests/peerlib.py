@@ -196,6 +196,20 @@ def _free_port_base() -> int:
     pytest.fail("no free port range for an MIT test KDC")
 
 
+def _loopback_realm_class() -> Any:
+    """k5test's MIT realm with its host name pinned to loopback: k5test names the KDC
+    `socket.getfqdn():port`, which a minimal system or a container may not resolve (and
+    resolving may wait on DNS); the KDC listens on every address, so 127.0.0.1 reaches it."""
+    from k5test.realm import MITRealm
+
+    class LoopbackMITRealm(MITRealm):  # type: ignore[misc, valid-type]
+        @property
+        def hostname(self) -> str:
+            return "127.0.0.1"
+
+    return LoopbackMITRealm
+
+
 @contextlib.contextmanager
 def k5_realm(
     realm: str, service: str, keytab_dir: Path, *, krb5_conf: dict[str, Any] | None = None,
@@ -203,10 +217,13 @@ def k5_realm(
 ) -> Iterator[Any]:
     """A throwaway MIT realm (krb5kdc + kdb5_util via the `k5test` package) on free loopback
     ports, with `service` added and its keys in `realm.service_keytab`; `realm.kdc_address` is
-    "127.0.0.1:PORT". With get_creds, k5test's user has a TGT in `realm.ccache`."""
+    "127.0.0.1:PORT". With get_creds, k5test's user has a TGT in `realm.ccache`.
+
+    If any step fails, the KDC k5test started is stopped (no krb5kdc outlives the test) and
+    the test fails with the failing program's own output."""
     for prog in ("krb5kdc", "kdb5_util", "kadmin.local", "kinit", "gss-client", "gss-server"):
         require_program(prog)
-    from k5test import K5Realm, _utils
+    from k5test import _utils
 
     if shutil.which("krb5-config") is None:
         # k5test asks krb5-config (libkrb5-dev) only for MIT's plugin directory; Debian's
@@ -214,14 +231,52 @@ def k5_realm(
         found = [*sorted(glob.glob("/usr/lib/*/krb5/plugins")), "/usr/lib/krb5/plugins"]
         _utils._PLUGIN_DIR = found[0]
     base = _free_port_base()
-    r = K5Realm(realm=realm, portbase=base, create_host=False, get_creds=get_creds,
-                krb5_conf=krb5_conf)
+    cls = _loopback_realm_class()
+    with _k5test_output() as output:
+        # Made without a TGT: k5test's own kinit runs below, where a failure still stops
+        # the KDC (a failure inside k5test's constructor happens before the KDC starts).
+        try:
+            r = cls(realm=realm, portbase=base, create_host=False, get_creds=False,
+                    krb5_conf=krb5_conf)
+        except Exception as exc:
+            pytest.fail(f"MIT test realm {realm} could not be set up: {exc}\n"
+                        f"{''.join(output[-5:])}", pytrace=False)
+        try:
+            try:
+                if get_creds:
+                    r.kinit(r.user_princ, r.password("user"))
+                r.addprinc(service)
+                keytab = keytab_dir / "service.keytab"
+                r.extract_keytab(service, str(keytab))
+            except Exception as exc:
+                pytest.fail(f"MIT test realm {realm} could not be set up: {exc}\n"
+                            f"{''.join(output[-5:])}", pytrace=False)
+            r.service_keytab = keytab
+            r.kdc_address = f"127.0.0.1:{base}"
+            yield r
+        finally:
+            r.stop()
+
+
+@contextlib.contextmanager
+def _k5test_output() -> Iterator[list[str]]:
+    """The output of the programs k5test runs, which it only logs (at debug level) and
+    leaves out of its exceptions: collected here so a failed set-up can show it."""
+    import logging
+
+    lines: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            lines.append(record.getMessage())
+
+    logger = logging.getLogger("k5test")
+    handler = Collect(logging.DEBUG)
+    old_level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
     try:
-        r.addprinc(service)
-        keytab = keytab_dir / "service.keytab"
-        r.extract_keytab(service, str(keytab))
-        r.service_keytab = keytab
-        r.kdc_address = f"127.0.0.1:{base}"
-        yield r
+        yield lines
     finally:
-        r.stop()
+        logger.removeHandler(handler)
+        logger.setLevel(old_level)

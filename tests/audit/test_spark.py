@@ -5,6 +5,7 @@ One SparkSession for the whole module: it takes several seconds to start.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,9 +45,15 @@ def spark() -> Iterator[Any]:
         from pyspark.sql import SparkSession
     except ImportError:
         pytest.fail("pyspark is missing: pip install 'pyspark>=3.5' (the dev extra)")
+    # Spark names its driver after the host; a minimal system or container may not resolve
+    # its own host name, so the driver is pinned to loopback (the JVM reads these at start).
+    saved = {k: os.environ.get(k) for k in ("SPARK_LOCAL_IP", "SPARK_LOCAL_HOSTNAME")}
+    os.environ.update(SPARK_LOCAL_IP="127.0.0.1", SPARK_LOCAL_HOSTNAME="localhost")
     session = (
         SparkSession.builder.master("local[1]")
         .appName("kerbfirst-audit-test")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", "2")
         # A zone far from UTC: the answers must not depend on the session time zone.
@@ -56,6 +63,11 @@ def spark() -> Iterator[Any]:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def _spark_runner(spark: Any, root: Path) -> Any:

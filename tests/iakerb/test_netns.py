@@ -36,8 +36,11 @@ TIMEOUT = 20.0
 
 
 def _ip(*args: str) -> None:
-    subprocess.run([require_program("ip"), *args], check=True, capture_output=True,
-                   timeout=TIMEOUT)
+    done = subprocess.run([require_program("ip"), *args], capture_output=True, text=True,
+                          timeout=TIMEOUT, check=False)
+    if done.returncode != 0:
+        pytest.fail(f"`ip {' '.join(args)}` failed ({done.returncode}): "
+                    f"{(done.stderr or done.stdout).strip()}", pytrace=False)
 
 
 @pytest.fixture
