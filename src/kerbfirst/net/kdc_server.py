@@ -32,6 +32,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from kerbfirst.net import systemd
 from kerbfirst.net.kdc_address import KdcAddress
 from kerbfirst.net.kdc_framing import DEFAULT_MAX_REQUEST_SIZE, MAX_MESSAGE_SIZE
 from kerbfirst.net.kdc_listeners import KdcServer, format_peer
@@ -151,19 +152,34 @@ def run_kdc_server(
     connection. UNIX socket files are removed on exit.
     """
 
+    def ready(addresses: tuple[KdcAddress, ...]) -> None:
+        if on_listening is not None:
+            on_listening(addresses)
+        # Type=notify services: every listener accepts (sd_notify(3) READY=1).
+        systemd.notify(f"READY=1\nSTATUS=serving {', '.join(str(a) for a in addresses)}")
+
+    def stopping() -> None:
+        systemd.notify("STOPPING=1")
+
     def worker_main(release_signals: Callable[[], None], listeners: list[Listener] | None) -> int:
         async def main() -> None:
             loop = asyncio.get_running_loop()
             stop = asyncio.Event()
+
+            def on_signal() -> None:
+                if listeners is None and not stop.is_set():
+                    stopping()  # the only process: it reports its own state
+                stop.set()
+
             for signum in (signal.SIGTERM, signal.SIGINT):
-                loop.add_signal_handler(signum, stop.set)
+                loop.add_signal_handler(signum, on_signal)
             release_signals()
             await serve_kdc(
                 handler_factory,
                 config,
                 stop=stop,
                 listeners=listeners,
-                on_listening=on_listening if listeners is None else None,
+                on_listening=ready if listeners is None else None,
             )
 
         asyncio.run(main())
@@ -178,12 +194,12 @@ def run_kdc_server(
         unix_mode=config.unix_mode,
     )
     try:
-        if on_listening is not None:
-            on_listening(tuple(listener.address() for listener in listeners))
+        ready(tuple(listener.address() for listener in listeners))
         return supervise_workers(
             lambda release: worker_main(release, listeners),
             config.workers,
             grace=config.shutdown_grace,
+            on_stop=stopping,
         )
     finally:
         close_listeners(listeners, remove_unix_files=True)

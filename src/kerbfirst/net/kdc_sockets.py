@@ -49,7 +49,15 @@ def bind_listeners(
 
     A host with port 0 in both `udp` and `tcp` gets one port for both: a client's
     krb5.conf names one port per KDC and tries UDP and TCP on it (RFC 4120 7.2), so
-    two different kernel-chosen ports would leave one transport unreachable."""
+    two different kernel-chosen ports would leave one transport unreachable.
+
+    Under socket activation (sd_listen_fds(3): sockets passed by systemd to this process)
+    the passed sockets are returned instead: the .socket unit decides the addresses."""
+    from kerbfirst.net.systemd import take_passed_listeners  # it imports Listener from here
+
+    passed = take_passed_listeners()
+    if passed is not None:
+        return passed
     bound: list[Listener] = []
     try:
         paired = [(host, port) for host, port in tcp if port == 0 and (host, 0) in udp]

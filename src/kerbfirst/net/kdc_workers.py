@@ -48,7 +48,8 @@ WorkerMain = Callable[[Callable[[], None]], int]
 own SIGTERM/SIGINT handlers; it returns the worker's exit code."""
 
 
-def supervise_workers(worker_main: WorkerMain, workers: int, *, grace: float) -> int:
+def supervise_workers(worker_main: WorkerMain, workers: int, *, grace: float,
+                      on_stop: Callable[[], None] | None = None) -> int:
     """Fork `workers` processes running `worker_main` and supervise them until a stop signal.
 
     Returns 0 when every worker exited cleanly after SIGTERM/SIGINT, 1 otherwise.
@@ -68,6 +69,8 @@ def supervise_workers(worker_main: WorkerMain, workers: int, *, grace: float) ->
 
     def stop_all() -> None:
         nonlocal stopping, kill_deadline
+        if not stopping and on_stop is not None:
+            on_stop()  # e.g. systemd's STOPPING=1
         stopping = True
         kill_deadline = time.monotonic() + grace + 2.0
         for pid in children:
