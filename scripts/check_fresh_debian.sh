@@ -105,6 +105,8 @@ set +e
 unshare --mount --uts --propagation private --fork bash -euc '
   root=$1; shift
   hostname kf-fresh-unresolvable
+  # The root a mount point of its own: `ip netns exec` remounts "/" (mount --make-rslave).
+  mount --bind "$root" "$root"
   mount -t proc proc "$root/proc"
   mount -t sysfs sysfs "$root/sys"
   mount --bind /dev "$root/dev"
@@ -116,7 +118,7 @@ unshare --mount --uts --propagation private --fork bash -euc '
   for ns in $(chroot "$root" ip netns list 2>/dev/null | cut -d" " -f1); do
     chroot "$root" ip netns del "$ns" || true
   done
-  umount -R "$root/run" "$root/dev/pts" "$root/dev" "$root/sys" "$root/proc" 2>/dev/null || true
+  umount -R "$root" 2>/dev/null || true
   exit $status
 ' check "$root" "${envs[@]}"
 status=$?
