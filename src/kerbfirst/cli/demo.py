@@ -23,6 +23,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.panel import Panel
 
+from kerbfirst.cli.fields import kv
+
 console = Console()
 REALM = "DEMO.TEST"
 USER, USER_PASSWORD = "alice", "correct horse battery staple"
@@ -37,12 +39,15 @@ def _free_port() -> int:
 
 def _run(title: str, args: list[str], *, env: dict[str, str], stdin: str | None = None) -> str:
     console.print(f"[bold cyan]$[/bold cyan] {' '.join(args)}")
+    # The command's own output goes into a borders-only panel: it renders tables 2 columns
+    # narrower, so that with the border they fit the terminal (80 columns when there is none).
+    inner = dict(env, COLUMNS=str(max(console.width - 2, 40)))
     proc = subprocess.run(
-        args, env=env, input=stdin, capture_output=True, text=True, timeout=60, check=False
+        args, env=inner, input=stdin, capture_output=True, text=True, timeout=60, check=False
     )
     text = (proc.stdout + proc.stderr).strip()
     if text:
-        console.print(Panel(text, title=title, expand=False))
+        console.print(Panel(text, title=title, expand=False, padding=0))
     if proc.returncode != 0:
         raise SystemExit(f"demo: `{' '.join(args)}` failed with exit code {proc.returncode}")
     return text
@@ -210,13 +215,16 @@ def main() -> None:
             kdc.kill()
     console.rule("KDC audit events")
     audit = realm_dir / "kdc-audit.jsonl"
+    # Two lines per event, so that each fits 80 columns: what happened, then who to what.
     for line in audit.read_text().splitlines() if audit.exists() else []:
         ev = json.loads(line)
         console.print(
-            f"{ev.get('time', '')}  {ev.get('kind', ''):8} {ev.get('outcome', ''):18} "
-            f"client={ev.get('client', '')} service={ev.get('service', '')} "
-            f"etype={ev.get('ticket_etype', '')} code={ev.get('result_code', '')}"
+            f"{str(ev.get('time', ''))[11:19]}  {ev.get('kind', ''):7} {ev.get('outcome', ''):17} "
+            + kv(etype=ev.get("ticket_etype"), code=ev.get("result_code")),
+            markup=False,
         )
+        console.print(f"          {ev.get('client') or '?'} -> {ev.get('service') or '?'}",
+                      markup=False)
     console.print(f"\nEverything is in {base}")
 
 

@@ -23,6 +23,7 @@ from typing import Annotated
 
 import typer
 
+from kerbfirst.cli.fields import kv
 from kerbfirst.cli.localkdc import _config, _fail, _open_store, console, kdc_policy, out
 from kerbfirst.gss.iakerb import IakerbAcceptor, IakerbAuditEvent
 from kerbfirst.gss.iakerb_negotiate import IakerbServiceAcceptor
@@ -172,9 +173,13 @@ def default_realm(keytab_realms: set[str], routes: dict[str, RouteSpec],
 
 def _audit(sink: AuditSink | None) -> AuditSink:
     def emit(event: IakerbAuditEvent) -> None:
+        failed = event.result_code != 0
         console.print(
-            f"iakerb: {event.outcome.value} client={event.client} "
-            f"realm={event.target_realm} kdc={event.kdc} hops={event.hops}"
+            f"iakerb: {event.outcome.value} "
+            + kv(client=event.client, realm=event.target_realm, kdc=event.kdc, hops=event.hops,
+                 code=event.result_code if failed else None,
+                 reason=event.reason if failed else None),
+            markup=False,
         )
         if sink is not None:
             sink(event)

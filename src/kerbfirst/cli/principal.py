@@ -139,8 +139,15 @@ def principal_list(
             data["locked"] = lockout.locked(info.fail_count, info.last_failed, now)
             sys.stdout.write(json.dumps(data, sort_keys=True) + "\n")
         return
-    table = Table("kvno", "enctypes", "pre-auth", "failures", "state")
-    table.columns.insert(0, Column("principal", overflow="fold"))  # never cut a name short
+    # No rules, so the table fits 80 columns with names of ~30 characters; a name is never
+    # cut: its column is as wide as the longest (up to 40) and the enctype list wraps one a
+    # line instead; in a narrower terminal a name wraps too.
+    table = Table("kvno", "enctypes", "pre-auth", "failures", "state", box=None,
+                  pad_edge=False, header_style="bold")
+    names = [str(vars_of(info).get("name", "")) for info in infos]
+    table.columns.insert(0, Column("principal", overflow="fold",
+                                   min_width=min(max(map(len, names), default=9), 40)))
+    table.columns[2].max_width = max(map(len, _SHORT_ETYPE.values()))
     for info in infos:
         data = vars_of(info)
         state = "disabled" if info.disabled else ""
