@@ -17,7 +17,10 @@ Runs on the interpreter Debian ships (standard library only): the fresh-machine 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import re
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -68,9 +71,26 @@ def main() -> int:
     if args.action == "list":
         print(script(blocks, args.readme.name), end="")
         return 0
-    done = subprocess.run(["bash", "-c", script(blocks, args.readme.name)], check=False)
-    print(f"readme_blocks: {len(blocks)} blocks, bash exit {done.returncode}", file=sys.stderr)
-    return done.returncode
+    code = run(script(blocks, args.readme.name))
+    print(f"readme_blocks: {len(blocks)} blocks, bash exit {code}", file=sys.stderr)
+    return code
+
+
+def run(text: str, *, env: dict[str, str] | None = None, timeout: float = 600,
+        output: int | None = None) -> int:
+    """Run `text` with bash in a session of its own; whatever it left running in the
+    background (a server a failed block never stopped) is killed when it ends."""
+    proc = subprocess.Popen(["bash", "-c", text], env=env, start_new_session=True,
+                            stdout=output, stderr=subprocess.STDOUT if output else None)
+    try:
+        return proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"readme_blocks: still running after {timeout:.0f}s; stopped", file=sys.stderr)
+        return 124
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 if __name__ == "__main__":
