@@ -31,8 +31,9 @@ def mode() -> str:
 def missing_toolchain() -> list[str]:
     """What a mypyc build needs and this machine lacks (empty when it can compile)."""
     missing = []
-    cc = (sysconfig.get_config_var("CC") or "cc").split()[0]
-    if shutil.which(os.environ.get("CC", cc).split()[0]) is None:
+    # The compiler setuptools will run: $CC, else the one Python was built with.
+    cc = (os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc").split()[0]
+    if shutil.which(cc) is None:
         missing.append(f"a C compiler ({cc})")
     include = Path(sysconfig.get_paths()["include"]) / "Python.h"
     if not include.is_file():
