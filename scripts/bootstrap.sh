@@ -105,7 +105,8 @@ else
   digest=$(find src build_support setup.py pyproject.toml scripts/build_compiled.py \
              -type f \( -name '*.py' -o -name '*.toml' -o -name '*.json' -o -name '*.typed' \
              -o -name '*.txt' -o -name '*.html' -o -name '*.js' -o -name '*.css' \) \
-             -not -path '*/__pycache__/*' -print0 | sort -z | xargs -0 sha256sum \
+             -not -path '*/__pycache__/*' -not -path '*.egg-info/*' -print0 \
+           | sort -z | xargs -0 sha256sum \
            | sha256sum | cut -d' ' -f1)
 fi
 stamp=$venv/.kerbfirst-installed

@@ -89,14 +89,22 @@ s=\$(date +%s); bash scripts/demo.sh; demo=\$?; t_demo=\$(( \$(date +%s) - s ))
 echo "check-inside: demo.sh exit \$demo after \${t_demo}s"
 s=\$(date +%s); bash scripts/test.sh ${pytest_args[*]:-}; tests=\$?; t_tests=\$(( \$(date +%s) - s ))
 echo "check-inside: test.sh exit \$tests after \${t_tests}s"
+# Idempotent: a second set-up installs nothing. Repair: a virtualenv whose pip is gone (as one
+# made before python3-venv was installed) is made again.
+again=\$(bash scripts/bootstrap.sh 2>&1); echo "\$again"
+if echo "\$again" | grep -q "installing"; then echo "check-inside: second set-up installed something"; idem=1; else idem=0; fi
+rm -rf .venv/lib/python3*/site-packages/pip .venv/bin/pip*
+repaired=\$(bash scripts/bootstrap.sh 2>&1); echo "\$repaired"
+if echo "\$repaired" | grep -q "incomplete" && .venv/bin/kerbfirst --version | grep -q "compiled build"; then repair=0; else echo "check-inside: half-made .venv not repaired"; repair=1; fi
+echo "check-inside: idempotent=\$idem repaired=\$repair"
 # A new login shell, with nothing of this one: what a user types after the set-up.
 s=\$(date +%s)
 env -i HOME=/root TERM=dumb LANG=C.UTF-8 bash -l -c \
   'command -v kerbfirst && kerbfirst --version && python3 /root/kerbfirst/scripts/readme_blocks.py run /root/kerbfirst/README.md'
 blocks=\$?; t_blocks=\$(( \$(date +%s) - s ))
 echo "check-inside: README blocks in a new shell exit \$blocks after \${t_blocks}s"
-echo "check-inside: RESULT demo=\$demo/\${t_demo}s tests=\$tests/\${t_tests}s readme=\$blocks/\${t_blocks}s"
-[ \$demo -eq 0 ] && [ \$tests -eq 0 ] && [ \$blocks -eq 0 ]
+echo "check-inside: RESULT demo=\$demo/\${t_demo}s tests=\$tests/\${t_tests}s readme=\$blocks/\${t_blocks}s idempotent=\$idem repair=\$repair"
+[ \$demo -eq 0 ] && [ \$tests -eq 0 ] && [ \$blocks -eq 0 ] && [ \$idem -eq 0 ] && [ \$repair -eq 0 ]
 EOF
 chmod +x "$root/root/check-inside.sh"
 
