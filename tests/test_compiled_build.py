@@ -1,4 +1,4 @@
-"""The opt-in mypyc-compiled hot paths (KERBFIRST_COMPILE=1) pass the same tests.
+"""The mypyc-compiled hot paths (the default build) pass the same tests.
 
 Builds the compiled wheel once, as the README tells users (`pip wheel` with
 KERBFIRST_COMPILE=1: setup.py compiles the modules scripts/build_compiled.py lists; about a
