@@ -143,4 +143,9 @@ if [ "$(id -u)" -eq 0 ]; then
 else
   step "[4/4] not root: put $here/$venv/bin on PATH to run kerbfirst"
 fi
-step "ready: $("$target" --version)"
+version=$("$target" --version)
+step "ready: $version"
+case "$version" in
+  *"compiled build"*) ;;
+  *) step "WARNING: this is the pure-Python build (pip could not compile; see its output with -v)" ;;
+esac
