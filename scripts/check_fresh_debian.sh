@@ -8,9 +8,10 @@
 #                                      [--mirror URL] [-- PYTEST-ARGS...]
 #
 # Needs root, debootstrap (installed when missing), unshare and network access to the Debian
-# mirror and PyPI. Takes 10-20 minutes. The root runs chrooted inside its own mount and UTS
-# namespaces: /proc, /sys, /dev, /dev/pts and a fresh /run are mounted for it and vanish with
-# the namespace, and its host name is one that resolves nowhere (the tests must not need it).
+# mirror and PyPI. Takes 10-20 minutes. The root runs chrooted inside its own mount, UTS and
+# PID namespaces: /proc, /sys, /dev, /dev/pts and a fresh /run are mounted for it and vanish
+# with the namespace, no process it started outlives it, and its host name is one that
+# resolves nowhere (the tests must not need it).
 #
 # --copy-host-trust: for machines whose HTTPS traffic passes through an intercepting proxy.
 #   Copies this machine's CA bundle (SSL_CERT_FILE, else /etc/ssl/certs/ca-certificates.crt)
@@ -108,9 +109,9 @@ echo "check-inside: RESULT demo=\$demo/\${t_demo}s tests=\$tests/\${t_tests}s re
 EOF
 chmod +x "$root/root/check-inside.sh"
 
-phase "inside the root (own mount and UTS namespaces, host name kf-fresh-unresolvable)"
+phase "inside the root (own mount, UTS and PID namespaces, host name kf-fresh-unresolvable)"
 set +e
-unshare --mount --uts --propagation private --fork bash -euc '
+unshare --mount --uts --pid --propagation private --fork bash -euc '
   root=$1; shift
   hostname kf-fresh-unresolvable
   # The root a mount point of its own: `ip netns exec` remounts "/" (mount --make-rslave).
