@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Column, Table
+from rich.table import Table
 
 from kerbfirst.cli.localkdc import (
     DEFAULT_DIR,
@@ -139,15 +139,15 @@ def principal_list(
             data["locked"] = lockout.locked(info.fail_count, info.last_failed, now)
             sys.stdout.write(json.dumps(data, sort_keys=True) + "\n")
         return
-    # No rules, so the table fits 80 columns with names of ~30 characters; a name is never
-    # cut: its column is as wide as the longest (up to 40) and the enctype list wraps one a
-    # line instead; in a narrower terminal a name wraps too.
-    table = Table("kvno", "enctypes", "pre-auth", "failures", "state", box=None,
-                  pad_edge=False, header_style="bold")
-    names = [str(vars_of(info).get("name", "")) for info in infos]
-    table.columns.insert(0, Column("principal", overflow="fold",
-                                   min_width=min(max(map(len, names), default=9), 40)))
-    table.columns[2].max_width = max(map(len, _SHORT_ETYPE.values()))
+    # No rules, and one enctype a line, so that the table fits 80 columns with names of ~30
+    # characters; the short columns are never cut, and a longer name wraps (never cut).
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    table.add_column("principal", overflow="fold")
+    table.add_column("kvno", no_wrap=True)
+    table.add_column("enctypes", max_width=max(map(len, _SHORT_ETYPE.values())))
+    table.add_column("pre-auth", no_wrap=True)
+    table.add_column("failures", no_wrap=True)
+    table.add_column("state")
     for info in infos:
         data = vars_of(info)
         state = "disabled" if info.disabled else ""
