@@ -6,22 +6,16 @@ import contextlib
 import os
 import pathlib
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
 
+from peerlib import free_port
+
 INSTALL_HINT = "install the MIT KDC: apt-get install krb5-kdc krb5-admin-server krb5-user"
 REALM = "MIT.TEST"
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-    return port
 
 
 class MitRealm:
@@ -52,7 +46,7 @@ class MitRealm:
 
 @contextlib.contextmanager
 def mit_realm(root: pathlib.Path) -> Iterator[MitRealm]:
-    port = _free_port()
+    port = free_port()  # free for TCP too: krb5kdc listens on both
     (root / "krb5.conf").write_text(
         "[libdefaults]\n"
         f" default_realm = {REALM}\n dns_lookup_kdc = false\n dns_lookup_realm = false\n"
