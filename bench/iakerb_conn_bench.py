@@ -29,8 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from kerbfirst.krb.names import Principal
 from kerbfirst.store.keytab import KeytabEntry, write_keytab
-from kerbfirst.store.names import Principal
 
 NOOP_CONTEXT_NEXT = bytes((0x11,)) + struct.pack(">I", 0)
 CONTEXT = 0x02

@@ -57,8 +57,8 @@ sys.path.insert(0, str(HERE))
 from loadgen import LoadResult, blast_parallel  # noqa: E402
 
 from kerbfirst.client import AsExchange, Credential, TgsExchange  # noqa: E402
-from kerbfirst.client.names import default_salt, parse_principal  # noqa: E402
 from kerbfirst.crypto import get_profile, string_to_key  # noqa: E402
+from kerbfirst.krb.names import default_salt, parse_principal  # noqa: E402
 
 REALM = "BENCH.TEST"
 PASSWORD = "bench-password-1"  # no spaces: kadmin.local -q splits on them
@@ -147,7 +147,8 @@ class Realm:
 
 def long_term_key(etype: int):  # type: ignore[no-untyped-def]
     name, _ = parse_principal("alice", REALM)
-    return string_to_key(etype, PASSWORD.encode(), default_salt(name, REALM))  # "BENCH.TESTalice"
+    salt = default_salt(name.name_string, REALM)  # "BENCH.TESTalice"
+    return string_to_key(etype, PASSWORD.encode(), salt)
 
 
 def as_requests(etype: int, n: int) -> list[bytes]:

@@ -17,8 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "kdc"))
 from memory_realm import ALICE_PASSWORD, REALM, SERVICE, make_realm
 
 from kerbfirst.client import AsExchange, Credential, TgsExchange
-from kerbfirst.client.names import default_salt, parse_principal
 from kerbfirst.crypto import Key, string_to_key
+from kerbfirst.krb.names import default_salt, parse_principal
 
 
 def _rate(label: str, requests: list[bytes], handle, etype: int) -> None:
@@ -40,7 +40,7 @@ def main() -> None:
 
     name, _ = parse_principal("alice", REALM)
     for etype in (18, 17, 20, 19):
-        key = string_to_key(etype, ALICE_PASSWORD.encode(), default_salt(name, REALM))
+        key = string_to_key(etype, ALICE_PASSWORD.encode(), default_salt(name.name_string, REALM))
         # Requests are built beforehand so that only the KDC is timed.
         n = max(200, int(2500 * seconds))
         as_requests = [

@@ -11,10 +11,11 @@ import random
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from kerbfirst.client.names import default_salt, parse_principal
+from kerbfirst.krb.database import KeyEntry, PrincipalEntry
+
 from kerbfirst.crypto import string_to_key
 from kerbfirst.kdc import Kdc, KdcAuditEvent, KdcPolicy
-from kerbfirst.kdc.database import KeyEntry, PrincipalEntry
+from kerbfirst.krb.names import default_salt, parse_principal
 
 REALM = "TEST.REALM"
 ALICE = f"alice@{REALM}"
@@ -62,7 +63,7 @@ def password_keys(
     name: str, password: str, etypes: tuple[int, ...] = ALL_ETYPES, kvno: int = 1
 ) -> tuple[KeyEntry, ...]:
     principal, realm = parse_principal(name)
-    salt = default_salt(principal, realm)
+    salt = default_salt(principal.name_string, realm)
     return tuple(
         KeyEntry(kvno, e, string_to_key(e, password.encode(), salt).contents, salt)
         for e in etypes

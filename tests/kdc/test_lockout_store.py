@@ -19,9 +19,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from kerbfirst.client import AsExchange, Credential, KerberosError
-from kerbfirst.client.names import krbtgt_name
 from kerbfirst.kdc import Kdc, KdcPolicy, LockoutPolicy, Outcome
 from kerbfirst.kdc.audit import KdcAuditEvent
+from kerbfirst.krb.names import krbtgt_name
 from kerbfirst.store.masterkey import create_master_key
 from kerbfirst.store.principals import SqlitePrincipalStore
 from kerbfirst.wire import constants as c

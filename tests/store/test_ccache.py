@@ -10,6 +10,7 @@ import pytest
 from tests.store.der_ticket import ticket_der
 from tests.store.peers import run_mit
 
+from kerbfirst.krb.names import parse_name
 from kerbfirst.store.binary import FileFormatError
 from kerbfirst.store.ccache import (
     Ccache,
@@ -19,7 +20,6 @@ from kerbfirst.store.ccache import (
     read_ccache,
     write_ccache,
 )
-from kerbfirst.store.names import parse_name
 from kerbfirst.wire.constants import (
     TKT_FLG_FORWARDABLE,
     TKT_FLG_INITIAL,

@@ -10,6 +10,7 @@ import stat
 import pytest
 from tests.store.peers import ktutil_keytab, run_mit
 
+from kerbfirst.krb.names import parse_name
 from kerbfirst.store.binary import FileFormatError
 from kerbfirst.store.keytab import (
     KeytabEntry,
@@ -18,7 +19,6 @@ from kerbfirst.store.keytab import (
     read_keytab,
     write_keytab,
 )
-from kerbfirst.store.names import parse_name
 
 T0 = 1_800_000_000
 

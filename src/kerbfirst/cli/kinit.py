@@ -20,10 +20,10 @@ import typer
 from kerbfirst.cli.config import ConfigError, parse_duration
 from kerbfirst.cli.localkdc import _etype_name, _etypes, _fail, _read_password, out
 from kerbfirst.client import AsExchange, Credential, KerberosClientError, TgsExchange
+from kerbfirst.krb.names import Principal, PrincipalNameError, parse_name
 from kerbfirst.net.kdc_address import KdcAddress, parse_kdc_address
 from kerbfirst.net.kdc_transport import KdcUnreachable, send_to_kdc_sync
 from kerbfirst.store.ccache import CcacheCredential, write_ccache
-from kerbfirst.store.names import Principal, PrincipalNameError, parse_name
 from kerbfirst.wire.krb5 import EncryptionKey
 
 

@@ -36,12 +36,12 @@ from kerbfirst.cli.config import (
 from kerbfirst.crypto import SUPPORTED_ETYPES, KerberosCryptoError, etype_from_name, get_profile
 from kerbfirst.kdc.policy import KdcPolicy, LockoutPolicy
 from kerbfirst.kdc.service import Kdc
+from kerbfirst.krb.names import PrincipalNameError, parse_name
 from kerbfirst.net.kdc_address import KdcAddress
 from kerbfirst.net.kdc_server import KdcServerConfig, run_kdc_server
 from kerbfirst.store.audit_log import JsonLinesAuditLog
 from kerbfirst.store.keytab import write_keytab
 from kerbfirst.store.masterkey import MasterKeyError, create_master_key, load_master_key
-from kerbfirst.store.names import PrincipalNameError, parse_name
 from kerbfirst.store.principals import SqlitePrincipalStore, StoreError
 
 console = Console(stderr=True)

@@ -7,8 +7,8 @@ know nothing of transports; every message is recorded as sent (`messages`).
 from kerbfirst.client.as_exchange import AsExchange
 from kerbfirst.client.credential import Credential
 from kerbfirst.client.errors import ERROR_NAMES, KerberosClientError, KerberosError, ReplyError
-from kerbfirst.client.names import parse_principal, unparse_principal
 from kerbfirst.client.tgs_exchange import TgsExchange
+from kerbfirst.krb.names import parse_principal, unparse_principal
 
 __all__ = [
     "ERROR_NAMES",

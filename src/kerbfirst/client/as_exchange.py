@@ -19,7 +19,6 @@ from datetime import datetime, timedelta
 
 from kerbfirst.client.credential import Credential
 from kerbfirst.client.errors import KerberosError, ReplyError
-from kerbfirst.client.names import default_salt, krbtgt_name, parse_principal
 from kerbfirst.client.reply import (
     NONCE_MASK,
     Transcript,
@@ -30,6 +29,7 @@ from kerbfirst.client.reply import (
     timestamp,
 )
 from kerbfirst.crypto import SUPPORTED_ETYPES, Key, encrypt, get_profile, string_to_key
+from kerbfirst.krb.names import default_salt, krbtgt_name, parse_principal
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.krb5 import (
@@ -182,7 +182,7 @@ class AsExchange:
         salt = (
             entry.salt.encode("utf-8")
             if entry.salt is not None
-            else default_salt(self.client, self.realm)
+            else default_salt(self.client.name_string, self.realm)
         )
         return string_to_key(entry.etype, self._password, salt, entry.s2kparams)
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 
-from kerbfirst.client.names import unparse_principal
 from kerbfirst.crypto import Key
+from kerbfirst.krb.names import unparse_principal
 from kerbfirst.wire.krb5 import PrincipalName, Ticket
 
 

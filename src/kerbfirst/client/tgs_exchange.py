@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 
 from kerbfirst.client.credential import Credential
 from kerbfirst.client.errors import ReplyError
-from kerbfirst.client.names import parse_principal
 from kerbfirst.client.reply import (
     NONCE_MASK,
     Transcript,
@@ -30,6 +29,7 @@ from kerbfirst.crypto import (
     make_checksum,
     random_to_key,
 )
+from kerbfirst.krb.names import parse_principal
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.krb5 import (
     ApReq,

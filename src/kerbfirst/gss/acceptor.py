@@ -44,9 +44,9 @@ from kerbfirst.gss.krb5 import (
     split_time,
     to_wire_key,
 )
-from kerbfirst.gss.names import unparse
 from kerbfirst.gss.per_message import ContextKeys, SecurityContext
 from kerbfirst.gss.replay import ReplayCache, ReplayCacheFull
+from kerbfirst.krb.names import unparse_principal
 from kerbfirst.wire.constants import (
     AP_OPT_MUTUAL_REQUIRED,
     AP_OPT_USE_SESSION_KEY,
@@ -153,7 +153,7 @@ class Krb5Acceptor:
 
     def _service_key(self, ap_req: ApReq) -> tuple[str, Key]:
         ticket = ap_req.ticket
-        service = unparse(ticket.sname, ticket.realm)
+        service = unparse_principal(ticket.sname, ticket.realm)
         if self.service is not None and service != self.service:
             raise NoCredential(f"ticket is for {service}, this acceptor is {self.service}",
                                krb_error=KRB_AP_ERR_NOT_US)
@@ -192,11 +192,11 @@ class Krb5Acceptor:
             raise DefectiveToken(f"authenticator does not decode: {exc}",
                                  krb_error=KRB_AP_ERR_BAD_INTEGRITY) from None
         refusal.authenticator = auth
-        client = unparse(ticket.cname, ticket.crealm)
+        client = unparse_principal(ticket.cname, ticket.crealm)
         if auth.cname != ticket.cname or auth.crealm != ticket.crealm:
             raise DefectiveCredential(
-                f"authenticator names {unparse(auth.cname, auth.crealm)} but the ticket is "
-                f"for {client}", krb_error=KRB_AP_ERR_BADMATCH)
+                f"authenticator names {unparse_principal(auth.cname, auth.crealm)} but the "
+                f"ticket is for {client}", krb_error=KRB_AP_ERR_BADMATCH)
         self._check_times(auth, ticket, now)
         gss_cksum = self._check_checksum(auth)
         subkey = from_wire_key(auth.subkey) if auth.subkey is not None else None

@@ -44,9 +44,9 @@ from kerbfirst.gss.iakerb_finished import (
 )
 from kerbfirst.gss.krb5 import Random, split_time
 from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, StepResult
-from kerbfirst.gss.names import unparse
 from kerbfirst.gss.per_message import SecurityContext
 from kerbfirst.gss.replay import ReplayCache
+from kerbfirst.krb.names import unparse_principal as unparse
 from kerbfirst.wire.constants import (
     KRB_AP_ERR_IAKERB_KDC_NO_RESPONSE,
     KRB_AP_ERR_IAKERB_KDC_NOT_FOUND,

@@ -23,7 +23,6 @@ from datetime import datetime, timedelta
 
 from kerbfirst.client import AsExchange, Credential, KerberosClientError, TgsExchange
 from kerbfirst.client.errors import KerberosError
-from kerbfirst.client.names import parse_principal
 from kerbfirst.crypto import Key
 from kerbfirst.gss.checksum import ChannelBindings
 from kerbfirst.gss.errors import (
@@ -38,6 +37,7 @@ from kerbfirst.gss.iakerb_finished import Transcript, make_finished
 from kerbfirst.gss.krb5 import DEFAULT_FLAGS, Krb5Initiator, Random
 from kerbfirst.gss.mechanism import StepResult
 from kerbfirst.gss.per_message import SecurityContext
+from kerbfirst.krb.names import parse_principal
 from kerbfirst.wire.constants import (
     KRB_AP_ERR_IAKERB_KDC_NO_RESPONSE,
     KRB_AP_ERR_IAKERB_KDC_NOT_FOUND,

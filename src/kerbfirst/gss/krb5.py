@@ -39,8 +39,8 @@ from kerbfirst.gss.framing import (
     frame,
     unframe_krb5,
 )
-from kerbfirst.gss.names import unparse
 from kerbfirst.gss.per_message import ContextKeys, SecurityContext
+from kerbfirst.krb.names import unparse_principal
 from kerbfirst.wire.constants import (
     AP_OPT_MUTUAL_REQUIRED,
     CKSUMTYPE_GSSAPI,
@@ -183,8 +183,8 @@ class Krb5Initiator:
             keys=ContextKeys(self.session_key, self.subkey, acceptor_subkey),
             flags=self.flags, send_seq=self.seq_number, recv_seq=recv_seq,
             expires=self.ticket_endtime,
-            client=unparse(self.client, self.client_realm),
-            service=unparse(self.ticket.sname, self.ticket.realm),
+            client=unparse_principal(self.client, self.client_realm),
+            service=unparse_principal(self.ticket.sname, self.ticket.realm),
             random=self._random,
         )
 

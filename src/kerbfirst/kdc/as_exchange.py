@@ -11,7 +11,6 @@ from datetime import datetime
 
 from kerbfirst.kdc.audit import Outcome
 from kerbfirst.kdc.context import KdcContext
-from kerbfirst.kdc.database import KeyEntry, PrincipalEntry
 from kerbfirst.kdc.keys import first_shared_key, ticket_key
 from kerbfirst.kdc.lifetimes import ticket_times
 from kerbfirst.kdc.preauth import (
@@ -23,6 +22,7 @@ from kerbfirst.kdc.preauth import (
     unavailable,
 )
 from kerbfirst.kdc.request import Refusal, RequestState
+from kerbfirst.krb.database import KeyEntry, PrincipalEntry
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.krb5 import (
     EncKdcRepPart,

@@ -8,7 +8,7 @@ the memory it holds.
 from __future__ import annotations
 
 from kerbfirst.kdc.audit import KdcAuditEvent
-from kerbfirst.kdc.database import PrincipalEntry
+from kerbfirst.krb.database import PrincipalEntry
 
 _OBJECT = 400  # an object with a dozen fixed fields and its slots
 

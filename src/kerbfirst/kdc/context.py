@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from kerbfirst.client.names import krbtgt_name, unparse_principal
 from kerbfirst.crypto import Key, encrypt, random_to_key
-from kerbfirst.kdc.database import KeyEntry, PrincipalDatabase, PrincipalEntry
 from kerbfirst.kdc.keys import KEY_BYTES, current_kvno
 from kerbfirst.kdc.policy import KdcPolicy
 from kerbfirst.kdc.ticket_cache import TicketCache
+from kerbfirst.krb.database import KeyEntry, PrincipalDatabase, PrincipalEntry
+from kerbfirst.krb.names import krbtgt_name, unparse_principal
 from kerbfirst.wire.constants import KU_KDC_REP_TICKET, LR_NONE
 from kerbfirst.wire.krb5 import (
     EncryptedData,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from kerbfirst.kdc.database import KeyEntry, PrincipalEntry
+from kerbfirst.krb.database import KeyEntry, PrincipalEntry
 
 # RFC 3962 section 6 / RFC 8009 section 5: the key sizes of the four enctypes.
 KEY_BYTES = {17: 16, 18: 32, 19: 16, 20: 32}

@@ -7,17 +7,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from kerbfirst.client.names import default_salt
 from kerbfirst.crypto import IntegrityError, Key, decrypt
 from kerbfirst.kdc.audit import Outcome
-from kerbfirst.kdc.database import (
+from kerbfirst.kdc.keys import find_key, first_shared_key
+from kerbfirst.kdc.request import Refusal
+from kerbfirst.krb.database import (
     KeyEntry,
     PreauthAccountingUnavailable,
     PrincipalDatabase,
     PrincipalEntry,
 )
-from kerbfirst.kdc.keys import find_key, first_shared_key
-from kerbfirst.kdc.request import Refusal
+from kerbfirst.krb.names import default_salt
 from kerbfirst.wire.constants import (
     KDC_ERR_PREAUTH_FAILED,
     KDC_ERR_SVC_UNAVAILABLE,
@@ -145,7 +145,7 @@ PREAUTH_HANDLERS: dict[int, Callable[[PreauthInput, bytes], KeyEntry]] = {
 def salt_text(entry: KeyEntry, name: PrincipalName, realm: str) -> str:
     """The salt as ETYPE-INFO2 carries it (a KerberosString). An empty stored salt means
     the RFC 4120 section 4 default salt."""
-    salt = entry.salt or default_salt(name, realm)
+    salt = entry.salt or default_salt(name.name_string, realm)
     try:
         return salt.decode("utf-8")
     except UnicodeDecodeError:

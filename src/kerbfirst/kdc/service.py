@@ -23,13 +23,13 @@ from datetime import datetime
 from kerbfirst.kdc.as_exchange import process_as_req
 from kerbfirst.kdc.audit import KdcAuditEvent, Outcome, RequestKind
 from kerbfirst.kdc.context import KdcContext
-from kerbfirst.kdc.database import PrincipalDatabase
 from kerbfirst.kdc.error_text import e_text
 from kerbfirst.kdc.lookaside import ReplyCache
 from kerbfirst.kdc.policy import KdcPolicy
 from kerbfirst.kdc.request import Refusal, RequestState
 from kerbfirst.kdc.tgs_issue import process_tgs_req
 from kerbfirst.kdc.ticket_cache import TicketCache
+from kerbfirst.krb.database import PrincipalDatabase
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.krb5 import KdcReq, KrbError

@@ -21,9 +21,9 @@ from kerbfirst.crypto import (
 )
 from kerbfirst.kdc.audit import Outcome
 from kerbfirst.kdc.context import KdcContext
-from kerbfirst.kdc.database import PrincipalEntry
 from kerbfirst.kdc.keys import find_key, ticket_key
 from kerbfirst.kdc.request import Refusal, RequestState
+from kerbfirst.krb.database import PrincipalEntry
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.krb5 import (

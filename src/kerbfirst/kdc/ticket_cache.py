@@ -30,7 +30,7 @@ from one thread (net/kdc_handler_thread.py).
 from __future__ import annotations
 
 from kerbfirst.crypto import Key, decrypt
-from kerbfirst.kdc.database import KeyEntry
+from kerbfirst.krb.database import KeyEntry
 from kerbfirst.wire.constants import KU_KDC_REP_TICKET
 from kerbfirst.wire.krb5 import EncTicketPart
 

@@ -28,6 +28,7 @@ import os
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from kerbfirst.krb.names import Principal
 from kerbfirst.store.binary import (
     FileFormatError,
     Reader,
@@ -39,7 +40,6 @@ from kerbfirst.store.binary import (
     u16,
     u32,
 )
-from kerbfirst.store.names import Principal
 from kerbfirst.store.private_files import read_bounded, write_private_file
 from kerbfirst.wire.krb5 import AuthorizationDataEntry, EncryptionKey, HostAddress
 

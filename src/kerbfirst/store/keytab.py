@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from kerbfirst.krb.names import Principal
 from kerbfirst.store.binary import (
     FileFormatError,
     Reader,
@@ -29,7 +30,6 @@ from kerbfirst.store.binary import (
     u16,
     u32,
 )
-from kerbfirst.store.names import Principal
 from kerbfirst.store.private_files import read_bounded, write_private_file
 
 KEYTAB_VERSION = 0x0502

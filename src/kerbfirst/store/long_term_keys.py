@@ -15,9 +15,9 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from kerbfirst.crypto import get_profile, random_to_key, string_to_key
-from kerbfirst.kdc.database import KeyEntry
+from kerbfirst.krb.database import KeyEntry
+from kerbfirst.krb.names import Principal, default_salt
 from kerbfirst.store.masterkey import MASTER_KEY_SIZE
-from kerbfirst.store.names import Principal, default_salt
 from kerbfirst.store.principal_records import StoreError
 
 NONCE_SIZE = 12
@@ -28,7 +28,7 @@ def derive_keys(
     principal: Principal, kvno: int, etypes: Iterable[int], password: str | None
 ) -> list[KeyEntry]:
     """One key per enctype; password None gives random keys (services, krbtgt)."""
-    salt = default_salt(principal)
+    salt = default_salt(principal.components, principal.realm)
     keys: list[KeyEntry] = []
     for etype in etypes:
         profile = get_profile(etype)  # refuses anything but 17, 18, 19, 20

@@ -26,7 +26,8 @@ from typing import Self
 
 from kerbfirst.kdc.bounded_cache import BoundedCache
 from kerbfirst.kdc.cache_costs import principal_entry_size
-from kerbfirst.kdc.database import KeyEntry, PreauthAccountingUnavailable, PrincipalEntry
+from kerbfirst.krb.database import KeyEntry, PreauthAccountingUnavailable, PrincipalEntry
+from kerbfirst.krb.names import Principal, parse_name
 from kerbfirst.store import schema
 from kerbfirst.store.failure_counts import (
     RETRY_TIMEOUT,
@@ -35,7 +36,6 @@ from kerbfirst.store.failure_counts import (
     write_failures,
 )
 from kerbfirst.store.long_term_keys import KeySealer
-from kerbfirst.store.names import Principal, parse_name
 from kerbfirst.store.principal_records import StoreError, epoch, from_epoch, to_timedelta
 from kerbfirst.store.sqlite_file import WriteTransaction, connect, set_busy_timeout
 

@@ -16,10 +16,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from kerbfirst.crypto import SUPPORTED_ETYPES
-from kerbfirst.kdc.database import KeyEntry
+from kerbfirst.krb.database import KeyEntry
+from kerbfirst.krb.names import parse_name
 from kerbfirst.store.keytab import KeytabEntry
 from kerbfirst.store.long_term_keys import derive_keys
-from kerbfirst.store.names import parse_name
 from kerbfirst.store.principal_lookup import BUSY_TIMEOUT, PrincipalLookup
 from kerbfirst.store.principal_records import (
     UNCHANGED,

@@ -1,0 +1,3 @@
+"""The Kerberos vocabulary every side shares (below kdc, gss, client and store): principal
+names in MIT's text form, AP-REQ verification (`rd_req`), the message transcript and the
+key-usage choices of RFC 4120 7.5.1. Pure: no I/O, no clock (time is passed in)."""
