@@ -21,7 +21,6 @@ from kerbfirst.client.credential import Credential
 from kerbfirst.client.errors import KerberosError, ReplyError
 from kerbfirst.client.reply import (
     NONCE_MASK,
-    Transcript,
     credential_from,
     decrypt_reply,
     raise_error,
@@ -30,6 +29,7 @@ from kerbfirst.client.reply import (
 )
 from kerbfirst.crypto import SUPPORTED_ETYPES, Key, encrypt, get_profile, string_to_key
 from kerbfirst.krb.names import default_salt, krbtgt_name, parse_principal
+from kerbfirst.krb.transcript import Transcript
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.krb5 import (

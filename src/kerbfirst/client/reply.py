@@ -1,5 +1,5 @@
-"""What the AS and TGS exchanges share on the client side: reading a KDC's answer,
-checking it answers our request (RFC 4120 3.1.5 / 3.3.4), and recording every message."""
+"""What the AS and TGS exchanges share on the client side: reading a KDC's answer and
+checking it answers our request (RFC 4120 3.1.5 / 3.3.4)."""
 
 from __future__ import annotations
 
@@ -20,23 +20,6 @@ from kerbfirst.wire.krb5 import (
 )
 
 NONCE_MASK = 0x7FFFFFFF  # MIT sends 31-bit nonces: some KDCs read the UInt32 as signed
-
-
-class Transcript:
-    """Every message of an exchange, in order, as sent and as received. IAKerb's finished
-    checksum covers exactly these bytes (draft-ietf-kitten-iakerb-03 section 4)."""
-
-    __slots__ = ("messages",)
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, bytes]] = []
-
-    def sent(self, data: bytes) -> bytes:
-        self.messages.append(("sent", data))
-        return data
-
-    def received(self, data: bytes) -> None:
-        self.messages.append(("received", data))
 
 
 def read_reply(data: bytes, expected_msg_type: int) -> KdcRep | KrbError:

@@ -14,7 +14,6 @@ from kerbfirst.client.credential import Credential
 from kerbfirst.client.errors import ReplyError
 from kerbfirst.client.reply import (
     NONCE_MASK,
-    Transcript,
     credential_from,
     decrypt_reply,
     raise_error,
@@ -29,7 +28,9 @@ from kerbfirst.crypto import (
     make_checksum,
     random_to_key,
 )
+from kerbfirst.krb.key_usage import authenticator_usage, tgs_rep_usage
 from kerbfirst.krb.names import parse_principal
+from kerbfirst.krb.transcript import Transcript
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.krb5 import (
     ApReq,
@@ -126,7 +127,7 @@ class TgsExchange:
         )
         cipher = encrypt(
             key,
-            c.KU_TGS_REQ_AUTH,
+            authenticator_usage(in_tgs_req=True),
             authenticator.encode(),
             confounder=self._random(profile.confounder_size),
         )
@@ -153,7 +154,7 @@ class TgsExchange:
         if not isinstance(msg, KdcRep):
             raise_error(msg)
             raise AssertionError("unreachable")  # pragma: no cover
-        enc = decrypt_reply(self._subkey, c.KU_TGS_REP_ENC_PART_SUBKEY, msg, "TGS-REP")
+        enc = decrypt_reply(self._subkey, tgs_rep_usage(subkey=True), msg, "TGS-REP")
         return credential_from(
             msg,
             enc,

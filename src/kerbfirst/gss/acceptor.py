@@ -2,10 +2,11 @@
 answer with an AP-REP token (mutual authentication) or a KRB-ERROR token.
 
 Checks, in MIT krb5's order (krb5_rd_req_decoded, then kg_accept_krb5): the service key for
-the ticket's (principal, kvno, etype); ticket decryption (31); authenticator decryption with
-usage 11 (31); client name match (36); clock skew (37); ticket start (33) and end (32) time;
-the 0x8003 checksum (flags, channel bindings, extensions); the replay cache (34).
-Each refusal carries its Kerberos error code and a reason a person can act on.
+the ticket's (principal, kvno, etype); then krb.rd_req, shared with the KDC: ticket and
+authenticator (usage 11) decryption (31), client name match (36), clock skew (37), ticket
+start (33) and end (32) time; then the 0x8003 checksum (flags, channel bindings,
+extensions) and the replay cache (34). Each refusal carries its Kerberos error code and a
+reason a person can act on.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from kerbfirst.crypto import IntegrityError, KerberosCryptoError, Key, decrypt, encrypt, get_profile
+from kerbfirst.crypto import Key, encrypt, get_profile
 from kerbfirst.gss.checksum import (
     GSS_C_CONF_FLAG,
     GSS_C_DELEG_FLAG,
@@ -46,28 +47,22 @@ from kerbfirst.gss.krb5 import (
 )
 from kerbfirst.gss.per_message import ContextKeys, SecurityContext
 from kerbfirst.gss.replay import ReplayCache, ReplayCacheFull
+from kerbfirst.krb.key_usage import authenticator_usage
 from kerbfirst.krb.names import unparse_principal
+from kerbfirst.krb.rd_req import ApFault, ApReqRefused, decrypt_ticket, rd_req
 from kerbfirst.wire.constants import (
     AP_OPT_MUTUAL_REQUIRED,
     AP_OPT_USE_SESSION_KEY,
     CKSUMTYPE_GSSAPI,
-    KRB_AP_ERR_BAD_INTEGRITY,
     KRB_AP_ERR_BADKEYVER,
-    KRB_AP_ERR_BADMATCH,
     KRB_AP_ERR_INAPP_CKSUM,
     KRB_AP_ERR_METHOD,
     KRB_AP_ERR_MODIFIED,
     KRB_AP_ERR_NOKEY,
     KRB_AP_ERR_NOT_US,
     KRB_AP_ERR_REPEAT,
-    KRB_AP_ERR_SKEW,
-    KRB_AP_ERR_TKT_EXPIRED,
-    KRB_AP_ERR_TKT_NYV,
     KRB_ERR_GENERIC,
     KU_AP_REP_ENC_PART,
-    KU_AP_REQ_AUTH,
-    KU_KDC_REP_TICKET,
-    TKT_FLG_INVALID,
 )
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.krb5 import (
@@ -99,6 +94,20 @@ class AcceptedContext:
     authenticator: Authenticator
     checksum: GssChecksum
     mech_oid: str
+
+
+# How each rd_req refusal is reported through GSS-API (RFC 2743 major statuses).
+_AP_FAULTS: dict[ApFault, type[GssError]] = {
+    ApFault.TICKET_INTEGRITY: DefectiveCredential,
+    ApFault.TICKET_MALFORMED: DefectiveToken,
+    ApFault.SESSION_KEY_UNUSABLE: DefectiveCredential,
+    ApFault.AUTHENTICATOR_INTEGRITY: DefectiveCredential,
+    ApFault.AUTHENTICATOR_MALFORMED: DefectiveToken,
+    ApFault.CLIENT_MISMATCH: DefectiveCredential,
+    ApFault.SKEW: DefectiveCredential,
+    ApFault.NOT_YET_VALID: DefectiveCredential,
+    ApFault.EXPIRED: CredentialsExpired,
+}
 
 
 class Krb5Acceptor:
@@ -172,32 +181,16 @@ class Krb5Acceptor:
                                       krb_error=KRB_AP_ERR_METHOD)
         service, service_key = self._service_key(ap_req)
         try:
-            ticket = EncTicketPart.decode(
-                decrypt(service_key, KU_KDC_REP_TICKET, ap_req.ticket.enc_part.cipher))
-        except (IntegrityError, KerberosCryptoError):
-            raise DefectiveCredential(
-                f"ticket does not decrypt with the key of {service}: the keytab is stale or "
-                "wrong", krb_error=KRB_AP_ERR_BAD_INTEGRITY) from None
-        except DecodeError as exc:
-            raise DefectiveToken(f"decrypted ticket does not decode: {exc}",
-                                 krb_error=KRB_AP_ERR_BAD_INTEGRITY) from None
-        session_key = from_wire_key(ticket.key)
-        try:
-            auth = Authenticator.decode(
-                decrypt(session_key, KU_AP_REQ_AUTH, ap_req.authenticator.cipher))
-        except (IntegrityError, KerberosCryptoError):
-            raise DefectiveCredential("authenticator does not decrypt with the ticket's "
-                                      "session key", krb_error=KRB_AP_ERR_BAD_INTEGRITY) from None
-        except DecodeError as exc:
-            raise DefectiveToken(f"authenticator does not decode: {exc}",
-                                 krb_error=KRB_AP_ERR_BAD_INTEGRITY) from None
+            verified = rd_req(
+                ap_req, open_ticket=lambda enc: decrypt_ticket(service_key, enc.cipher),
+                server=service, usage=authenticator_usage(in_tgs_req=False), now=now,
+                skew=self.clock_skew)
+        except ApReqRefused as exc:
+            refusal.authenticator = exc.authenticator
+            raise _AP_FAULTS[exc.fault](exc.reason, krb_error=exc.fault.code) from None
+        ticket, session_key, auth = verified.ticket, verified.session_key, verified.authenticator
         refusal.authenticator = auth
         client = unparse_principal(ticket.cname, ticket.crealm)
-        if auth.cname != ticket.cname or auth.crealm != ticket.crealm:
-            raise DefectiveCredential(
-                f"authenticator names {unparse_principal(auth.cname, auth.crealm)} but the "
-                f"ticket is for {client}", krb_error=KRB_AP_ERR_BADMATCH)
-        self._check_times(auth, ticket, now)
         gss_cksum = self._check_checksum(auth)
         subkey = from_wire_key(auth.subkey) if auth.subkey is not None else None
         if self._extension_check is not None:
@@ -242,21 +235,6 @@ class Krb5Acceptor:
             client=client, service=service, random=self._random)
         self.accepted = AcceptedContext(client, service, ticket, auth, gss_cksum, oid)
         return output
-
-    def _check_times(self, auth: Authenticator, ticket: EncTicketPart, now: datetime) -> None:
-        skew = self.clock_skew
-        if abs(now - auth.ctime) > skew:
-            raise DefectiveCredential(
-                f"authenticator time {auth.ctime.isoformat()} is more than {skew} from this "
-                f"host's {now.isoformat()}: synchronise the clocks", krb_error=KRB_AP_ERR_SKEW)
-        start = ticket.starttime or ticket.authtime
-        if start - now > skew or ticket.flags & TKT_FLG_INVALID:
-            raise DefectiveCredential(f"ticket is not valid until {start.isoformat()}",
-                                      krb_error=KRB_AP_ERR_TKT_NYV)
-        if now - ticket.endtime > skew:
-            raise CredentialsExpired(
-                f"ticket expired at {ticket.endtime.isoformat()}: get a new one (kinit/kvno)",
-                krb_error=KRB_AP_ERR_TKT_EXPIRED)
 
     def _check_checksum(self, auth: Authenticator) -> GssChecksum:
         if auth.cksum is None or auth.cksum.cksumtype != CKSUMTYPE_GSSAPI:

@@ -27,7 +27,7 @@ from kerbfirst.kdc.error_text import e_text
 from kerbfirst.kdc.lookaside import ReplyCache
 from kerbfirst.kdc.policy import KdcPolicy
 from kerbfirst.kdc.request import Refusal, RequestState
-from kerbfirst.kdc.tgs_issue import process_tgs_req
+from kerbfirst.kdc.tgs_exchange import process_tgs_req
 from kerbfirst.kdc.ticket_cache import TicketCache
 from kerbfirst.krb.database import PrincipalDatabase
 from kerbfirst.wire import constants as c

@@ -1,89 +1,73 @@
-"""The TGS exchange, RFC 4120 section 3.3: gather -> check -> issue.
+"""The TGS exchange, RFC 4120 section 3.3: gather -> check -> issue, as MIT's do_tgs_req.c.
 
-gather() opens the PA-TGS-REQ AP-REQ (ticket with the krbtgt key of its kvno, then the
-authenticator, usage 7); the rules verify it and the requested options against the ticket
-(MIT kdc_util.c validate_tgs_request; its option table is _OPTION_RULES here); issue()
-builds the service ticket or the renewed ticket.
+gather() opens the PA-TGS-REQ AP-REQ with krb.rd_req (the ticket under the krbtgt key of
+its kvno, the authenticator with usage 7; client match, skew and ticket times, shared with
+the GSS acceptor). check() runs the rules on the request and the requested options against
+the ticket (MIT kdc_util.c validate_tgs_request; its option table is _OPTION_RULES here)
+and returns a CheckedTgsRequest holding every value issue() needs, so issuing cannot
+refuse. issue() builds the service ticket or the renewed ticket and the TGS-REP.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from dataclasses import dataclass
 
-from kerbfirst.crypto import (
-    IntegrityError,
-    KerberosCryptoError,
-    Key,
-    checksum_type,
-    decrypt,
-    verify_checksum,
-)
+from kerbfirst.crypto import KerberosCryptoError, Key
 from kerbfirst.kdc.audit import Outcome
 from kerbfirst.kdc.context import KdcContext
 from kerbfirst.kdc.keys import find_key, ticket_key
+from kerbfirst.kdc.lifetimes import TicketTimes, ticket_times, whole_seconds
 from kerbfirst.kdc.request import Refusal, RequestState
-from kerbfirst.krb.database import PrincipalEntry
+from kerbfirst.kdc.tgs_rules import TGS_RULES, TgsRequest
+from kerbfirst.krb.database import KeyEntry, PrincipalEntry
+from kerbfirst.krb.key_usage import authenticator_usage, tgs_rep_usage
+from kerbfirst.krb.rd_req import ApFault, ApReqRefused, rd_req
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.krb5 import (
     ApReq,
-    Authenticator,
+    EncKdcRepPart,
+    EncryptedData,
     EncTicketPart,
+    KdcRep,
     KdcReq,
-    Ticket,
 )
 
-Verdict = tuple[int, Outcome, str] | None
+
+def process_tgs_req(ctx: KdcContext, req: KdcReq, state: RequestState) -> bytes:
+    """The whole exchange; a Refusal raised on the way becomes the KRB-ERROR (service.py)."""
+    return issue(ctx, check(ctx, gather(ctx, req, state)), state)
 
 
-class TgsRequest:
-    """What gather() found: the request, the opened ticket and authenticator."""
+@dataclass(frozen=True, slots=True)
+class CheckedTgsRequest:
+    """A request every rule accepted, with the values issue() builds from."""
 
-    __slots__ = (
-        "authenticator",
-        "client_name",
-        "header",
-        "header_server",
-        "is_tgt",
-        "now",
-        "req",
-        "server",
-        "server_name",
-        "session_key",
-        "ticket",
-    )
-
-    def __init__(
-        self,
-        *,
-        req: KdcReq,
-        now: datetime,
-        ticket: Ticket,
-        header: EncTicketPart,
-        header_server: PrincipalEntry,
-        is_tgt: bool,
-        session_key: Key,
-        authenticator: Authenticator,
-        client_name: str,
-        server_name: str,
-        server: PrincipalEntry | None,
-    ) -> None:
-        self.req = req
-        self.now = now
-        self.ticket = ticket
-        self.header = header
-        self.header_server = header_server
-        self.is_tgt = is_tgt
-        self.session_key = session_key
-        self.authenticator = authenticator
-        self.client_name = client_name
-        self.server_name = server_name
-        self.server = server
+    request: TgsRequest
+    server: PrincipalEntry
+    server_key: KeyEntry
+    session_etype: int
+    renewal_times: TicketTimes | None  # set when renewing (RFC 4120 3.3.3)
+    reply_key: Key
+    reply_usage: int
 
 
 def _bad_request(reason: str, code: int = c.KRB_ERR_GENERIC) -> Refusal:
     return Refusal(code, Outcome.BAD_REQUEST, reason)
+
+
+# How each rd_req refusal is answered and audited; a malformed part is a bad request.
+_AP_FAULTS: dict[ApFault, tuple[int, Outcome]] = {
+    ApFault.TICKET_INTEGRITY: (c.KRB_AP_ERR_BAD_INTEGRITY, Outcome.BAD_INTEGRITY),
+    ApFault.TICKET_MALFORMED: (c.KRB_ERR_GENERIC, Outcome.BAD_REQUEST),
+    ApFault.SESSION_KEY_UNUSABLE: (c.KRB_AP_ERR_BAD_INTEGRITY, Outcome.BAD_INTEGRITY),
+    ApFault.AUTHENTICATOR_INTEGRITY: (c.KRB_AP_ERR_BAD_INTEGRITY, Outcome.BAD_INTEGRITY),
+    ApFault.AUTHENTICATOR_MALFORMED: (c.KRB_ERR_GENERIC, Outcome.BAD_REQUEST),
+    ApFault.CLIENT_MISMATCH: (c.KRB_AP_ERR_BADMATCH, Outcome.BAD_REQUEST),
+    ApFault.SKEW: (c.KRB_AP_ERR_SKEW, Outcome.SKEW),
+    ApFault.NOT_YET_VALID: (c.KRB_AP_ERR_TKT_NYV, Outcome.TICKET_NOT_YET_VALID),
+    ApFault.EXPIRED: (c.KRB_AP_ERR_TKT_EXPIRED, Outcome.TICKET_EXPIRED),
+}
 
 
 def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
@@ -133,46 +117,37 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
             f"no key of {header_server_name} with enctype {enc.etype} and kvno {enc.kvno}; "
             "the ticket predates a key change: get a new one (kinit)",
         )
-    try:
+
+    def open_ticket(enc: EncryptedData) -> tuple[EncTicketPart, Key]:
         opened = ctx.ticket_cache.unseal(key_entry, enc.cipher)
-    except IntegrityError:
-        raise Refusal(
-            c.KRB_AP_ERR_BAD_INTEGRITY,
-            Outcome.BAD_INTEGRITY,
-            f"ticket did not decrypt with the key of {header_server_name} (kvno {enc.kvno})",
-        ) from None
-    except DecodeError as exc:
-        raise _bad_request(f"ticket decrypted but is malformed: {exc}") from None
-    except KerberosCryptoError as exc:
-        raise Refusal(
-            c.KRB_AP_ERR_BAD_INTEGRITY,
-            Outcome.BAD_INTEGRITY,
-            f"the ticket's session key is unusable: {exc}",
-        ) from None
-    header, session_key = opened.part, opened.session_key
-    state.client_name, state.client_realm = header.cname, header.crealm
-    state.client = ctx.principal_text(header.cname, header.crealm)
+        return opened.part, opened.session_key
+
     try:
-        authenticator = Authenticator.decode(
-            decrypt(session_key, c.KU_TGS_REQ_AUTH, ap_req.authenticator.cipher)
+        verified = rd_req(
+            ap_req,
+            open_ticket=open_ticket,
+            server=header_server_name,
+            usage=authenticator_usage(in_tgs_req=True),
+            now=state.now,
+            skew=ctx.policy.clock_skew,
         )
-    except (IntegrityError, KerberosCryptoError):
-        raise Refusal(
-            c.KRB_AP_ERR_BAD_INTEGRITY,
-            Outcome.BAD_INTEGRITY,
-            "authenticator did not decrypt with the ticket's session key",
-        ) from None
-    except DecodeError as exc:
-        raise _bad_request(f"authenticator decrypted but is malformed: {exc}") from None
+    except ApReqRefused as exc:
+        if exc.ticket is not None:
+            _record_client(ctx, state, exc.ticket)
+        code, outcome = _AP_FAULTS[exc.fault]
+        raise Refusal(code, outcome, exc.reason) from None
+    header = verified.ticket
+    client_name = _record_client(ctx, state, header)
 
     server: PrincipalEntry | None
     if renew:
         # RFC 4120 3.3.3: renewal returns a new ticket for the same server.
-        server_name, server = header_server_name, header_server
+        sname, server_name, server = ticket.sname, header_server_name, header_server
         state.server_name = ticket.sname
     elif body.sname is None:
         raise _bad_request("TGS-REQ without an sname", c.KDC_ERR_S_PRINCIPAL_UNKNOWN)
     else:
+        sname = body.sname
         server_name = ctx.principal_text(body.sname, body.realm)
         server = ctx.database.get_principal(server_name) if body.realm == ctx.policy.realm else None
     state.service = server_name
@@ -182,177 +157,186 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
         ticket=ticket,
         header=header,
         header_server=header_server,
-        is_tgt=is_tgt,
-        session_key=session_key,
-        authenticator=authenticator,
-        client_name=state.client,
+        session_key=verified.session_key,
+        authenticator=verified.authenticator,
+        client_name=client_name,
+        renew=renew,
+        sname=sname,
         server_name=server_name,
         server=server,
     )
 
 
-# ---------------------------------------------------------------- check rules
+def _record_client(ctx: KdcContext, state: RequestState, header: EncTicketPart) -> str:
+    """The ticket's client, for the audit record (known even when the request is refused)."""
+    state.client_name, state.client_realm = header.cname, header.crealm
+    state.client = client = ctx.principal_text(header.cname, header.crealm)
+    return client
 
 
-def _authenticator_matches(ctx: KdcContext, r: TgsRequest) -> Verdict:
-    a, h = r.authenticator, r.header
-    if a.crealm != h.crealm or a.cname != h.cname:
-        return (
-            c.KRB_AP_ERR_BADMATCH,
-            Outcome.BAD_REQUEST,
-            "the authenticator names another client than the ticket",
-        )
-    return None
-
-
-def _authenticator_fresh(ctx: KdcContext, r: TgsRequest) -> Verdict:
-    offset = abs(r.authenticator.ctime - r.now)
-    skew = ctx.policy.clock_skew
-    if offset > skew:
-        return (
-            c.KRB_AP_ERR_SKEW,
-            Outcome.SKEW,
-            f"client clock is {int(offset.total_seconds())} s away from the KDC's, more than "
-            f"the allowed {int(skew.total_seconds())} s; synchronise the clocks (NTP)",
-        )
-    return None
-
-
-def _ticket_current(ctx: KdcContext, r: TgsRequest) -> Verdict:
-    h, skew, now = r.header, ctx.policy.clock_skew, r.now
-    if h.endtime + skew < now:
-        # RFC 4120 2.3 and MIT: an expired ticket cannot be renewed either.
-        return (
-            c.KRB_AP_ERR_TKT_EXPIRED,
-            Outcome.TICKET_EXPIRED,
-            f"ticket expired at {h.endtime.isoformat()}; get a new one (kinit)",
-        )
-    start = h.starttime or h.authtime
-    if start - skew > now or h.flags & c.TKT_FLG_INVALID:
-        return (
-            c.KRB_AP_ERR_TKT_NYV,
-            Outcome.TICKET_NOT_YET_VALID,
-            f"ticket is not valid before {start.isoformat()}",
-        )
-    # (a ticket without renew-till is refused as "not renewable" by _options_allowed)
-    if r.req.req_body.kdc_options & c.KDC_OPT_RENEW and (
-        h.renew_till is not None and h.renew_till < now
-    ):
-        return (
-            c.KRB_AP_ERR_TKT_EXPIRED,
-            Outcome.TICKET_EXPIRED,
-            "the ticket's renewable lifetime has passed; get a new one (kinit)",
-        )
-    return None
-
-
-def _checksum_valid(ctx: KdcContext, r: TgsRequest) -> Verdict:
-    """RFC 4120 3.3.2 / 5.5.1: the authenticator's checksum binds the req-body as sent."""
-    cksum, key = r.authenticator.cksum, r.session_key
-    if cksum is None or cksum.cksumtype != checksum_type(key.etype):
-        return (
-            c.KRB_AP_ERR_INAPP_CKSUM,
-            Outcome.CHECKSUM_FAILED,
-            "the authenticator has no keyed checksum of the session key's type over the "
-            "req-body",
-        )
-    body = r.req.raw_req_body
-    if body is None or not verify_checksum(key, c.KU_TGS_REQ_AUTH_CKSUM, body, cksum.checksum):
-        return (
-            c.KRB_AP_ERR_MODIFIED,
-            Outcome.CHECKSUM_FAILED,
-            "the req-body does not match the authenticator's checksum (modified in transit?)",
-        )
-    return None
-
-
-# (requested option, ticket flag it needs, reason, error), as MIT's validate_tgs_request.
-_OPTION_RULES: tuple[tuple[int, int, str, int], ...] = (
-    (c.KDC_OPT_FORWARDED, c.TKT_FLG_FORWARDABLE, "TGT not forwardable", c.KDC_ERR_BADOPTION),
-    (c.KDC_OPT_PROXY, c.TKT_FLG_PROXIABLE, "TGT not proxiable", c.KDC_ERR_BADOPTION),
-    (c.KDC_OPT_RENEW, c.TKT_FLG_RENEWABLE, "ticket not renewable", c.KDC_ERR_BADOPTION),
-)
-# Options kerbfirst does not implement, refused rather than ignored.
-_UNSUPPORTED_OPTIONS: tuple[tuple[int, str, int], ...] = (
-    (c.KDC_OPT_POSTDATED, "postdated tickets are not issued", c.KDC_ERR_CANNOT_POSTDATE),
-    (c.KDC_OPT_VALIDATE, "VALIDATE is not supported (no postdated tickets)", c.KDC_ERR_BADOPTION),
-    (c.KDC_OPT_ENC_TKT_IN_SKEY, "user-to-user is not supported", c.KDC_ERR_BADOPTION),
-)
-
-
-def _options_allowed(ctx: KdcContext, r: TgsRequest) -> Verdict:
-    options = r.req.req_body.kdc_options
-    for option, reason, code in _UNSUPPORTED_OPTIONS:
-        if options & option:
-            return code, Outcome.BAD_OPTION, reason
-    for option, needed, reason, code in _OPTION_RULES:
-        if options & option and not r.header.flags & needed:
-            return code, Outcome.BAD_OPTION, reason
-    return None
-
-
-def _server_usable(ctx: KdcContext, r: TgsRequest) -> Verdict:
-    server = r.server
-    if server is None:
-        return (
-            c.KDC_ERR_S_PRINCIPAL_UNKNOWN,
-            Outcome.SERVER_UNKNOWN,
-            f"server {r.server_name} is not in the database; register the SPN",
-        )
-    if server.disabled or not server.allow_as_service:
-        return (
-            c.KDC_ERR_POLICY,
-            Outcome.POLICY,
-            f"{r.server_name} may not be the server of a ticket (disabled or not a service)",
-        )
-    if server.expires is not None and server.expires <= r.now:
-        return c.KDC_ERR_SERVICE_EXP, Outcome.SERVER_EXPIRED, f"{r.server_name} has expired"
-    if ticket_key(server, ctx.policy.supported_etypes) is None:
-        return (
-            c.KDC_ERR_ETYPE_NOSUPP,
-            Outcome.ETYPE_NOSUPP,
-            f"{r.server_name} has no key of an enctype this realm allows; rekey it",
-        )
-    return None
-
-
-def _etype_supported(ctx: KdcContext, r: TgsRequest) -> Verdict:
-    offered = r.req.req_body.etype
-    if not any(e in ctx.allowed_etypes for e in offered):
-        return (
-            c.KDC_ERR_ETYPE_NOSUPP,
-            Outcome.ETYPE_NOSUPP,
-            f"client offered only enctypes {list(offered)}; this KDC serves only AES "
-            f"{list(ctx.policy.supported_etypes)}; enable AES on the client",
-        )
-    return None
-
-
-def _client_not_disabled(ctx: KdcContext, r: TgsRequest) -> Verdict:
-    # A TGT outlives an administrator's "disable": refuse new tickets at once (as MIT
-    # does for local clients in the TGS exchange).
-    if r.header.crealm != ctx.policy.realm:
-        return None
-    client = ctx.database.get_principal(r.client_name)
-    if client is not None and client.disabled:
-        return c.KDC_ERR_CLIENT_REVOKED, Outcome.CLIENT_REVOKED, f"{r.client_name} is disabled"
-    return None
-
-
-TGS_RULES: tuple[Callable[[KdcContext, TgsRequest], Verdict], ...] = (
-    _authenticator_matches,
-    _authenticator_fresh,
-    _ticket_current,
-    _checksum_valid,
-    _options_allowed,
-    _etype_supported,
-    _server_usable,
-    _client_not_disabled,
-)
-
-
-def check(ctx: KdcContext, r: TgsRequest) -> None:
+def check(ctx: KdcContext, r: TgsRequest) -> CheckedTgsRequest:
+    """Every rule in order, then the values issue() needs; a Refusal at the first failure."""
     for rule in TGS_RULES:
         verdict = rule(ctx, r)
         if verdict is not None:
             raise Refusal(*verdict)
+    renewal_times = _renewal_times(r) if r.renew else None
+    server = r.server
+    server_key = ticket_key(server, ctx.policy.supported_etypes) if server else None
+    session_etype = ctx.session_etype(r.req.req_body.etype, server) if server else None
+    if server is None or server_key is None or session_etype is None:
+        # _server_usable and _etype_supported refuse these first; kept as a refusal so
+        # that a rule changed later cannot let a request through without its keys.
+        raise Refusal(
+            c.KDC_ERR_ETYPE_NOSUPP,
+            Outcome.ETYPE_NOSUPP,
+            f"no key of {r.server_name} and no session enctype fit this request",
+        )
+    reply_key, reply_usage = _reply_key(ctx, r)
+    return CheckedTgsRequest(
+        request=r,
+        server=server,
+        server_key=server_key,
+        session_etype=session_etype,
+        renewal_times=renewal_times,
+        reply_key=reply_key,
+        reply_usage=reply_usage,
+    )
+
+
+def _renewal_times(r: TgsRequest) -> TicketTimes:
+    """RFC 4120 3.3.3: same lifetime as before, from now, never past renew-till."""
+    h = r.header
+    renew_till = h.renew_till
+    if renew_till is None:
+        raise Refusal(c.KDC_ERR_BADOPTION, Outcome.BAD_OPTION, "ticket not renewable")
+    start = whole_seconds(r.now)
+    end = min(start + (h.endtime - (h.starttime or h.authtime)), renew_till)
+    return TicketTimes(start, end, renew_till)
+
+
+def _reply_key(ctx: KdcContext, r: TgsRequest) -> tuple[Key, int]:
+    """RFC 4120 5.4.2: the reply is encrypted in the authenticator's subkey (usage 9) when
+    there is one, else in the TGT session key (usage 8)."""
+    subkey = r.authenticator.subkey
+    if subkey is None:
+        return r.session_key, tgs_rep_usage(subkey=False)
+    if subkey.keytype not in ctx.allowed_etypes:
+        raise Refusal(
+            c.KDC_ERR_ETYPE_NOSUPP,
+            Outcome.ETYPE_NOSUPP,
+            f"authenticator subkey has enctype {subkey.keytype}; only AES is served",
+        )
+    try:
+        return Key(subkey.keytype, subkey.keyvalue), tgs_rep_usage(subkey=True)
+    except KerberosCryptoError as exc:
+        raise Refusal(
+            c.KRB_ERR_GENERIC, Outcome.BAD_REQUEST, f"authenticator subkey is unusable: {exc}"
+        ) from None
+
+
+# ---------------------------------------------------------------- issue
+
+# Flags a derived ticket inherits from the TGT, RFC 4120 3.3.3 / 2.6.
+_INHERITED = c.TKT_FLG_PRE_AUTH | c.TKT_FLG_HW_AUTH | c.TKT_FLG_FORWARDED
+
+
+def issue(ctx: KdcContext, checked: CheckedTgsRequest, state: RequestState) -> bytes:
+    r, server, policy = checked.request, checked.server, ctx.policy
+    body, h = r.req.req_body, r.header
+    options = body.kdc_options
+    caddr = h.caddr
+    if checked.renewal_times is not None:
+        times, flags = checked.renewal_times, h.flags
+    else:
+        renew_allowed = (
+            policy.allow_renewable
+            and server.allow_renewable
+            and bool(h.flags & c.TKT_FLG_RENEWABLE)
+        )
+        max_renew = min(
+            d for d in (policy.max_renewable_life, server.max_renewable_life) if d is not None
+        )
+        times = ticket_times(
+            now=r.now,
+            skew=policy.clock_skew,
+            from_=body.from_,
+            till=body.till,
+            rtime=body.rtime,
+            max_life=min(d for d in (policy.max_life, server.max_life) if d),
+            max_renewable_life=max_renew if renew_allowed and max_renew else None,
+            renewable=bool(options & c.KDC_OPT_RENEWABLE),
+            renewable_ok=bool(options & c.KDC_OPT_RENEWABLE_OK),
+            end_cap=h.endtime,
+            renew_cap=h.renew_till,
+        )
+        flags = h.flags & _INHERITED
+        if options & c.KDC_OPT_FORWARDABLE and h.flags & c.TKT_FLG_FORWARDABLE and (
+            policy.allow_forwardable and server.allow_forwardable
+        ):
+            flags |= c.TKT_FLG_FORWARDABLE
+        if options & c.KDC_OPT_PROXIABLE and h.flags & c.TKT_FLG_PROXIABLE and (
+            policy.allow_proxiable
+        ):
+            flags |= c.TKT_FLG_PROXIABLE
+        if times.renew_till is not None:
+            flags |= c.TKT_FLG_RENEWABLE
+        if options & c.KDC_OPT_FORWARDED:
+            flags |= c.TKT_FLG_FORWARDED  # RFC 4120 2.6: addresses come from the request
+            caddr = body.addresses or None
+        if options & c.KDC_OPT_PROXY:
+            flags |= c.TKT_FLG_PROXY
+            caddr = body.addresses or None
+
+    session_key = ctx.new_session_key(checked.session_etype)
+    enc_ticket = EncTicketPart(
+        flags=flags,
+        key=session_key,
+        crealm=h.crealm,
+        cname=h.cname,
+        transited=h.transited,
+        authtime=h.authtime,
+        starttime=times.starttime,
+        endtime=times.endtime,
+        renew_till=times.renew_till,
+        caddr=caddr,
+        authorization_data=h.authorization_data,
+    )
+    ticket = ctx.seal_ticket(checked.server_key, policy.realm, r.sname, enc_ticket)
+    enc_reply = EncKdcRepPart(
+        key=session_key,
+        last_req=ctx.last_req,
+        nonce=body.nonce,
+        key_expiration=None,
+        flags=flags,
+        authtime=h.authtime,
+        starttime=times.starttime,
+        endtime=times.endtime,
+        renew_till=times.renew_till,
+        srealm=policy.realm,
+        sname=r.sname,
+        caddr=caddr,
+        app_tag=c.APP_ENC_TGS_REP_PART,
+    )
+    # A subkey is fresh in every request (RFC 4120 5.5.1): nothing to gain from caching
+    # its derived keys. The TGT session key recurs for the TGT's life: cached.
+    reply_key, once = checked.reply_key, r.authenticator.subkey is not None
+    rep = KdcRep(
+        msg_type=c.KRB_TGS_REP,
+        padata=None,
+        crealm=h.crealm,
+        cname=h.cname,
+        ticket=ticket,
+        enc_part=ctx.seal(reply_key, checked.reply_usage, enc_reply.encode(), None, once=once),
+    )
+    state.ticket_etype = checked.server_key.etype
+    state.session_etype = checked.session_etype
+    state.reply_etype = reply_key.etype
+    state.ticket_flags = flags
+    state.endtime = times.endtime
+    if r.renew:
+        state.outcome = Outcome.RENEWED
+        state.reason = f"ticket for {r.server_name} renewed for {r.client_name}"
+    else:
+        state.reason = f"ticket for {r.server_name} issued to {r.client_name}"
+    return rep.encode()

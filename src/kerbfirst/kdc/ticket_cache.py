@@ -29,9 +29,9 @@ from one thread (net/kdc_handler_thread.py).
 
 from __future__ import annotations
 
-from kerbfirst.crypto import Key, decrypt
+from kerbfirst.crypto import Key
 from kerbfirst.krb.database import KeyEntry
-from kerbfirst.wire.constants import KU_KDC_REP_TICKET
+from kerbfirst.krb.rd_req import decrypt_ticket
 from kerbfirst.wire.krb5 import EncTicketPart
 
 DEFAULT_MAX_ENTRIES = 4096
@@ -77,10 +77,7 @@ class TicketCache:
             self.hits += 1
             return opened
         self.misses += 1
-        part = EncTicketPart.decode(
-            decrypt(Key(key.etype, key.contents), KU_KDC_REP_TICKET, cipher)
-        )
-        opened = OpenedTicket(part, Key(part.key.keytype, part.key.keyvalue))
+        opened = OpenedTicket(*decrypt_ticket(Key(key.etype, key.contents), cipher))
         if self._max <= 0:
             return opened
         if len(entries) >= self._max:

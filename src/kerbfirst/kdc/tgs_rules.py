@@ -1,0 +1,158 @@
+"""The rules of the TGS exchange's check step (RFC 4120 3.3.2-3.3.3), in the order MIT's
+validate_tgs_request applies them; each returns None or (error code, outcome, reason).
+AP-REQ verification itself (client match, skew, ticket times) is krb.rd_req's, run when
+the request is gathered (tgs_exchange.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from kerbfirst.crypto import Key, checksum_type, verify_checksum
+from kerbfirst.kdc.audit import Outcome
+from kerbfirst.kdc.context import KdcContext
+from kerbfirst.kdc.keys import ticket_key
+from kerbfirst.krb.database import PrincipalEntry
+from kerbfirst.wire import constants as c
+from kerbfirst.wire.krb5 import Authenticator, EncTicketPart, KdcReq, PrincipalName, Ticket
+
+Verdict = tuple[int, Outcome, str] | None
+
+
+@dataclass(frozen=True, slots=True)
+class TgsRequest:
+    """What gather() found: the request, the opened ticket and authenticator."""
+
+    req: KdcReq
+    now: datetime
+    ticket: Ticket
+    header: EncTicketPart
+    header_server: PrincipalEntry
+    session_key: Key
+    authenticator: Authenticator
+    client_name: str
+    renew: bool
+    sname: PrincipalName  # the server asked for (the ticket's own server when renewing)
+    server_name: str
+    server: PrincipalEntry | None  # None: not in the database (refused by check)
+
+
+# ---------------------------------------------------------------- check rules
+
+
+def _renewal_current(ctx: KdcContext, r: TgsRequest) -> Verdict:
+    # (a ticket without renew-till is refused as "not renewable" by _options_allowed)
+    h = r.header
+    if r.renew and h.renew_till is not None and h.renew_till < r.now:
+        return (
+            c.KRB_AP_ERR_TKT_EXPIRED,
+            Outcome.TICKET_EXPIRED,
+            "the ticket's renewable lifetime has passed; get a new one (kinit)",
+        )
+    return None
+
+
+def _checksum_valid(ctx: KdcContext, r: TgsRequest) -> Verdict:
+    """RFC 4120 3.3.2 / 5.5.1: the authenticator's checksum binds the req-body as sent."""
+    cksum, key = r.authenticator.cksum, r.session_key
+    if cksum is None or cksum.cksumtype != checksum_type(key.etype):
+        return (
+            c.KRB_AP_ERR_INAPP_CKSUM,
+            Outcome.CHECKSUM_FAILED,
+            "the authenticator has no keyed checksum of the session key's type over the "
+            "req-body",
+        )
+    body = r.req.raw_req_body
+    if body is None or not verify_checksum(key, c.KU_TGS_REQ_AUTH_CKSUM, body, cksum.checksum):
+        return (
+            c.KRB_AP_ERR_MODIFIED,
+            Outcome.CHECKSUM_FAILED,
+            "the req-body does not match the authenticator's checksum (modified in transit?)",
+        )
+    return None
+
+
+# (requested option, ticket flag it needs, reason, error), as MIT's validate_tgs_request.
+_OPTION_RULES: tuple[tuple[int, int, str, int], ...] = (
+    (c.KDC_OPT_FORWARDED, c.TKT_FLG_FORWARDABLE, "TGT not forwardable", c.KDC_ERR_BADOPTION),
+    (c.KDC_OPT_PROXY, c.TKT_FLG_PROXIABLE, "TGT not proxiable", c.KDC_ERR_BADOPTION),
+    (c.KDC_OPT_RENEW, c.TKT_FLG_RENEWABLE, "ticket not renewable", c.KDC_ERR_BADOPTION),
+)
+# Options kerbfirst does not implement, refused rather than ignored.
+_UNSUPPORTED_OPTIONS: tuple[tuple[int, str, int], ...] = (
+    (c.KDC_OPT_POSTDATED, "postdated tickets are not issued", c.KDC_ERR_CANNOT_POSTDATE),
+    (c.KDC_OPT_VALIDATE, "VALIDATE is not supported (no postdated tickets)", c.KDC_ERR_BADOPTION),
+    (c.KDC_OPT_ENC_TKT_IN_SKEY, "user-to-user is not supported", c.KDC_ERR_BADOPTION),
+)
+
+
+def _options_allowed(ctx: KdcContext, r: TgsRequest) -> Verdict:
+    options = r.req.req_body.kdc_options
+    for option, reason, code in _UNSUPPORTED_OPTIONS:
+        if options & option:
+            return code, Outcome.BAD_OPTION, reason
+    for option, needed, reason, code in _OPTION_RULES:
+        if options & option and not r.header.flags & needed:
+            return code, Outcome.BAD_OPTION, reason
+    return None
+
+
+def _server_usable(ctx: KdcContext, r: TgsRequest) -> Verdict:
+    server = r.server
+    if server is None:
+        return (
+            c.KDC_ERR_S_PRINCIPAL_UNKNOWN,
+            Outcome.SERVER_UNKNOWN,
+            f"server {r.server_name} is not in the database; register the SPN",
+        )
+    if server.disabled or not server.allow_as_service:
+        return (
+            c.KDC_ERR_POLICY,
+            Outcome.POLICY,
+            f"{r.server_name} may not be the server of a ticket (disabled or not a service)",
+        )
+    if server.expires is not None and server.expires <= r.now:
+        return c.KDC_ERR_SERVICE_EXP, Outcome.SERVER_EXPIRED, f"{r.server_name} has expired"
+    if ticket_key(server, ctx.policy.supported_etypes) is None:
+        return (
+            c.KDC_ERR_ETYPE_NOSUPP,
+            Outcome.ETYPE_NOSUPP,
+            f"{r.server_name} has no key of an enctype this realm allows; rekey it",
+        )
+    return None
+
+
+def _etype_supported(ctx: KdcContext, r: TgsRequest) -> Verdict:
+    offered = r.req.req_body.etype
+    if not any(e in ctx.allowed_etypes for e in offered):
+        return (
+            c.KDC_ERR_ETYPE_NOSUPP,
+            Outcome.ETYPE_NOSUPP,
+            f"client offered only enctypes {list(offered)}; this KDC serves only AES "
+            f"{list(ctx.policy.supported_etypes)}; enable AES on the client",
+        )
+    return None
+
+
+def _client_not_disabled(ctx: KdcContext, r: TgsRequest) -> Verdict:
+    # A TGT outlives an administrator's "disable": refuse new tickets at once (as MIT
+    # does for local clients in the TGS exchange).
+    if r.header.crealm != ctx.policy.realm:
+        return None
+    client = ctx.database.get_principal(r.client_name)
+    if client is not None and client.disabled:
+        return c.KDC_ERR_CLIENT_REVOKED, Outcome.CLIENT_REVOKED, f"{r.client_name} is disabled"
+    return None
+
+
+TGS_RULES: tuple[Callable[[KdcContext, TgsRequest], Verdict], ...] = (
+    _renewal_current,
+    _checksum_valid,
+    _options_allowed,
+    _etype_supported,
+    _server_usable,
+    _client_not_disabled,
+)
+
+
