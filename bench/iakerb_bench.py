@@ -9,7 +9,7 @@ Run: /work/main/.venv/bin/python bench/iakerb_bench.py [ROUNDS] [CONCURRENCY]
   same KDC over TCP (3 extra client<->server round trips);
 - the acceptor's own CPU per exchange (sans-I/O step + kdc_reply, no KDC, no sockets);
 - throughput: complete IAKerb authentications per second with CONCURRENCY clients.
-The goal (issue 4): overhead no more than the extra round trips plus 1 ms CPU per exchange.
+The target: overhead no more than the extra round trips plus 1 ms CPU per exchange.
 """
 
 from __future__ import annotations

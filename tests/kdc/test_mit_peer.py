@@ -1,6 +1,6 @@
 """MIT krb5's own programs (kinit, klist, kvno) against the kerbfirst KDC over loopback.
 
-A protocol is right only when someone else's code agrees (DESIGN.md): every enctype is run
+A protocol is right only when someone else's code agrees: every enctype is run
 with the client forced to that one enctype, over UDP, and once over TCP.
 """
 

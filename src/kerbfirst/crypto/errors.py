@@ -15,7 +15,7 @@ class UnsupportedEnctype(KerberosCryptoError):
     """The enctype (or checksum type, or enctype name) is not one kerbfirst implements.
 
     kerbfirst implements only the AES enctypes 17, 18 (RFC 3962) and 19, 20 (RFC 8009);
-    RC4 and DES are refused by design (DESIGN.md, "Enctypes").
+    RC4 and DES are refused by design (RFC 6649, RFC 8429 deprecate them).
     """
 
     def __init__(self, etype: int | None, message: str | None = None) -> None:

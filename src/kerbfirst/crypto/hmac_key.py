@@ -3,8 +3,7 @@
 HMAC(K, m) = H((K' ^ opad) | H((K' ^ ipad) | m)), K' the key padded to the hash's block
 size. The two keyed prefixes fill exactly one block each, so their hash states can be
 computed once per key and copied per message: one state copy instead of an OpenSSL HMAC
-context set up for every message (measured about 2.8x faster for a 300-byte message with
-SHA-1). Kerberos derives a fixed Ki or Kc per (key, usage) (RFC 3961 5.3, RFC 8009 5),
+context set up for every message. Kerberos derives a fixed Ki or Kc per (key, usage) (RFC 3961 5.3, RFC 8009 5),
 and operations.py caches one HmacKey per derived key, so every MAC on the KDC's hot path
 takes the fast route. The result is the standard HMAC: the tests check it against `hmac`.
 

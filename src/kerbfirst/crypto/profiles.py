@@ -26,7 +26,7 @@ class Key:
     assignment outside __init__, and the mypyc-compiled build makes them read-only), and the
     hand-written __init__ stores them directly. A frozen dataclass's generated __init__ goes
     through object.__setattr__ per field, several times slower, and the KDC builds a few
-    Keys per request. Equality and hashing (generated) cover both fields, as before.
+    Keys per request. Equality and hashing (generated) cover both fields.
     """
 
     etype: Final[int]

@@ -1,16 +1,16 @@
 """The NTLM policy: where NTLM is blocked, the exception register, and decisions.
 
-Pure (DESIGN.md, "Layers"): no file, no clock. The caller reads the policy file (TOML, with
+Pure (docs/architecture.md): no file, no clock. The caller reads the policy file (TOML, with
 `tomllib`) and passes the parsed dict to `Policy.from_dict`; `now` is an argument of every
-decision. The same `Policy` drives the enforcement simulation (`kerbfirst audit simulate`),
-the Windows export (`kerbfirst audit export-policy`) and kerbfirst's own acceptors.
+decision. The same `Policy` drives the enforcement simulation (`kerbfirst audit simulate`)
+and the Windows export (`kerbfirst audit export-policy`).
 
 Policy file format (TOML; examples/ntlm-policy.toml is a complete example)::
 
     mode = "audit"            # "audit": NTLM in scope is logged as "would be blocked"
                               # "enforce": NTLM in scope is refused
     refuse_ntlmv1 = true      # optional, default true: NTLMv1/LM in scope is blocked
-                              # even when an exception matches (DESIGN.md: NTLMv2 only)
+                              # even when an exception matches: NTLMv1 is never safe
 
     [scope]                   # where NTLM is blocked; at least one of the three
     estate = false            # true: everywhere

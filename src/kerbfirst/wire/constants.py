@@ -1,6 +1,7 @@
 """Kerberos protocol numbers (RFC 4120 section 7.5, RFC 6113, MS-KILE).
 
-These are plain ints, not enums: parsers keep unknown values (DESIGN.md, "Protocol facts").
+These are plain ints, not enums: parsers keep values they do not know (RFC 4120 1.5 lets
+new ones appear), and an enum would refuse them.
 Flag constants are the big-endian value of the first 32 bits of the KerberosFlags BIT
 STRING, so bit 0 (RFC numbering) is 0x80000000, as MIT krb5 writes them.
 

@@ -1,10 +1,9 @@
 """RFC 4120 message types as typed, immutable values.
 
-One module for all 24 classes, past the usual ~400 lines on purpose: split across modules
-that the codec modules import (and that import the codec), the mypyc-compiled build
-crashed at import (a segfault importing kerbfirst.wire.krb5 first), because of the import
-cycles between several compiled modules. One class module and the codec form the one
-cycle that compiles, as before.
+One module for all 24 classes, past the usual ~400 lines on purpose: the mypyc-compiled
+build cannot import several compiled modules that import each other in a cycle (a
+segfault at import), and the classes and the codec modules need each other; one class
+module and the codec form the one cycle that compiles.
 
 CONTRACT (shared by kdc/, client/, gss/, store/): class and field names here are fixed.
 Each top-level message gets `encode(self) -> bytes` (strict DER) and
@@ -16,7 +15,7 @@ Representation choices:
 - KerberosFlags are ints: the big-endian value of the first 32 bits (constants.py).
 - Integers that name things (etypes, padata types, error codes) stay plain ints.
 - `raw` fields keep the exact bytes received for what is later checksummed or
-  re-embedded (DESIGN.md: the PA-TGS-REQ checksum covers the req-body as sent).
+  re-embedded (RFC 4120 5.5.1: the PA-TGS-REQ checksum covers the req-body as sent).
   `Ticket.encode()` (and every message embedding a Ticket) emits `Ticket.raw` when it is
   set, so a received ticket travels on unchanged; `dataclasses.replace` copies `raw`, so
   pass `raw=None` when changing a decoded Ticket. `KdcReq.encode()` always encodes
@@ -29,8 +28,8 @@ Representation choices:
   `mypy --strict` (run on every change) refuses any later assignment, and in the compiled
   build (scripts/build_compiled.py) the attributes are read-only at run time. Not
   `frozen=True`: a frozen dataclass's generated `__init__` sets each field through
-  `object.__setattr__`, about 4x slower per object, and the KDC builds some forty of these
-  per request (measured: 9-15% of its instructions per AS/TGS exchange). Equality and
+  `object.__setattr__`, several times slower per object, and the KDC builds some forty of
+  these per request (bench/kdc_icount.py counts the cost). Equality and
   hashing are the dataclass's, by value; `raw` fields are not part of the value.
 """
 
