@@ -1,8 +1,11 @@
 from __future__ import annotations
 
+import pathlib
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.store.peers import ktutil_keytab, run_mit
 
 from kerbfirst.krb.names import (
     Principal,
@@ -13,6 +16,7 @@ from kerbfirst.krb.names import (
     unparse_name,
     unparse_principal,
 )
+from kerbfirst.store.keytab import KeytabEntry, read_keytab, write_keytab
 from kerbfirst.wire.constants import NT_PRINCIPAL, NT_SRV_INST
 from kerbfirst.wire.krb5 import PrincipalName
 
@@ -158,3 +162,38 @@ def test_unparse_agrees_with_mit(components: list[str], realm: str) -> None:
 
 
 _MIT = MitNames("DEF.TEST")
+
+
+# ------------------------------------------------- MIT's programs on odd names, end to end
+
+ODD_NAMES = [
+    Principal(("host", "a/b"), "RE/ALM"),
+    Principal(("svc", "line\nbreak", "tab\there"), "R@S"),
+    Principal(("back\\slash", "nul\0", "bs\b"), "DEMO.TEST"),
+]
+
+
+@pytest.mark.peer
+def test_mit_klist_shows_odd_names_as_we_unparse_them(tmp_path: pathlib.Path) -> None:
+    """klist -k prints every keytab principal with krb5_unparse_name: the store writes the
+    components and realm, MIT unparses them, and the text must be ours."""
+    path = tmp_path / "odd.keytab"
+    write_keytab(path, [KeytabEntry(p, 1_800_000_000, 1, 18, bytes(32)) for p in ODD_NAMES])
+    result = run_mit(["klist", "-k", str(path)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    shown = [line.split(None, 1)[1] for line in result.stdout.splitlines()[3:]]
+    assert shown == [p.unparse() for p in ODD_NAMES]
+    assert shown[0] == "host/a\\/b@RE\\/ALM"
+    assert [parse_name(text) for text in shown] == ODD_NAMES
+
+
+@pytest.mark.peer
+def test_names_typed_into_mit_ktutil_parse_as_mit_did(tmp_path: pathlib.Path) -> None:
+    """ktutil parses a typed name with krb5_parse_name and stores the components: reading
+    its keytab back gives what our parser makes of the same text."""
+    texts = ["host/a\\/b@RE\\/ALM", "svc/x\\ny@R\\@S", "a\\\\b/c@R", "krbtgt/R@R"]
+    path = ktutil_keytab(tmp_path, [(text, 1, "aes256-cts", "pw") for text in texts])
+    read = [entry.principal for entry in read_keytab(path)]
+    assert [(p.components, p.realm) for p in read] == [
+        (parse_name(t).components, parse_name(t).realm) for t in texts
+    ]
