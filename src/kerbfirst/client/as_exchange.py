@@ -30,7 +30,20 @@ from kerbfirst.client.reply import (
 from kerbfirst.crypto import SUPPORTED_ETYPES, Key, encrypt, get_profile, string_to_key
 from kerbfirst.krb.names import default_salt, krbtgt_name, parse_principal
 from kerbfirst.krb.transcript import Transcript
-from kerbfirst.wire import constants as c
+from kerbfirst.wire.constants import (
+    KDC_ERR_ETYPE_NOSUPP,
+    KDC_ERR_PREAUTH_FAILED,
+    KDC_ERR_PREAUTH_REQUIRED,
+    KDC_OPT_FORWARDABLE,
+    KDC_OPT_RENEWABLE,
+    KDC_OPT_RENEWABLE_OK,
+    KRB_AS_REP,
+    KRB_AS_REQ,
+    KU_AS_REP_ENC_PART,
+    KU_PA_ENC_TIMESTAMP,
+    PA_ENC_TIMESTAMP,
+    PA_ETYPE_INFO2,
+)
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.krb5 import (
     EncryptedData,
@@ -44,7 +57,7 @@ from kerbfirst.wire.krb5 import (
     decode_method_data,
 )
 
-DEFAULT_OPTIONS = c.KDC_OPT_FORWARDABLE | c.KDC_OPT_RENEWABLE_OK
+DEFAULT_OPTIONS = KDC_OPT_FORWARDABLE | KDC_OPT_RENEWABLE_OK
 
 
 class AsExchange:
@@ -85,7 +98,7 @@ class AsExchange:
         self._random = random
         self._password = password.encode("utf-8") if isinstance(password, str) else password
         self._key = key  # the long-term key, once known
-        self.options = options | (c.KDC_OPT_RENEWABLE if renew_lifetime else 0)
+        self.options = options | (KDC_OPT_RENEWABLE if renew_lifetime else 0)
         self.etypes = etypes
         self.lifetime = lifetime
         self.renew_lifetime = renew_lifetime
@@ -110,10 +123,10 @@ class AsExchange:
         if not self._nonce:
             raise ReplyError("receive() before first_request()")
         self.transcript.received(reply)
-        msg = read_reply(reply, c.KRB_AS_REP)
+        msg = read_reply(reply, KRB_AS_REP)
         if isinstance(msg, KdcRep):
             return self._finish(msg)
-        if msg.error_code == c.KDC_ERR_PREAUTH_REQUIRED and not self._preauth_sent:
+        if msg.error_code == KDC_ERR_PREAUTH_REQUIRED and not self._preauth_sent:
             self._choose_key(_etype_info2_of(msg.e_data))
             return self._request(now, preauth=True)
         self._done = True
@@ -144,13 +157,13 @@ class AsExchange:
             # RFC 4120 5.2.7.2: PA-ENC-TIMESTAMP, the current time in the long-term key.
             cipher = encrypt(
                 key,
-                c.KU_PA_ENC_TIMESTAMP,
+                KU_PA_ENC_TIMESTAMP,
                 timestamp(now).encode(),
                 confounder=self._random(get_profile(key.etype).confounder_size),
             )
-            padata = (PaData(c.PA_ENC_TIMESTAMP, EncryptedData(key.etype, None, cipher).encode()),)
+            padata = (PaData(PA_ENC_TIMESTAMP, EncryptedData(key.etype, None, cipher).encode()),)
             self._preauth_sent = True
-        req = KdcReq(msg_type=c.KRB_AS_REQ, padata=padata, req_body=body)
+        req = KdcReq(msg_type=KRB_AS_REQ, padata=padata, req_body=body)
         return self.transcript.sent(req.encode())
 
     def _choose_key(self, entries: tuple[EtypeInfo2Entry, ...]) -> None:
@@ -165,7 +178,7 @@ class AsExchange:
         if entries:
             offered = [e.etype for e in entries]
             raise KerberosError(
-                c.KDC_ERR_ETYPE_NOSUPP, f"the KDC offers enctypes {offered}, we use {self.etypes}"
+                KDC_ERR_ETYPE_NOSUPP, f"the KDC offers enctypes {offered}, we use {self.etypes}"
             )
         # No ETYPE-INFO2: RFC 4120 section 4 default salt, our first enctype.
         self._key = self._derive(EtypeInfo2Entry(self.etypes[0]))
@@ -175,7 +188,7 @@ class AsExchange:
             if self._key is not None and self._key.etype == entry.etype:
                 return self._key
             raise KerberosError(
-                c.KDC_ERR_ETYPE_NOSUPP,
+                KDC_ERR_ETYPE_NOSUPP,
                 f"the KDC wants enctype {entry.etype}; the given key is enctype "
                 f"{self._key.etype if self._key else None}",
             )
@@ -199,14 +212,14 @@ class AsExchange:
             entry = next((e for e in entries if e.etype == etype), EtypeInfo2Entry(etype))
             key = self._derive(entry)
         try:
-            enc = decrypt_reply(key, c.KU_AS_REP_ENC_PART, rep, "AS-REP")
+            enc = decrypt_reply(key, KU_AS_REP_ENC_PART, rep, "AS-REP")
         except ReplyError:
             if self._password is None:
                 raise
             # A KDC that does not require pre-authentication (MIT's default) answers a wrong
             # password with an AS-REP that will not decrypt; report it as MIT's kinit does.
             raise KerberosError(
-                c.KDC_ERR_PREAUTH_FAILED, "the AS-REP did not decrypt with this password's key"
+                KDC_ERR_PREAUTH_FAILED, "the AS-REP did not decrypt with this password's key"
             ) from None
         return credential_from(
             rep,
@@ -221,7 +234,7 @@ class AsExchange:
 
 def _etype_info2_of_padata(padata: tuple[PaData, ...] | None) -> tuple[EtypeInfo2Entry, ...]:
     for pa in padata or ():
-        if pa.padata_type == c.PA_ETYPE_INFO2:
+        if pa.padata_type == PA_ETYPE_INFO2:
             try:
                 return decode_etype_info2(pa.padata_value)
             except DecodeError as exc:

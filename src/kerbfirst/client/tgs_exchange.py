@@ -31,7 +31,14 @@ from kerbfirst.crypto import (
 from kerbfirst.krb.key_usage import authenticator_usage, tgs_rep_usage
 from kerbfirst.krb.names import parse_principal
 from kerbfirst.krb.transcript import Transcript
-from kerbfirst.wire import constants as c
+from kerbfirst.wire.constants import (
+    KDC_OPT_RENEW,
+    KRB_TGS_REP,
+    KRB_TGS_REQ,
+    KU_TGS_REQ_AUTH_CKSUM,
+    PA_TGS_REQ,
+    TKT_FLG_FORWARDABLE,
+)
 from kerbfirst.wire.krb5 import (
     ApReq,
     Authenticator,
@@ -85,7 +92,7 @@ class TgsExchange:
             credential,
             credential.server,
             random=random,
-            options=c.KDC_OPT_RENEW | (credential.flags & c.TKT_FLG_FORWARDABLE),
+            options=KDC_OPT_RENEW | (credential.flags & TKT_FLG_FORWARDABLE),
             realm=credential.srealm,
         )
 
@@ -114,7 +121,7 @@ class TgsExchange:
         # RFC 4120 5.5.1: the checksum is over the DER req-body, which is canonical, so it
         # is byte for byte the req-body that KdcReq.encode() sends below.
         cksum = Checksum(
-            checksum_type(key.etype), make_checksum(key, c.KU_TGS_REQ_AUTH_CKSUM, body.encode())
+            checksum_type(key.etype), make_checksum(key, KU_TGS_REQ_AUTH_CKSUM, body.encode())
         )
         self._subkey = random_to_key(key.etype, self._random(profile.key_size))
         authenticator = Authenticator(
@@ -137,8 +144,8 @@ class TgsExchange:
             authenticator=EncryptedData(key.etype, None, cipher),
         )
         req = KdcReq(
-            msg_type=c.KRB_TGS_REQ,
-            padata=(PaData(c.PA_TGS_REQ, ap_req.encode()),),
+            msg_type=KRB_TGS_REQ,
+            padata=(PaData(PA_TGS_REQ, ap_req.encode()),),
             req_body=body,
         )
         return self.transcript.sent(req.encode())
@@ -150,7 +157,7 @@ class TgsExchange:
             raise ReplyError("receive() before first_request()")
         self._done = True
         self.transcript.received(reply)
-        msg = read_reply(reply, c.KRB_TGS_REP)
+        msg = read_reply(reply, KRB_TGS_REP)
         if not isinstance(msg, KdcRep):
             raise_error(msg)
             raise AssertionError("unreachable")  # pragma: no cover

@@ -22,7 +22,37 @@ from kerbfirst.kdc.tgs_rules import TGS_RULES, TgsRequest
 from kerbfirst.krb.database import KeyEntry, PrincipalEntry
 from kerbfirst.krb.key_usage import authenticator_usage, tgs_rep_usage
 from kerbfirst.krb.rd_req import ApFault, ApReqRefused, rd_req
-from kerbfirst.wire import constants as c
+from kerbfirst.wire.constants import (
+    APP_ENC_TGS_REP_PART,
+    KDC_ERR_BADOPTION,
+    KDC_ERR_ETYPE_NOSUPP,
+    KDC_ERR_PADATA_TYPE_NOSUPP,
+    KDC_ERR_POLICY,
+    KDC_ERR_S_PRINCIPAL_UNKNOWN,
+    KDC_OPT_FORWARDABLE,
+    KDC_OPT_FORWARDED,
+    KDC_OPT_PROXIABLE,
+    KDC_OPT_PROXY,
+    KDC_OPT_RENEW,
+    KDC_OPT_RENEWABLE,
+    KDC_OPT_RENEWABLE_OK,
+    KRB_AP_ERR_BAD_INTEGRITY,
+    KRB_AP_ERR_BADKEYVER,
+    KRB_AP_ERR_BADMATCH,
+    KRB_AP_ERR_SKEW,
+    KRB_AP_ERR_TKT_EXPIRED,
+    KRB_AP_ERR_TKT_NYV,
+    KRB_ERR_GENERIC,
+    KRB_TGS_REP,
+    PA_TGS_REQ,
+    TKT_FLG_FORWARDABLE,
+    TKT_FLG_FORWARDED,
+    TKT_FLG_HW_AUTH,
+    TKT_FLG_PRE_AUTH,
+    TKT_FLG_PROXIABLE,
+    TKT_FLG_PROXY,
+    TKT_FLG_RENEWABLE,
+)
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.krb5 import (
     ApReq,
@@ -52,21 +82,21 @@ class CheckedTgsRequest:
     reply_usage: int
 
 
-def _bad_request(reason: str, code: int = c.KRB_ERR_GENERIC) -> Refusal:
+def _bad_request(reason: str, code: int = KRB_ERR_GENERIC) -> Refusal:
     return Refusal(code, Outcome.BAD_REQUEST, reason)
 
 
 # How each rd_req refusal is answered and audited; a malformed part is a bad request.
 _AP_FAULTS: dict[ApFault, tuple[int, Outcome]] = {
-    ApFault.TICKET_INTEGRITY: (c.KRB_AP_ERR_BAD_INTEGRITY, Outcome.BAD_INTEGRITY),
-    ApFault.TICKET_MALFORMED: (c.KRB_ERR_GENERIC, Outcome.BAD_REQUEST),
-    ApFault.SESSION_KEY_UNUSABLE: (c.KRB_AP_ERR_BAD_INTEGRITY, Outcome.BAD_INTEGRITY),
-    ApFault.AUTHENTICATOR_INTEGRITY: (c.KRB_AP_ERR_BAD_INTEGRITY, Outcome.BAD_INTEGRITY),
-    ApFault.AUTHENTICATOR_MALFORMED: (c.KRB_ERR_GENERIC, Outcome.BAD_REQUEST),
-    ApFault.CLIENT_MISMATCH: (c.KRB_AP_ERR_BADMATCH, Outcome.BAD_REQUEST),
-    ApFault.SKEW: (c.KRB_AP_ERR_SKEW, Outcome.SKEW),
-    ApFault.NOT_YET_VALID: (c.KRB_AP_ERR_TKT_NYV, Outcome.TICKET_NOT_YET_VALID),
-    ApFault.EXPIRED: (c.KRB_AP_ERR_TKT_EXPIRED, Outcome.TICKET_EXPIRED),
+    ApFault.TICKET_INTEGRITY: (KRB_AP_ERR_BAD_INTEGRITY, Outcome.BAD_INTEGRITY),
+    ApFault.TICKET_MALFORMED: (KRB_ERR_GENERIC, Outcome.BAD_REQUEST),
+    ApFault.SESSION_KEY_UNUSABLE: (KRB_AP_ERR_BAD_INTEGRITY, Outcome.BAD_INTEGRITY),
+    ApFault.AUTHENTICATOR_INTEGRITY: (KRB_AP_ERR_BAD_INTEGRITY, Outcome.BAD_INTEGRITY),
+    ApFault.AUTHENTICATOR_MALFORMED: (KRB_ERR_GENERIC, Outcome.BAD_REQUEST),
+    ApFault.CLIENT_MISMATCH: (KRB_AP_ERR_BADMATCH, Outcome.BAD_REQUEST),
+    ApFault.SKEW: (KRB_AP_ERR_SKEW, Outcome.SKEW),
+    ApFault.NOT_YET_VALID: (KRB_AP_ERR_TKT_NYV, Outcome.TICKET_NOT_YET_VALID),
+    ApFault.EXPIRED: (KRB_AP_ERR_TKT_EXPIRED, Outcome.TICKET_EXPIRED),
 }
 
 
@@ -75,10 +105,10 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
     state.requested_etypes = body.etype
     state.server_name = body.sname
     ap_bytes = next(
-        (p.padata_value for p in req.padata or () if p.padata_type == c.PA_TGS_REQ), None
+        (p.padata_value for p in req.padata or () if p.padata_type == PA_TGS_REQ), None
     )
     if ap_bytes is None:
-        raise _bad_request("TGS-REQ without PA-TGS-REQ", c.KDC_ERR_PADATA_TYPE_NOSUPP)
+        raise _bad_request("TGS-REQ without PA-TGS-REQ", KDC_ERR_PADATA_TYPE_NOSUPP)
     try:
         ap_req = ApReq.decode(ap_bytes)
     except DecodeError as exc:
@@ -86,17 +116,17 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
     ticket = ap_req.ticket
     if ticket.realm != ctx.policy.realm:
         raise Refusal(
-            c.KDC_ERR_POLICY,
+            KDC_ERR_POLICY,
             Outcome.WRONG_REALM,
             f"ticket is from realm {ticket.realm}; this KDC serves {ctx.policy.realm} and "
             "has no cross-realm trust",
         )
     header_server_name = ctx.principal_text(ticket.sname, ticket.realm)
     is_tgt = header_server_name == ctx.krbtgt
-    renew = bool(body.kdc_options & c.KDC_OPT_RENEW)
+    renew = bool(body.kdc_options & KDC_OPT_RENEW)
     if not is_tgt and not renew:
         raise Refusal(
-            c.KDC_ERR_POLICY,
+            KDC_ERR_POLICY,
             Outcome.BAD_REQUEST,
             f"the PA-TGS-REQ ticket is for {header_server_name}, not a TGT; only RENEW "
             "accepts a service ticket",
@@ -104,7 +134,7 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
     header_server = ctx.database.get_principal(header_server_name)
     if header_server is None:
         raise Refusal(
-            c.KDC_ERR_S_PRINCIPAL_UNKNOWN,
+            KDC_ERR_S_PRINCIPAL_UNKNOWN,
             Outcome.SERVER_UNKNOWN,
             f"the ticket's server {header_server_name} is not in the database",
         )
@@ -112,7 +142,7 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
     key_entry = find_key(header_server, enc.etype, enc.kvno)
     if key_entry is None:
         raise Refusal(
-            c.KRB_AP_ERR_BADKEYVER,
+            KRB_AP_ERR_BADKEYVER,
             Outcome.BAD_INTEGRITY,
             f"no key of {header_server_name} with enctype {enc.etype} and kvno {enc.kvno}; "
             "the ticket predates a key change: get a new one (kinit)",
@@ -145,7 +175,7 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
         sname, server_name, server = ticket.sname, header_server_name, header_server
         state.server_name = ticket.sname
     elif body.sname is None:
-        raise _bad_request("TGS-REQ without an sname", c.KDC_ERR_S_PRINCIPAL_UNKNOWN)
+        raise _bad_request("TGS-REQ without an sname", KDC_ERR_S_PRINCIPAL_UNKNOWN)
     else:
         sname = body.sname
         server_name = ctx.principal_text(body.sname, body.realm)
@@ -188,7 +218,7 @@ def check(ctx: KdcContext, r: TgsRequest) -> CheckedTgsRequest:
         # _server_usable and _etype_supported refuse these first; kept as a refusal so
         # that a rule changed later cannot let a request through without its keys.
         raise Refusal(
-            c.KDC_ERR_ETYPE_NOSUPP,
+            KDC_ERR_ETYPE_NOSUPP,
             Outcome.ETYPE_NOSUPP,
             f"no key of {r.server_name} and no session enctype fit this request",
         )
@@ -209,7 +239,7 @@ def _renewal_times(r: TgsRequest) -> TicketTimes:
     h = r.header
     renew_till = h.renew_till
     if renew_till is None:
-        raise Refusal(c.KDC_ERR_BADOPTION, Outcome.BAD_OPTION, "ticket not renewable")
+        raise Refusal(KDC_ERR_BADOPTION, Outcome.BAD_OPTION, "ticket not renewable")
     start = whole_seconds(r.now)
     end = min(start + (h.endtime - (h.starttime or h.authtime)), renew_till)
     return TicketTimes(start, end, renew_till)
@@ -223,7 +253,7 @@ def _reply_key(ctx: KdcContext, r: TgsRequest) -> tuple[Key, int]:
         return r.session_key, tgs_rep_usage(subkey=False)
     if subkey.keytype not in ctx.allowed_etypes:
         raise Refusal(
-            c.KDC_ERR_ETYPE_NOSUPP,
+            KDC_ERR_ETYPE_NOSUPP,
             Outcome.ETYPE_NOSUPP,
             f"authenticator subkey has enctype {subkey.keytype}; only AES is served",
         )
@@ -231,14 +261,14 @@ def _reply_key(ctx: KdcContext, r: TgsRequest) -> tuple[Key, int]:
         return Key(subkey.keytype, subkey.keyvalue), tgs_rep_usage(subkey=True)
     except KerberosCryptoError as exc:
         raise Refusal(
-            c.KRB_ERR_GENERIC, Outcome.BAD_REQUEST, f"authenticator subkey is unusable: {exc}"
+            KRB_ERR_GENERIC, Outcome.BAD_REQUEST, f"authenticator subkey is unusable: {exc}"
         ) from None
 
 
 # ---------------------------------------------------------------- issue
 
 # Flags a derived ticket inherits from the TGT, RFC 4120 3.3.3 / 2.6.
-_INHERITED = c.TKT_FLG_PRE_AUTH | c.TKT_FLG_HW_AUTH | c.TKT_FLG_FORWARDED
+_INHERITED = TKT_FLG_PRE_AUTH | TKT_FLG_HW_AUTH | TKT_FLG_FORWARDED
 
 
 def issue(ctx: KdcContext, checked: CheckedTgsRequest, state: RequestState) -> bytes:
@@ -252,7 +282,7 @@ def issue(ctx: KdcContext, checked: CheckedTgsRequest, state: RequestState) -> b
         renew_allowed = (
             policy.allow_renewable
             and server.allow_renewable
-            and bool(h.flags & c.TKT_FLG_RENEWABLE)
+            and bool(h.flags & TKT_FLG_RENEWABLE)
         )
         max_renew = min(
             d for d in (policy.max_renewable_life, server.max_renewable_life) if d is not None
@@ -265,27 +295,27 @@ def issue(ctx: KdcContext, checked: CheckedTgsRequest, state: RequestState) -> b
             rtime=body.rtime,
             max_life=min(d for d in (policy.max_life, server.max_life) if d),
             max_renewable_life=max_renew if renew_allowed and max_renew else None,
-            renewable=bool(options & c.KDC_OPT_RENEWABLE),
-            renewable_ok=bool(options & c.KDC_OPT_RENEWABLE_OK),
+            renewable=bool(options & KDC_OPT_RENEWABLE),
+            renewable_ok=bool(options & KDC_OPT_RENEWABLE_OK),
             end_cap=h.endtime,
             renew_cap=h.renew_till,
         )
         flags = h.flags & _INHERITED
-        if options & c.KDC_OPT_FORWARDABLE and h.flags & c.TKT_FLG_FORWARDABLE and (
+        if options & KDC_OPT_FORWARDABLE and h.flags & TKT_FLG_FORWARDABLE and (
             policy.allow_forwardable and server.allow_forwardable
         ):
-            flags |= c.TKT_FLG_FORWARDABLE
-        if options & c.KDC_OPT_PROXIABLE and h.flags & c.TKT_FLG_PROXIABLE and (
+            flags |= TKT_FLG_FORWARDABLE
+        if options & KDC_OPT_PROXIABLE and h.flags & TKT_FLG_PROXIABLE and (
             policy.allow_proxiable
         ):
-            flags |= c.TKT_FLG_PROXIABLE
+            flags |= TKT_FLG_PROXIABLE
         if times.renew_till is not None:
-            flags |= c.TKT_FLG_RENEWABLE
-        if options & c.KDC_OPT_FORWARDED:
-            flags |= c.TKT_FLG_FORWARDED  # RFC 4120 2.6: addresses come from the request
+            flags |= TKT_FLG_RENEWABLE
+        if options & KDC_OPT_FORWARDED:
+            flags |= TKT_FLG_FORWARDED  # RFC 4120 2.6: addresses come from the request
             caddr = body.addresses or None
-        if options & c.KDC_OPT_PROXY:
-            flags |= c.TKT_FLG_PROXY
+        if options & KDC_OPT_PROXY:
+            flags |= TKT_FLG_PROXY
             caddr = body.addresses or None
 
     session_key = ctx.new_session_key(checked.session_etype)
@@ -316,13 +346,13 @@ def issue(ctx: KdcContext, checked: CheckedTgsRequest, state: RequestState) -> b
         srealm=policy.realm,
         sname=r.sname,
         caddr=caddr,
-        app_tag=c.APP_ENC_TGS_REP_PART,
+        app_tag=APP_ENC_TGS_REP_PART,
     )
     # A subkey is fresh in every request (RFC 4120 5.5.1): nothing to gain from caching
     # its derived keys. The TGT session key recurs for the TGT's life: cached.
     reply_key, once = checked.reply_key, r.authenticator.subkey is not None
     rep = KdcRep(
-        msg_type=c.KRB_TGS_REP,
+        msg_type=KRB_TGS_REP,
         padata=None,
         crealm=h.crealm,
         cname=h.cname,

@@ -14,7 +14,28 @@ from kerbfirst.kdc.audit import Outcome
 from kerbfirst.kdc.context import KdcContext
 from kerbfirst.kdc.keys import ticket_key
 from kerbfirst.krb.database import PrincipalEntry
-from kerbfirst.wire import constants as c
+from kerbfirst.wire.constants import (
+    KDC_ERR_BADOPTION,
+    KDC_ERR_CANNOT_POSTDATE,
+    KDC_ERR_CLIENT_REVOKED,
+    KDC_ERR_ETYPE_NOSUPP,
+    KDC_ERR_POLICY,
+    KDC_ERR_S_PRINCIPAL_UNKNOWN,
+    KDC_ERR_SERVICE_EXP,
+    KDC_OPT_ENC_TKT_IN_SKEY,
+    KDC_OPT_FORWARDED,
+    KDC_OPT_POSTDATED,
+    KDC_OPT_PROXY,
+    KDC_OPT_RENEW,
+    KDC_OPT_VALIDATE,
+    KRB_AP_ERR_INAPP_CKSUM,
+    KRB_AP_ERR_MODIFIED,
+    KRB_AP_ERR_TKT_EXPIRED,
+    KU_TGS_REQ_AUTH_CKSUM,
+    TKT_FLG_FORWARDABLE,
+    TKT_FLG_PROXIABLE,
+    TKT_FLG_RENEWABLE,
+)
 from kerbfirst.wire.krb5 import Authenticator, EncTicketPart, KdcReq, PrincipalName, Ticket
 
 Verdict = tuple[int, Outcome, str] | None
@@ -46,7 +67,7 @@ def _renewal_current(ctx: KdcContext, r: TgsRequest) -> Verdict:
     h = r.header
     if r.renew and h.renew_till is not None and h.renew_till < r.now:
         return (
-            c.KRB_AP_ERR_TKT_EXPIRED,
+            KRB_AP_ERR_TKT_EXPIRED,
             Outcome.TICKET_EXPIRED,
             "the ticket's renewable lifetime has passed; get a new one (kinit)",
         )
@@ -58,15 +79,15 @@ def _checksum_valid(ctx: KdcContext, r: TgsRequest) -> Verdict:
     cksum, key = r.authenticator.cksum, r.session_key
     if cksum is None or cksum.cksumtype != checksum_type(key.etype):
         return (
-            c.KRB_AP_ERR_INAPP_CKSUM,
+            KRB_AP_ERR_INAPP_CKSUM,
             Outcome.CHECKSUM_FAILED,
             "the authenticator has no keyed checksum of the session key's type over the "
             "req-body",
         )
     body = r.req.raw_req_body
-    if body is None or not verify_checksum(key, c.KU_TGS_REQ_AUTH_CKSUM, body, cksum.checksum):
+    if body is None or not verify_checksum(key, KU_TGS_REQ_AUTH_CKSUM, body, cksum.checksum):
         return (
-            c.KRB_AP_ERR_MODIFIED,
+            KRB_AP_ERR_MODIFIED,
             Outcome.CHECKSUM_FAILED,
             "the req-body does not match the authenticator's checksum (modified in transit?)",
         )
@@ -75,15 +96,15 @@ def _checksum_valid(ctx: KdcContext, r: TgsRequest) -> Verdict:
 
 # (requested option, ticket flag it needs, reason, error), as MIT's validate_tgs_request.
 _OPTION_RULES: tuple[tuple[int, int, str, int], ...] = (
-    (c.KDC_OPT_FORWARDED, c.TKT_FLG_FORWARDABLE, "TGT not forwardable", c.KDC_ERR_BADOPTION),
-    (c.KDC_OPT_PROXY, c.TKT_FLG_PROXIABLE, "TGT not proxiable", c.KDC_ERR_BADOPTION),
-    (c.KDC_OPT_RENEW, c.TKT_FLG_RENEWABLE, "ticket not renewable", c.KDC_ERR_BADOPTION),
+    (KDC_OPT_FORWARDED, TKT_FLG_FORWARDABLE, "TGT not forwardable", KDC_ERR_BADOPTION),
+    (KDC_OPT_PROXY, TKT_FLG_PROXIABLE, "TGT not proxiable", KDC_ERR_BADOPTION),
+    (KDC_OPT_RENEW, TKT_FLG_RENEWABLE, "ticket not renewable", KDC_ERR_BADOPTION),
 )
 # Options kerbfirst does not implement, refused rather than ignored.
 _UNSUPPORTED_OPTIONS: tuple[tuple[int, str, int], ...] = (
-    (c.KDC_OPT_POSTDATED, "postdated tickets are not issued", c.KDC_ERR_CANNOT_POSTDATE),
-    (c.KDC_OPT_VALIDATE, "VALIDATE is not supported (no postdated tickets)", c.KDC_ERR_BADOPTION),
-    (c.KDC_OPT_ENC_TKT_IN_SKEY, "user-to-user is not supported", c.KDC_ERR_BADOPTION),
+    (KDC_OPT_POSTDATED, "postdated tickets are not issued", KDC_ERR_CANNOT_POSTDATE),
+    (KDC_OPT_VALIDATE, "VALIDATE is not supported (no postdated tickets)", KDC_ERR_BADOPTION),
+    (KDC_OPT_ENC_TKT_IN_SKEY, "user-to-user is not supported", KDC_ERR_BADOPTION),
 )
 
 
@@ -102,21 +123,21 @@ def _server_usable(ctx: KdcContext, r: TgsRequest) -> Verdict:
     server = r.server
     if server is None:
         return (
-            c.KDC_ERR_S_PRINCIPAL_UNKNOWN,
+            KDC_ERR_S_PRINCIPAL_UNKNOWN,
             Outcome.SERVER_UNKNOWN,
             f"server {r.server_name} is not in the database; register the SPN",
         )
     if server.disabled or not server.allow_as_service:
         return (
-            c.KDC_ERR_POLICY,
+            KDC_ERR_POLICY,
             Outcome.POLICY,
             f"{r.server_name} may not be the server of a ticket (disabled or not a service)",
         )
     if server.expires is not None and server.expires <= r.now:
-        return c.KDC_ERR_SERVICE_EXP, Outcome.SERVER_EXPIRED, f"{r.server_name} has expired"
+        return KDC_ERR_SERVICE_EXP, Outcome.SERVER_EXPIRED, f"{r.server_name} has expired"
     if ticket_key(server, ctx.policy.supported_etypes) is None:
         return (
-            c.KDC_ERR_ETYPE_NOSUPP,
+            KDC_ERR_ETYPE_NOSUPP,
             Outcome.ETYPE_NOSUPP,
             f"{r.server_name} has no key of an enctype this realm allows; rekey it",
         )
@@ -127,7 +148,7 @@ def _etype_supported(ctx: KdcContext, r: TgsRequest) -> Verdict:
     offered = r.req.req_body.etype
     if not any(e in ctx.allowed_etypes for e in offered):
         return (
-            c.KDC_ERR_ETYPE_NOSUPP,
+            KDC_ERR_ETYPE_NOSUPP,
             Outcome.ETYPE_NOSUPP,
             f"client offered only enctypes {list(offered)}; this KDC serves only AES "
             f"{list(ctx.policy.supported_etypes)}; enable AES on the client",
@@ -142,7 +163,7 @@ def _client_not_disabled(ctx: KdcContext, r: TgsRequest) -> Verdict:
         return None
     client = ctx.database.get_principal(r.client_name)
     if client is not None and client.disabled:
-        return c.KDC_ERR_CLIENT_REVOKED, Outcome.CLIENT_REVOKED, f"{r.client_name} is disabled"
+        return KDC_ERR_CLIENT_REVOKED, Outcome.CLIENT_REVOKED, f"{r.client_name} is disabled"
     return None
 
 
