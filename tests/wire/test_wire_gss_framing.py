@@ -69,7 +69,8 @@ def test_bad_oids_refused_on_decode(data: str, match: str) -> None:
 
 
 def test_iakerb_token_layout() -> None:
-    # draft-ietf-kitten-iakerb-03 3.1: 60 len | 06 06 2b 06 01 05 02 05 | 05 01 | IAKERB-HEADER | KDC message
+    # RFC 2743 3.1 framing, draft-ietf-kitten-iakerb-03 3.1 body:
+    # 60 len | 06 06 2b 06 01 05 02 05 | 05 01 | IAKERB-HEADER | KDC message
     inner = b"\x30\x00" + b"\x6a\x00"
     token = g.encode_gss_token(g.OID_IAKERB, inner, g.TOK_ID_IAKERB_PROXY)
     assert token == bytes([0x60, 14]) + bytes.fromhex("06062b0601050205") + b"\x05\x01" + inner

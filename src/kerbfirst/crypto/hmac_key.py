@@ -5,7 +5,8 @@ size. The two keyed prefixes fill exactly one block each, so their hash states c
 computed once per key and copied per message: one state copy instead of an OpenSSL HMAC
 context set up for every message. Kerberos derives a fixed Ki or Kc per (key, usage)
 (RFC 3961 5.3, RFC 8009 5), and operations.py caches one HmacKey per derived key, so every
-MAC on the KDC's hot path takes the fast route. The result is the standard HMAC: the tests check it against `hmac`.
+MAC on the KDC's hot path takes the fast route. The result is the standard HMAC: the tests
+check it against `hmac`.
 
 A key used for a single message (a TGS reply's one-shot subkey) gains nothing from the
 precomputation, so OneShotHmac computes the same HMAC from scratch with the hash's own
