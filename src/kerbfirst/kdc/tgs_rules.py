@@ -13,6 +13,7 @@ from kerbfirst.crypto import Key, checksum_type, verify_checksum
 from kerbfirst.kdc.audit import Outcome
 from kerbfirst.kdc.context import KdcContext
 from kerbfirst.kdc.keys import ticket_key
+from kerbfirst.kdc.request import Verdict, offered_etypes_verdict
 from kerbfirst.krb.database import PrincipalEntry
 from kerbfirst.wire.constants import (
     KDC_ERR_BADOPTION,
@@ -37,8 +38,6 @@ from kerbfirst.wire.constants import (
     TKT_FLG_RENEWABLE,
 )
 from kerbfirst.wire.krb5 import Authenticator, EncTicketPart, KdcReq, PrincipalName, Ticket
-
-Verdict = tuple[int, Outcome, str] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,15 +144,9 @@ def _server_usable(ctx: KdcContext, r: TgsRequest) -> Verdict:
 
 
 def _etype_supported(ctx: KdcContext, r: TgsRequest) -> Verdict:
-    offered = r.req.req_body.etype
-    if not any(e in ctx.allowed_etypes for e in offered):
-        return (
-            KDC_ERR_ETYPE_NOSUPP,
-            Outcome.ETYPE_NOSUPP,
-            f"client offered only enctypes {list(offered)}; this KDC serves only AES "
-            f"{list(ctx.policy.supported_etypes)}; enable AES on the client",
-        )
-    return None
+    return offered_etypes_verdict(
+        r.req.req_body.etype, ctx.allowed_etypes, ctx.policy.supported_etypes
+    )
 
 
 def _client_not_disabled(ctx: KdcContext, r: TgsRequest) -> Verdict:
