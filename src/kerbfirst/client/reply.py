@@ -8,6 +8,7 @@ from datetime import datetime
 from kerbfirst.client.credential import Credential
 from kerbfirst.client.errors import KerberosError, ReplyError
 from kerbfirst.crypto import IntegrityError, KerberosCryptoError, Key, decrypt
+from kerbfirst.krb.names import unparse_principal
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.krb5 import (
     EncKdcRepPart,
@@ -66,9 +67,9 @@ def credential_from(
     if enc.nonce != nonce:
         raise ReplyError("the reply's nonce is not ours: a replayed or forged reply")
     if rep.cname != client or rep.crealm != crealm:
-        raise ReplyError(f"the reply is for client {rep.cname.name_string}@{rep.crealm}")
+        raise ReplyError(f"the reply is for client {unparse_principal(rep.cname, rep.crealm)}")
     if enc.sname != server or enc.srealm != srealm or rep.ticket.sname != server:
-        raise ReplyError(f"the reply is for server {enc.sname.name_string}@{enc.srealm}")
+        raise ReplyError(f"the reply is for server {unparse_principal(enc.sname, enc.srealm)}")
     try:
         session_key = Key(enc.key.keytype, enc.key.keyvalue)
     except KerberosCryptoError as exc:

@@ -50,6 +50,10 @@ class Principal:
     def wire(self) -> PrincipalName:
         return PrincipalName(self.name_type, self.components)
 
+    @classmethod
+    def from_wire(cls, name: PrincipalName, realm: str) -> Principal:
+        return cls(tuple(name.name_string), realm, name.name_type)
+
     def __str__(self) -> str:
         return self.unparse()
 
