@@ -1,7 +1,7 @@
 """A throwaway in-memory realm for tests: a PrincipalDatabase, a Kdc and its audit log.
 
 The SQLite database lives on the `store` branch; these tests depend only on the
-PrincipalDatabase protocol of kdc/database.py.
+PrincipalDatabase protocol of krb/database.py.
 """
 
 from __future__ import annotations
@@ -11,10 +11,9 @@ import random
 from datetime import UTC, datetime, timedelta
 from functools import cache
 
-from kerbfirst.krb.database import KeyEntry, PrincipalEntry
-
 from kerbfirst.crypto import string_to_key
 from kerbfirst.kdc import Kdc, KdcAuditEvent, KdcPolicy
+from kerbfirst.krb.database import KeyEntry, PrincipalEntry
 from kerbfirst.krb.names import default_salt, parse_principal
 
 REALM = "TEST.REALM"

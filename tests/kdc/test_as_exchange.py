@@ -6,12 +6,12 @@ import dataclasses
 from datetime import timedelta
 
 import pytest
-from kerbfirst.krb.database import PrincipalEntry
 from memory_realm import ALICE, ALICE_PASSWORD, KRBTGT, REALM, T0, make_realm, run_as
 
 from kerbfirst.client import AsExchange, Credential, KerberosError
 from kerbfirst.crypto import Key, decrypt
 from kerbfirst.kdc import LockoutPolicy, Outcome, RequestKind
+from kerbfirst.krb.database import PrincipalEntry
 from kerbfirst.krb.names import parse_principal
 from kerbfirst.wire import constants as c
 from kerbfirst.wire.krb5 import (

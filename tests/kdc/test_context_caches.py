@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from kerbfirst.krb.database import KeyEntry, PrincipalEntry
 from memory_realm import REALM, make_realm
 
 from kerbfirst.kdc import context
 from kerbfirst.kdc.keys import current_kvno, find_key, first_shared_key, ticket_key
+from kerbfirst.krb.database import KeyEntry, PrincipalEntry
 from kerbfirst.krb.names import unparse_principal
 from kerbfirst.wire.krb5 import PrincipalName
 

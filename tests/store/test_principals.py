@@ -10,10 +10,10 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from kerbfirst.krb.database import PrincipalDatabase
 from tests.store.peers import ktutil_keytab, python_env, run_mit
 
 from kerbfirst.crypto import SUPPORTED_ETYPES, UnsupportedEnctype, get_profile
+from kerbfirst.krb.database import PrincipalDatabase
 from kerbfirst.store.keytab import read_keytab, write_keytab
 from kerbfirst.store.masterkey import create_master_key
 from kerbfirst.store.principals import (

@@ -1,6 +1,7 @@
 """The principal database as the KDC sees it: a small interface, implemented in store/.
 
-CONTRACT between kdc/ (caller) and store/ (implementation, SQLite by default). The KDC is a
+CONTRACT between kdc/ (caller) and store/ (implementation, SQLite by default); it lives
+here, below both, so that neither imports the other. The KDC is a
 pure function of (request, peer, now, database): it never opens the database itself, and the
 lock-out bookkeeping (RFC 4120 says nothing; MIT's `fail_auth_count`/`last_failed` in
 kdb, see MIT `src/kdc/kdc_preauth.c` and `lockout.c`) goes through these calls.
