@@ -31,12 +31,12 @@ from kerbfirst.gss.krb5 import DEFAULT_FLAGS, Krb5Initiator
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.net.gss_sample import (
     ReceivedMessage,
-    keytab_key_lookup,
     run_client,
     start_server,
     system_random,
 )
 from kerbfirst.store.ccache import read_ccache
+from kerbfirst.store.keytab import keytab_key_lookup
 from kerbfirst.wire.constants import NT_PRINCIPAL
 from kerbfirst.wire.krb5 import PrincipalName, Ticket
 from peerlib import free_port, k5_realm, require_program, run_gss_client, wait_listening

@@ -31,11 +31,11 @@ from kerbfirst.gss.iakerb import (
 )
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.krb.names import Principal
-from kerbfirst.net.gss_sample import ReceivedMessage, keytab_key_lookup
+from kerbfirst.net.gss_sample import ReceivedMessage
 from kerbfirst.net.iakerb_proxy import KdcForwarder
 from kerbfirst.net.iakerb_sample import run_mechanism_client
 from kerbfirst.net.kdc_server import KdcServer, KdcServerConfig
-from kerbfirst.store.keytab import KeytabEntry, write_keytab
+from kerbfirst.store.keytab import KeytabEntry, keytab_key_lookup, write_keytab
 from kerbfirst.wire.constants import NT_SRV_HST
 from peerlib import k5_realm, peer_env, write_krb5_conf
 

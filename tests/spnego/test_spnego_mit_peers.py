@@ -42,12 +42,12 @@ from kerbfirst.net.gss_sample import (
     TOKEN_SEND_MIC,
     TOKEN_WRAPPED,
     ReceivedMessage,
-    keytab_key_lookup,
     read_token,
     start_server,
     system_random,
     write_token,
 )
+from kerbfirst.store.keytab import keytab_key_lookup
 from kerbfirst.wire import spnego as w
 from kerbfirst.wire.gss_framing import OID_KRB5, OID_KRB5_MS
 from peerlib import free_port, require_program, run_gss_client

@@ -29,7 +29,7 @@ from kerbfirst.gss.iakerb import IakerbAcceptor, IakerbAuditEvent
 from kerbfirst.gss.iakerb_negotiate import IakerbServiceAcceptor
 from kerbfirst.gss.spnego import krb5_factory
 from kerbfirst.kdc.service import Kdc
-from kerbfirst.net.gss_sample import ReceivedMessage, keytab_key_lookup
+from kerbfirst.net.gss_sample import ReceivedMessage
 from kerbfirst.net.iakerb_proxy import KdcForwarder, RouteSpec
 from kerbfirst.net.iakerb_rcache import (
     DEFAULT_SLOTS,
@@ -41,7 +41,7 @@ from kerbfirst.net.iakerb_sample import DEFAULT_MAX_CONNECTIONS, start_mechanism
 from kerbfirst.net.kdc_address import parse_kdc_address
 from kerbfirst.store.audit_log import JsonLinesAuditLog
 from kerbfirst.store.binary import FileFormatError
-from kerbfirst.store.keytab import read_keytab
+from kerbfirst.store.keytab import keytab_key_lookup, read_keytab
 
 app = typer.Typer(
     help="IAKerb: Kerberos for clients that cannot reach a KDC.", no_args_is_help=True

@@ -49,7 +49,7 @@ from kerbfirst.gss.per_message import ContextKeys, SecurityContext
 from kerbfirst.gss.replay import ReplayCache, ReplayCacheFull
 from kerbfirst.krb.key_usage import authenticator_usage
 from kerbfirst.krb.names import unparse_principal
-from kerbfirst.krb.rd_req import ApFault, ApReqRefused, decrypt_ticket, rd_req
+from kerbfirst.krb.rd_req import ApFault, ApReqRefused, KeyLookup, decrypt_ticket, rd_req
 from kerbfirst.wire.constants import (
     AP_OPT_MUTUAL_REQUIRED,
     AP_OPT_USE_SESSION_KEY,
@@ -75,8 +75,6 @@ from kerbfirst.wire.krb5 import (
     KrbError,
 )
 
-# (service principal "name/host@REALM", kvno or None, etype) -> the long-term key, or None
-KeyLookup = Callable[[str, int | None, int], Key | None]
 # Called with the parsed 0x8003 checksum and the authenticator subkey before the context is
 # established; raise a GssError to refuse (IAKerb verifies its KRB-FINISHED here).
 ExtensionCheck = Callable[[GssChecksum, Key | None], None]

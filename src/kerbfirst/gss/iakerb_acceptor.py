@@ -26,7 +26,7 @@ from datetime import datetime, timedelta
 from typing import NoReturn
 
 from kerbfirst.crypto import Key
-from kerbfirst.gss.acceptor import DEFAULT_SKEW, KeyLookup, Krb5Acceptor
+from kerbfirst.gss.acceptor import DEFAULT_SKEW, Krb5Acceptor
 from kerbfirst.gss.checksum import ChannelBindings, GssChecksum
 from kerbfirst.gss.errors import (
     DefectiveToken,
@@ -47,6 +47,7 @@ from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, StepResult
 from kerbfirst.gss.per_message import SecurityContext
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.krb.names import unparse_principal as unparse
+from kerbfirst.krb.rd_req import KeyLookup
 from kerbfirst.wire.constants import (
     KRB_AP_ERR_IAKERB_KDC_NO_RESPONSE,
     KRB_AP_ERR_IAKERB_KDC_NOT_FOUND,

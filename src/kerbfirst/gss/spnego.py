@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from kerbfirst.gss.acceptor import DEFAULT_SKEW, KeyLookup, Krb5Acceptor
+from kerbfirst.gss.acceptor import DEFAULT_SKEW, Krb5Acceptor
 from kerbfirst.gss.errors import BadMechanism, BadMic, DefectiveToken, GssError, NoContext
 from kerbfirst.gss.krb5 import Random
 from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, Krb5AcceptorMechanism, Mechanism
@@ -35,6 +35,7 @@ from kerbfirst.gss.spnego_select import (
     deny_ntlm,
     select_mechanism,
 )
+from kerbfirst.krb.rd_req import KeyLookup
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.gss_framing import OID_IAKERB, OID_KRB5, OID_KRB5_MS, OID_SPNEGO
 from kerbfirst.wire.spnego import (

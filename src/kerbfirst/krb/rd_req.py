@@ -80,6 +80,10 @@ class VerifiedApReq:
     authenticator: Authenticator
 
 
+# (service principal text, kvno or None for the newest, etype) -> the service's long-term
+# key, or None: what an acceptor finds its keys with (MIT's rd_req takes a keytab).
+KeyLookup = Callable[[str, int | None, int], Key | None]
+
 # Opens a ticket's enc-part: the EncTicketPart and its session key as a crypto Key. Raises
 # IntegrityError (wrong key, tampered), DecodeError or KerberosCryptoError.
 TicketOpener = Callable[[EncryptedData], tuple[EncTicketPart, Key]]

@@ -25,12 +25,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from kerbfirst.crypto import Key
-from kerbfirst.gss.acceptor import KeyLookup, Krb5Acceptor
+from kerbfirst.gss.acceptor import Krb5Acceptor
 from kerbfirst.gss.errors import GssError
 from kerbfirst.gss.krb5 import Krb5Initiator
 from kerbfirst.gss.per_message import SecurityContext
-from kerbfirst.store.keytab import read_keytab
 
 log = logging.getLogger(__name__)
 
@@ -244,18 +242,3 @@ async def start_server(
 def system_random(n: int) -> bytes:
     """The randomness the pure layers are given (a CSPRNG)."""
     return os.urandom(n)
-
-
-def keytab_key_lookup(path: str | os.PathLike[str]) -> KeyLookup:
-    """A key lookup for Krb5Acceptor over an MIT keytab, read once now (as gss-server reads
-    its -keytab): (principal, kvno, etype) -> key; kvno None picks the newest key."""
-    entries = read_keytab(path)
-
-    def lookup(principal: str, kvno: int | None, etype: int) -> Key | None:
-        found = [e for e in entries if e.etype == etype and e.principal.unparse() == principal
-                 and (kvno is None or e.kvno == kvno)]
-        if not found:
-            return None
-        return Key(etype, max(found, key=lambda e: e.kvno).key)
-
-    return lookup

@@ -18,7 +18,9 @@ from __future__ import annotations
 import dataclasses
 import os
 
+from kerbfirst.crypto import Key
 from kerbfirst.krb.names import Principal
+from kerbfirst.krb.rd_req import KeyLookup
 from kerbfirst.store.binary import (
     FileFormatError,
     Reader,
@@ -161,3 +163,18 @@ def write_keytab(
         except FileNotFoundError:
             existing = []
     write_private_file(path, encode_keytab([*existing, *entries]))
+
+
+def keytab_key_lookup(path: str | os.PathLike[str]) -> KeyLookup:
+    """A key lookup for Krb5Acceptor over an MIT keytab, read once now (as gss-server reads
+    its -keytab): (principal, kvno, etype) -> key; kvno None picks the newest key."""
+    entries = read_keytab(path)
+
+    def lookup(principal: str, kvno: int | None, etype: int) -> Key | None:
+        found = [e for e in entries if e.etype == etype and e.principal.unparse() == principal
+                 and (kvno is None or e.kvno == kvno)]
+        if not found:
+            return None
+        return Key(etype, max(found, key=lambda e: e.kvno).key)
+
+    return lookup
