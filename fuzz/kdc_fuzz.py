@@ -1,4 +1,4 @@
-"""Fuzz target: the KDC's request handler (issue 2, "Bad input").
+"""Fuzz target: the KDC's request handler.
 
 `Kdc.handle` must never raise, whatever the bytes: every malformed request is answered with
 a KRB-ERROR or dropped (None). The KDC runs on a real SQLite store in a temporary realm,

@@ -1,4 +1,4 @@
-"""IAKerb carried by SPNEGO (issue 4, item 5): IAKerb offered first, the proxying acceptor's
+"""IAKerb carried by SPNEGO: IAKerb offered first, the proxying acceptor's
 KDC round trips passing through SpnegoAcceptor, and the mechListMIC rules when the acceptor
 does not take the first choice. Both ends are kerbfirst's; the KDC is a real in-memory
 LocalKDC. (MIT 1.20's SPNEGO does not offer IAKerb, so no MIT peer can play here.)"""

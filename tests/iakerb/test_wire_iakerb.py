@@ -1,6 +1,7 @@
-"""IAKerb bytes: the draft-03 framing from DESIGN.md and a Windows client's first token,
-MIT's IAKERB-HEADER reference encodings (src/tests/asn.1/reference_encode.out, both
-before and after MIT commit 04f9c19c), and the variants told apart on the wire."""
+"""IAKerb bytes: the draft-03 framing (draft-ietf-kitten-iakerb-03 3.1) and a Windows
+client's first token, MIT's IAKERB-HEADER reference encodings
+(src/tests/asn.1/reference_encode.out, both before and after MIT commit 04f9c19c), and the
+variants told apart on the wire."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""kerbfirst's own client against MIT's krb5kdc (issue 2: "our client against MIT's krb5kdc").
+"""kerbfirst's own client against MIT's krb5kdc.
 
 `kerbfirst kinit` gets a TGT (with MIT's pre-authentication round trip) and a service ticket
 from a real MIT 1.20 KDC; MIT's klist reads the cache, and MIT's kvno, using the TGT we

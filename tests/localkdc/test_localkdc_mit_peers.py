@@ -1,4 +1,4 @@
-"""Issue 2's proof against MIT krb5 1.20's own programs, through the real CLI and server."""
+"""The LocalKDC against MIT krb5 1.20's own programs, through the real CLI and server."""
 
 from __future__ import annotations
 

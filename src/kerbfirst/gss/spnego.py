@@ -2,7 +2,9 @@
 spnego_initiator.py, mechanism selection and NTLM refusal in spnego_select.py.
 
 Both sides speak the `Mechanism` interface (gss/mechanism.py) and carry any mechanism that
-does: krb5, IAKerb, (by policy) NTLM. The exchange, as MIT krb5 and Windows run it:
+does: kerbfirst's krb5 and IAKerb. kerbfirst has no NTLM mechanism; NTLM in an initiator's
+list is refused unless the acceptor's NTLM gate allows it and the caller supplied a factory.
+The exchange, as MIT krb5 and Windows run it:
 
     I -> A  60.. SPNEGO | NegTokenInit { mechTypes, mechToken = optimistic token of mechTypes[0] }
     A -> I  NegTokenResp { negState, supportedMech, responseToken }     first reply
@@ -93,7 +95,7 @@ def defective(what: str, exc: DecodeError) -> DefectiveToken:
 class SpnegoAcceptor:
     """GSS_Accept_sec_context for SPNEGO. One object per context.
 
-    `factories` maps canonical mechanism OIDs (krb5, IAKerb, NTLM ...) to context builders;
+    `factories` maps canonical mechanism OIDs (krb5, IAKerb) to context builders;
     `supported` lists the OIDs this acceptor allows, in its preference order (default: the
     factories' order). NTLM is used only as spnego_select.py allows.
 

@@ -2,7 +2,7 @@
 
 RFC 4178 3.2 lets the acceptor pick any mechanism from the initiator's list it supports; MIT
 (negotiate_mech in spnego_mech.c) and Windows pick the initiator's most preferred one. kerbfirst
-does the same with two rules of its own (DESIGN.md, "SPNEGO"):
+does the same with two rules of its own, so that SPNEGO cannot be the way back to NTLM:
 
 - NTLM is never chosen while a Kerberos-family mechanism (krb5, Microsoft's krb5 OID, IAKerb)
   is mutually supported, whatever the initiator's order;
