@@ -73,7 +73,7 @@ def test_realm_not_configured_is_85() -> None:
         converse(ini, acc, realm_resolver(realm))
     assert err.value.krb_error == KRB_AP_ERR_IAKERB_KDC_NOT_FOUND
     assert "no KDC for realm ELSEWHERE.TEST" in str(err.value)
-    assert _kdc_error_of(acc.transcript.tokens[-1][1]) == 85
+    assert _kdc_error_of(acc.transcript.messages[-1][1]) == 85
     acc.abandon(T0)
     assert [e.outcome for e in events] == [IakerbOutcome.REALM_NOT_CONFIGURED]
     assert events[0].result_code == 85 and events[0].target_realm == "ELSEWHERE.TEST"

@@ -4,9 +4,10 @@ iakerb_finished.py and kerbfirst.wire.iakerb for the wire format of both variant
 
 from kerbfirst.gss.iakerb_acceptor import MAX_HOPS, MAX_KDC_MESSAGE, IakerbAcceptor
 from kerbfirst.gss.iakerb_audit import IakerbAuditEvent, IakerbOutcome
-from kerbfirst.gss.iakerb_finished import FinishedMismatch, FinishedMissing, Transcript
+from kerbfirst.gss.iakerb_finished import FinishedMismatch, FinishedMissing
 from kerbfirst.gss.iakerb_initiator import IakerbInitiator
 from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure
+from kerbfirst.krb.transcript import Transcript
 from kerbfirst.wire.iakerb import IakerbVariant
 
 __all__ = [

@@ -29,6 +29,7 @@ from kerbfirst.crypto import Key
 from kerbfirst.gss.acceptor import DEFAULT_SKEW, Krb5Acceptor
 from kerbfirst.gss.checksum import ChannelBindings, GssChecksum
 from kerbfirst.gss.errors import (
+    DefectiveCredential,
     DefectiveToken,
     DuplicateToken,
     GssError,
@@ -39,7 +40,6 @@ from kerbfirst.gss.iakerb_audit import IakerbAuditEvent, IakerbOutcome
 from kerbfirst.gss.iakerb_finished import (
     FinishedMismatch,
     FinishedMissing,
-    Transcript,
     verify_finished,
 )
 from kerbfirst.gss.krb5 import Random, split_time
@@ -48,6 +48,7 @@ from kerbfirst.gss.per_message import SecurityContext
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.krb.names import unparse_principal as unparse
 from kerbfirst.krb.rd_req import KeyLookup
+from kerbfirst.krb.transcript import Transcript
 from kerbfirst.wire.constants import (
     KRB_AP_ERR_IAKERB_KDC_NO_RESPONSE,
     KRB_AP_ERR_IAKERB_KDC_NOT_FOUND,
@@ -111,7 +112,7 @@ class IakerbAcceptor:
             require_bindings=require_bindings,
             accepted_oids={KRB5_OID, MS_KRB5_OID, IAKERB_OID},
             extension_check=self._check_finished)
-        self.transcript = Transcript()
+        self.transcript = Transcript(error=DefectiveCredential)
         self.variant: IakerbVariant | None = None
         self.windows_style = False  # the client sent header-flags
         self.hops = 0  # KDC messages forwarded (the audit event's `hops`)

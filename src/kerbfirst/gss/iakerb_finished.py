@@ -1,10 +1,11 @@
 """The IAKerb transcript and its KRB-FINISHED checksum (draft-ietf-kitten-iakerb-03 3.2).
 
-Both sides append every IAKerb token, exactly as sent or received, to the transcript
-(MIT iakerb_save_token). The initiator's AP-REQ carries, as a GSS checksum extension
-(RFC 4121 4.1.1.1), IAKERB-FINISHED: a keyed checksum over the transcript with the
-authenticator subkey. The acceptor recomputes it over its own transcript: a token changed
-on the way (a downgraded realm, a swapped KDC reply) makes them differ.
+Both sides append every IAKerb token, exactly as sent or received, to a krb.Transcript
+(MIT iakerb_save_token), bounded in size: an over-long one is a DefectiveCredential. The
+initiator's AP-REQ carries, as a GSS checksum extension (RFC 4121 4.1.1.1),
+IAKERB-FINISHED: a keyed checksum over the transcript with the authenticator subkey. The
+acceptor recomputes it over its own transcript: a token changed on the way (a downgraded
+realm, a swapped KDC reply) makes them differ.
 
     draft-03 (MIT >= 1.22, Windows): extension type 2, key usage 41
     MIT <= 1.21:                      extension type 1, key usage 42
@@ -30,8 +31,6 @@ from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.iakerb import IakerbVariant, decode_finished, encode_finished
 from kerbfirst.wire.krb5 import Checksum
 
-MAX_TRANSCRIPT = 1 << 20  # every token of one conversation; bounded by the hop cap too
-
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class FinishedParameters:
@@ -44,26 +43,6 @@ FINISHED = {
     IakerbVariant.MIT_OLD: FinishedParameters(GSS_EXTS_IAKERB_FINISHED_MIT_OLD,
                                               KU_IAKERB_FINISHED_MIT_OLD),
 }
-
-
-class Transcript:
-    """The IAKerb tokens of one conversation, in order, as sent and received."""
-
-    def __init__(self) -> None:
-        self.tokens: list[tuple[str, bytes]] = []  # ("sent" | "received", token)
-        self._size = 0
-
-    def add(self, direction: str, token: bytes) -> None:
-        self._size += len(token)
-        if self._size > MAX_TRANSCRIPT:
-            raise DefectiveCredential(f"IAKerb conversation exceeds {MAX_TRANSCRIPT} bytes")
-        self.tokens.append((direction, bytes(token)))
-
-    def data(self) -> bytes:
-        return b"".join(token for _, token in self.tokens)
-
-    def __len__(self) -> int:
-        return len(self.tokens)
 
 
 def make_finished(subkey: Key, transcript: bytes, variant: IakerbVariant) -> tuple[int, bytes]:

@@ -26,6 +26,7 @@ from kerbfirst.client.errors import KerberosError
 from kerbfirst.crypto import Key
 from kerbfirst.gss.checksum import ChannelBindings
 from kerbfirst.gss.errors import (
+    DefectiveCredential,
     DefectiveToken,
     GssError,
     KerberosErrorToken,
@@ -33,11 +34,12 @@ from kerbfirst.gss.errors import (
     NoCredential,
 )
 from kerbfirst.gss.framing import IAKERB_OID
-from kerbfirst.gss.iakerb_finished import Transcript, make_finished
+from kerbfirst.gss.iakerb_finished import make_finished
 from kerbfirst.gss.krb5 import DEFAULT_FLAGS, Krb5Initiator, Random
 from kerbfirst.gss.mechanism import StepResult
 from kerbfirst.gss.per_message import SecurityContext
 from kerbfirst.krb.names import parse_principal
+from kerbfirst.krb.transcript import Transcript
 from kerbfirst.wire.constants import (
     KRB_AP_ERR_IAKERB_KDC_NO_RESPONSE,
     KRB_AP_ERR_IAKERB_KDC_NOT_FOUND,
@@ -111,7 +113,7 @@ class IakerbInitiator:
         if tgt is not None:
             self.realm = self.realm or tgt.crealm
         self._service = service
-        self.transcript = Transcript()
+        self.transcript = Transcript(error=DefectiveCredential)
         self._state = _State.START
         self._as: AsExchange | None = None
         self._tgs: TgsExchange | None = None
