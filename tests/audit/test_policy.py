@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kerbfirst.policy import Flow, Mode, Policy, PolicyError
+from kerbfirst.policy import Mode, NtlmAttempt, Policy, PolicyError
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "ntlm-policy.toml"
 
@@ -38,23 +38,23 @@ def test_example_file_parses() -> None:
 def test_enforce_blocks_and_exception_saves() -> None:
     p = policy()
     now = datetime(2025, 5, 1, tzinfo=UTC)
-    d = p.decide(Flow("WS1", "FS01"), now)
+    d = p.decide(NtlmAttempt("WS1", "FS01"), now)
     assert (d.allowed, d.would_block, d.exception) == (False, True, None)
     assert "estate-wide" in d.reason
-    d = p.decide(Flow("WS1", "prn03.corp.example"), now)  # NetBIOS pattern matches FQDN
+    d = p.decide(NtlmAttempt("WS1", "prn03.corp.example"), now)  # NetBIOS pattern matches FQDN
     assert (d.allowed, d.would_block) == (True, False)
     assert d.exception is not None and d.exception.owner == "print-team"
 
 
 def test_audit_mode_allows_but_reports() -> None:
-    d = policy(mode="audit").decide(Flow("WS1", "FS01"), date(2025, 5, 1))
+    d = policy(mode="audit").decide(NtlmAttempt("WS1", "FS01"), date(2025, 5, 1))
     assert (d.allowed, d.would_block) == (True, True)
 
 
 def test_exception_expiry_is_inclusive_then_blocks() -> None:
     p = policy()
-    assert p.decide(Flow("WS1", "PRN03"), date(2025, 6, 30)).allowed
-    d = p.decide(Flow("WS1", "PRN03"), date(2025, 7, 1))
+    assert p.decide(NtlmAttempt("WS1", "PRN03"), date(2025, 6, 30)).allowed
+    d = p.decide(NtlmAttempt("WS1", "PRN03"), date(2025, 7, 1))
     assert (d.allowed, d.would_block) == (False, True)
     assert "expired on 2025-06-30" in d.reason
     assert p.active_exceptions(date(2025, 7, 1)) == []
@@ -63,34 +63,34 @@ def test_exception_expiry_is_inclusive_then_blocks() -> None:
 def test_scope_servers_and_clients() -> None:
     p = policy(scope={"servers": ["*.legacy.example", "FS01"], "clients": ["KIOSK*"]}, exception=[])
     day = date(2025, 1, 1)
-    assert p.decide(Flow("WS1", "app.legacy.example"), day).would_block
-    assert p.decide(Flow("WS1", "fs01"), day).would_block
-    assert p.decide(Flow("kiosk7", "anything"), day).would_block
-    d = p.decide(Flow("WS1", "SQL02"), day)
+    assert p.decide(NtlmAttempt("WS1", "app.legacy.example"), day).would_block
+    assert p.decide(NtlmAttempt("WS1", "fs01"), day).would_block
+    assert p.decide(NtlmAttempt("kiosk7", "anything"), day).would_block
+    d = p.decide(NtlmAttempt("WS1", "SQL02"), day)
     assert (d.allowed, d.would_block, d.reason) == (True, False, "not in the blocking scope")
     # a pattern with a dot is not shortened: FS01.other does not match FS01.corp
     p2 = policy(scope={"servers": ["fs01.other"]}, exception=[])
-    assert not p2.decide(Flow("WS1", "FS01.corp"), day).would_block
+    assert not p2.decide(NtlmAttempt("WS1", "FS01.corp"), day).would_block
 
 
 def test_exception_narrowed_by_client_and_user() -> None:
     exc = dict(EXC, target="SQL02*", client="WS00*", user="CORP\\svc_*")
     p = policy(exception=[exc])
     day = date(2025, 1, 1)
-    assert p.decide(Flow("WS001", "SQL02", "svc_backup", "corp"), day).allowed
-    assert not p.decide(Flow("WS001", "SQL02", "alice", "CORP"), day).allowed
-    assert not p.decide(Flow("LAB1", "SQL02", "svc_backup", "CORP"), day).allowed
+    assert p.decide(NtlmAttempt("WS001", "SQL02", "svc_backup", "corp"), day).allowed
+    assert not p.decide(NtlmAttempt("WS001", "SQL02", "alice", "CORP"), day).allowed
+    assert not p.decide(NtlmAttempt("LAB1", "SQL02", "svc_backup", "CORP"), day).allowed
     exc_user_only = dict(EXC, target="SQL02", user="svc_backup")
     assert policy(exception=[exc_user_only]).decide(
-        Flow("X", "SQL02", "SVC_BACKUP", "OTHER"), day
+        NtlmAttempt("X", "SQL02", "SVC_BACKUP", "OTHER"), day
     ).allowed
 
 
 def test_ntlmv1_is_refused_even_with_exception() -> None:
-    d = policy().decide(Flow("WS1", "PRN03", ntlmv1=True), date(2025, 1, 1))
+    d = policy().decide(NtlmAttempt("WS1", "PRN03", ntlmv1=True), date(2025, 1, 1))
     assert (d.allowed, d.would_block, d.exception) == (False, True, None)
     lenient = policy(refuse_ntlmv1=False)
-    assert lenient.decide(Flow("WS1", "PRN03", ntlmv1=True), date(2025, 1, 1)).allowed
+    assert lenient.decide(NtlmAttempt("WS1", "PRN03", ntlmv1=True), date(2025, 1, 1)).allowed
 
 
 @pytest.mark.parametrize(

@@ -23,8 +23,7 @@ from rich.text import Text
 from kerbfirst.audit.analytics import Flow
 from kerbfirst.audit.events import Cause
 from kerbfirst.audit.export import narrowed_note
-from kerbfirst.policy import Decision, ExceptionEntry, Policy, PolicyError
-from kerbfirst.policy import Flow as PolicyFlow
+from kerbfirst.policy import Decision, ExceptionEntry, NtlmAttempt, Policy, PolicyError
 
 MAX_POLICY_BYTES = 1 << 20  # a policy file is hand-written; refuse anything absurd
 
@@ -96,10 +95,10 @@ class Simulation(NamedTuple):
     exceptions_narrowed: list[NarrowedUse]
 
 
-def _policy_flow(f: Flow) -> PolicyFlow:
+def _policy_flow(f: Flow) -> NtlmAttempt:
     # The longest form of the server's name seen: a NetBIOS pattern matches an FQDN, and
     # an FQDN pattern needs one.
-    return PolicyFlow(f.client, f.server_name or f.server, f.user, f.domain,
+    return NtlmAttempt(f.client, f.server_name or f.server, f.user, f.domain,
                       f.cause == Cause.NTLMV1_OR_LM)
 
 

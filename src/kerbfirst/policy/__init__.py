@@ -3,10 +3,10 @@
 from kerbfirst.policy.ntlm import (
     Decision,
     ExceptionEntry,
-    Flow,
     Mode,
+    NtlmAttempt,
     Policy,
     PolicyError,
 )
 
-__all__ = ["Decision", "ExceptionEntry", "Flow", "Mode", "Policy", "PolicyError"]
+__all__ = ["Decision", "ExceptionEntry", "Mode", "NtlmAttempt", "Policy", "PolicyError"]

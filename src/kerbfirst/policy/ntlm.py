@@ -70,8 +70,9 @@ def _match_account(pattern: str, user: str, domain: str) -> bool:
     return fnmatch.fnmatchcase(user.casefold(), pattern.casefold())
 
 
-class Flow(NamedTuple):
-    """One NTLM flow as the policy sees it: who (client, account) reaches what (server)."""
+class NtlmAttempt(NamedTuple):
+    """One NTLM authentication as the policy sees it: who (client, account) reaches what
+    (server). (audit.analytics.Flow is the aggregate the workbench counts.)"""
 
     client: str
     server: str
@@ -96,7 +97,7 @@ class ExceptionEntry:
     def expired(self, today: date) -> bool:
         return today > self.expires
 
-    def matches(self, flow: Flow) -> bool:
+    def matches(self, flow: NtlmAttempt) -> bool:
         if not _match_name(self.target, flow.server):
             return False
         if self.client is not None and not _match_name(self.client, flow.client):
@@ -133,7 +134,7 @@ class Policy:
         """Validate a parsed policy file; PolicyError names what is wrong and where."""
         return _parse_policy(data)
 
-    def scope_reason(self, flow: Flow) -> str | None:
+    def scope_reason(self, flow: NtlmAttempt) -> str | None:
         """Why the flow is in the blocking scope, or None when it is not."""
         if self.block_estate:
             return "NTLM is blocked estate-wide"
@@ -149,7 +150,7 @@ class Policy:
         today = _day(now)
         return [e for e in self.exceptions if not e.expired(today)]
 
-    def decide(self, flow: Flow, now: date | datetime) -> Decision:
+    def decide(self, flow: NtlmAttempt, now: date | datetime) -> Decision:
         today = _day(now)
         scope = self.scope_reason(flow)
         if scope is None:
