@@ -10,7 +10,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from kerbfirst.wire import constants as c
+from kerbfirst.wire.constants import (
+    APP_AUTHENTICATOR,
+    APP_ENC_AP_REP_PART,
+    APP_ENC_AS_REP_PART,
+    APP_ENC_TGS_REP_PART,
+    APP_ENC_TICKET_PART,
+    APP_TICKET,
+    KRB_AP_REP,
+    KRB_AP_REQ,
+    KRB_AS_REP,
+    KRB_AS_REQ,
+    KRB_ERROR,
+    KRB_TGS_REP,
+    KRB_TGS_REQ,
+)
 from kerbfirst.wire.der import (
     SHORT_HEADERS,
     EncodeError,
@@ -164,7 +178,7 @@ def ticket(t: Ticket) -> bytes:
     if t.raw is not None:
         return t.raw
     return application(
-        c.APP_TICKET,
+        APP_TICKET,
         _fields(
             encode_int32(t.tkt_vno),  # [0]
             encode_kerberos_string(t.realm),  # [1]
@@ -177,7 +191,7 @@ def ticket(t: Ticket) -> bytes:
 def enc_ticket_part(t: EncTicketPart) -> bytes:
     ad = t.authorization_data
     return application(
-        c.APP_ENC_TICKET_PART,
+        APP_ENC_TICKET_PART,
         _fields(
             encode_kerberos_flags(t.flags),  # [0]
             encryption_key(t.key),  # [1]
@@ -214,7 +228,7 @@ def kdc_req_body(b: KdcReqBody) -> bytes:
 
 def kdc_req(r: KdcReq) -> bytes:
     """AS-REQ or TGS-REQ by msg_type; req-body is encoded from the fields (DER is canonical)."""
-    if r.msg_type not in (c.KRB_AS_REQ, c.KRB_TGS_REQ):
+    if r.msg_type not in (KRB_AS_REQ, KRB_TGS_REQ):
         raise EncodeError(f"KDC-REQ msg_type must be 10 (AS) or 12 (TGS), not {r.msg_type}")
     # KDC-REQ's first tag is [1] (RFC 4120 5.4.1).
     return application(
@@ -230,7 +244,7 @@ def kdc_req(r: KdcReq) -> bytes:
 
 
 def kdc_rep(r: KdcRep) -> bytes:
-    if r.msg_type not in (c.KRB_AS_REP, c.KRB_TGS_REP):
+    if r.msg_type not in (KRB_AS_REP, KRB_TGS_REP):
         raise EncodeError(f"KDC-REP msg_type must be 11 (AS) or 13 (TGS), not {r.msg_type}")
     return application(
         r.msg_type,
@@ -247,7 +261,7 @@ def kdc_rep(r: KdcRep) -> bytes:
 
 
 def enc_kdc_rep_part(p: EncKdcRepPart) -> bytes:
-    if p.app_tag not in (c.APP_ENC_AS_REP_PART, c.APP_ENC_TGS_REP_PART):
+    if p.app_tag not in (APP_ENC_AS_REP_PART, APP_ENC_TGS_REP_PART):
         raise EncodeError(f"EncKDCRepPart app_tag must be 25 or 26, not {p.app_tag}")
     return application(
         p.app_tag,
@@ -271,7 +285,7 @@ def enc_kdc_rep_part(p: EncKdcRepPart) -> bytes:
 
 def ap_req(r: ApReq) -> bytes:
     return application(
-        c.KRB_AP_REQ,
+        KRB_AP_REQ,
         _fields(
             encode_int32(r.pvno),  # [0]
             encode_int32(r.msg_type),  # [1]
@@ -285,7 +299,7 @@ def ap_req(r: ApReq) -> bytes:
 def authenticator(a: Authenticator) -> bytes:
     ad = a.authorization_data
     return application(
-        c.APP_AUTHENTICATOR,
+        APP_AUTHENTICATOR,
         _fields(
             encode_int32(a.authenticator_vno),  # [0]
             encode_kerberos_string(a.crealm),  # [1]
@@ -302,7 +316,7 @@ def authenticator(a: Authenticator) -> bytes:
 
 def ap_rep(r: ApRep) -> bytes:
     return application(
-        c.KRB_AP_REP,
+        KRB_AP_REP,
         _fields(
             encode_int32(r.pvno),  # [0]
             encode_int32(r.msg_type),  # [1]
@@ -313,7 +327,7 @@ def ap_rep(r: ApRep) -> bytes:
 
 def enc_ap_rep_part(p: EncApRepPart) -> bytes:
     return application(
-        c.APP_ENC_AP_REP_PART,
+        APP_ENC_AP_REP_PART,
         _fields(
             encode_kerberos_time(p.ctime),  # [0]
             encode_microseconds(p.cusec),  # [1]
@@ -325,7 +339,7 @@ def enc_ap_rep_part(p: EncApRepPart) -> bytes:
 
 def krb_error(e: KrbError) -> bytes:
     return application(
-        c.KRB_ERROR,
+        KRB_ERROR,
         _fields(
             encode_int32(e.pvno),  # [0]
             encode_int32(e.msg_type),  # [1]
