@@ -9,9 +9,9 @@ comes from worker processes, as with MIT krb5kdc's `-w`.
 
 The thread waits in a selector on a wake-up socket and on the UDP sockets it was given
 (`add_reader`): datagrams are read, answered and replied to here, without the event
-loop. Measured: handing each datagram from the loop to this thread and back cost about
-as much CPU as the KDC's own work on an AS-REQ (a Task, two thread switches and GIL
-hand-offs per request). Stream requests still come from the loop, as jobs (`call`).
+loop: handing each datagram from the loop to this thread and back would add a Task, two
+thread switches and two GIL hand-offs to every request (bench/kdc_bench.py measures the
+KDC's rate). Stream requests still come from the loop, as jobs (`call`).
 
 A daemon thread (not concurrent.futures) so that a handler stuck forever cannot keep
 the process from exiting after the grace period.
