@@ -27,18 +27,18 @@ sys.path[:0] = [str(ROOT / "src"), str(ROOT / "tests")]
 
 from iakerb.iakerb_env import ALICE_PASSWORD, REALM, SERVICE, key_lookup, make_realm  # noqa: E402
 from kerbfirst.client import AsExchange, TgsExchange  # noqa: E402
-from kerbfirst.gss.acceptor import Krb5Acceptor  # noqa: E402
 from kerbfirst.gss.iakerb import (  # noqa: E402
     ForwardToKdc,
     IakerbAcceptor,
     IakerbInitiator,
     IakerbVariant,
 )
-from kerbfirst.gss.krb5 import Krb5Initiator  # noqa: E402
+from kerbfirst.gss.krb5_acceptor import Krb5Acceptor  # noqa: E402
+from kerbfirst.gss.krb5_initiator import Krb5Initiator  # noqa: E402
 from kerbfirst.gss.mechanism import Krb5AcceptorMechanism, Krb5InitiatorMechanism  # noqa: E402
 from kerbfirst.gss.replay import ReplayCache  # noqa: E402
 from kerbfirst.net.iakerb_proxy import KdcForwarder  # noqa: E402
-from kerbfirst.net.iakerb_sample import (  # noqa: E402
+from kerbfirst.net.iakerb_server import (  # noqa: E402
     run_mechanism_client,
     start_mechanism_server,
 )

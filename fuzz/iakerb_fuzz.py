@@ -40,7 +40,7 @@ with atheris.instrument_imports():
     )
     from kerbfirst.gss.iakerb_negotiate import IakerbServiceAcceptor
     from kerbfirst.gss.replay import ReplayCache
-    from kerbfirst.gss.spnego import krb5_factory
+    from kerbfirst.gss.spnego_acceptor import krb5_factory
     from kerbfirst.wire import iakerb as wire_iakerb
     from kerbfirst.wire import spnego as wire_spnego
 

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from kerbfirst.crypto import Key, encrypt
-from kerbfirst.gss.acceptor import Krb5Acceptor
-from kerbfirst.gss.krb5 import Krb5Initiator
+from kerbfirst.gss.krb5_acceptor import Krb5Acceptor
+from kerbfirst.gss.krb5_initiator import Krb5Initiator
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.wire.constants import KU_KDC_REP_TICKET, NT_PRINCIPAL, NT_SRV_HST
 from kerbfirst.wire.krb5 import (

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from kerbfirst.crypto import Key
-from kerbfirst.gss.acceptor import Krb5Acceptor
 from kerbfirst.gss.errors import (
     BadMechanism,
     CredentialsExpired,
@@ -20,8 +19,9 @@ from kerbfirst.gss.errors import (
     KerberosErrorToken,
     NoCredential,
 )
-from kerbfirst.gss.framing import KRB5_OID, unframe_krb5
-from kerbfirst.gss.krb5 import Krb5Initiator
+from kerbfirst.gss.krb5_acceptor import Krb5Acceptor
+from kerbfirst.gss.krb5_initiator import Krb5Initiator
+from kerbfirst.gss.krb5_tokens import KRB5_OID, unframe_krb5
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.wire.krb5 import KrbError
 

@@ -9,10 +9,10 @@ from datetime import datetime
 
 import pytest
 
-from kerbfirst.gss.acceptor import Krb5Acceptor
 from kerbfirst.gss.errors import KerberosErrorToken
+from kerbfirst.gss.krb5_acceptor import Krb5Acceptor
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.net.gss_sample import (
+from kerbfirst.net.gss_stream import (
     TOKEN_CONTEXT,
     TOKEN_CONTEXT_NEXT,
     TOKEN_NOOP,

@@ -20,16 +20,16 @@ from typing import Any
 import pytest
 
 from kerbfirst.crypto import Key
-from kerbfirst.gss.acceptor import Krb5Acceptor
 from kerbfirst.gss.checksum import (
     GSS_C_CONF_FLAG,
     GSS_C_INTEG_FLAG,
     GSS_C_REPLAY_FLAG,
     GSS_C_SEQUENCE_FLAG,
 )
-from kerbfirst.gss.krb5 import DEFAULT_FLAGS, Krb5Initiator
+from kerbfirst.gss.krb5_acceptor import Krb5Acceptor
+from kerbfirst.gss.krb5_initiator import DEFAULT_FLAGS, Krb5Initiator
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.net.gss_sample import (
+from kerbfirst.net.gss_stream import (
     ReceivedMessage,
     run_client,
     start_server,

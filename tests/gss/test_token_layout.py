@@ -10,7 +10,7 @@ import pytest
 from kerbfirst.crypto import decrypt, get_profile
 from kerbfirst.gss.checksum import ChannelBindings, GssChecksum
 from kerbfirst.gss.errors import BadMechanism, DefectiveToken
-from kerbfirst.gss.framing import KRB5_OID, MAX_TOKEN_SIZE, frame, unframe_krb5
+from kerbfirst.gss.krb5_tokens import KRB5_OID, MAX_TOKEN_SIZE, frame, unframe_krb5
 from kerbfirst.wire.krb5 import ApReq, Authenticator
 
 from .fixtures import NOW, pair

@@ -8,10 +8,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from kerbfirst.gss.mechanism import Mechanism
-from kerbfirst.net.gss_sample import ReceivedMessage
+from kerbfirst.gss.mechanism import MechContext
+from kerbfirst.net.gss_stream import ReceivedMessage
 from kerbfirst.net.iakerb_proxy import KdcForwarder
-from kerbfirst.net.iakerb_sample import start_mechanism_server
+from kerbfirst.net.iakerb_server import start_mechanism_server
 from peerlib import (
     free_port,
     peer_env,
@@ -37,7 +37,7 @@ def client_conf(tmp: Path, realm: str, kdc: str = "127.0.0.1:9", host: str = HOS
 
 
 async def gss_client_against(
-    new_acceptor: Callable[[str], Mechanism], forwarder: KdcForwarder, env: dict[str, str],
+    new_acceptor: Callable[[str], MechContext], forwarder: KdcForwarder, env: dict[str, str],
     *, user: str, password: str, message: str, extra: list[str] | None = None,
     received: list[ReceivedMessage] | None = None, service: str = f"host@{HOST}",
 ) -> tuple[int, str]:

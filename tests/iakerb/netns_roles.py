@@ -25,7 +25,7 @@ from kdc.memory_realm import REALM, make_realm
 from kerbfirst.gss.iakerb import IakerbAcceptor, IakerbAuditEvent
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.net.iakerb_proxy import KdcForwarder
-from kerbfirst.net.iakerb_sample import start_mechanism_server
+from kerbfirst.net.iakerb_server import start_mechanism_server
 from kerbfirst.net.kdc_server import KdcServer, KdcServerConfig
 
 

@@ -31,9 +31,9 @@ from kerbfirst.gss.iakerb import (
 )
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.krb.names import Principal
-from kerbfirst.net.gss_sample import ReceivedMessage
+from kerbfirst.net.gss_stream import ReceivedMessage
 from kerbfirst.net.iakerb_proxy import KdcForwarder
-from kerbfirst.net.iakerb_sample import run_mechanism_client
+from kerbfirst.net.iakerb_server import run_mechanism_client
 from kerbfirst.net.kdc_server import KdcServer, KdcServerConfig
 from kerbfirst.store.keytab import KeytabEntry, keytab_key_lookup, write_keytab
 from kerbfirst.wire.constants import NT_SRV_HST
@@ -228,7 +228,7 @@ def test_mit_acceptor_with_an_unknown_realm_just_closes(mit_realm: Any, tmp_path
     the context fails without a token and gss-server logs "ASN.1 structure is missing a
     required field". Our initiator must see a clean failure; our acceptor, in the same
     case, does send 85 (test_refusals, test_server_refusals)."""
-    from kerbfirst.net.gss_sample import SampleProtocolError
+    from kerbfirst.net.gss_stream import SampleProtocolError
 
     ini = IakerbInitiator(service=MIT_SERVICE, client="user", realm="NOWHERE.TEST",
                           password="irrelevant", random=os.urandom,

@@ -24,7 +24,7 @@ from kerbfirst.gss.iakerb import (
     IakerbVariant,
     KdcFailure,
 )
-from kerbfirst.gss.krb5 import Krb5Initiator
+from kerbfirst.gss.krb5_initiator import Krb5Initiator
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.wire.constants import (
     KRB_AP_ERR_BAD_INTEGRITY,

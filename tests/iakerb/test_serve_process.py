@@ -22,10 +22,10 @@ from pathlib import Path
 from kdc.memory_realm import run_as
 from kerbfirst.client import Credential, TgsExchange
 from kerbfirst.gss.iakerb import IakerbInitiator
-from kerbfirst.gss.krb5 import Krb5Initiator
+from kerbfirst.gss.krb5_initiator import Krb5Initiator
 from kerbfirst.krb.names import Principal
-from kerbfirst.net.gss_sample import TOKEN_CONTEXT, TOKEN_CONTEXT_NEXT, TOKEN_NOOP
-from kerbfirst.net.iakerb_sample import run_mechanism_client
+from kerbfirst.net.gss_stream import TOKEN_CONTEXT, TOKEN_CONTEXT_NEXT, TOKEN_NOOP
+from kerbfirst.net.iakerb_server import run_mechanism_client
 from kerbfirst.net.kdc_server import KdcServer, KdcServerConfig
 from kerbfirst.store.keytab import KeytabEntry, write_keytab
 from kerbfirst.wire.constants import NT_SRV_HST

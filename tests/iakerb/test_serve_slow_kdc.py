@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from kerbfirst.gss.iakerb import IakerbInitiator
-from kerbfirst.net.iakerb_sample import run_mechanism_client
+from kerbfirst.net.iakerb_server import run_mechanism_client
 from kerbfirst.wire.iakerb import decode_iakerb_token
 
 from .test_serve_process import KF, MIT_122_DISCOVERY, Serve, _exchange

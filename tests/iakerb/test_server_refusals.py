@@ -17,9 +17,9 @@ import pytest
 
 from kerbfirst.gss.iakerb import IakerbAcceptor, IakerbAuditEvent
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.net.gss_sample import TOKEN_CONTEXT, TOKEN_CONTEXT_NEXT, TOKEN_NOOP
+from kerbfirst.net.gss_stream import TOKEN_CONTEXT, TOKEN_CONTEXT_NEXT, TOKEN_NOOP
 from kerbfirst.net.iakerb_proxy import KdcForwarder
-from kerbfirst.net.iakerb_sample import start_mechanism_server
+from kerbfirst.net.iakerb_server import start_mechanism_server
 from kerbfirst.store.audit_log import JsonLinesAuditLog
 from peerlib import run_gss_client
 

@@ -10,10 +10,10 @@ import pytest
 from kdc.memory_realm import run_as
 from kerbfirst.client import Credential, TgsExchange
 from kerbfirst.gss.iakerb import IakerbAuditEvent, IakerbInitiator, IakerbOutcome
-from kerbfirst.gss.krb5 import Krb5Initiator
+from kerbfirst.gss.krb5_initiator import Krb5Initiator
 from kerbfirst.gss.mechanism import Krb5InitiatorMechanism
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.gss.spnego import SpnegoAcceptor, krb5_factory
+from kerbfirst.gss.spnego_acceptor import SpnegoAcceptor, krb5_factory
 from kerbfirst.gss.spnego_initiator import BadMechanismListUnprotected, SpnegoInitiator
 from kerbfirst.wire.gss_framing import OID_IAKERB, OID_KRB5
 

@@ -19,11 +19,11 @@ import pytest
 from kerbfirst.gss.iakerb import IakerbAcceptor, IakerbAuditEvent, IakerbInitiator, IakerbOutcome
 from kerbfirst.gss.iakerb_negotiate import IakerbServiceAcceptor
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.gss.spnego import krb5_factory
+from kerbfirst.gss.spnego_acceptor import krb5_factory
 from kerbfirst.gss.spnego_initiator import SpnegoInitiator
-from kerbfirst.net.gss_sample import ReceivedMessage
+from kerbfirst.net.gss_stream import ReceivedMessage
 from kerbfirst.net.iakerb_proxy import KdcForwarder
-from kerbfirst.net.iakerb_sample import run_mechanism_client, start_mechanism_server
+from kerbfirst.net.iakerb_server import run_mechanism_client, start_mechanism_server
 from kerbfirst.net.kdc_server import KdcServer, KdcServerConfig
 from kerbfirst.wire.gss_framing import OID_IAKERB, OID_SPNEGO
 from peerlib import require_program, run_gss_client

@@ -12,11 +12,11 @@ import pytest
 from kerbfirst.crypto import Key, decrypt, string_to_key
 from kerbfirst.gss.checksum import GSS_C_REPLAY_FLAG, GSS_C_SEQUENCE_FLAG
 from kerbfirst.gss.errors import GapToken
-from kerbfirst.gss.framing import IAKERB_OID, KRB5_OID, frame, unframe_krb5
 from kerbfirst.gss.iakerb import ForwardToKdc, IakerbAcceptor, IakerbInitiator
+from kerbfirst.gss.krb5_tokens import IAKERB_OID, KRB5_OID, frame, unframe_krb5
 from kerbfirst.gss.per_message import ContextKeys, SecurityContext
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.gss.spnego import MicState, SpnegoAcceptor
+from kerbfirst.gss.spnego_acceptor import MicState, SpnegoAcceptor
 from kerbfirst.wire.constants import (
     KU_AP_REP_ENC_PART,
     KU_AS_REP_ENC_PART,

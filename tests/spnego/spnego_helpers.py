@@ -9,10 +9,10 @@ from typing import Any
 
 from gss.fixtures import CLIENT, NOW, REALM, counter_random, keys, lookup_for, make_ticket
 from kerbfirst.gss.errors import DefectiveToken
-from kerbfirst.gss.krb5 import Krb5Initiator
-from kerbfirst.gss.mechanism import Krb5InitiatorMechanism, Mechanism
+from kerbfirst.gss.krb5_initiator import Krb5Initiator
+from kerbfirst.gss.mechanism import Krb5InitiatorMechanism, MechContext
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.gss.spnego import MechanismFactory, SpnegoAcceptor, krb5_factory
+from kerbfirst.gss.spnego_acceptor import MechanismFactory, SpnegoAcceptor, krb5_factory
 from kerbfirst.gss.spnego_initiator import SpnegoInitiator
 from kerbfirst.wire.gss_framing import OID_IAKERB, OID_KRB5, OID_NTLMSSP
 
@@ -20,8 +20,8 @@ SERVICE_KEY, SESSION_KEY = keys(18)
 TICKET = make_ticket(SERVICE_KEY, SESSION_KEY)
 
 
-def krb5_initiator(oid: str = OID_KRB5, *, seed: bytes = b"ini", **kw: Any) -> Mechanism:
-    """Our krb5 initiator behind the Mechanism interface; with oid=OID_IAKERB it frames its
+def krb5_initiator(oid: str = OID_KRB5, *, seed: bytes = b"ini", **kw: Any) -> MechContext:
+    """Our krb5 initiator behind the MechContext interface; with oid=OID_IAKERB it frames its
     AP-REQ as IAKerb's final token does (a client that already holds the service ticket)."""
     ini = Krb5Initiator(ticket=TICKET, session_key=SESSION_KEY, client=CLIENT,
                         client_realm=REALM, now=NOW, random=counter_random(seed),

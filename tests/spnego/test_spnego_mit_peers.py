@@ -27,12 +27,12 @@ import pytest
 from gss.test_mit_peers import HOST, REALM, SERVICE, TIMEOUT, _service_ticket, _wait_listening
 from gss.test_mit_peers import realm as gss_realm
 from kerbfirst.gss.errors import GssError
-from kerbfirst.gss.krb5 import Krb5Initiator
+from kerbfirst.gss.krb5_initiator import Krb5Initiator
 from kerbfirst.gss.mechanism import Krb5InitiatorMechanism
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.gss.spnego import SpnegoAcceptor, krb5_factory
+from kerbfirst.gss.spnego_acceptor import SpnegoAcceptor, krb5_factory
 from kerbfirst.gss.spnego_initiator import SpnegoInitiator
-from kerbfirst.net.gss_sample import (
+from kerbfirst.net.gss_stream import (
     TOKEN_CONTEXT,
     TOKEN_CONTEXT_NEXT,
     TOKEN_DATA,

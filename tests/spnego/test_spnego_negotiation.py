@@ -13,7 +13,7 @@ from gss.fixtures import NOW, counter_random
 from kerbfirst.crypto import Key
 from kerbfirst.gss.errors import BadMic, DefectiveToken, GssError, NoCredential
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.gss.spnego import SpnegoAcceptor, krb5_factory
+from kerbfirst.gss.spnego_acceptor import SpnegoAcceptor, krb5_factory
 from kerbfirst.gss.spnego_initiator import BadMechanismListUnprotected, SpnegoInitiator
 from kerbfirst.gss.spnego_select import (
     DowngradeRefused,

@@ -10,7 +10,7 @@ from spnego_helpers import acceptor
 
 from gss.fixtures import NOW
 from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure
-from kerbfirst.gss.spnego import SpnegoAcceptor
+from kerbfirst.gss.spnego_acceptor import SpnegoAcceptor
 from kerbfirst.gss.spnego_select import (
     DowngradeRefused,
     NegotiationRejected,

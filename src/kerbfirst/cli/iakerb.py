@@ -27,9 +27,9 @@ from kerbfirst.cli.fields import kv
 from kerbfirst.cli.localkdc import _config, _fail, _open_store, console, kdc_policy, out
 from kerbfirst.gss.iakerb import IakerbAcceptor, IakerbAuditEvent
 from kerbfirst.gss.iakerb_negotiate import IakerbServiceAcceptor
-from kerbfirst.gss.spnego import krb5_factory
+from kerbfirst.gss.spnego_acceptor import krb5_factory
 from kerbfirst.kdc.service import Kdc
-from kerbfirst.net.gss_sample import ReceivedMessage
+from kerbfirst.net.gss_stream import ReceivedMessage
 from kerbfirst.net.iakerb_proxy import KdcForwarder, RouteSpec
 from kerbfirst.net.iakerb_rcache import (
     DEFAULT_SLOTS,
@@ -37,7 +37,7 @@ from kerbfirst.net.iakerb_rcache import (
     ReplayFileError,
     default_replay_cache_path,
 )
-from kerbfirst.net.iakerb_sample import DEFAULT_MAX_CONNECTIONS, start_mechanism_server
+from kerbfirst.net.iakerb_server import DEFAULT_MAX_CONNECTIONS, start_mechanism_server
 from kerbfirst.net.kdc_address import parse_kdc_address
 from kerbfirst.store.audit_log import JsonLinesAuditLog
 from kerbfirst.store.binary import FileFormatError

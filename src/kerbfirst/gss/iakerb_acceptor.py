@@ -26,7 +26,6 @@ from datetime import datetime, timedelta
 from typing import NoReturn
 
 from kerbfirst.crypto import Key
-from kerbfirst.gss.acceptor import DEFAULT_SKEW, Krb5Acceptor
 from kerbfirst.gss.checksum import ChannelBindings, GssChecksum
 from kerbfirst.gss.errors import (
     DefectiveCredential,
@@ -35,14 +34,15 @@ from kerbfirst.gss.errors import (
     GssError,
     NoContext,
 )
-from kerbfirst.gss.framing import IAKERB_OID, KRB5_OID, MS_KRB5_OID, frame, unframe_krb5
 from kerbfirst.gss.iakerb_audit import IakerbAuditEvent, IakerbOutcome
 from kerbfirst.gss.iakerb_finished import (
     FinishedMismatch,
     FinishedMissing,
     verify_finished,
 )
-from kerbfirst.gss.krb5 import Random, split_time
+from kerbfirst.gss.krb5_acceptor import DEFAULT_SKEW, Krb5Acceptor
+from kerbfirst.gss.krb5_initiator import Random, split_time
+from kerbfirst.gss.krb5_tokens import IAKERB_OID, KRB5_OID, MS_KRB5_OID, frame, unframe_krb5
 from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, StepResult
 from kerbfirst.gss.per_message import SecurityContext
 from kerbfirst.gss.replay import ReplayCache
@@ -125,7 +125,7 @@ class IakerbAcceptor:
         self._pending: tuple[IakerbOutcome, int, str] | None = None  # last proxy failure
         self._reported = False
 
-    # ------------------------------------------------------------------ Mechanism
+    # ------------------------------------------------------------------ MechContext
 
     @property
     def complete(self) -> bool:

@@ -33,9 +33,9 @@ from kerbfirst.gss.errors import (
     NoContext,
     NoCredential,
 )
-from kerbfirst.gss.framing import IAKERB_OID
 from kerbfirst.gss.iakerb_finished import make_finished
-from kerbfirst.gss.krb5 import DEFAULT_FLAGS, Krb5Initiator, Random
+from kerbfirst.gss.krb5_initiator import DEFAULT_FLAGS, Krb5Initiator, Random
+from kerbfirst.gss.krb5_tokens import IAKERB_OID
 from kerbfirst.gss.mechanism import StepResult
 from kerbfirst.gss.per_message import SecurityContext
 from kerbfirst.krb.names import parse_principal
@@ -121,7 +121,7 @@ class IakerbInitiator:
         self._target_realm = ""  # realm of the outstanding KDC request
         self._cookie: bytes | None = None  # the acceptor's cookie, echoed (draft-03 3; MIT)
 
-    # ------------------------------------------------------------------ Mechanism
+    # ------------------------------------------------------------------ MechContext
 
     @property
     def complete(self) -> bool:

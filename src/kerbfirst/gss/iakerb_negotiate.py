@@ -17,7 +17,7 @@ from kerbfirst.gss.errors import NoContext
 from kerbfirst.gss.iakerb_acceptor import MAX_TOKEN, IakerbAcceptor
 from kerbfirst.gss.mechanism import KdcFailure, StepResult
 from kerbfirst.gss.per_message import SecurityContext
-from kerbfirst.gss.spnego import MechanismFactory, SpnegoAcceptor
+from kerbfirst.gss.spnego_acceptor import MechanismFactory, SpnegoAcceptor
 from kerbfirst.wire.gss_framing import OID_IAKERB, OID_KRB5, OID_KRB5_MS, OID_SPNEGO
 from kerbfirst.wire.spnego import framed_mech_oid
 

@@ -13,7 +13,7 @@ the token to send to the peer. Failures raise kerbfirst.gss.errors.GssError; its
 `output_token`, when set, is owed to the peer before closing.
 
 `context` is the established SecurityContext (get_mic/verify_mic/wrap/unwrap) once
-`complete`. The krb5 contexts of krb5.py/acceptor.py get thin adapters here.
+`complete`. The krb5 contexts of krb5_initiator.py/krb5_acceptor.py get thin adapters here.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ import dataclasses
 from datetime import datetime
 from typing import Protocol, runtime_checkable
 
-from kerbfirst.gss.acceptor import Krb5Acceptor
 from kerbfirst.gss.errors import NoContext
-from kerbfirst.gss.krb5 import Krb5Initiator
+from kerbfirst.gss.krb5_acceptor import Krb5Acceptor
+from kerbfirst.gss.krb5_initiator import Krb5Initiator
 from kerbfirst.gss.per_message import SecurityContext
 
 
@@ -50,7 +50,7 @@ StepResult = bytes | ForwardToKdc | None
 
 
 @runtime_checkable
-class Mechanism(Protocol):
+class MechContext(Protocol):
     """A GSS context of one mechanism, either side."""
 
     mech_oid: str
@@ -65,7 +65,7 @@ class Mechanism(Protocol):
 
 
 @runtime_checkable
-class ProxyingAcceptor(Mechanism, Protocol):
+class ProxyingAcceptor(MechContext, Protocol):
     """An acceptor whose `step` may return ForwardToKdc (IAKerb)."""
 
     def kdc_reply(self, reply: bytes | KdcFailure, *, now: datetime, kdc: str = "") -> bytes:
@@ -74,7 +74,7 @@ class ProxyingAcceptor(Mechanism, Protocol):
 
 
 class Krb5InitiatorMechanism:
-    """Krb5Initiator behind the Mechanism interface."""
+    """Krb5Initiator behind the MechContext interface."""
 
     def __init__(self, initiator: Krb5Initiator) -> None:
         self.initiator = initiator
@@ -98,7 +98,7 @@ class Krb5InitiatorMechanism:
 
 
 class Krb5AcceptorMechanism:
-    """Krb5Acceptor behind the Mechanism interface (mech_oid: the OID the AP-REQ used,
+    """Krb5Acceptor behind the MechContext interface (mech_oid: the OID the AP-REQ used,
     once accepted; krb5's until then)."""
 
     def __init__(self, acceptor: Krb5Acceptor, mech_oid: str) -> None:
@@ -127,7 +127,7 @@ __all__ = [
     "KdcFailure",
     "Krb5AcceptorMechanism",
     "Krb5InitiatorMechanism",
-    "Mechanism",
+    "MechContext",
     "ProxyingAcceptor",
     "StepResult",
 ]

@@ -21,7 +21,7 @@ from kerbfirst.crypto import IntegrityError, Key, decrypt, encrypt, get_profile,
 from kerbfirst.crypto import verify_checksum as crypto_verify_checksum
 from kerbfirst.gss.checksum import GSS_C_REPLAY_FLAG, GSS_C_SEQUENCE_FLAG
 from kerbfirst.gss.errors import BadMic, ContextExpired, DefectiveToken, NoContext
-from kerbfirst.gss.framing import MAX_TOKEN_SIZE, TOK_MIC, TOK_WRAP
+from kerbfirst.gss.krb5_tokens import MAX_TOKEN_SIZE, TOK_MIC, TOK_WRAP
 from kerbfirst.gss.sequence import SequenceWindow
 from kerbfirst.wire.constants import (
     KU_GSS_ACCEPTOR_SEAL,

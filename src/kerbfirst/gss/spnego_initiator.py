@@ -1,4 +1,4 @@
-"""The SPNEGO initiator (RFC 4178 3.2, 5), a sans-I/O state machine over `Mechanism`s.
+"""The SPNEGO initiator (RFC 4178 3.2, 5), a sans-I/O state machine over `MechContext`s.
 
     out = ini.step(None, now=now)          # framed NegTokenInit with the optimistic token
     out = ini.step(reply, now=now)         # ... NegTokenResp bytes or None, until ini.complete
@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from kerbfirst.gss.errors import BadMechanism, DefectiveToken, GssError, NoContext
-from kerbfirst.gss.mechanism import ForwardToKdc, Mechanism, StepResult
+from kerbfirst.gss.mechanism import ForwardToKdc, MechContext, StepResult
 from kerbfirst.gss.per_message import SecurityContext
-from kerbfirst.gss.spnego import MicState, defective
+from kerbfirst.gss.spnego_acceptor import MicState, defective
 from kerbfirst.gss.spnego_select import NegotiationRejected, canonical_oid
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.gss_framing import OID_SPNEGO
@@ -45,7 +45,7 @@ class SpnegoInitiator:
 
     mech_oid = OID_SPNEGO
 
-    def __init__(self, mechs: Sequence[Mechanism]) -> None:
+    def __init__(self, mechs: Sequence[MechContext]) -> None:
         oids = [m.mech_oid for m in mechs]
         if not mechs or len(mechs) > MAX_MECH_TYPES:
             raise ValueError(f"SPNEGO needs 1..{MAX_MECH_TYPES} mechanisms, got {len(mechs)}")
@@ -54,7 +54,7 @@ class SpnegoInitiator:
         self._mechs = list(mechs)
         self.offered: tuple[str, ...] = ()
         self.skipped: list[tuple[str, GssError]] = []  # mechanisms left out, and why
-        self.mech: Mechanism | None = None  # the selected mechanism, once known
+        self.mech: MechContext | None = None  # the selected mechanism, once known
         self.mic: MicState | None = None
         self._optimistic: bytes | None = None
         self._replies = 0
@@ -89,7 +89,7 @@ class SpnegoInitiator:
             raise
 
     def _init(self, now: datetime) -> bytes:
-        usable: list[Mechanism] = []
+        usable: list[MechContext] = []
         for mech in self._mechs:
             if usable:
                 usable.append(mech)

@@ -1,7 +1,7 @@
 """SPNEGO (RFC 4178) as sans-I/O state machines: the acceptor here, the initiator in
 spnego_initiator.py, mechanism selection and NTLM refusal in spnego_select.py.
 
-Both sides speak the `Mechanism` interface (gss/mechanism.py) and carry any mechanism that
+Both sides speak the `MechContext` interface (gss/mechanism.py) and carry any mechanism that
 does: kerbfirst's krb5 and IAKerb. kerbfirst has no NTLM mechanism; NTLM in an initiator's
 list is refused unless the acceptor's NTLM gate allows it and the caller supplied a factory.
 The exchange, as MIT krb5 and Windows run it:
@@ -24,10 +24,10 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from kerbfirst.gss.acceptor import DEFAULT_SKEW, Krb5Acceptor
 from kerbfirst.gss.errors import BadMechanism, BadMic, DefectiveToken, GssError, NoContext
-from kerbfirst.gss.krb5 import Random
-from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, Krb5AcceptorMechanism, Mechanism
+from kerbfirst.gss.krb5_acceptor import DEFAULT_SKEW, Krb5Acceptor
+from kerbfirst.gss.krb5_initiator import Random
+from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, Krb5AcceptorMechanism, MechContext
 from kerbfirst.gss.per_message import SecurityContext
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.gss.spnego_select import (
@@ -51,7 +51,7 @@ from kerbfirst.wire.spnego import (
 
 # Builds the acceptor-side context of one mechanism; called with the OID as the initiator
 # spelled it (so that Microsoft's krb5 OID is echoed back).
-MechanismFactory = Callable[[str], Mechanism]
+MechanismFactory = Callable[[str], MechContext]
 
 
 class MicState:
@@ -123,7 +123,7 @@ class SpnegoAcceptor:
         self.offered: tuple[str, ...] = ()
         self.selected: str | None = None  # the OID as the initiator spelled it
         self.first_choice = False
-        self.mech: Mechanism | None = None
+        self.mech: MechContext | None = None
         self.mic: MicState | None = None
         self._replies = 0
         self._complete = False
@@ -271,7 +271,7 @@ def krb5_factory(
     """A factory of krb5 acceptor contexts for SpnegoAcceptor. The AP-REQ may be framed with
     the krb5, Microsoft krb5 or IAKerb OID: MIT accepts all three for the final AP-REQ."""
 
-    def make(oid: str) -> Mechanism:
+    def make(oid: str) -> MechContext:
         acceptor = Krb5Acceptor(key_lookup=key_lookup, replay_cache=replay_cache,
                                 random=random, clock_skew=clock_skew, service=service,
                                 accepted_oids=accepted_oids)

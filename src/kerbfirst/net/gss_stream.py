@@ -25,9 +25,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from kerbfirst.gss.acceptor import Krb5Acceptor
 from kerbfirst.gss.errors import GssError
-from kerbfirst.gss.krb5 import Krb5Initiator
+from kerbfirst.gss.krb5_acceptor import Krb5Acceptor
+from kerbfirst.gss.krb5_initiator import Krb5Initiator
 from kerbfirst.gss.per_message import SecurityContext
 
 log = logging.getLogger(__name__)

@@ -1,5 +1,5 @@
 """The krb5 GSS-API mechanism's context establishment (RFC 4121 4.1, RFC 1964 1.1 framing):
-the initiator. The acceptor is in acceptor.py; established contexts in per_message.py.
+the initiator. The acceptor is in krb5_acceptor.py; established contexts in per_message.py.
 
 Initiator token: 60 .. 06 09 2a864886f712010202 | 01 00 | AP-REQ, whose authenticator carries
 the 0x8003 checksum (flags, channel-binding hash, extensions), a subkey and a sequence number.
@@ -30,7 +30,7 @@ from kerbfirst.gss.errors import (
     KerberosErrorToken,
     NoContext,
 )
-from kerbfirst.gss.framing import (
+from kerbfirst.gss.krb5_tokens import (
     KRB5_OID,
     MS_KRB5_OID,
     TOK_AP_REP,

@@ -1,4 +1,4 @@
-"""MIT's GSS sample-program protocol (net/gss_sample.py) for any Mechanism, IAKerb
+"""MIT's GSS sample-program protocol (net/gss_stream.py) for any mechanism context, IAKerb
 included: `gss-server -iakerb` / `gss-client -iakerb` interoperability.
 
 The server side resolves a proxying acceptor's ForwardToKdc effects (IAKerb, bare or inside
@@ -22,8 +22,8 @@ from datetime import datetime
 from kerbfirst.gss.errors import GssError
 from kerbfirst.gss.iakerb_acceptor import MAX_TOKEN
 from kerbfirst.gss.iakerb_negotiate import SPNEGO_OVERHEAD
-from kerbfirst.gss.mechanism import ForwardToKdc, Mechanism, ProxyingAcceptor
-from kerbfirst.net.gss_sample import (
+from kerbfirst.gss.mechanism import ForwardToKdc, MechContext, ProxyingAcceptor
+from kerbfirst.net.gss_stream import (
     DEFAULT_TIMEOUT,
     TOKEN_CONTEXT,
     TOKEN_CONTEXT_NEXT,
@@ -42,7 +42,7 @@ from kerbfirst.net.iakerb_proxy import KdcForwarder
 
 log = logging.getLogger(__name__)
 
-NewAcceptor = Callable[[str], Mechanism]  # peer "ip:port" -> a fresh acceptor
+NewAcceptor = Callable[[str], MechContext]  # peer "ip:port" -> a fresh acceptor
 DEFAULT_MAX_TOKEN = MAX_TOKEN + SPNEGO_OVERHEAD  # an IAKerb token inside SPNEGO
 DEFAULT_MAX_CONNECTIONS = 256
 _EMPTY = 16  # the sample protocol's NOOP announcement carries nothing
@@ -53,11 +53,11 @@ ESTABLISH_ROUNDS = 6
 
 
 async def run_mechanism_client(
-    host: str, port: int, mech: Mechanism, message: bytes, *, wrap: bool = True,
+    host: str, port: int, mech: MechContext, message: bytes, *, wrap: bool = True,
     encrypt: bool = True, mic: bool = True, timeout: float = DEFAULT_TIMEOUT,
     clock: Callable[[], datetime] = system_now,
 ) -> ClientResult:
-    """gss-client's session with an initiator Mechanism (IakerbInitiator, krb5 adapter)."""
+    """gss-client's session with an initiator MechContext (IakerbInitiator, krb5 adapter)."""
     async with asyncio.timeout(timeout):
         reader, writer = await asyncio.open_connection(host, port)
     try:
@@ -92,7 +92,7 @@ async def serve_mechanism_connection(
     """Serve one gss-client connection; never raises."""
     peername = writer.get_extra_info("peername")
     peer = f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else "unix"
-    acceptor: Mechanism | None = None
+    acceptor: MechContext | None = None
     try:
         flags, _ = await read_token(reader, timeout=timeout, max_size=_EMPTY)
         if not flags & TOKEN_NOOP or not flags & TOKEN_CONTEXT_NEXT:
@@ -119,7 +119,7 @@ async def serve_mechanism_connection(
 
 
 async def _establish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                     acceptor: Mechanism, forwarder: KdcForwarder | None,
+                     acceptor: MechContext, forwarder: KdcForwarder | None,
                      clock: Callable[[], datetime], timeout: float, peer: str,
                      max_token: int) -> None:
     while not acceptor.complete:

@@ -35,8 +35,7 @@ from kerbfirst.gss.errors import (
     NoContext,
     NoCredential,
 )
-from kerbfirst.gss.framing import TOK_AP_REP, TOK_AP_REQ, TOK_KRB_ERROR, frame, unframe_krb5
-from kerbfirst.gss.krb5 import (
+from kerbfirst.gss.krb5_initiator import (
     ACCEPTED_OIDS,
     Random,
     from_wire_key,
@@ -45,6 +44,7 @@ from kerbfirst.gss.krb5 import (
     split_time,
     to_wire_key,
 )
+from kerbfirst.gss.krb5_tokens import TOK_AP_REP, TOK_AP_REQ, TOK_KRB_ERROR, frame, unframe_krb5
 from kerbfirst.gss.per_message import ContextKeys, SecurityContext
 from kerbfirst.gss.replay import ReplayCache, ReplayCacheFull
 from kerbfirst.krb.key_usage import authenticator_usage
