@@ -21,9 +21,42 @@ from kerbfirst.kdc.preauth import (
     salt_text,
     unavailable,
 )
-from kerbfirst.kdc.request import Refusal, RequestState
+from kerbfirst.kdc.request import Refusal, RequestState, Verdict, offered_etypes_verdict
 from kerbfirst.krb.database import KeyEntry, PrincipalEntry
-from kerbfirst.wire import constants as c
+from kerbfirst.wire.constants import (
+    APP_ENC_AS_REP_PART,
+    DOMAIN_X500_COMPRESS,
+    KDC_ERR_BADOPTION,
+    KDC_ERR_C_PRINCIPAL_UNKNOWN,
+    KDC_ERR_CANNOT_POSTDATE,
+    KDC_ERR_CLIENT_REVOKED,
+    KDC_ERR_ETYPE_NOSUPP,
+    KDC_ERR_NAME_EXP,
+    KDC_ERR_POLICY,
+    KDC_ERR_PREAUTH_REQUIRED,
+    KDC_ERR_S_PRINCIPAL_UNKNOWN,
+    KDC_ERR_SERVICE_EXP,
+    KDC_ERR_WRONG_REALM,
+    KDC_OPT_ENC_TKT_IN_SKEY,
+    KDC_OPT_FORWARDABLE,
+    KDC_OPT_FORWARDED,
+    KDC_OPT_POSTDATED,
+    KDC_OPT_PROXIABLE,
+    KDC_OPT_PROXY,
+    KDC_OPT_RENEW,
+    KDC_OPT_RENEWABLE,
+    KDC_OPT_RENEWABLE_OK,
+    KDC_OPT_VALIDATE,
+    KRB_AS_REP,
+    KRB_ERR_GENERIC,
+    KU_AS_REP_ENC_PART,
+    PA_ETYPE_INFO2,
+    TKT_FLG_FORWARDABLE,
+    TKT_FLG_INITIAL,
+    TKT_FLG_PRE_AUTH,
+    TKT_FLG_PROXIABLE,
+    TKT_FLG_RENEWABLE,
+)
 from kerbfirst.wire.krb5 import (
     EncKdcRepPart,
     EncTicketPart,
@@ -37,13 +70,13 @@ from kerbfirst.wire.krb5 import (
 
 # RFC 4120 5.4.1: options that only make sense in a TGS-REQ (MIT: AS_INVALID_OPTIONS).
 _AS_INVALID_OPTIONS = (
-    c.KDC_OPT_FORWARDED
-    | c.KDC_OPT_PROXY
-    | c.KDC_OPT_VALIDATE
-    | c.KDC_OPT_RENEW
-    | c.KDC_OPT_ENC_TKT_IN_SKEY
+    KDC_OPT_FORWARDED
+    | KDC_OPT_PROXY
+    | KDC_OPT_VALIDATE
+    | KDC_OPT_RENEW
+    | KDC_OPT_ENC_TKT_IN_SKEY
 )
-_EMPTY_TRANSITED = TransitedEncoding(c.DOMAIN_X500_COMPRESS, b"")
+_EMPTY_TRANSITED = TransitedEncoding(DOMAIN_X500_COMPRESS, b"")
 
 
 class AsRequest:
@@ -68,7 +101,6 @@ class AsRequest:
         self.server = server
 
 
-Verdict = tuple[int, Outcome, str] | None
 Rule = Callable[[KdcContext, AsRequest], Verdict]
 
 
@@ -94,7 +126,7 @@ def _realm_is_ours(ctx: KdcContext, r: AsRequest) -> Verdict:
     realm = r.req.req_body.realm
     if realm != ctx.policy.realm:
         return (
-            c.KDC_ERR_WRONG_REALM,
+            KDC_ERR_WRONG_REALM,
             Outcome.WRONG_REALM,
             f"this KDC serves realm {ctx.policy.realm}, not {realm}; check the client's "
             "realm configuration",
@@ -104,29 +136,22 @@ def _realm_is_ours(ctx: KdcContext, r: AsRequest) -> Verdict:
 
 def _names_present(ctx: KdcContext, r: AsRequest) -> Verdict:
     if r.client_name is None:
-        return c.KDC_ERR_C_PRINCIPAL_UNKNOWN, Outcome.BAD_REQUEST, "AS-REQ without a cname"
+        return KDC_ERR_C_PRINCIPAL_UNKNOWN, Outcome.BAD_REQUEST, "AS-REQ without a cname"
     if r.server_name is None:
-        return c.KDC_ERR_S_PRINCIPAL_UNKNOWN, Outcome.BAD_REQUEST, "AS-REQ without an sname"
+        return KDC_ERR_S_PRINCIPAL_UNKNOWN, Outcome.BAD_REQUEST, "AS-REQ without an sname"
     return None
 
 
 def _etype_supported(ctx: KdcContext, r: AsRequest) -> Verdict:
-    offered = r.req.req_body.etype
-    if not any(e in ctx.allowed_etypes for e in offered):
-        return (
-            c.KDC_ERR_ETYPE_NOSUPP,
-            Outcome.ETYPE_NOSUPP,
-            f"client offered only enctypes {list(offered)}; this KDC serves only AES "
-            f"{list(ctx.policy.supported_etypes)} (RC4 and DES are refused); enable AES "
-            "on the client",
-        )
-    return None
+    return offered_etypes_verdict(
+        r.req.req_body.etype, ctx.allowed_etypes, ctx.policy.supported_etypes
+    )
 
 
 def _client_known(ctx: KdcContext, r: AsRequest) -> Verdict:
     if r.client is None:
         return (
-            c.KDC_ERR_C_PRINCIPAL_UNKNOWN,
+            KDC_ERR_C_PRINCIPAL_UNKNOWN,
             Outcome.CLIENT_UNKNOWN,
             f"client {r.client_name} is not in the database",
         )
@@ -136,7 +161,7 @@ def _client_known(ctx: KdcContext, r: AsRequest) -> Verdict:
 def _server_known(ctx: KdcContext, r: AsRequest) -> Verdict:
     if r.server is None:
         return (
-            c.KDC_ERR_S_PRINCIPAL_UNKNOWN,
+            KDC_ERR_S_PRINCIPAL_UNKNOWN,
             Outcome.SERVER_UNKNOWN,
             f"server {r.server_name} is not in the database",
         )
@@ -148,7 +173,7 @@ def _client_usable(ctx: KdcContext, r: AsRequest) -> Verdict:
     if client is None:
         return None
     if client.disabled:
-        return c.KDC_ERR_CLIENT_REVOKED, Outcome.CLIENT_REVOKED, f"{r.client_name} is disabled"
+        return KDC_ERR_CLIENT_REVOKED, Outcome.CLIENT_REVOKED, f"{r.client_name} is disabled"
     # Checked at the same point as `disabled`: a locked-out client must read exactly as a
     # disabled one whatever else is wrong with the request (an unusable server, an expired
     # entry), or the error code tells an unauthenticated peer which state it is in.
@@ -157,7 +182,7 @@ def _client_usable(ctx: KdcContext, r: AsRequest) -> Verdict:
         return locked
     if client.expires is not None and client.expires <= r.now:
         return (
-            c.KDC_ERR_NAME_EXP,
+            KDC_ERR_NAME_EXP,
             Outcome.CLIENT_EXPIRED,
             f"{r.client_name} expired at {client.expires.isoformat()}",
         )
@@ -170,19 +195,19 @@ def _server_usable(ctx: KdcContext, r: AsRequest) -> Verdict:
         return None
     if server.disabled or not server.allow_as_service:
         return (
-            c.KDC_ERR_POLICY,
+            KDC_ERR_POLICY,
             Outcome.POLICY,
             f"{r.server_name} may not be the server of a ticket (disabled or not a service)",
         )
     if server.expires is not None and server.expires <= r.now:
         return (
-            c.KDC_ERR_SERVICE_EXP,
+            KDC_ERR_SERVICE_EXP,
             Outcome.SERVER_EXPIRED,
             f"{r.server_name} expired at {server.expires.isoformat()}",
         )
     if ticket_key(server, ctx.policy.supported_etypes) is None:
         return (
-            c.KDC_ERR_ETYPE_NOSUPP,
+            KDC_ERR_ETYPE_NOSUPP,
             Outcome.ETYPE_NOSUPP,
             f"{r.server_name} has no key of an enctype this realm allows; rekey it",
         )
@@ -198,7 +223,7 @@ def _client_not_locked_out(ctx: KdcContext, r: AsRequest) -> Verdict:
         (last + lockout.duration).isoformat()
     )
     return (
-        c.KDC_ERR_CLIENT_REVOKED,
+        KDC_ERR_CLIENT_REVOKED,
         Outcome.CLIENT_LOCKED_OUT,
         f"{r.client_name} is locked out after {client.fail_count} failed pre-authentications "
         f"(threshold {lockout.threshold}) until {until}",
@@ -210,7 +235,7 @@ def _client_has_key(ctx: KdcContext, r: AsRequest) -> Verdict:
         first_shared_key(r.client, r.req.req_body.etype, ctx.allowed_etypes) is None
     ):
         return (
-            c.KDC_ERR_ETYPE_NOSUPP,
+            KDC_ERR_ETYPE_NOSUPP,
             Outcome.ETYPE_NOSUPP,
             f"{r.client_name} has no key of any offered enctype {list(r.req.req_body.etype)}",
         )
@@ -221,12 +246,12 @@ def _options_valid(ctx: KdcContext, r: AsRequest) -> Verdict:
     options = r.req.req_body.kdc_options
     if options & _AS_INVALID_OPTIONS:
         return (
-            c.KDC_ERR_BADOPTION,
+            KDC_ERR_BADOPTION,
             Outcome.BAD_OPTION,
             f"KDC options 0x{options & _AS_INVALID_OPTIONS:08x} are valid only in a TGS-REQ",
         )
-    if options & c.KDC_OPT_POSTDATED:
-        return c.KDC_ERR_CANNOT_POSTDATE, Outcome.BAD_OPTION, "postdated tickets are not issued"
+    if options & KDC_OPT_POSTDATED:
+        return KDC_ERR_CANNOT_POSTDATE, Outcome.BAD_OPTION, "postdated tickets are not issued"
     return None
 
 
@@ -255,7 +280,7 @@ def preauthenticate(ctx: KdcContext, r: AsRequest, state: RequestState) -> KeyEn
     client = r.client
     name = r.client_name
     if client is None or name is None:  # excluded by the rules; keeps mypy exact
-        raise Refusal(c.KRB_ERR_GENERIC, Outcome.INTERNAL_ERROR, "client vanished after checks")
+        raise Refusal(KRB_ERR_GENERIC, Outcome.INTERNAL_ERROR, "client vanished after checks")
     for pa in r.req.padata or ():
         handler = PREAUTH_HANDLERS.get(pa.padata_type)
         if handler is not None:
@@ -274,7 +299,7 @@ def preauthenticate(ctx: KdcContext, r: AsRequest, state: RequestState) -> KeyEn
                 r.client = client = current
                 check(ctx, r)
                 if client is None:
-                    raise Refusal(c.KRB_ERR_GENERIC, Outcome.INTERNAL_ERROR, "client vanished")
+                    raise Refusal(KRB_ERR_GENERIC, Outcome.INTERNAL_ERROR, "client vanished")
             entry = handler(
                 PreauthInput(
                     client=client,
@@ -291,10 +316,10 @@ def preauthenticate(ctx: KdcContext, r: AsRequest, state: RequestState) -> KeyEn
     if ctx.policy.require_preauth or client.requires_preauth:
         body = r.req.req_body
         if body.cname is None:
-            raise Refusal(c.KRB_ERR_GENERIC, Outcome.INTERNAL_ERROR, "cname vanished")
+            raise Refusal(KRB_ERR_GENERIC, Outcome.INTERNAL_ERROR, "cname vanished")
         entries = etype_info2(client, body.cname, body.realm, body.etype, ctx.allowed_etypes)
         raise Refusal(
-            c.KDC_ERR_PREAUTH_REQUIRED,
+            KDC_ERR_PREAUTH_REQUIRED,
             Outcome.PREAUTH_REQUIRED,
             "pre-authentication required (PA-ENC-TIMESTAMP)",
             e_data=preauth_required_data(entries),
@@ -306,13 +331,13 @@ def issue(ctx: KdcContext, r: AsRequest, reply_key: KeyEntry | None, state: Requ
     body, policy = r.req.req_body, ctx.policy
     client, server = r.client, r.server
     if client is None or server is None or body.cname is None or body.sname is None:
-        raise Refusal(c.KRB_ERR_GENERIC, Outcome.INTERNAL_ERROR, "names vanished after checks")
+        raise Refusal(KRB_ERR_GENERIC, Outcome.INTERNAL_ERROR, "names vanished after checks")
     if reply_key is None:
         reply_key = first_shared_key(client, body.etype, ctx.allowed_etypes)
     server_key = ticket_key(server, policy.supported_etypes)
     session_etype = ctx.session_etype(body.etype, server)
     if reply_key is None or server_key is None or session_etype is None:
-        raise Refusal(c.KRB_ERR_GENERIC, Outcome.INTERNAL_ERROR, "keys vanished after checks")
+        raise Refusal(KRB_ERR_GENERIC, Outcome.INTERNAL_ERROR, "keys vanished after checks")
 
     renew_allowed = policy.allow_renewable and client.allow_renewable and server.allow_renewable
     max_renew = min(
@@ -329,24 +354,24 @@ def issue(ctx: KdcContext, r: AsRequest, reply_key: KeyEntry | None, state: Requ
         rtime=body.rtime,
         max_life=min(d for d in (policy.max_life, client.max_life, server.max_life) if d),
         max_renewable_life=max_renew if renew_allowed and max_renew else None,
-        renewable=bool(options & c.KDC_OPT_RENEWABLE),
-        renewable_ok=bool(options & c.KDC_OPT_RENEWABLE_OK),
+        renewable=bool(options & KDC_OPT_RENEWABLE),
+        renewable_ok=bool(options & KDC_OPT_RENEWABLE_OK),
     )
 
-    flags = c.TKT_FLG_INITIAL
+    flags = TKT_FLG_INITIAL
     if state.preauth_type is not None:
-        flags |= c.TKT_FLG_PRE_AUTH
+        flags |= TKT_FLG_PRE_AUTH
     if (
-        options & c.KDC_OPT_FORWARDABLE
+        options & KDC_OPT_FORWARDABLE
         and policy.allow_forwardable
         and client.allow_forwardable
         and server.allow_forwardable
     ):
-        flags |= c.TKT_FLG_FORWARDABLE
-    if options & c.KDC_OPT_PROXIABLE and policy.allow_proxiable:
-        flags |= c.TKT_FLG_PROXIABLE
+        flags |= TKT_FLG_FORWARDABLE
+    if options & KDC_OPT_PROXIABLE and policy.allow_proxiable:
+        flags |= TKT_FLG_PROXIABLE
     if times.renew_till is not None:
-        flags |= c.TKT_FLG_RENEWABLE
+        flags |= TKT_FLG_RENEWABLE
 
     session_key = ctx.new_session_key(session_etype)
     enc_ticket = EncTicketPart(
@@ -375,7 +400,7 @@ def issue(ctx: KdcContext, r: AsRequest, reply_key: KeyEntry | None, state: Requ
         srealm=body.realm,
         sname=body.sname,
         caddr=enc_ticket.caddr,
-        app_tag=c.APP_ENC_AS_REP_PART,
+        app_tag=APP_ENC_AS_REP_PART,
     )
     # RFC 4120 5.2.7.5 / RFC 6113 2.1: the AS-REP names the salt of the reply key, so a
     # client that skipped pre-authentication can still derive it.
@@ -383,12 +408,12 @@ def issue(ctx: KdcContext, r: AsRequest, reply_key: KeyEntry | None, state: Requ
         reply_key.etype, salt_text(reply_key, body.cname, body.realm), reply_key.s2kparams
     )
     rep = KdcRep(
-        msg_type=c.KRB_AS_REP,
-        padata=(PaData(c.PA_ETYPE_INFO2, encode_etype_info2((info,))),),
+        msg_type=KRB_AS_REP,
+        padata=(PaData(PA_ETYPE_INFO2, encode_etype_info2((info,))),),
         crealm=body.realm,
         cname=body.cname,
         ticket=ticket,
-        enc_part=ctx.seal_with(reply_key, c.KU_AS_REP_ENC_PART, enc_reply.encode()),
+        enc_part=ctx.seal_with(reply_key, KU_AS_REP_ENC_PART, enc_reply.encode()),
     )
     state.ticket_etype = server_key.etype
     state.session_etype = session_etype
