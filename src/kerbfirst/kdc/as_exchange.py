@@ -21,7 +21,8 @@ from kerbfirst.kdc.preauth import (
     salt_text,
     unavailable,
 )
-from kerbfirst.kdc.request import Refusal, RequestState, Verdict, offered_etypes_verdict
+from kerbfirst.kdc.request import Refusal, RequestState
+from kerbfirst.kdc.rules import Verdict, offered_etypes_verdict, server_verdict
 from kerbfirst.krb.database import KeyEntry, PrincipalEntry
 from kerbfirst.wire.constants import (
     APP_ENC_AS_REP_PART,
@@ -32,10 +33,8 @@ from kerbfirst.wire.constants import (
     KDC_ERR_CLIENT_REVOKED,
     KDC_ERR_ETYPE_NOSUPP,
     KDC_ERR_NAME_EXP,
-    KDC_ERR_POLICY,
     KDC_ERR_PREAUTH_REQUIRED,
     KDC_ERR_S_PRINCIPAL_UNKNOWN,
-    KDC_ERR_SERVICE_EXP,
     KDC_ERR_WRONG_REALM,
     KDC_OPT_ENC_TKT_IN_SKEY,
     KDC_OPT_FORWARDABLE,
@@ -190,28 +189,10 @@ def _client_usable(ctx: KdcContext, r: AsRequest) -> Verdict:
 
 
 def _server_usable(ctx: KdcContext, r: AsRequest) -> Verdict:
-    server = r.server
-    if server is None:
+    if r.server is None:
         return None
-    if server.disabled or not server.allow_as_service:
-        return (
-            KDC_ERR_POLICY,
-            Outcome.POLICY,
-            f"{r.server_name} may not be the server of a ticket (disabled or not a service)",
-        )
-    if server.expires is not None and server.expires <= r.now:
-        return (
-            KDC_ERR_SERVICE_EXP,
-            Outcome.SERVER_EXPIRED,
-            f"{r.server_name} expired at {server.expires.isoformat()}",
-        )
-    if ticket_key(server, ctx.policy.supported_etypes) is None:
-        return (
-            KDC_ERR_ETYPE_NOSUPP,
-            Outcome.ETYPE_NOSUPP,
-            f"{r.server_name} has no key of an enctype this realm allows; rekey it",
-        )
-    return None
+    name = r.server_name or r.server.name
+    return server_verdict(r.server, name, r.now, ctx.policy.supported_etypes)
 
 
 def _client_not_locked_out(ctx: KdcContext, r: AsRequest) -> Verdict:

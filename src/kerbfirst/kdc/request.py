@@ -8,15 +8,10 @@ KRB-ERROR and the one audit event of the request.
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from datetime import datetime
 
 from kerbfirst.kdc.audit import KdcAuditEvent, Outcome, RequestKind
-from kerbfirst.wire.constants import KDC_ERR_ETYPE_NOSUPP
 from kerbfirst.wire.krb5 import PrincipalName
-
-# What a check rule answers: None (passes) or (error code, audit outcome, reason).
-Verdict = tuple[int, Outcome, str] | None
 
 
 class Refusal(Exception):
@@ -98,17 +93,3 @@ class RequestState:
             ticket_endtime=self.endtime,
         )
 
-
-def offered_etypes_verdict(
-    offered: tuple[int, ...], allowed: Collection[int], supported: tuple[int, ...]
-) -> Verdict:
-    """RFC 4120 3.1.3 / 3.3.3: refuse a request none of whose enctypes the realm allows
-    (the AS and the TGS exchange apply the same rule)."""
-    if not any(e in allowed for e in offered):
-        return (
-            KDC_ERR_ETYPE_NOSUPP,
-            Outcome.ETYPE_NOSUPP,
-            f"client offered only enctypes {list(offered)}; this KDC serves only AES "
-            f"{list(supported)} (RC4 and DES are refused); enable AES on the client",
-        )
-    return None

@@ -12,17 +12,13 @@ from datetime import datetime
 from kerbfirst.crypto import Key, checksum_type, verify_checksum
 from kerbfirst.kdc.audit import Outcome
 from kerbfirst.kdc.context import KdcContext
-from kerbfirst.kdc.keys import ticket_key
-from kerbfirst.kdc.request import Verdict, offered_etypes_verdict
+from kerbfirst.kdc.rules import Verdict, offered_etypes_verdict, server_verdict
 from kerbfirst.krb.database import PrincipalEntry
 from kerbfirst.wire.constants import (
     KDC_ERR_BADOPTION,
     KDC_ERR_CANNOT_POSTDATE,
     KDC_ERR_CLIENT_REVOKED,
-    KDC_ERR_ETYPE_NOSUPP,
-    KDC_ERR_POLICY,
     KDC_ERR_S_PRINCIPAL_UNKNOWN,
-    KDC_ERR_SERVICE_EXP,
     KDC_OPT_ENC_TKT_IN_SKEY,
     KDC_OPT_FORWARDED,
     KDC_OPT_POSTDATED,
@@ -119,28 +115,13 @@ def _options_allowed(ctx: KdcContext, r: TgsRequest) -> Verdict:
 
 
 def _server_usable(ctx: KdcContext, r: TgsRequest) -> Verdict:
-    server = r.server
-    if server is None:
+    if r.server is None:
         return (
             KDC_ERR_S_PRINCIPAL_UNKNOWN,
             Outcome.SERVER_UNKNOWN,
             f"server {r.server_name} is not in the database; register the SPN",
         )
-    if server.disabled or not server.allow_as_service:
-        return (
-            KDC_ERR_POLICY,
-            Outcome.POLICY,
-            f"{r.server_name} may not be the server of a ticket (disabled or not a service)",
-        )
-    if server.expires is not None and server.expires <= r.now:
-        return KDC_ERR_SERVICE_EXP, Outcome.SERVER_EXPIRED, f"{r.server_name} has expired"
-    if ticket_key(server, ctx.policy.supported_etypes) is None:
-        return (
-            KDC_ERR_ETYPE_NOSUPP,
-            Outcome.ETYPE_NOSUPP,
-            f"{r.server_name} has no key of an enctype this realm allows; rekey it",
-        )
-    return None
+    return server_verdict(r.server, r.server_name, r.now, ctx.policy.supported_etypes)
 
 
 def _etype_supported(ctx: KdcContext, r: TgsRequest) -> Verdict:
