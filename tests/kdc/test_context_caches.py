@@ -46,7 +46,7 @@ def test_key_choice_uses_the_highest_kvno_only() -> None:
     assert first_shared_key(entry, (17,), frozenset((18,))) is None
     assert ticket_key(entry, (18, 17)) is entry.keys[2]
     assert ticket_key(_entry((1, 20, b"x")), (18, 17)) is None
-    # two keys of one etype and kvno: the last one listed, as before
+    # two keys of one etype and kvno: the last one listed is the one used
     twice = _entry((1, 18, b"a"), (1, 18, b"b"))
     assert first_shared_key(twice, (18,), allowed) is twice.keys[1]
     assert ticket_key(twice, (18,)) is twice.keys[1]

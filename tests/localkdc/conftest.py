@@ -1,4 +1,4 @@
-"""A LocalKDC realm made and served by the real `kerbfirst` command (issue 2's proof).
+"""A LocalKDC realm made and served by the real `kerbfirst` command.
 
 The realm is created with `kerbfirst realm init` and populated with `kerbfirst principal add`;
 the KDC runs as `kerbfirst kdc serve --workers 2` in its own process, exactly as a user

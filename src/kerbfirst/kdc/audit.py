@@ -1,4 +1,4 @@
-"""One typed audit event per KDC request (STYLE.md, Heimdal: a closed set of outcomes).
+"""One typed audit event per KDC request (as Heimdal's KDC logs: a closed set of outcomes).
 
 The analytics side (audit/) reads these back as plain JSON without parsing prose. Every
 field is a value a SIEM can index; key material never appears (no field holds a key).
