@@ -30,13 +30,21 @@ from kerbfirst.kdc.request import Refusal, RequestState
 from kerbfirst.kdc.tgs_exchange import process_tgs_req
 from kerbfirst.kdc.ticket_cache import TicketCache
 from kerbfirst.krb.database import PrincipalDatabase
-from kerbfirst.wire import constants as c
+from kerbfirst.wire.constants import (
+    KDC_ERR_BAD_PVNO,
+    KDC_ERR_NONE,
+    KRB_AS_REQ,
+    KRB_ERR_GENERIC,
+    KRB_ERR_RESPONSE_TOO_BIG,
+    KRB_TGS_REQ,
+    PVNO,
+)
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.krb5 import KdcReq, KrbError
 
 # First byte of a DER AS-REQ / TGS-REQ: [APPLICATION 10] / [APPLICATION 12], constructed.
-_AS_REQ_TAG = 0x60 | c.KRB_AS_REQ
-_TGS_REQ_TAG = 0x60 | c.KRB_TGS_REQ
+_AS_REQ_TAG = 0x60 | KRB_AS_REQ
+_TGS_REQ_TAG = 0x60 | KRB_TGS_REQ
 _KIND_BY_TAG = {_AS_REQ_TAG: RequestKind.AS_REQ, _TGS_REQ_TAG: RequestKind.TGS_REQ}
 
 
@@ -107,7 +115,7 @@ class Kdc:
             self._begin_request()
         try:
             reply = self._dispatch(request, state)
-            event = state.event(state.outcome, c.KDC_ERR_NONE, state.reason)
+            event = state.event(state.outcome, KDC_ERR_NONE, state.reason)
         except Refusal as refusal:
             # The reason goes to the audit log; the peer gets a fixed text (error_text.py).
             reply = self._error(refusal.code, e_text(refusal.code), refusal.e_data, state)
@@ -117,8 +125,8 @@ class Kdc:
             drop_reason = str(dropped)
         except Exception as exc:  # the single exit: a bug must not take the KDC down
             reason = f"internal error ({type(exc).__name__}: {exc}); please report it"
-            reply = self._error(c.KRB_ERR_GENERIC, "internal error", None, state)
-            event = state.event(Outcome.INTERNAL_ERROR, c.KRB_ERR_GENERIC, reason)
+            reply = self._error(KRB_ERR_GENERIC, "internal error", None, state)
+            event = state.event(Outcome.INTERNAL_ERROR, KRB_ERR_GENERIC, reason)
         finally:
             if self._end_request is not None:
                 self._end_request()
@@ -143,7 +151,7 @@ class Kdc:
             except DecodeError:
                 pass
             return self._error(
-                c.KRB_ERR_RESPONSE_TOO_BIG, e_text(c.KRB_ERR_RESPONSE_TOO_BIG), None, state
+                KRB_ERR_RESPONSE_TOO_BIG, e_text(KRB_ERR_RESPONSE_TOO_BIG), None, state
             )
         except Exception:  # never raise into the server loop
             return None
@@ -168,9 +176,9 @@ class Kdc:
             # smallest decodable datagram (40 bytes) a 3x reflector; MIT krb5kdc cannot
             # choose a realm for it either and sends nothing.
             raise _Dropped(f"{kind.value} without a server name; dropped")
-        if req.pvno != c.PVNO:
+        if req.pvno != PVNO:
             raise Refusal(
-                c.KDC_ERR_BAD_PVNO,
+                KDC_ERR_BAD_PVNO,
                 Outcome.BAD_REQUEST,
                 f"protocol version {req.pvno}; only Kerberos 5 is served",
             )
@@ -217,7 +225,7 @@ class Kdc:
                 time=now,
                 kind=kind,
                 outcome=Outcome.BAD_REQUEST,
-                result_code=c.KRB_ERR_GENERIC,
+                result_code=KRB_ERR_GENERIC,
                 reason=reason,
                 peer=peer,
                 transport=transport,

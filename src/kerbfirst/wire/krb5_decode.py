@@ -13,7 +13,21 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Final
 
-from kerbfirst.wire import constants as c
+from kerbfirst.wire.constants import (
+    APP_AUTHENTICATOR,
+    APP_ENC_AP_REP_PART,
+    APP_ENC_AS_REP_PART,
+    APP_ENC_TGS_REP_PART,
+    APP_ENC_TICKET_PART,
+    APP_TICKET,
+    KRB_AP_REP,
+    KRB_AP_REQ,
+    KRB_AS_REP,
+    KRB_AS_REQ,
+    KRB_ERROR,
+    KRB_TGS_REP,
+    KRB_TGS_REQ,
+)
 from kerbfirst.wire.der import MAX_DEPTH, DecodeError, Reader, required
 from kerbfirst.wire.krb5 import (
     ApRep,
@@ -212,7 +226,7 @@ def ticket(r: Reader) -> Ticket:
     if hit is not None:
         r.pos = r.end  # consumed, as enter() below would have
         return hit
-    f = r.enter(_APP | c.APP_TICKET, "Ticket").fields(4, "Ticket")
+    f = r.enter(_APP | APP_TICKET, "Ticket").fields(4, "Ticket")
     decoded = Ticket(
         tkt_vno=required(f, 0, "Ticket", at).int32("Ticket tkt-vno"),
         realm=required(f, 1, "Ticket", at).kerberos_string("Ticket realm", MAX_REALM_OCTETS),
@@ -233,7 +247,7 @@ def ticket(r: Reader) -> Ticket:
 def enc_ticket_part(r: Reader) -> EncTicketPart:
     at = r.pos
     w = "EncTicketPart"
-    f = r.enter(_APP | c.APP_ENC_TICKET_PART, w).fields(11, w)
+    f = r.enter(_APP | APP_ENC_TICKET_PART, w).fields(11, w)
     caddr, ad = f[9], f[10]
     return EncTicketPart(
         flags=required(f, 0, w, at).kerberos_flags("EncTicketPart flags"),
@@ -283,9 +297,9 @@ def kdc_req_body(r: Reader) -> KdcReqBody:
 def kdc_req(r: Reader) -> KdcReq:
     at = r.pos
     tag = r.peek_tag("KDC-REQ")
-    if tag not in (_APP | c.KRB_AS_REQ, _APP | c.KRB_TGS_REQ):
+    if tag not in (_APP | KRB_AS_REQ, _APP | KRB_TGS_REQ):
         raise DecodeError(f"KDC-REQ: expected AS-REQ or TGS-REQ, found tag 0x{tag:02x}", at)
-    w = "AS-REQ" if tag == _APP | c.KRB_AS_REQ else "TGS-REQ"
+    w = "AS-REQ" if tag == _APP | KRB_AS_REQ else "TGS-REQ"
     f = r.enter(tag, w).fields(5, w)  # first tag is [1] (RFC 4120 5.4.1)
     msg_type = required(f, 2, w, at).int32(f"{w} msg-type")
     _check_msg_type(msg_type, tag & 0x1F, w, at)
@@ -303,9 +317,9 @@ def kdc_req(r: Reader) -> KdcReq:
 def kdc_rep(r: Reader) -> KdcRep:
     at = r.pos
     tag = r.peek_tag("KDC-REP")
-    if tag not in (_APP | c.KRB_AS_REP, _APP | c.KRB_TGS_REP):
+    if tag not in (_APP | KRB_AS_REP, _APP | KRB_TGS_REP):
         raise DecodeError(f"KDC-REP: expected AS-REP or TGS-REP, found tag 0x{tag:02x}", at)
-    w = "AS-REP" if tag == _APP | c.KRB_AS_REP else "TGS-REP"
+    w = "AS-REP" if tag == _APP | KRB_AS_REP else "TGS-REP"
     f = r.enter(tag, w).fields(7, w)
     msg_type = required(f, 1, w, at).int32(f"{w} msg-type")
     _check_msg_type(msg_type, tag & 0x1F, w, at)
@@ -325,7 +339,7 @@ def enc_kdc_rep_part(r: Reader) -> EncKdcRepPart:
     at = r.pos
     tag = r.peek_tag("EncKDCRepPart")
     # MIT's client accepts either tag for either reply, and so do we.
-    if tag not in (_APP | c.APP_ENC_AS_REP_PART, _APP | c.APP_ENC_TGS_REP_PART):
+    if tag not in (_APP | APP_ENC_AS_REP_PART, _APP | APP_ENC_TGS_REP_PART):
         raise DecodeError(f"EncKDCRepPart: expected [APPLICATION 25/26], found tag 0x{tag:02x}", at)
     w = "EncKDCRepPart"
     f = r.enter(tag, w).fields(13, w)
@@ -351,9 +365,9 @@ def enc_kdc_rep_part(r: Reader) -> EncKdcRepPart:
 def ap_req(r: Reader) -> ApReq:
     at = r.pos
     w = "AP-REQ"
-    f = r.enter(_APP | c.KRB_AP_REQ, w).fields(5, w)
+    f = r.enter(_APP | KRB_AP_REQ, w).fields(5, w)
     msg_type = required(f, 1, w, at).int32("AP-REQ msg-type")
-    _check_msg_type(msg_type, c.KRB_AP_REQ, w, at)
+    _check_msg_type(msg_type, KRB_AP_REQ, w, at)
     return ApReq(
         ap_options=required(f, 2, w, at).kerberos_flags("AP-REQ ap-options"),
         ticket=ticket(required(f, 3, w, at)),
@@ -366,7 +380,7 @@ def ap_req(r: Reader) -> ApReq:
 def authenticator(r: Reader) -> Authenticator:
     at = r.pos
     w = "Authenticator"
-    f = r.enter(_APP | c.APP_AUTHENTICATOR, w).fields(9, w)
+    f = r.enter(_APP | APP_AUTHENTICATOR, w).fields(9, w)
     cksum, subkey, seq, ad = f[3], f[6], f[7], f[8]
     return Authenticator(
         crealm=required(f, 1, w, at).kerberos_string("Authenticator crealm"),
@@ -384,9 +398,9 @@ def authenticator(r: Reader) -> Authenticator:
 def ap_rep(r: Reader) -> ApRep:
     at = r.pos
     w = "AP-REP"
-    f = r.enter(_APP | c.KRB_AP_REP, w).fields(3, w)
+    f = r.enter(_APP | KRB_AP_REP, w).fields(3, w)
     msg_type = required(f, 1, w, at).int32("AP-REP msg-type")
-    _check_msg_type(msg_type, c.KRB_AP_REP, w, at)
+    _check_msg_type(msg_type, KRB_AP_REP, w, at)
     return ApRep(
         enc_part=encrypted_data(required(f, 2, w, at)),
         pvno=required(f, 0, w, at).int32("AP-REP pvno"),
@@ -397,7 +411,7 @@ def ap_rep(r: Reader) -> ApRep:
 def enc_ap_rep_part(r: Reader) -> EncApRepPart:
     at = r.pos
     w = "EncAPRepPart"
-    f = r.enter(_APP | c.APP_ENC_AP_REP_PART, w).fields(4, w)
+    f = r.enter(_APP | APP_ENC_AP_REP_PART, w).fields(4, w)
     subkey, seq = f[2], f[3]
     return EncApRepPart(
         ctime=required(f, 0, w, at).kerberos_time("EncAPRepPart ctime"),
@@ -410,9 +424,9 @@ def enc_ap_rep_part(r: Reader) -> EncApRepPart:
 def krb_error(r: Reader) -> KrbError:
     at = r.pos
     w = "KRB-ERROR"
-    f = r.enter(_APP | c.KRB_ERROR, w).fields(13, w)
+    f = r.enter(_APP | KRB_ERROR, w).fields(13, w)
     msg_type = required(f, 1, w, at).int32("KRB-ERROR msg-type")
-    _check_msg_type(msg_type, c.KRB_ERROR, w, at)
+    _check_msg_type(msg_type, KRB_ERROR, w, at)
     cusec, crealm, cname, e_text, e_data = f[3], f[7], f[8], f[11], f[12]
     return KrbError(
         error_code=required(f, 6, w, at).int32("KRB-ERROR error-code"),
@@ -466,11 +480,11 @@ def pa_pac_request(r: Reader) -> PaPacRequest:
 
 
 _KDC_DISPATCH: dict[int, Callable[[Reader], KdcReq | KdcRep | KrbError]] = {
-    _APP | c.KRB_AS_REQ: kdc_req,
-    _APP | c.KRB_TGS_REQ: kdc_req,
-    _APP | c.KRB_AS_REP: kdc_rep,
-    _APP | c.KRB_TGS_REP: kdc_rep,
-    _APP | c.KRB_ERROR: krb_error,
+    _APP | KRB_AS_REQ: kdc_req,
+    _APP | KRB_TGS_REQ: kdc_req,
+    _APP | KRB_AS_REP: kdc_rep,
+    _APP | KRB_TGS_REP: kdc_rep,
+    _APP | KRB_ERROR: krb_error,
 }
 
 
