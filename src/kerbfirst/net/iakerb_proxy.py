@@ -26,7 +26,7 @@ from datetime import UTC, datetime
 from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, ProxyingAcceptor, StepResult
 from kerbfirst.net.kdc_address import KdcAddress, parse_kdc_address
 from kerbfirst.net.kdc_handler_thread import HandlerThread
-from kerbfirst.net.kdc_server import KdcRequestHandler
+from kerbfirst.net.kdc_server_config import KdcRequestHandler
 from kerbfirst.net.kdc_transport import KdcUnreachable, send_to_kdc
 from kerbfirst.wire.constants import (
     KRB_AP_ERR_IAKERB_KDC_NO_RESPONSE,

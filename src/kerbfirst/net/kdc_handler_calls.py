@@ -11,10 +11,8 @@ import logging
 import os
 import traceback
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # kdc_server imports the listeners, which import this module
-    from kerbfirst.net.kdc_server import KdcRequestHandler
+from kerbfirst.net.kdc_server_config import KdcRequestHandler
 
 log = logging.getLogger("kerbfirst.net.kdc_server")  # one logger name for the whole server
 

@@ -12,16 +12,14 @@ import functools
 import logging
 import socket
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from kerbfirst.net.kdc_address import KdcAddress
 from kerbfirst.net.kdc_framing import FramingError, frame, read_framed
 from kerbfirst.net.kdc_handler_calls import answer, log_handler_failure, refused, too_big
 from kerbfirst.net.kdc_handler_thread import HandlerThread
+from kerbfirst.net.kdc_server_config import HandlerFactory, KdcRequestHandler, KdcServerConfig
 from kerbfirst.net.kdc_sockets import Listener, bind_listeners, close_listeners
-
-if TYPE_CHECKING:  # kdc_server imports this module at run time
-    from kerbfirst.net.kdc_server import HandlerFactory, KdcRequestHandler, KdcServerConfig
 
 log = logging.getLogger("kerbfirst.net.kdc_server")  # one logger name for the whole server
 
