@@ -11,8 +11,8 @@ import pytest
 from memory_realm import T0, make_realm
 
 from kerbfirst.kdc.audit import KdcAuditEvent, Outcome, RequestKind
-from kerbfirst.kdc.bounded_cache import ENTRY_OVERHEAD, BoundedCache
 from kerbfirst.kdc.lookaside import ReplyCache
+from kerbfirst.krb.bounded_cache import ENTRY_OVERHEAD, BoundedCache
 from kerbfirst.store import principal_lookup
 from kerbfirst.store.principals import SqlitePrincipalStore
 

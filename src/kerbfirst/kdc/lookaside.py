@@ -19,8 +19,8 @@ import hashlib
 from datetime import timedelta
 
 from kerbfirst.kdc.audit import KdcAuditEvent
-from kerbfirst.kdc.bounded_cache import BoundedCache
 from kerbfirst.kdc.cache_costs import event_size
+from kerbfirst.krb.bounded_cache import BoundedCache
 
 RAW_KEY_MAX = 1024  # bytes
 

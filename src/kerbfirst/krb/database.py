@@ -85,3 +85,18 @@ class RequestScopedDatabase(Protocol):
     def begin_request(self) -> None: ...
 
     def end_request(self) -> None: ...
+
+
+# What an entry costs in a byte-bounded cache (krb.bounded_cache): an estimate that grows
+# with everything a peer or an administrator can make large.
+OBJECT_BYTES = 400  # an object with a dozen fixed fields and its slots
+
+
+def principal_entry_size(name: str, entry: PrincipalEntry | None) -> int:
+    """A store lookup result: the name it was asked for, and the entry (None: not found)."""
+    size = len(name) + 60
+    if entry is not None:
+        size += OBJECT_BYTES + len(entry.name)
+        for key in entry.keys:
+            size += 150 + len(key.contents) + len(key.salt) + len(key.s2kparams or b"")
+    return size

@@ -24,9 +24,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Self
 
-from kerbfirst.kdc.bounded_cache import BoundedCache
-from kerbfirst.kdc.cache_costs import principal_entry_size
-from kerbfirst.krb.database import KeyEntry, PreauthAccountingUnavailable, PrincipalEntry
+from kerbfirst.krb.bounded_cache import BoundedCache
+from kerbfirst.krb.database import (
+    KeyEntry,
+    PreauthAccountingUnavailable,
+    PrincipalEntry,
+    principal_entry_size,
+)
 from kerbfirst.krb.names import Principal, parse_name
 from kerbfirst.store import schema
 from kerbfirst.store.failure_counts import (
