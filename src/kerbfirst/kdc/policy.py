@@ -1,8 +1,9 @@
-"""Realm ticket policy as data (STYLE.md, MIT krb5: policy as data, not code).
+"""Realm ticket policy as data, as MIT krb5's kdc.conf: policy is data, not code.
 
 The defaults are MIT krb5kdc's (kdc.conf(5): max_life 10h, max_renewable_life 7d,
 clockskew 300s) with two kerbfirst choices: pre-authentication is required for every
-principal, and only the AES enctypes 17-20 exist (DESIGN.md, "Enctypes").
+principal, and only the AES enctypes 17-20 exist (RFC 6649 and RFC 8429 deprecate DES and
+RC4).
 """
 
 from __future__ import annotations

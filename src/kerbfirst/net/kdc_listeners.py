@@ -190,9 +190,9 @@ class KdcServer:
         """Run on the handler thread when `sock` is readable: answer up to a batch.
 
         Three phases: receive what is queued (up to the batch), answer each, send the
-        replies. Measured: interleaving a receive and a send with every request made the
-        KDC's own Python work about a third slower per request (the kernel's network
-        path evicts the interpreter's code and data from the CPU caches in between).
+        replies: interleaving a receive and a send with every request lets the kernel's
+        network path evict the interpreter's code and data from the CPU caches between
+        requests (bench/kdc_bench.py shows the rate either way).
         """
         handler = self._handler
         if handler is None:

@@ -1,6 +1,6 @@
 """A strict, bounded DER codec for the ASN.1 subset Kerberos uses (X.690, RFC 4120 5.1-5.2).
 
-Hand-written on purpose (DESIGN.md, "Dependencies"): no installable codec is both fast
+Hand-written on purpose: no installable codec is both fast
 and DER-correct for Kerberos's quirks (KerberosFlags of any length on decode, unknown
 extension tags skipped, raw byte ranges kept for checksums). `asn1tools` is used only
 as a test oracle.
