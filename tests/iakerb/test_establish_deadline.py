@@ -13,9 +13,9 @@ import time
 
 from kerbfirst.gss.iakerb import IakerbAcceptor
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.net.gss_sample import TOKEN_CONTEXT, TOKEN_CONTEXT_NEXT, TOKEN_NOOP
+from kerbfirst.net.gss_stream import TOKEN_CONTEXT, TOKEN_CONTEXT_NEXT, TOKEN_NOOP
 from kerbfirst.net.iakerb_proxy import KdcForwarder
-from kerbfirst.net.iakerb_sample import start_mechanism_server
+from kerbfirst.net.iakerb_server import start_mechanism_server
 
 from .iakerb_env import REALM, key_lookup, make_realm
 
