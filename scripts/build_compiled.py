@@ -5,10 +5,9 @@
 
 Copies src/ to DEST/src and runs mypyc there on exactly the modules compiled_modules() lists
 (the DER codec, the Kerberos message encoders/decoders, the crypto profiles, the KDC
-exchanges, principal names; the audit ingest's EVTX loop, field mapping and
-classification), leaving
-a self-contained importable tree: each compiled module's .so sits next to its .py and
-Python's import system prefers the extension module. Everything else stays pure Python.
+exchanges, the shared Kerberos vocabulary (krb/); the audit ingest's EVTX loop, field
+mapping and classification), leaving a self-contained importable tree: each compiled
+module's .so sits next to its .py and Python's import system prefers the extension module. Everything else stays pure Python.
 
 NEVER compile in place in the repository tree: a stale .so next to src/kerbfirst/x.py
 shadows x.py, so a developer's edits to x.py would silently not run. This script refuses a
@@ -35,17 +34,17 @@ SRC = REPO / "src"
 # The hot path of one AS or TGS exchange. wire's other modules (GSS framing, SPNEGO, IAKerb)
 # and the outer layers (store, net, cli, audit) are not on it and stay pure Python.
 WIRE_MODULES = ("der", "krb5_encode", "krb5_decode", "krb5", "constants")
-CLIENT_MODULES = ("names",)  # principal names: the KDC unparses two per request
 # The NTLM workbench's per-record path: the EVTX read loop, field mapping, classification.
 AUDIT_MODULES = ("audit/ingest/evtx_reader", "audit/ingest/mapping", "audit/ingest/json_text",
                  "audit/classify", "audit/events")
-WHOLE_PACKAGES = ("kdc", "crypto")  # every module except __init__.py
+# krb: principal names (two unparsed per request), rd_req, the database types, the
+# bounded caches; every module except __init__.py
+WHOLE_PACKAGES = ("kdc", "crypto", "krb")
 
 
 def compiled_modules(src: Path = SRC) -> list[str]:
     """Paths, relative to src, of the modules to compile (sorted, '/'-separated)."""
     paths = [f"kerbfirst/wire/{name}.py" for name in WIRE_MODULES]
-    paths += [f"kerbfirst/client/{name}.py" for name in CLIENT_MODULES]
     paths += [f"kerbfirst/{name}.py" for name in AUDIT_MODULES]
     for package in WHOLE_PACKAGES:
         paths += [
