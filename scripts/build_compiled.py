@@ -7,7 +7,8 @@ Copies src/ to DEST/src and runs mypyc there on exactly the modules compiled_mod
 (the DER codec, the Kerberos message encoders/decoders, the crypto profiles, the KDC
 exchanges, the shared Kerberos vocabulary (krb/); the audit ingest's EVTX loop, field
 mapping and classification), leaving a self-contained importable tree: each compiled
-module's .so sits next to its .py and Python's import system prefers the extension module. Everything else stays pure Python.
+module's .so sits next to its .py and Python's import system prefers the extension module.
+Everything else stays pure Python.
 
 NEVER compile in place in the repository tree: a stale .so next to src/kerbfirst/x.py
 shadows x.py, so a developer's edits to x.py would silently not run. This script refuses a
