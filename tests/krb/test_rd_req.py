@@ -66,7 +66,7 @@ def test_a_good_ap_req_is_opened() -> None:
 def test_wrong_service_key() -> None:
     refused = _fault(_ap_req(), key=Key(18, bytes(32)))
     assert refused.fault is ApFault.TICKET_INTEGRITY and refused.ticket is None
-    assert refused.fault.code == c.KRB_AP_ERR_BAD_INTEGRITY
+    assert refused.code == c.KRB_AP_ERR_BAD_INTEGRITY
     assert "host/h@R" in refused.reason and "kvno 3" in refused.reason
 
 

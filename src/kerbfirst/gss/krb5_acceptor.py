@@ -185,7 +185,7 @@ class Krb5Acceptor:
                 skew=self.clock_skew)
         except ApReqRefused as exc:
             refusal.authenticator = exc.authenticator
-            raise _AP_FAULTS[exc.fault](exc.reason, krb_error=exc.fault.code) from None
+            raise _AP_FAULTS[exc.fault](exc.reason, krb_error=exc.code) from None
         ticket, session_key, auth = verified.ticket, verified.session_key, verified.authenticator
         refusal.authenticator = auth
         client = unparse_principal(ticket.cname, ticket.crealm)

@@ -35,21 +35,31 @@ from kerbfirst.wire.krb5 import ApReq, Authenticator, EncryptedData, EncTicketPa
 
 
 class ApFault(enum.Enum):
-    """Why an AP-REQ was refused, with the RFC 4120 7.5.9 error code MIT answers."""
+    """Why an AP-REQ was refused."""
 
-    TICKET_INTEGRITY = KRB_AP_ERR_BAD_INTEGRITY, "ticket-integrity"
-    TICKET_MALFORMED = KRB_AP_ERR_BAD_INTEGRITY, "ticket-malformed"
-    SESSION_KEY_UNUSABLE = KRB_AP_ERR_BAD_INTEGRITY, "session-key-unusable"
-    AUTHENTICATOR_INTEGRITY = KRB_AP_ERR_BAD_INTEGRITY, "authenticator-integrity"
-    AUTHENTICATOR_MALFORMED = KRB_AP_ERR_BAD_INTEGRITY, "authenticator-malformed"
-    CLIENT_MISMATCH = KRB_AP_ERR_BADMATCH, "client-mismatch"
-    SKEW = KRB_AP_ERR_SKEW, "skew"
-    NOT_YET_VALID = KRB_AP_ERR_TKT_NYV, "not-yet-valid"
-    EXPIRED = KRB_AP_ERR_TKT_EXPIRED, "expired"
+    TICKET_INTEGRITY = "ticket-integrity"
+    TICKET_MALFORMED = "ticket-malformed"
+    SESSION_KEY_UNUSABLE = "session-key-unusable"
+    AUTHENTICATOR_INTEGRITY = "authenticator-integrity"
+    AUTHENTICATOR_MALFORMED = "authenticator-malformed"
+    CLIENT_MISMATCH = "client-mismatch"
+    SKEW = "skew"
+    NOT_YET_VALID = "not-yet-valid"
+    EXPIRED = "expired"
 
-    def __init__(self, code: int, label: str) -> None:
-        self.code = code
-        self.label = label
+
+# The RFC 4120 7.5.9 error code MIT answers each fault with.
+FAULT_CODES: dict[ApFault, int] = {
+    ApFault.TICKET_INTEGRITY: KRB_AP_ERR_BAD_INTEGRITY,
+    ApFault.TICKET_MALFORMED: KRB_AP_ERR_BAD_INTEGRITY,
+    ApFault.SESSION_KEY_UNUSABLE: KRB_AP_ERR_BAD_INTEGRITY,
+    ApFault.AUTHENTICATOR_INTEGRITY: KRB_AP_ERR_BAD_INTEGRITY,
+    ApFault.AUTHENTICATOR_MALFORMED: KRB_AP_ERR_BAD_INTEGRITY,
+    ApFault.CLIENT_MISMATCH: KRB_AP_ERR_BADMATCH,
+    ApFault.SKEW: KRB_AP_ERR_SKEW,
+    ApFault.NOT_YET_VALID: KRB_AP_ERR_TKT_NYV,
+    ApFault.EXPIRED: KRB_AP_ERR_TKT_EXPIRED,
+}
 
 
 class ApReqRefused(Exception):
@@ -66,6 +76,7 @@ class ApReqRefused(Exception):
     ) -> None:
         super().__init__(reason)
         self.fault = fault
+        self.code = FAULT_CODES[fault]
         self.reason = reason
         self.ticket = ticket
         self.authenticator = authenticator
