@@ -161,11 +161,11 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
             now=state.now,
             skew=ctx.policy.clock_skew,
         )
-    except ApReqRefused as exc:
-        if exc.ticket is not None:
-            _record_client(ctx, state, exc.ticket)
-        code, outcome = _AP_FAULTS[exc.fault]
-        raise Refusal(code, outcome, exc.reason) from None
+    except ApReqRefused as refused:  # own name: mypyc types `exc` once per function
+        if refused.ticket is not None:
+            _record_client(ctx, state, refused.ticket)
+        code, outcome = _AP_FAULTS[refused.fault]
+        raise Refusal(code, outcome, refused.reason) from None
     header = verified.ticket
     client_name = _record_client(ctx, state, header)
 

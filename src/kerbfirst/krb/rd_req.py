@@ -130,9 +130,9 @@ def rd_req(
         raise ApReqRefused(
             ApFault.TICKET_MALFORMED, f"ticket decrypted but is malformed: {exc}"
         ) from None
-    except KerberosCryptoError as exc:
+    except KerberosCryptoError as crypto_exc:  # own name: mypyc types a name once
         raise ApReqRefused(
-            ApFault.SESSION_KEY_UNUSABLE, f"the ticket's session key is unusable: {exc}"
+            ApFault.SESSION_KEY_UNUSABLE, f"the ticket's session key is unusable: {crypto_exc}"
         ) from None
     try:
         auth = Authenticator.decode(decrypt(session_key, usage, ap_req.authenticator.cipher))
