@@ -42,10 +42,11 @@ def child(realm_dir: Path, kind: str, count: int) -> None:
     sys.path.insert(0, str(HERE))
     import kdc_bench as b
 
-    from kerbfirst.cli import localkdc
+    from kerbfirst.app.kdc import build_kdc
+    from kerbfirst.app.realm_config import load_config
     from kerbfirst.client import AsExchange, Credential
 
-    kdc = localkdc.build_kdc(localkdc._config(realm_dir))  # as one `kdc serve` worker
+    kdc = build_kdc(load_config(realm_dir))  # as one `kdc serve` worker
 
     def handle(request: bytes) -> bytes | None:
         return kdc.handle(request, peer="127.0.0.1", transport="udp", now=datetime.now(UTC))

@@ -129,13 +129,13 @@ def test_compiled_key_rejects_wrong_type_with_type_error(compiled_src: Path) -> 
 
 def test_kdc_serve_reports_which_hot_path_it_runs(compiled_src: Path) -> None:
     """`kdc serve` prints the build it imported; an operator can tell the two apart."""
-    from kerbfirst.cli.localkdc import hot_path_build
+    from kerbfirst.build_info import hot_path_build
 
     assert hot_path_build() == "pure-Python hot path"  # this test process: the repository's src
     env = {**os.environ, "PYTHONPATH": str(compiled_src)}
     done = subprocess.run(
         [sys.executable, "-c",
-         "from kerbfirst.cli.localkdc import hot_path_build; print(hot_path_build())"],
+         "from kerbfirst.build_info import hot_path_build; print(hot_path_build())"],
         env=env, capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode == 0, done.stderr

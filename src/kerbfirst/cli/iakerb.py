@@ -23,12 +23,12 @@ from typing import Annotated
 
 import typer
 
+from kerbfirst.app.kdc import StoreUnavailable, build_kdc
+from kerbfirst.cli.common import console, fail, load_realm, out
 from kerbfirst.cli.fields import kv
-from kerbfirst.cli.localkdc import _config, _fail, _open_store, console, kdc_policy, out
 from kerbfirst.gss.iakerb import IakerbAcceptor, IakerbAuditEvent
 from kerbfirst.gss.iakerb_negotiate import IakerbServiceAcceptor
 from kerbfirst.gss.spnego_acceptor import krb5_factory
-from kerbfirst.kdc.service import Kdc
 from kerbfirst.net.gss_stream import ReceivedMessage
 from kerbfirst.net.iakerb_proxy import KdcForwarder, RouteSpec
 from kerbfirst.net.iakerb_rcache import (
@@ -53,11 +53,11 @@ def _routes(realm_kdc: list[str]) -> dict[str, list[str]]:
     for item in realm_kdc:
         realm, sep, address = item.partition("=")
         if not sep or not realm or not address:
-            raise _fail(f"--realm-kdc {item!r}: write REALM=ADDRESS, e.g. CORP.EXAMPLE=dc1:88")
+            raise fail(f"--realm-kdc {item!r}: write REALM=ADDRESS, e.g. CORP.EXAMPLE=dc1:88")
         try:
             parse_kdc_address(address)
         except ValueError as exc:
-            raise _fail(f"--realm-kdc {item!r}: {exc}") from None
+            raise fail(f"--realm-kdc {item!r}: {exc}") from None
         routes.setdefault(realm, []).append(address)
     return routes
 
@@ -104,24 +104,21 @@ def serve(
         lookup = keytab_key_lookup(keytab)
         keytab_realms = {e.principal.realm for e in read_keytab(keytab)}
     except (OSError, FileFormatError) as exc:
-        raise _fail(f"cannot read keytab {keytab}: {exc}") from None
+        raise fail(f"cannot read keytab {keytab}: {exc}") from None
     routes: dict[str, RouteSpec] = dict(_routes(realm_kdc or []))
     audit_path = audit
     local_realm: str | None = None
     if directory is not None:
-        cfg = _config(directory)
+        cfg = load_realm(directory)
         local_realm = cfg.realm
-        events_log = JsonLinesAuditLog(cfg.audit_path)
-        routes[cfg.realm] = Kdc(
-            database=_open_store(cfg),
-            policy=kdc_policy(cfg),
-            random=os.urandom,
-            audit=events_log.write,
-        )
+        try:
+            routes[cfg.realm] = build_kdc(cfg)
+        except StoreUnavailable as exc:
+            raise fail(str(exc)) from None
         audit_path = audit_path or cfg.audit_path
         replay_cache = replay_cache or directory / "iakerb.rcache"
     if not routes:
-        raise _fail("no realm to forward to: give --dir and/or --realm-kdc REALM=ADDRESS")
+        raise fail("no realm to forward to: give --dir and/or --realm-kdc REALM=ADDRESS")
     realm = realm or default_realm(keytab_realms, routes, local_realm)
     sink = JsonLinesAuditLog(audit_path).write if audit_path else None
     try:
@@ -129,7 +126,7 @@ def serve(
         # is refused (error 34), as by MIT's file rcache.
         cache = FileReplayCache(replay_cache or default_replay_cache_path(), slots=DEFAULT_SLOTS)
     except (ReplayFileError, OSError) as exc:
-        raise _fail(f"replay cache: {exc}") from None
+        raise fail(f"replay cache: {exc}") from None
     krb5 = krb5_factory(key_lookup=lookup, replay_cache=cache, random=os.urandom)
 
     def new_acceptor(peer: str) -> IakerbServiceAcceptor:
@@ -152,7 +149,7 @@ def serve(
             )
         )
     except OSError as exc:
-        raise _fail(f"cannot listen on {listen}: {exc}") from None
+        raise fail(f"cannot listen on {listen}: {exc}") from None
 
 
 AuditSink = Callable[[IakerbAuditEvent], None]

@@ -11,24 +11,19 @@ from __future__ import annotations
 
 import os
 import tempfile
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from kerbfirst.cli.config import ConfigError, parse_duration
-from kerbfirst.cli.localkdc import _etype_name, _etypes, _fail, _read_password, out
+from kerbfirst.app.realm_config import ConfigError, parse_duration
+from kerbfirst.cli.common import etype_name, fail, out, parse_etypes, read_password, utc_now
 from kerbfirst.client import AsExchange, Credential, KerberosClientError, TgsExchange
 from kerbfirst.krb.names import Principal, PrincipalNameError, parse_name
 from kerbfirst.net.kdc_address import KdcAddress, parse_kdc_address
 from kerbfirst.net.kdc_transport import KdcUnreachable, send_to_kdc_sync
 from kerbfirst.store.ccache import CcacheCredential, write_ccache
 from kerbfirst.wire.krb5 import EncryptionKey
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _ccache_credential(cred: Credential) -> CcacheCredential:
@@ -49,7 +44,7 @@ def _exchange(kdcs: list[KdcAddress], request: bytes, timeout: float, used: str)
     try:
         return send_to_kdc_sync(request, kdcs, timeout=timeout)
     except KdcUnreachable as exc:
-        raise _fail(f"{exc} ({used})") from None
+        raise fail(f"{exc} ({used})") from None
 
 
 def kinit(
@@ -96,47 +91,47 @@ def kinit(
     try:
         parsed = parse_name(principal, default_realm=realm or conf_realm or "")
     except PrincipalNameError as exc:
-        raise _fail(f"{principal!r} is not a principal name: {exc}") from None
+        raise fail(f"{principal!r} is not a principal name: {exc}") from None
     if not parsed.realm:
-        raise _fail(f"no realm: write alice@REALM, pass --realm or --dir, or set KRB5_CONFIG "
+        raise fail(f"no realm: write alice@REALM, pass --realm or --dir, or set KRB5_CONFIG "
                     f"(krb5.conf read: {conf_path}, which names no default_realm)")
     kdcs = [parse_kdc_address(k) for k in (kdc or conf_kdcs.get(parsed.realm, []))]
     source = "--kdc" if kdc else str(conf_path)
     if not kdcs:
-        raise _fail(f"no KDC known for realm {parsed.realm} in {source}: pass --kdc or --dir, "
+        raise fail(f"no KDC known for realm {parsed.realm} in {source}: pass --kdc or --dir, "
                     "or list the realm's kdc in that krb5.conf")
     used = f"realm {parsed.realm}, KDCs from {source}"
-    password = _read_password(password_stdin, confirm=False)
+    password = read_password(password_stdin, confirm=False)
     try:
         exchange = AsExchange(
             parsed.unparse(),
             parsed.realm,
             random=os.urandom,
             password=password,
-            etypes=_etypes(enctype),
+            etypes=parse_etypes(enctype),
             lifetime=parse_duration(lifetime, field="--lifetime"),
             renew_lifetime=parse_duration(renewable, field="--renewable") if renewable else None,
         )
-        message: bytes | Credential = exchange.first_request(_now())
+        message: bytes | Credential = exchange.first_request(utc_now())
         while isinstance(message, bytes):
-            message = exchange.receive(_exchange(kdcs, message, timeout, used), _now())
+            message = exchange.receive(_exchange(kdcs, message, timeout, used), utc_now())
         tgt = message
         creds = [tgt]
         for spn in service or []:
             tgs = TgsExchange(tgt, spn, random=os.urandom)
-            request = tgs.first_request(_now())
-            creds.append(tgs.receive(_exchange(kdcs, request, timeout, used), _now()))
+            request = tgs.first_request(utc_now())
+            creds.append(tgs.receive(_exchange(kdcs, request, timeout, used), utc_now()))
     except KerberosClientError as exc:
-        raise _fail(f"{exc} ({used})") from None
+        raise fail(f"{exc} ({used})") from None
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     path = ccache or _default_ccache()
     primary = Principal(tuple(tgt.client.name_string), tgt.crealm, tgt.client.name_type)
     write_ccache(path, primary, [_ccache_credential(c) for c in creds])
     for cred in creds:
         out.print(
             f"{cred.server_principal}  valid until {cred.endtime.isoformat()}  "
-            f"etype {_etype_name(cred.session_key.etype)}"
+            f"etype {etype_name(cred.session_key.etype)}"
         )
     out.print(f"credentials for {tgt.client_principal} in {path}")
 
@@ -157,7 +152,7 @@ def _krb5_conf_path(directory: Path | None) -> Path:
     if directory is not None:
         path = directory / "krb5.conf"
         if not path.is_file():
-            raise _fail(f"{directory} holds no krb5.conf: is it a realm directory "
+            raise fail(f"{directory} holds no krb5.conf: is it a realm directory "
                         "(kerbfirst realm init --dir ...)?")
         return path
     return Path(os.environ.get("KRB5_CONFIG", "/etc/krb5.conf").split(":")[0])

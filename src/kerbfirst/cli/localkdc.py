@@ -1,8 +1,9 @@
 """LocalKDC commands: realm init, principal add|list|delete|rekey|disable|enable|unlock,
 keytab export, kdc serve, kinit.
 
-This is glue only: the realm directory and its TOML (cli/config.py), the SQLite store
-(store/), the KDC core (kdc/), the asyncio servers (net/) and the sans-I/O client (client/).
+This is glue only: the realm directory and its TOML (app/realm_config.py), the KDC's
+assembly (app/kdc.py), the SQLite store (store/), the KDC core (kdc/), the asyncio servers
+(net/) and the sans-I/O client (client/).
 Passwords are read from the terminal or from standard input (`--password-stdin`), never from
 the command line, where `ps` would show them.
 """
@@ -10,108 +11,57 @@ the command line, where `ps` would show them.
 from __future__ import annotations
 
 import contextlib
-import getpass
-import os
 import sqlite3
-import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
-from kerbfirst.build_info import hot_path_build
-from kerbfirst.cli.config import (
+from kerbfirst.app.kdc import build_kdc, kdc_policy
+from kerbfirst.app.realm_config import (
     ConfigError,
     RealmConfig,
     check_listen,
     check_unix,
     default_realm,
-    load_config,
     render_config,
     render_krb5_conf,
 )
-from kerbfirst.crypto import SUPPORTED_ETYPES, KerberosCryptoError, etype_from_name, get_profile
-from kerbfirst.kdc.policy import KdcPolicy, LockoutPolicy
+from kerbfirst.build_info import hot_path_build
+from kerbfirst.cli.common import (
+    DEFAULT_DIR,
+    DirOption,
+    console,
+    fail,
+    load_realm,
+    open_store,
+    out,
+    qualify,
+    utc_now,
+)
 from kerbfirst.kdc.service import Kdc
-from kerbfirst.krb.names import PrincipalNameError, parse_name
 from kerbfirst.net.kdc_address import KdcAddress
 from kerbfirst.net.kdc_server import KdcServerConfig, run_kdc_server
-from kerbfirst.store.audit_log import JsonLinesAuditLog
 from kerbfirst.store.keytab import write_keytab
-from kerbfirst.store.masterkey import MasterKeyError, create_master_key, load_master_key
+from kerbfirst.store.masterkey import MasterKeyError, create_master_key
 from kerbfirst.store.principals import SqlitePrincipalStore, StoreError
-
-console = Console(stderr=True)
-out = Console()
 
 realm_app = typer.Typer(help="Create and inspect a LocalKDC realm directory.", no_args_is_help=True)
 keytab_app = typer.Typer(help="Export service keys as an MIT keytab.", no_args_is_help=True)
 kdc_app = typer.Typer(help="Run the KDC.", no_args_is_help=True)
 
-DirOption = Annotated[
-    Path,
-    typer.Option(
-        "--dir",
-        "-d",
-        envvar="KERBFIRST_REALM_DIR",
-        help="Realm directory (holds kerbfirst.toml, the store, the master key).",
-    ),
-]
-DEFAULT_DIR = Path("kerbfirst-realm")
 
 
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]error:[/red] {escape(message)}")  # "[policy]" is not markup
-    return typer.Exit(code=1)
 
 
-def _config(directory: Path) -> RealmConfig:
-    try:
-        return load_config(directory)
-    except ConfigError as exc:
-        raise _fail(str(exc)) from None
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
-def _read_password(password_stdin: bool, *, confirm: bool) -> str:
-    if password_stdin:
-        line = sys.stdin.readline()
-        if not line:
-            raise _fail("--password-stdin given but standard input is empty")
-        return line.rstrip("\r\n")
-    pw = getpass.getpass("Password: ")
-    if confirm and getpass.getpass("Password again: ") != pw:
-        raise _fail("the two passwords differ; nothing was changed")
-    return pw
 
 
-def _open_store(cfg: RealmConfig) -> SqlitePrincipalStore:
-    """The realm's store; callers close it (`with`), so that this process never holds a
-    connection it no longer uses."""
-    try:
-        master = load_master_key(cfg.master_key_path)
-        return SqlitePrincipalStore(cfg.db_path, master, realm=cfg.realm)
-    except (MasterKeyError, StoreError) as exc:
-        raise _fail(f"cannot open the principal store {cfg.db_path}: {exc}") from None
-    except (sqlite3.Error, OSError) as exc:  # opening writes (WAL, schema): a full disk
-        raise _fail(
-            f"cannot open the principal store {cfg.db_path}: {exc}; nothing was changed. "
-            "If its disk is full, free disk space and try again"
-        ) from None
 
 
-def _qualify(name: str, realm: str) -> str:
-    """MIT's rule: a name without an unescaped "@" belongs to the default realm."""
-    try:
-        return parse_name(name, default_realm=realm).unparse()
-    except PrincipalNameError as exc:
-        raise _fail(f"{name!r} is not a principal name: {exc}") from None
 
 
 # ---------------------------------------------------------------- realm
@@ -139,7 +89,7 @@ def realm_init(
     krb5); a name with lower-case letters is accepted with a note naming the upper-case
     form that convention expects."""
     if (directory / "kerbfirst.toml").exists():
-        raise _fail(f"{directory} already holds a realm; choose another --dir or remove it")
+        raise fail(f"{directory} already holds a realm; choose another --dir or remove it")
     name = realm or default_realm()
     if name != name.upper():
         console.print(f"note: realm name {name!r} kept as given: realm names are case-sensitive "
@@ -154,7 +104,7 @@ def realm_init(
             cfg.unix = check_unix(list(unix), field="--unix")
         check_unix(cfg.unix, field="--unix" if unix else "--dir", base=cfg.directory)
     except ConfigError as exc:
-        raise _fail(f"{exc}; nothing was created") from None
+        raise fail(f"{exc}; nothing was created") from None
     cfg.workers = workers
     _create_realm(cfg)
     out.print(f"realm {cfg.realm} created in {directory}")
@@ -178,7 +128,7 @@ def _create_realm(cfg: RealmConfig) -> None:
         with SqlitePrincipalStore(cfg.db_path, master, realm=cfg.realm) as store:
             # RFC 4120 6.2: the TGS is krbtgt/REALM@REALM; its keys are random, never a
             # password.
-            store.add_principal(f"krbtgt/{cfg.realm}@{cfg.realm}", password=None, now=_now())
+            store.add_principal(f"krbtgt/{cfg.realm}@{cfg.realm}", password=None, now=utc_now())
         (directory / "kerbfirst.toml").write_text(render_config(cfg), encoding="utf-8")
         cfg.krb5_conf_path.write_text(render_krb5_conf(cfg), encoding="utf-8")
     except (OSError, sqlite3.Error, MasterKeyError, StoreError) as exc:
@@ -188,7 +138,7 @@ def _create_realm(cfg: RealmConfig) -> None:
         if made_dir:
             with contextlib.suppress(OSError):
                 directory.rmdir()
-        raise _fail(
+        raise fail(
             f"cannot create the realm in {directory}: {exc}; nothing was created. If its "
             "disk is full, free disk space and try again"
         ) from None
@@ -197,26 +147,12 @@ def _create_realm(cfg: RealmConfig) -> None:
 @realm_app.command("show")
 def realm_show(directory: DirOption = DEFAULT_DIR) -> None:
     """Print the realm's configuration file."""
-    cfg = _config(directory)
+    cfg = load_realm(directory)
     out.print(render_config(cfg), markup=False)
 
 
-def _etypes(names: list[str] | None) -> tuple[int, ...]:
-    if not names:
-        return SUPPORTED_ETYPES
-    try:
-        return tuple(etype_from_name(n) for n in names)
-    except KerberosCryptoError as exc:
-        raise _fail(
-            f"{exc}; kerbfirst supports only the AES enctypes (RFC 3962, RFC 8009)"
-        ) from None
 
 
-def _etype_name(etype: int) -> str:
-    try:
-        return get_profile(etype).name
-    except KerberosCryptoError:
-        return str(etype)
 
 
 # ---------------------------------------------------------------- keytab
@@ -233,49 +169,25 @@ def keytab_export(
     ] = False,
 ) -> None:
     """Write service keys as an MIT keytab (format 0x502), readable by `klist -k`."""
-    cfg = _config(directory)
+    cfg = load_realm(directory)
     entries = []
-    with _open_store(cfg) as store:
+    with open_store(cfg) as store:
         try:
             for name in names:
                 entries += store.keytab_entries(
-                    _qualify(name, cfg.realm), now=_now(), all_kvnos=all_kvnos
+                    qualify(name, cfg.realm), now=utc_now(), all_kvnos=all_kvnos
                 )
             write_keytab(out_path, entries, append=append)
         except (StoreError, OSError) as exc:
-            raise _fail(f"could not write {out_path}: {exc}") from None
+            raise fail(f"could not write {out_path}: {exc}") from None
     out.print(f"wrote {len(entries)} keys to {out_path}")
 
 
 # ---------------------------------------------------------------- kdc
 
 
-def kdc_policy(cfg: RealmConfig) -> KdcPolicy:
-    p = cfg.policy
-    return KdcPolicy(
-        realm=cfg.realm,
-        max_life=p.max_life,
-        max_renewable_life=p.max_renewable_life,
-        clock_skew=p.clock_skew,
-        require_preauth=p.require_preauth,
-        lockout=LockoutPolicy(
-            threshold=p.lockout_threshold, window=p.lockout_window, duration=p.lockout_duration
-        ),
-    )
 
 
-def build_kdc(cfg: RealmConfig, policy: KdcPolicy | None = None) -> Kdc:
-    """The KDC one `kdc serve` worker runs (also what bench/kdc_icount.py measures): the
-    realm's store, its JSON-lines audit log, the operating system's randomness."""
-    audit_log = JsonLinesAuditLog(
-        cfg.audit_path, max_size=cfg.audit_max_size, keep=cfg.audit_keep
-    )
-    return Kdc(
-        database=_open_store(cfg),
-        policy=policy or kdc_policy(cfg),
-        random=os.urandom,
-        audit=audit_log.write,
-    )
 
 
 # One line per paragraph: the help renderer keeps a docstring's line breaks.
@@ -305,7 +217,7 @@ def kdc_serve(
     ] = None,
 ) -> None:
     """Serve the realm's KDC (help: _SERVE_HELP)."""
-    cfg = _config(directory)
+    cfg = load_realm(directory)
     try:
         if listen:
             cfg.listen = list(listen)
@@ -313,10 +225,10 @@ def kdc_serve(
         if unix is not None:
             cfg.unix = check_unix([u for u in unix if u], field="--unix", base=cfg.directory)
     except ConfigError as exc:
-        raise _fail(str(exc)) from None
+        raise fail(str(exc)) from None
     # Fail now, with a clear message, rather than in every worker; and close it again: a
     # connection must not be inherited by forked workers, nor outlive its use.
-    _open_store(cfg).close()
+    open_store(cfg).close()
     config = KdcServerConfig(
         udp_listen=addrs,
         tcp_listen=addrs,
@@ -341,7 +253,7 @@ def kdc_serve(
     except (OSError, ValueError) as exc:
         # The binding code names the one address that failed (kdc_sockets).
         why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise _fail(
+        raise fail(
             f"cannot serve: {why}. Choose other addresses with --listen / --unix (ports "
             "below 1024 need root) or stop the process that holds them."
         ) from None

@@ -19,18 +19,18 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from kerbfirst.cli.localkdc import (
+from kerbfirst.app.kdc import kdc_policy
+from kerbfirst.cli.common import (
     DEFAULT_DIR,
     DirOption,
-    _config,
-    _etypes,
-    _fail,
-    _now,
-    _open_store,
-    _qualify,
-    _read_password,
-    kdc_policy,
+    fail,
+    load_realm,
+    open_store,
     out,
+    parse_etypes,
+    qualify,
+    read_password,
+    utc_now,
 )
 from kerbfirst.store.principal_records import check_password
 from kerbfirst.store.principals import PrincipalNotFound, StoreError
@@ -42,21 +42,21 @@ def _refused(exc: Exception) -> typer.Exit:
     """A store error as the one line an administrator reads (never a traceback)."""
     if isinstance(exc, sqlite3.Error):
         # Every write is one transaction: a failed one changed nothing.
-        return _fail(
+        return fail(
             f"the principal store could not be changed ({exc}); nothing was changed. Free "
             "disk space, or wait for the process that holds its write lock, and try again"
         )
-    return _fail(str(exc))
+    return fail(str(exc))
 
 
 def _read_new_password(password_stdin: bool, *, min_length: int) -> str:
     """A new password (asked twice on a terminal), refused when empty or shorter than the
     realm's minimum, before anything is changed."""
-    pw = _read_password(password_stdin, confirm=True)
+    pw = read_password(password_stdin, confirm=True)
     try:
         check_password(pw, min_length=min_length)
     except StoreError as exc:
-        raise _fail(f"{exc}; nothing was changed") from None
+        raise fail(f"{exc}; nothing was changed") from None
     return pw
 
 
@@ -86,10 +86,10 @@ def principal_add(
         bool, typer.Option("--no-preauth", help="Do not require pre-authentication.")
     ] = False,
 ) -> None:
-    cfg = _config(directory)
-    full = _qualify(name, cfg.realm)
-    etypes = _etypes(enctypes)
-    with _open_store(cfg) as store:
+    cfg = load_realm(directory)
+    full = qualify(name, cfg.realm)
+    etypes = parse_etypes(enctypes)
+    with open_store(cfg) as store:
         try:
             store.get_info(full)
         except PrincipalNotFound:
@@ -97,7 +97,7 @@ def principal_add(
         except (StoreError, sqlite3.Error) as exc:
             raise _refused(exc) from None
         else:
-            raise _fail(
+            raise fail(
                 f"principal {full} already exists; use `principal rekey` to change its keys"
             )
         min_length = cfg.policy.min_password_length
@@ -113,7 +113,7 @@ def principal_add(
                 etypes=etypes,
                 requires_preauth=not no_preauth,
                 min_password_length=min_length,
-                now=_now(),
+                now=utc_now(),
             )
         except (StoreError, sqlite3.Error) as exc:
             raise _refused(exc) from None
@@ -126,13 +126,13 @@ def principal_list(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """List principals with kvno, enctypes (never key material), failures and state."""
-    cfg = _config(directory)
-    with _open_store(cfg) as store:
+    cfg = load_realm(directory)
+    with open_store(cfg) as store:
         try:
             infos = store.list_principals()
         except sqlite3.Error as exc:
             raise _refused(exc) from None
-    lockout, now = kdc_policy(cfg).lockout, _now()
+    lockout, now = kdc_policy(cfg).lockout, utc_now()
     if as_json:
         for info in infos:
             data = vars_of(info)
@@ -190,13 +190,13 @@ def principal_delete(
     force: Annotated[bool, typer.Option("--force", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete a principal and all its keys."""
-    cfg = _config(directory)
-    full = _qualify(name, cfg.realm)
+    cfg = load_realm(directory)
+    full = qualify(name, cfg.realm)
     if full == f"krbtgt/{cfg.realm}@{cfg.realm}":
-        raise _fail("refusing to delete the realm's krbtgt: every ticket depends on it")
+        raise fail("refusing to delete the realm's krbtgt: every ticket depends on it")
     if not force and not typer.confirm(f"delete {full}?"):
         raise typer.Exit(code=1)
-    with _open_store(cfg) as store:
+    with open_store(cfg) as store:
         try:
             store.delete_principal(full)
         except (StoreError, sqlite3.Error) as exc:
@@ -205,11 +205,11 @@ def principal_delete(
 
 
 def _set_state(name: str, directory: Path, done: str, **change: Any) -> None:
-    cfg = _config(directory)
-    full = _qualify(name, cfg.realm)
-    with _open_store(cfg) as store:
+    cfg = load_realm(directory)
+    full = qualify(name, cfg.realm)
+    with open_store(cfg) as store:
         try:
-            store.set_attributes(full, now=_now(), **change)
+            store.set_attributes(full, now=utc_now(), **change)
         except (StoreError, sqlite3.Error) as exc:
             raise _refused(exc) from None
     out.print(f"{done} {full}")
@@ -224,9 +224,9 @@ def _set_state(name: str, directory: Path, done: str, **change: Any) -> None:
     ),
 )
 def principal_disable(name: str, directory: DirOption = DEFAULT_DIR) -> None:
-    cfg = _config(directory)
-    if _qualify(name, cfg.realm) == f"krbtgt/{cfg.realm}@{cfg.realm}":
-        raise _fail("refusing to disable the realm's krbtgt: every ticket depends on it")
+    cfg = load_realm(directory)
+    if qualify(name, cfg.realm) == f"krbtgt/{cfg.realm}@{cfg.realm}":
+        raise fail("refusing to disable the realm's krbtgt: every ticket depends on it")
     _set_state(name, directory, "disabled", disabled=True)
 
 
@@ -272,10 +272,10 @@ def principal_rekey(
         int, typer.Option(min=0, help="Previous kvnos to keep so issued tickets still work.")
     ] = 2,
 ) -> None:
-    cfg = _config(directory)
-    full = _qualify(name, cfg.realm)
+    cfg = load_realm(directory)
+    full = qualify(name, cfg.realm)
     min_length = cfg.policy.min_password_length
-    with _open_store(cfg) as store:
+    with open_store(cfg) as store:
         try:
             store.get_info(full)
         except (StoreError, sqlite3.Error) as exc:
@@ -291,7 +291,7 @@ def principal_rekey(
                 password=password,
                 keep_old=keep_old,
                 min_password_length=min_length,
-                now=_now(),
+                now=utc_now(),
             )
         except (StoreError, sqlite3.Error) as exc:
             raise _refused(exc) from None

@@ -19,7 +19,8 @@ from kerbfirst.net.kdc_framing import FramingError, frame, read_framed
 from kerbfirst.net.kdc_handler_calls import answer, log_handler_failure, refused, too_big
 from kerbfirst.net.kdc_handler_thread import HandlerThread
 from kerbfirst.net.kdc_server_config import HandlerFactory, KdcRequestHandler, KdcServerConfig
-from kerbfirst.net.kdc_sockets import Listener, bind_listeners, close_listeners
+from kerbfirst.net.kdc_sockets import bind_listeners, close_listeners
+from kerbfirst.net.listener import Listener
 
 log = logging.getLogger("kerbfirst.net.kdc_server")  # one logger name for the whole server
 

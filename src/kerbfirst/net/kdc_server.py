@@ -33,8 +33,9 @@ from kerbfirst.net import systemd
 from kerbfirst.net.kdc_address import KdcAddress
 from kerbfirst.net.kdc_listeners import KdcServer, format_peer
 from kerbfirst.net.kdc_server_config import HandlerFactory, KdcRequestHandler, KdcServerConfig
-from kerbfirst.net.kdc_sockets import Listener, bind_listeners, close_listeners
+from kerbfirst.net.kdc_sockets import bind_listeners, close_listeners
 from kerbfirst.net.kdc_workers import supervise_workers
+from kerbfirst.net.listener import Listener
 
 __all__ = [
     "HandlerFactory",

@@ -7,35 +7,16 @@ the same sockets to every forked worker (see kdc_workers).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import errno
 import os
 import socket
 import stat
 from collections.abc import Sequence
-from typing import Literal
 
-from kerbfirst.net.kdc_address import KdcAddress
-
-ListenerTransport = Literal["udp", "tcp", "unix"]
+from kerbfirst.net.listener import Listener
+from kerbfirst.net.systemd import take_passed_listeners
 
 _LISTEN_BACKLOG = 128
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Listener:
-    """A bound (and for streams, listening) socket. For unix, the file's identity too."""
-
-    transport: ListenerTransport
-    sock: socket.socket
-    path: str = ""
-    file_id: tuple[int, int] | None = None  # (st_dev, st_ino) of the socket file we created
-
-    def address(self) -> KdcAddress:
-        if self.transport == "unix":
-            return KdcAddress("unix", path=self.path)
-        host, port = self.sock.getsockname()[:2]
-        return KdcAddress(self.transport, host=host, port=port)
 
 
 def bind_listeners(
@@ -53,8 +34,6 @@ def bind_listeners(
 
     Under socket activation (sd_listen_fds(3): sockets passed by systemd to this process)
     the passed sockets are returned instead: the .socket unit decides the addresses."""
-    from kerbfirst.net.systemd import take_passed_listeners  # it imports Listener from here
-
     passed = take_passed_listeners()
     if passed is not None:
         return passed

@@ -19,7 +19,7 @@ import socket
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass
 
-from kerbfirst.net.kdc_sockets import Listener
+from kerbfirst.net.listener import Listener
 
 SD_LISTEN_FDS_START = 3
 # A .socket unit lists a handful of sockets; far more means a broken environment.
