@@ -44,6 +44,7 @@ def kdc_policy(cfg: RealmConfig) -> KdcPolicy:
         lockout=LockoutPolicy(
             threshold=p.lockout_threshold, window=p.lockout_window, duration=p.lockout_duration
         ),
+        cross_realm=cfg.cross_realm.policy(),
     )
 
 

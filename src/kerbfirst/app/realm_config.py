@@ -45,6 +45,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from kerbfirst.app.trust_config import (
+    SECTIONS,
+    CrossRealmConfig,
+    TrustConfigError,
+    parse_cross_realm,
+    render_cross_realm,
+    render_krb5_conf_cross_realm,
+)
 from kerbfirst.net.kdc_address import parse_listen_address
 from kerbfirst.net.kdc_framing import DEFAULT_MAX_REQUEST_SIZE, MAX_MESSAGE_SIZE
 from kerbfirst.store.audit_log import DEFAULT_KEEP, DEFAULT_MAX_SIZE, MIN_MAX_SIZE
@@ -200,6 +208,7 @@ class RealmConfig:
     max_message_size: int = DEFAULT_MAX_REQUEST_SIZE
     audit_max_size: int = DEFAULT_MAX_SIZE
     audit_keep: int = DEFAULT_KEEP
+    cross_realm: CrossRealmConfig = dataclasses.field(default_factory=CrossRealmConfig)
 
     @property
     def db_path(self) -> Path:
@@ -242,7 +251,7 @@ def load_config(directory: Path) -> RealmConfig:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML ({exc})") from exc
-    _check_keys(data, {"realm", "kdc", "policy", "audit_log"}, "the top level", path)
+    _check_keys(data, {"realm", "kdc", "policy", "audit_log", *SECTIONS}, "the top level", path)
     realm = data.get("realm")
     if not isinstance(realm, str) or not realm:
         raise ConfigError(f"{path}: `realm` must be a non-empty string")
@@ -277,8 +286,13 @@ def load_config(directory: Path) -> RealmConfig:
     keep = audit_log.get("keep", DEFAULT_KEEP)
     if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= MAX_AUDIT_KEEP:
         raise ConfigError(f"{path}: [audit_log] keep must be an integer from 1 to {MAX_AUDIT_KEEP}")
+    try:
+        cross_realm = parse_cross_realm(data, path)
+    except TrustConfigError as exc:
+        raise ConfigError(str(exc)) from None
     return RealmConfig(
         directory=directory,
+        cross_realm=cross_realm,
         realm=realm,
         listen=list(listen),
         unix=list(unix),
@@ -326,7 +340,7 @@ def render_config(cfg: RealmConfig) -> str:
         f'lockout_duration = "{format_duration(p.lockout_duration)}"\n'
         f"require_preauth = {'true' if p.require_preauth else 'false'}\n"
         f"min_password_length = {p.min_password_length}\n"
-    )
+    ) + render_cross_realm(cfg.cross_realm)
 
 
 def render_krb5_conf(cfg: RealmConfig, *, enctypes: list[str] | None = None) -> str:
@@ -340,6 +354,7 @@ def render_krb5_conf(cfg: RealmConfig, *, enctypes: list[str] | None = None) -> 
             f"    default_tgs_enctypes = {joined}\n"
             f"    permitted_enctypes = {joined}\n"
         )
+    other_realms, cross_realm = render_krb5_conf_cross_realm(cfg.cross_realm)
     return (
         "[libdefaults]\n"
         f"    default_realm = {cfg.realm}\n"
@@ -353,4 +368,5 @@ def render_krb5_conf(cfg: RealmConfig, *, enctypes: list[str] | None = None) -> 
         f"{etypes}"
         "\n[realms]\n"
         f"    {cfg.realm} = {{\n{kdcs}    }}\n"
+        f"{other_realms}{cross_realm}"
     )

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from kerbfirst.cli import audit, iakerb, kinit, localkdc, principal
+from kerbfirst.cli import audit, iakerb, kinit, localkdc, principal, trust
 
 app = typer.Typer(
     name="kerbfirst",
@@ -39,6 +39,7 @@ def _root(
 
 
 app.add_typer(localkdc.realm_app, name="realm")
+localkdc.realm_app.add_typer(trust.trust_app, name="trust")
 app.add_typer(principal.principal_app, name="principal")
 app.add_typer(localkdc.keytab_app, name="keytab")
 app.add_typer(localkdc.kdc_app, name="kdc")

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime, timedelta
 
+from kerbfirst.kdc.crossrealm import CrossRealmPolicy
+
 # RFC 3962 and RFC 8009 enctypes in MIT's default preference order (kdc.conf(5)
 # supported_enctypes): the SHA-1 ones first because every peer has them.
 DEFAULT_ETYPES: tuple[int, ...] = (18, 17, 20, 19)
@@ -58,6 +60,8 @@ class KdcPolicy:
     allow_forwardable: bool = True
     allow_renewable: bool = True
     allow_proxiable: bool = True
+    # referrals and transited paths
+    cross_realm: CrossRealmPolicy = dataclasses.field(default_factory=CrossRealmPolicy)
 
     def __post_init__(self) -> None:
         if not self.realm:

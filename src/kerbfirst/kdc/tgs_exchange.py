@@ -15,12 +15,20 @@ from dataclasses import dataclass
 from kerbfirst.crypto import KerberosCryptoError, Key
 from kerbfirst.kdc.audit import Outcome
 from kerbfirst.kdc.context import KdcContext
+from kerbfirst.kdc.crossrealm import (
+    TransitedError,
+    decode_transited,
+    encode_transited,
+    is_krbtgt,
+    referral_host,
+)
 from kerbfirst.kdc.keys import find_key, ticket_key
 from kerbfirst.kdc.lifetimes import TicketTimes, ticket_times, whole_seconds
 from kerbfirst.kdc.request import Refusal, RequestState
 from kerbfirst.kdc.tgs_rules import TGS_RULES, TgsRequest
 from kerbfirst.krb.database import KeyEntry, PrincipalEntry
 from kerbfirst.krb.key_usage import authenticator_usage, tgs_rep_usage
+from kerbfirst.krb.names import krbtgt_name
 from kerbfirst.krb.rd_req import ApFault, ApReqRefused, rd_req
 from kerbfirst.wire.constants import (
     APP_ENC_TGS_REP_PART,
@@ -29,6 +37,7 @@ from kerbfirst.wire.constants import (
     KDC_ERR_PADATA_TYPE_NOSUPP,
     KDC_ERR_POLICY,
     KDC_ERR_S_PRINCIPAL_UNKNOWN,
+    KDC_OPT_CANONICALIZE,
     KDC_OPT_FORWARDABLE,
     KDC_OPT_FORWARDED,
     KDC_OPT_PROXIABLE,
@@ -52,6 +61,7 @@ from kerbfirst.wire.constants import (
     TKT_FLG_PROXIABLE,
     TKT_FLG_PROXY,
     TKT_FLG_RENEWABLE,
+    TKT_FLG_TRANSIT_POLICY_CHECKED,
 )
 from kerbfirst.wire.der import DecodeError
 from kerbfirst.wire.krb5 import (
@@ -61,6 +71,9 @@ from kerbfirst.wire.krb5 import (
     EncTicketPart,
     KdcRep,
     KdcReq,
+    KdcReqBody,
+    PrincipalName,
+    TransitedEncoding,
 )
 
 
@@ -114,16 +127,27 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
     except DecodeError as exc:
         raise _bad_request(f"malformed AP-REQ in PA-TGS-REQ: {exc}") from None
     ticket = ap_req.ticket
-    if ticket.realm != ctx.policy.realm:
+    ours = ctx.policy.realm
+    renew = bool(body.kdc_options & KDC_OPT_RENEW)
+    header_server_name = ctx.principal_text(ticket.sname, ticket.realm)
+    # krbtgt/OURS issued by us, or by a realm that trusts us (a cross-realm TGT,
+    # krbtgt/OURS@OTHER under the key both KDCs share: RFC 4120 1.2, MIT naming).
+    is_tgt = ticket.sname.name_string == ctx.krbtgt_name.name_string
+    cross = ticket.realm != ours
+    if cross and not is_tgt:
         raise Refusal(
             KDC_ERR_POLICY,
             Outcome.WRONG_REALM,
-            f"ticket is from realm {ticket.realm}; this KDC serves {ctx.policy.realm} and "
-            "has no cross-realm trust",
+            f"the PA-TGS-REQ ticket is for {header_server_name}, a server of realm "
+            f"{ticket.realm}; this KDC serves {ours} and accepts only krbtgt/{ours} tickets "
+            "from other realms",
         )
-    header_server_name = ctx.principal_text(ticket.sname, ticket.realm)
-    is_tgt = header_server_name == ctx.krbtgt
-    renew = bool(body.kdc_options & KDC_OPT_RENEW)
+    if cross and renew:
+        raise Refusal(
+            KDC_ERR_BADOPTION,
+            Outcome.BAD_OPTION,
+            f"a ticket issued by realm {ticket.realm} is renewed by {ticket.realm}'s KDC",
+        )
     if not is_tgt and not renew:
         raise Refusal(
             KDC_ERR_POLICY,
@@ -132,6 +156,14 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
             "accepts a service ticket",
         )
     header_server = ctx.database.get_principal(header_server_name)
+    if header_server is None and cross:
+        raise Refusal(
+            KDC_ERR_S_PRINCIPAL_UNKNOWN,
+            Outcome.WRONG_REALM,
+            f"realm {ticket.realm} is not trusted by {ours}: {header_server_name} is not in "
+            f"the database (add the trust: kerbfirst realm trust add {ticket.realm} "
+            "--direction incoming)",
+        )
     if header_server is None:
         raise Refusal(
             KDC_ERR_S_PRINCIPAL_UNKNOWN,
@@ -170,6 +202,7 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
     client_name = _record_client(ctx, state, header)
 
     server: PrincipalEntry | None
+    referral = False
     if renew:
         # RFC 4120 3.3.3: renewal returns a new ticket for the same server.
         sname, server_name, server = ticket.sname, header_server_name, header_server
@@ -179,7 +212,12 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
     else:
         sname = body.sname
         server_name = ctx.principal_text(body.sname, body.realm)
-        server = ctx.database.get_principal(server_name) if body.realm == ctx.policy.realm else None
+        server = ctx.database.get_principal(server_name) if body.realm == ours else None
+        if server is None:
+            found = _referral(ctx, body)
+            if found is not None:
+                sname, server, referral = found[0], found[1], True
+    state.service = server_name
     state.service = server_name
     return TgsRequest(
         req=req,
@@ -194,7 +232,48 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
         sname=sname,
         server_name=server_name,
         server=server,
+        referral=referral,
+        transited=_transited(ctx, ticket.realm, header),
     )
+
+
+def _referral(ctx: KdcContext, body: KdcReqBody) -> tuple[PrincipalName, PrincipalEntry] | None:
+    """The cross-realm TGT to answer with when the server is not ours (RFC 6806 section 8,
+    MIT do_tgs_req's referral and find_alternate_tgs): a server of another realm, a
+    krbtgt/OTHER we hold no key for directly, or (canonicalize) a host-based name whose
+    host [domain_realm] maps to another realm. The TGT is for the next realm on the
+    [capaths] path; None when there is no such trust."""
+    ours, cross_realm = ctx.policy.realm, ctx.policy.cross_realm
+    sname = body.sname
+    if sname is None:
+        return None
+    target: str | None = None
+    if body.realm != ours:
+        target = body.realm
+    elif is_krbtgt(sname):
+        target = sname.name_string[1]
+    elif body.kdc_options & KDC_OPT_CANONICALIZE:
+        host = referral_host(sname)
+        target = cross_realm.host_realm(host) if host is not None else None
+    if target is None or target == ours:
+        return None
+    name = krbtgt_name(cross_realm.next_hop(ours, target))
+    if name == sname and body.realm == ours:
+        return None  # asked for exactly this TGT and it is not in the database
+    entry = ctx.database.get_principal(ctx.principal_text(name, ours))
+    return (name, entry) if entry is not None else None
+
+
+def _transited(ctx: KdcContext, ticket_realm: str, header: EncTicketPart) -> TransitedEncoding:
+    """RFC 4120 3.3.3.2 (MIT do_tgs_req): the realm that issued a cross-realm TGT joins
+    the transited field, unless it is the client's own realm (implicit in the path)."""
+    if ticket_realm in (ctx.policy.realm, header.crealm):
+        return header.transited
+    try:
+        realms = decode_transited(header.transited)
+    except TransitedError:
+        return header.transited  # refused by the transited rule with its reason
+    return encode_transited((*realms, ticket_realm))
 
 
 def _record_client(ctx: KdcContext, state: RequestState, header: EncTicketPart) -> str:
@@ -311,6 +390,9 @@ def issue(ctx: KdcContext, checked: CheckedTgsRequest, state: RequestState) -> b
             flags |= TKT_FLG_PROXIABLE
         if times.renew_till is not None:
             flags |= TKT_FLG_RENEWABLE
+        # The transited rule checked the path against [capaths] (RFC 4120 2.7, as MIT's
+        # KDC sets it): servers need not check it again.
+        flags |= TKT_FLG_TRANSIT_POLICY_CHECKED
         if options & KDC_OPT_FORWARDED:
             flags |= TKT_FLG_FORWARDED  # RFC 4120 2.6: addresses come from the request
             caddr = body.addresses or None
@@ -324,7 +406,7 @@ def issue(ctx: KdcContext, checked: CheckedTgsRequest, state: RequestState) -> b
         key=session_key,
         crealm=h.crealm,
         cname=h.cname,
-        transited=h.transited,
+        transited=r.transited,
         authtime=h.authtime,
         starttime=times.starttime,
         endtime=times.endtime,
@@ -367,6 +449,11 @@ def issue(ctx: KdcContext, checked: CheckedTgsRequest, state: RequestState) -> b
     if r.renew:
         state.outcome = Outcome.RENEWED
         state.reason = f"ticket for {r.server_name} renewed for {r.client_name}"
+    elif r.referral:
+        state.reason = (
+            f"referral: ticket for {server.name} issued to {r.client_name}, who asked for "
+            f"{r.server_name}"
+        )
     else:
         state.reason = f"ticket for {r.server_name} issued to {r.client_name}"
     return rep.encode()

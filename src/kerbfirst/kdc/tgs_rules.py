@@ -12,13 +12,17 @@ from datetime import datetime
 from kerbfirst.crypto import Key, checksum_type, verify_checksum
 from kerbfirst.kdc.audit import Outcome
 from kerbfirst.kdc.context import KdcContext
+from kerbfirst.kdc.crossrealm import TransitedError, decode_transited
 from kerbfirst.kdc.rules import Verdict, offered_etypes_verdict, server_verdict
 from kerbfirst.krb.database import PrincipalEntry
 from kerbfirst.wire.constants import (
     KDC_ERR_BADOPTION,
     KDC_ERR_CANNOT_POSTDATE,
     KDC_ERR_CLIENT_REVOKED,
+    KDC_ERR_PATH_NOT_ACCEPTED,
+    KDC_ERR_POLICY,
     KDC_ERR_S_PRINCIPAL_UNKNOWN,
+    KDC_ERR_TRTYPE_NOSUPP,
     KDC_OPT_ENC_TKT_IN_SKEY,
     KDC_OPT_FORWARDED,
     KDC_OPT_POSTDATED,
@@ -33,7 +37,14 @@ from kerbfirst.wire.constants import (
     TKT_FLG_PROXIABLE,
     TKT_FLG_RENEWABLE,
 )
-from kerbfirst.wire.krb5 import Authenticator, EncTicketPart, KdcReq, PrincipalName, Ticket
+from kerbfirst.wire.krb5 import (
+    Authenticator,
+    EncTicketPart,
+    KdcReq,
+    PrincipalName,
+    Ticket,
+    TransitedEncoding,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +63,8 @@ class TgsRequest:
     sname: PrincipalName  # the server asked for (the ticket's own server when renewing)
     server_name: str
     server: PrincipalEntry | None  # None: not in the database (refused by check)
+    referral: bool  # server is a cross-realm TGT answering a request for another realm's
+    transited: TransitedEncoding  # the issued ticket's (RFC 4120 3.3.3.2)
 
 
 # ---------------------------------------------------------------- check rules
@@ -115,6 +128,15 @@ def _options_allowed(ctx: KdcContext, r: TgsRequest) -> Verdict:
 
 
 def _server_usable(ctx: KdcContext, r: TgsRequest) -> Verdict:
+    realm = r.req.req_body.realm
+    if r.server is None and realm != ctx.policy.realm:
+        return (
+            KDC_ERR_S_PRINCIPAL_UNKNOWN,
+            Outcome.SERVER_UNKNOWN,
+            f"server {r.server_name} is in realm {realm}, and {ctx.policy.realm} has no "
+            f"trust path to it (no krbtgt/{realm}@{ctx.policy.realm}, no [capaths] entry); "
+            f"add one with: kerbfirst realm trust add {realm}",
+        )
     if r.server is None:
         return (
             KDC_ERR_S_PRINCIPAL_UNKNOWN,
@@ -141,6 +163,34 @@ def _client_not_disabled(ctx: KdcContext, r: TgsRequest) -> Verdict:
     return None
 
 
+def _cross_realm_client(ctx: KdcContext, r: TgsRequest) -> Verdict:
+    """A realm that trusts us vouches for its own clients and those of realms it
+    transited, never for ours (RFC 4120 1.2: our clients come with our own TGTs)."""
+    issuer = r.ticket.realm
+    if issuer != ctx.policy.realm and r.header.crealm == ctx.policy.realm:
+        return (
+            KDC_ERR_POLICY,
+            Outcome.WRONG_REALM,
+            f"a ticket issued by realm {issuer} names {r.client_name}, a client of this realm",
+        )
+    return None
+
+
+def _transited_permitted(ctx: KdcContext, r: TgsRequest) -> Verdict:
+    """RFC 4120 3.3.3.2: every realm the ticket went through must be on the path policy
+    permits from the client's realm to ours ([capaths]; kdc/crossrealm.py)."""
+    if not r.transited.contents:
+        return None
+    try:
+        realms = decode_transited(r.transited)
+    except TransitedError as exc:
+        return KDC_ERR_TRTYPE_NOSUPP, Outcome.POLICY, f"cannot check the transited path: {exc}"
+    reason = ctx.policy.cross_realm.transit_refusal(r.header.crealm, ctx.policy.realm, realms)
+    if reason is not None:
+        return KDC_ERR_PATH_NOT_ACCEPTED, Outcome.POLICY, reason
+    return None
+
+
 TGS_RULES: tuple[Callable[[KdcContext, TgsRequest], Verdict], ...] = (
     _renewal_current,
     _checksum_valid,
@@ -148,6 +198,8 @@ TGS_RULES: tuple[Callable[[KdcContext, TgsRequest], Verdict], ...] = (
     _etype_supported,
     _server_usable,
     _client_not_disabled,
+    _cross_realm_client,
+    _transited_permitted,
 )
 
 

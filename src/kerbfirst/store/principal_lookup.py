@@ -141,9 +141,13 @@ class PrincipalLookup:
 
     def _canonical(self, name: str) -> Principal:
         principal = parse_name(name, default_realm=self.realm)
-        if principal.realm != self.realm:
+        # The one name of another realm a store holds: krbtgt/OURS@OTHER, the key of a
+        # trust from OTHER to us, shared with OTHER's KDC (RFC 4120 1.2, MIT kdb).
+        incoming_trust = principal.components == ("krbtgt", self.realm)
+        if principal.realm != self.realm and not incoming_trust:
             raise StoreError(
-                f"principal {principal.unparse()} is not in this store's realm {self.realm}"
+                f"principal {principal.unparse()} is not in this store's realm {self.realm} "
+                f"(of other realms, only krbtgt/{self.realm}@OTHER, a trust's key, is kept)"
             )
         return principal
 

@@ -1,0 +1,129 @@
+"""Cross-realm between the LocalKDC (LOCAL.TEST) and MIT krb5kdc (MIT.TEST), with MIT's
+own kinit, kvno and klist in both directions, and the refusals (wrong inter-realm key,
+untrusted realm, transited realm not permitted)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crossrealm.conftest import (
+    ALICE_PW,
+    EVIL,
+    LOCAL,
+    LOCAL_SERVICE,
+    MIT,
+    MIT_SERVICE,
+    Realms,
+)
+from peerlib import peer_env, require_program, run_peer
+
+pytestmark = pytest.mark.peer
+
+
+def _local_events(realms: Realms) -> list[dict[str, object]]:
+    return realms.local.audit_events()
+
+
+def _kinit_alice(realms: Realms, tmp_path: Path, conf: Path) -> dict[str, str]:
+    env = peer_env(conf, tmp_path / "cc")
+    got = run_peer(["kinit", f"alice@{LOCAL}"], env=env, input=ALICE_PW + "\n")
+    assert got.returncode == 0, got.stderr
+    return env
+
+
+def test_local_user_reaches_mit_service_named_with_its_realm(
+    realms: Realms, tmp_path: Path
+) -> None:
+    """(a) MIT kvno asks our KDC for krbtgt/MIT.TEST@LOCAL.TEST, then MIT's KDC accepts
+    it and issues the service ticket: the shared key works from us to MIT."""
+    env = _kinit_alice(realms, tmp_path, realms.krb5_conf("a.conf", LOCAL))
+    got = run_peer(["kvno", f"{MIT_SERVICE}@{MIT}"], env=env)
+    assert got.returncode == 0, got.stderr
+    assert f"{MIT_SERVICE}@{MIT}: kvno = 1" in got.stdout
+    got = run_peer(["klist", "-f"], env=env)
+    assert f"krbtgt/{MIT}@{LOCAL}" in got.stdout, got.stdout
+    assert f"{MIT_SERVICE}@{MIT}" in got.stdout, got.stdout
+
+
+def test_local_user_follows_our_referral_to_mit(realms: Realms, tmp_path: Path) -> None:
+    """(a, RFC 6806) The client knows no realm for svc.mit.test: it asks our KDC for
+    host/svc.mit.test with canonicalize; our [domain_realm] maps .mit.test to MIT.TEST and
+    the answer is a referral TGT, which MIT kvno follows to MIT's KDC."""
+    env = _kinit_alice(realms, tmp_path, realms.krb5_conf("ref.conf", LOCAL))
+    got = run_peer(["kvno", "-S", "host", "svc.mit.test"], env=env)
+    assert got.returncode == 0, got.stderr
+    assert f"{MIT_SERVICE}@: kvno = 1" in got.stdout, got.stdout  # MIT names it so
+    got = run_peer(["klist"], env=env)
+    assert f"Ticket server: {MIT_SERVICE}@{MIT}" in got.stdout, got.stdout
+    referrals = [
+        e for e in _local_events(realms)
+        if str(e.get("reason", "")).startswith(f"referral: ticket for krbtgt/{MIT}@{LOCAL}")
+    ]
+    assert referrals, "our KDC did not answer with a referral"
+
+
+def test_mit_user_reaches_our_service(realms: Realms, tmp_path: Path) -> None:
+    """(b) user@MIT.TEST's KDC issues krbtgt/LOCAL.TEST@MIT.TEST; our KDC accepts it and
+    issues the service ticket, which decrypts with the service's key (kvno -k)."""
+    keytab = tmp_path / "local.keytab"
+    realms.local.kf("keytab", "export", LOCAL_SERVICE, "--out", str(keytab))
+    conf = realms.krb5_conf("b.conf", MIT)
+    env = peer_env(conf, Path(realms.mit.ccache))
+    got = run_peer(["kvno", "-k", str(keytab), f"{LOCAL_SERVICE}@{LOCAL}"], env=env)
+    assert got.returncode == 0, got.stderr
+    assert "keytab entry valid" in got.stdout, got.stdout
+    got = run_peer(["klist", "-f"], env=env)
+    assert f"krbtgt/{LOCAL}@{MIT}" in got.stdout, got.stdout
+    line = next(
+        ln for ln in got.stdout.splitlines() if ln.rstrip().endswith(f"{LOCAL_SERVICE}@{LOCAL}")
+    )
+    flags = got.stdout.splitlines()[got.stdout.splitlines().index(line) + 1]
+    assert "T" in flags.split("Flags:")[1], flags  # TRANSITED-POLICY-CHECKED, as MIT sets
+    issued = [
+        e for e in _local_events(realms)
+        if e.get("client") == f"user@{MIT}" and e.get("outcome") == "granted"
+    ]
+    assert issued, "no audit record of the ticket issued to user@MIT.TEST"
+
+
+def test_wrong_inter_realm_key_then_untrusted_realm(realms: Realms, tmp_path: Path) -> None:
+    """EVIL.TEST's krbtgt/LOCAL.TEST@EVIL.TEST was made with another password than ours:
+    the ticket does not decrypt. Without the principal at all, the realm is untrusted."""
+    evil = realms.evil
+    env = peer_env(realms.krb5_conf("evil.conf", EVIL), Path(evil.ccache))
+    got = run_peer(["kvno", f"{LOCAL_SERVICE}@{LOCAL}"], env=env)
+    assert got.returncode != 0
+    last = _local_events(realms)[-1]
+    assert last["outcome"] == "bad-integrity", last
+    assert f"does not decrypt with the key of krbtgt/{LOCAL}@{EVIL}" in str(last["reason"])
+
+    realms.local.kf("principal", "delete", f"krbtgt/{LOCAL}@{EVIL}", "--force")
+    got = run_peer(["kvno", f"{LOCAL_SERVICE}@{LOCAL}"], env=env)
+    assert got.returncode != 0
+    assert f"krbtgt/{LOCAL}@{EVIL}" in got.stderr, got.stderr
+    last = _local_events(realms)[-1]
+    assert last["outcome"] == "wrong-realm", last
+    assert f"realm {EVIL} is not trusted" in str(last["reason"]), last
+
+
+def test_transited_realm_not_permitted(realms: Realms, tmp_path: Path) -> None:
+    """user@EVIL.TEST reaches us through MIT.TEST (EVIL -> MIT -> LOCAL, MIT's KDC issues
+    krbtgt/LOCAL.TEST@MIT.TEST to EVIL's user). Our [capaths] permits EVIL's users only
+    via ELSEWHERE.TEST, so the path through MIT.TEST is refused (KDC_ERR_PATH_NOT_ACCEPTED)."""
+    # EVIL's direct key to us (the previous test's) goes: EVIL's users must come via MIT.
+    kadmin = [require_program("kadmin.local"), "-q", f"delprinc -force krbtgt/{LOCAL}@{EVIL}"]
+    run_peer(kadmin, env=realms.evil.env)
+    capaths = f"[capaths]\n    {EVIL} = {{\n        {LOCAL} = {MIT}\n    }}\n"
+    env = peer_env(realms.krb5_conf("transit.conf", EVIL, capaths), tmp_path / "cc")
+    got = run_peer(["kinit", f"user@{EVIL}"], env=env, input=realms.evil.password("user") + "\n")
+    assert got.returncode == 0, got.stderr
+    got = run_peer(["kvno", f"{LOCAL_SERVICE}@{LOCAL}"], env=env)
+    assert got.returncode != 0
+    got_klist = run_peer(["klist"], env=env)
+    assert f"krbtgt/{LOCAL}@{MIT}" in got_klist.stdout, got_klist.stdout  # MIT did issue it
+    last = _local_events(realms)[-1]
+    assert last["outcome"] == "policy" and last["result_code"] == 28, last
+    assert f"transited realm {MIT}" in str(last["reason"]), json.dumps(last)
