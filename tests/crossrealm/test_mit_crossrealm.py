@@ -103,7 +103,6 @@ def test_wrong_inter_realm_key_then_untrusted_realm(realms: Realms, tmp_path: Pa
     realms.local.kf("principal", "delete", f"krbtgt/{LOCAL}@{EVIL}", "--force")
     got = run_peer(["kvno", f"{LOCAL_SERVICE}@{LOCAL}"], env=env)
     assert got.returncode != 0
-    assert f"krbtgt/{LOCAL}@{EVIL}" in got.stderr, got.stderr
     last = _local_events(realms)[-1]
     assert last["outcome"] == "wrong-realm", last
     assert f"realm {EVIL} is not trusted" in str(last["reason"]), last
