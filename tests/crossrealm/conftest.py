@@ -39,6 +39,7 @@ class Realms:
     mit: Any  # k5test.K5Realm
     evil: Any
     tmp: Path
+    local_keytab: Path  # LOCAL_SERVICE's keys, exported before the KDC started
 
     def krb5_conf(self, name: str, default_realm: str, extra: str = "") -> Path:
         """A client krb5.conf knowing every realm's KDC (MIT clients look the next
@@ -83,6 +84,8 @@ def realms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Realms]:
         local.kf("realm", "init", "--realm", LOCAL, "--listen", f"127.0.0.1:{port}")
         local.kf("principal", "add", "alice", "--password-stdin", stdin=ALICE_PW + "\n")
         local.kf("principal", "add", LOCAL_SERVICE, "--random")
+        local_keytab = tmp / "local-service.keytab"
+        local.kf("keytab", "export", LOCAL_SERVICE, "--out", str(local_keytab))
         # The convenience command, both directions, with the other KDC and its domain...
         local.kf(
             "realm", "trust", "add", MIT, "--password-stdin", "--kdc", mit.kdc_address,
@@ -106,7 +109,7 @@ def realms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Realms]:
         )
         try:
             _wait_tcp(port, local.kdc)
-            yield Realms(local, mit, evil, tmp)
+            yield Realms(local, mit, evil, tmp, local_keytab)
         finally:
             local.kdc.send_signal(signal.SIGTERM)
             try:
