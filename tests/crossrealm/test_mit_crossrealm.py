@@ -125,3 +125,51 @@ def test_transited_realm_not_permitted(realms: Realms, tmp_path: Path) -> None:
     last = _local_events(realms)[-1]
     assert last["outcome"] == "policy" and last["result_code"] == 28, last
     assert f"transited realm {MIT}" in str(last["reason"]), json.dumps(last)
+
+
+def _our_kinit(realms: Realms, conf: Path, ccache: Path, user: str, password: str,
+               *services: str) -> str:
+    import subprocess
+
+    from localkdc.conftest import KF
+
+    args = [*KF, "kinit", user, "--password-stdin", "--ccache", str(ccache)]
+    for s in services:
+        args += ["--service", s]
+    got = subprocess.run(args, input=password + "\n", capture_output=True, text=True,
+                         timeout=60, check=False, env=peer_env(conf))
+    assert got.returncode == 0, got.stdout + got.stderr
+    return got.stdout
+
+
+@pytest.mark.parametrize("service", [f"{MIT_SERVICE}@{MIT}", MIT_SERVICE])
+def test_our_client_reaches_mit_service(realms: Realms, tmp_path: Path, service: str) -> None:
+    """(c) kerbfirst kinit follows the trust: with the realm named it asks our KDC for
+    krbtgt/MIT.TEST, without it our KDC's referral; MIT's KDC issues the ticket and MIT's
+    klist reads it; MIT's kvno -k checks it decrypts with the service's own key."""
+    conf = realms.krb5_conf("c.conf", LOCAL)
+    cc = tmp_path / "cc"
+    out = _our_kinit(realms, conf, cc, f"alice@{LOCAL}", ALICE_PW, service)
+    assert f"{MIT_SERVICE}@{MIT}" in out, out
+    env = peer_env(conf, cc)
+    got = run_peer(["klist"], env=env)
+    assert f"krbtgt/{MIT}@{LOCAL}" in got.stdout and f"{MIT_SERVICE}@{MIT}" in got.stdout, (
+        got.stdout
+    )
+    keytab = tmp_path / "mit.keytab"
+    realms.mit.extract_keytab(f"{MIT_SERVICE}@{MIT}", str(keytab))
+    got = run_peer(["kvno", "--cached-only", "-k", str(keytab), f"{MIT_SERVICE}@{MIT}"], env=env)
+    assert "keytab entry valid" in got.stdout, got.stdout + got.stderr
+
+
+def test_our_client_from_mit_reaches_our_service(realms: Realms, tmp_path: Path) -> None:
+    """(c) user@MIT.TEST with kerbfirst kinit against MIT's KDC, then our service through
+    krbtgt/LOCAL.TEST@MIT.TEST; the ticket decrypts with the service's key (MIT kvno -k)."""
+    conf = realms.krb5_conf("c2.conf", MIT)
+    cc = tmp_path / "cc"
+    _our_kinit(realms, conf, cc, f"user@{MIT}", realms.mit.password("user"),
+               f"{LOCAL_SERVICE}@{LOCAL}")
+    env = peer_env(conf, cc)
+    got = run_peer(["kvno", "--cached-only", "-k", str(realms.local_keytab),
+                    f"{LOCAL_SERVICE}@{LOCAL}"], env=env)
+    assert "keytab entry valid" in got.stdout, got.stdout + got.stderr

@@ -18,7 +18,7 @@ import typer
 
 from kerbfirst.app.realm_config import ConfigError, parse_duration
 from kerbfirst.cli.common import etype_name, fail, out, parse_etypes, read_password, utc_now
-from kerbfirst.client import AsExchange, Credential, KerberosClientError, TgsExchange
+from kerbfirst.client import AsExchange, Credential, KerberosClientError, ServiceTicketChase
 from kerbfirst.krb.names import Principal, PrincipalNameError, parse_name
 from kerbfirst.net.kdc_address import KdcAddress, parse_kdc_address
 from kerbfirst.net.kdc_transport import KdcUnreachable, send_to_kdc_sync
@@ -58,7 +58,11 @@ def kinit(
     ] = None,
     service: Annotated[
         list[str] | None,
-        typer.Option(help="Also get a service ticket for this principal (repeatable)."),
+        typer.Option(
+            help="Also get a service ticket for this principal (repeatable); a service of "
+            "another realm (svc/host@OTHER, or svc/host without a realm and a KDC that "
+            "refers) is reached through the cross-realm trust."
+        ),
     ] = None,
     kdc: Annotated[
         list[str] | None,
@@ -118,9 +122,22 @@ def kinit(
         tgt = message
         creds = [tgt]
         for spn in service or []:
-            tgs = TgsExchange(tgt, spn, random=os.urandom)
-            request = tgs.first_request(utc_now())
-            creds.append(tgs.receive(_exchange(kdcs, request, timeout, used), utc_now()))
+            # A service of another realm is reached through the trust (RFC 6806 referrals
+            # or the named realm's krbtgt); each realm's KDCs come from krb5.conf.
+            chase = ServiceTicketChase(tgt, spn, random=os.urandom)
+            step: tuple[str, bytes] | Credential = chase.first_request(utc_now())
+            while isinstance(step, tuple):
+                hop_realm, request = step
+                hop_kdcs = kdcs if hop_realm == parsed.realm else [
+                    parse_kdc_address(k) for k in conf_kdcs.get(hop_realm, [])
+                ]
+                if not hop_kdcs:
+                    raise fail(
+                        f"no KDC known for realm {hop_realm} (on the way to {spn}): list it "
+                        "in krb5.conf [realms]"
+                    )
+                step = chase.receive(_exchange(hop_kdcs, request, timeout, used), utc_now())
+            creds.extend(chase.credentials)
     except KerberosClientError as exc:
         raise fail(f"{exc} ({used})") from None
     except ConfigError as exc:

@@ -7,6 +7,7 @@ know nothing of transports; every message is recorded as sent (`messages`).
 from kerbfirst.client.as_exchange import AsExchange
 from kerbfirst.client.credential import Credential
 from kerbfirst.client.errors import ERROR_NAMES, KerberosClientError, KerberosError, ReplyError
+from kerbfirst.client.referrals import ServiceTicketChase
 from kerbfirst.client.tgs_exchange import TgsExchange
 from kerbfirst.krb.names import parse_principal, unparse_principal
 
@@ -17,6 +18,7 @@ __all__ = [
     "KerberosClientError",
     "KerberosError",
     "ReplyError",
+    "ServiceTicketChase",
     "TgsExchange",
     "parse_principal",
     "unparse_principal",

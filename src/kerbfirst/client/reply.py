@@ -68,7 +68,14 @@ def credential_from(
         raise ReplyError("the reply's nonce is not ours: a replayed or forged reply")
     if rep.cname != client or rep.crealm != crealm:
         raise ReplyError(f"the reply is for client {unparse_principal(rep.cname, rep.crealm)}")
-    if enc.sname != server or enc.srealm != srealm or rep.ticket.sname != server:
+    # Names compare by their components: the name type is only a hint (RFC 4120 6.2,
+    # MIT krb5_principal_compare), and a KDC may answer a host-based name with another.
+    parts = server.name_string
+    if (
+        enc.sname.name_string != parts
+        or enc.srealm != srealm
+        or rep.ticket.sname.name_string != parts
+    ):
         raise ReplyError(f"the reply is for server {unparse_principal(enc.sname, enc.srealm)}")
     try:
         session_key = Key(enc.key.keytype, enc.key.keyvalue)

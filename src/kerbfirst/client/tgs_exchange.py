@@ -29,7 +29,7 @@ from kerbfirst.crypto import (
     random_to_key,
 )
 from kerbfirst.krb.key_usage import authenticator_usage, tgs_rep_usage
-from kerbfirst.krb.names import parse_principal
+from kerbfirst.krb.names import parse_principal, tgs_realm
 from kerbfirst.krb.transcript import Transcript
 from kerbfirst.wire.constants import (
     KDC_OPT_RENEW,
@@ -67,8 +67,12 @@ class TgsExchange:
         etypes: tuple[int, ...] = SUPPORTED_ETYPES,
         lifetime: timedelta | None = None,
         realm: str | None = None,
+        referral_ok: bool = False,
     ) -> None:
         self.tgt = tgt
+        # RFC 6806 section 8: with canonicalize, the KDC may answer with a TGT for the next
+        # realm instead of the ticket asked for (client/referrals.py follows it).
+        self.referral_ok = referral_ok
         self.realm = realm or tgt.srealm
         self.server = server if isinstance(server, PrincipalName) else (
             parse_principal(server, self.realm)[0]
@@ -162,12 +166,22 @@ class TgsExchange:
             raise_error(msg)
             raise AssertionError("unreachable")  # pragma: no cover
         enc = decrypt_reply(self._subkey, tgs_rep_usage(subkey=True), msg, "TGS-REP")
+        server, srealm = self.server, self.realm
+        if self.referral_ok and self._is_referral(enc.sname, enc.srealm):
+            server, srealm = enc.sname, enc.srealm
         return credential_from(
             msg,
             enc,
             nonce=self._nonce,
             client=self.tgt.client,
             crealm=self.tgt.crealm,
-            server=self.server,
-            srealm=self.realm,
+            server=server,
+            srealm=srealm,
         )
+
+    def _is_referral(self, sname: PrincipalName, srealm: str) -> bool:
+        """A TGT for another realm, issued by the realm of the KDC we asked (a KDC issues
+        tickets of its own realm only): RFC 6806 section 8."""
+        kdc_realm = tgs_realm(self.tgt.server) or self.tgt.srealm
+        other = tgs_realm(sname)
+        return srealm == kdc_realm and other is not None and other != kdc_realm

@@ -139,8 +139,3 @@ def encode_transited(realms: tuple[str, ...]) -> TransitedEncoding:
     text = ",".join(r.replace("\\", "\\\\").replace(",", "\\,") for r in realms)
     return TransitedEncoding(DOMAIN_X500_COMPRESS, text.encode("utf-8"))
 
-
-def is_krbtgt(name: PrincipalName) -> bool:
-    parts = name.name_string
-    return len(parts) == 2 and parts[0] == TGS_NAME
-

@@ -19,7 +19,6 @@ from kerbfirst.kdc.crossrealm import (
     TransitedError,
     decode_transited,
     encode_transited,
-    is_krbtgt,
     referral_host,
 )
 from kerbfirst.kdc.keys import find_key, ticket_key
@@ -28,7 +27,7 @@ from kerbfirst.kdc.request import Refusal, RequestState
 from kerbfirst.kdc.tgs_rules import TGS_RULES, TgsRequest
 from kerbfirst.krb.database import KeyEntry, PrincipalEntry
 from kerbfirst.krb.key_usage import authenticator_usage, tgs_rep_usage
-from kerbfirst.krb.names import krbtgt_name
+from kerbfirst.krb.names import krbtgt_name, tgs_realm
 from kerbfirst.krb.rd_req import ApFault, ApReqRefused, rd_req
 from kerbfirst.wire.constants import (
     APP_ENC_TGS_REP_PART,
@@ -250,8 +249,8 @@ def _referral(ctx: KdcContext, body: KdcReqBody) -> tuple[PrincipalName, Princip
     target: str | None = None
     if body.realm != ours:
         target = body.realm
-    elif is_krbtgt(sname):
-        target = sname.name_string[1]
+    elif tgs_realm(sname) is not None:
+        target = tgs_realm(sname)
     elif body.kdc_options & KDC_OPT_CANONICALIZE:
         host = referral_host(sname)
         target = cross_realm.host_realm(host) if host is not None else None

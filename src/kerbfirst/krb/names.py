@@ -81,8 +81,11 @@ def parse_name(
     *,
     default_realm: str | None = None,
     name_type: int | None = None,
+    referral_realm: bool = False,
 ) -> Principal:
-    """Parse an MIT principal string; a name without "@REALM" takes `default_realm`.
+    """Parse an MIT principal string; a name without "@REALM" takes `default_realm`, or
+    with `referral_realm` the empty realm (MIT's referral realm, RFC 6806: the KDC says
+    which realm the server is in).
 
     Raises PrincipalNameError naming what is wrong with the text.
     """
@@ -129,7 +132,9 @@ def parse_name(
             current.append(ch)
         i += 1
     components.append("".join(current))
-    if realm is None:
+    if realm is None and referral_realm:
+        realm_text = ""
+    elif realm is None:
         if not default_realm:
             raise PrincipalNameError(
                 f"principal name {text!r} has no realm and no default realm is configured"
@@ -155,6 +160,13 @@ def parse_principal(text: str, default_realm: str | None = None) -> tuple[Princi
 def krbtgt_name(realm: str) -> PrincipalName:
     """The ticket-granting service of a realm, RFC 4120 section 7.3."""
     return PrincipalName(NT_SRV_INST, (TGS_NAME, realm))
+
+
+def tgs_realm(name: PrincipalName) -> str | None:
+    """X when `name` is krbtgt/X, the ticket-granting service of realm X (RFC 4120 7.3);
+    a TGT for another realm than its issuer's is a cross-realm TGT."""
+    parts = name.name_string
+    return parts[1] if len(parts) == 2 and parts[0] == TGS_NAME else None
 
 
 def default_salt(components: Sequence[str], realm: str) -> bytes:
