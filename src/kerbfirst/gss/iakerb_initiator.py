@@ -21,7 +21,7 @@ import enum
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from kerbfirst.client import AsExchange, Credential, KerberosClientError, TgsExchange
+from kerbfirst.client import AsExchange, Credential, KerberosClientError, ServiceTicketChase
 from kerbfirst.client.errors import KerberosError
 from kerbfirst.crypto import Key
 from kerbfirst.gss.checksum import ChannelBindings
@@ -116,7 +116,7 @@ class IakerbInitiator:
         self.transcript = Transcript(error=DefectiveCredential)
         self._state = _State.START
         self._as: AsExchange | None = None
-        self._tgs: TgsExchange | None = None
+        self._tgs: ServiceTicketChase | None = None
         self._krb5: Krb5Initiator | None = None
         self._target_realm = ""  # realm of the outstanding KDC request
         self._cookie: bytes | None = None  # the acceptor's cookie, echoed (draft-03 3; MIT)
@@ -188,10 +188,11 @@ class IakerbInitiator:
         return self._token(realm, self._as.first_request(now))
 
     def _start_tgs(self, tgt: Credential, now: datetime) -> bytes:
-        service = self._service if "@" in self._service else f"{self._service}@{tgt.srealm}"
-        self._tgs = TgsExchange(tgt, service, random=self._random)
+        # A service of another realm is reached through the trust, each hop's request
+        # tunnelled to that realm's KDC (RFC 6806 referrals; client/referrals.py).
+        self._tgs = ServiceTicketChase(tgt, self._service, random=self._random)
         self._state = _State.TGS
-        return self._token(self._tgs.realm, self._tgs.first_request(now))
+        return self._token(*self._tgs.first_request(now))
 
     def _proxy_reply(self, token: bytes, now: datetime) -> bytes:
         try:
@@ -213,8 +214,11 @@ class IakerbInitiator:
             self.tgt = out
             return self._start_tgs(out, now)
         if self._state is _State.TGS and self._tgs is not None:
-            self.service_credential = self._tgs.receive(message, now)
-            return self._make_ap_req(self.service_credential, now)
+            step = self._tgs.receive(message, now)
+            if isinstance(step, tuple):
+                return self._token(*step)
+            self.service_credential = step
+            return self._make_ap_req(step, now)
         raise NoContext(f"no IAKerb reply expected in state {self._state.value}")
 
     def _discovered(self, realm: str, message: bytes, now: datetime) -> bytes:
