@@ -43,8 +43,10 @@ class CrossRealmPolicy:
         exact = self.domain_realm.get(host)
         if exact is not None:
             return exact
+        # MIT krb5_get_host_realm: the host itself, then each parent domain with a
+        # leading dot (".mit.test" covers svc.mit.test, not the host mit.test).
         labels = host.split(".")
-        for i in range(len(labels)):
+        for i in range(1, len(labels)):
             found = self.domain_realm.get("." + ".".join(labels[i:]))
             if found is not None:
                 return found

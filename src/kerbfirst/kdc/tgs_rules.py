@@ -15,6 +15,7 @@ from kerbfirst.kdc.context import KdcContext
 from kerbfirst.kdc.crossrealm import TransitedError, decode_transited
 from kerbfirst.kdc.rules import Verdict, offered_etypes_verdict, server_verdict
 from kerbfirst.krb.database import PrincipalEntry
+from kerbfirst.krb.names import tgs_realm
 from kerbfirst.wire.constants import (
     KDC_ERR_BADOPTION,
     KDC_ERR_CANNOT_POSTDATE,
@@ -129,6 +130,15 @@ def _options_allowed(ctx: KdcContext, r: TgsRequest) -> Verdict:
 
 def _server_usable(ctx: KdcContext, r: TgsRequest) -> Verdict:
     realm = r.req.req_body.realm
+    wanted_tgs = tgs_realm(r.sname) if r.server is None else None
+    if wanted_tgs is not None and wanted_tgs != ctx.policy.realm:
+        return (
+            KDC_ERR_S_PRINCIPAL_UNKNOWN,
+            Outcome.SERVER_UNKNOWN,
+            f"{ctx.policy.realm} has no trust with realm {wanted_tgs}: {r.server_name} is not "
+            f"in the database and no [capaths] path leads there; add it with: kerbfirst "
+            f"realm trust add {wanted_tgs}",
+        )
     if r.server is None and realm != ctx.policy.realm:
         return (
             KDC_ERR_S_PRINCIPAL_UNKNOWN,
