@@ -26,7 +26,7 @@ LOCAL = "LOCAL.TEST"
 MIT = "MIT.TEST"
 EVIL = "EVIL.TEST"
 ALICE_PW = "alice pässword 17"
-TRUST_PW = "trust-password-between-realms"  # kadmin.local -q splits on spaces
+TRUST_PW = "trust-password-between-realms"  # k5test quotes for a shell, kadmin -q not
 EVIL_TRUST_PW = "what-EVIL.TEST-set"
 OUR_EVIL_PW = "what LOCAL.TEST set"
 LOCAL_SERVICE = "host/svc.local.test"
@@ -86,12 +86,16 @@ def realms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Realms]:
         local.kf("principal", "add", LOCAL_SERVICE, "--random")
         local_keytab = tmp / "local-service.keytab"
         local.kf("keytab", "export", LOCAL_SERVICE, "--out", str(local_keytab))
-        # The convenience command, both directions, with the other KDC and its domain...
+        # MIT's way, one direction: principal add krbtgt/B@A with the shared password...
         local.kf(
-            "realm", "trust", "add", MIT, "--password-stdin", "--kdc", mit.kdc_address,
-            "--domain", ".mit.test", stdin=TRUST_PW + "\n",
+            "principal", "add", f"krbtgt/{LOCAL}@{MIT}", "--password-stdin",
+            stdin=TRUST_PW + "\n",
         )
-        # ...and MIT's way for one direction: principal add krbtgt/B@A.
+        # ...and the convenience command for the other, with the other KDC and its domain.
+        local.kf(
+            "realm", "trust", "add", MIT, "--direction", "outgoing", "--password-stdin",
+            "--kdc", mit.kdc_address, "--domain", ".mit.test", stdin=TRUST_PW + "\n",
+        )
         local.kf(
             "principal", "add", f"krbtgt/{LOCAL}@{EVIL}", "--password-stdin",
             stdin=OUR_EVIL_PW + "\n",
