@@ -68,7 +68,8 @@ def test_local_user_follows_our_referral_to_mit(realms: Realms, tmp_path: Path) 
 def test_mit_user_reaches_our_service(realms: Realms, tmp_path: Path) -> None:
     """(b) user@MIT.TEST's KDC issues krbtgt/LOCAL.TEST@MIT.TEST; our KDC accepts it and
     issues the service ticket, which decrypts with the service's key (kvno -k)."""
-    keytab = realms.local_keytab
+    keytab = tmp_path / "local.keytab"  # exported while serving, as an administrator would
+    realms.local.kf("keytab", "export", LOCAL_SERVICE, "--out", str(keytab))
     conf = realms.krb5_conf("b.conf", MIT)
     env = peer_env(conf, Path(realms.mit.ccache))
     got = run_peer(["kvno", "-k", str(keytab), f"{LOCAL_SERVICE}@{LOCAL}"], env=env)
