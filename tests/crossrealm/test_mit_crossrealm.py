@@ -174,3 +174,70 @@ def test_our_client_from_mit_reaches_our_service(realms: Realms, tmp_path: Path)
     got = run_peer(["kvno", "--cached-only", "-k", str(realms.local_keytab),
                     f"{LOCAL_SERVICE}@{LOCAL}"], env=env)
     assert "keytab entry valid" in got.stdout, got.stdout + got.stderr
+
+
+def test_transited_realm_permitted_by_capaths(realms: Realms, tmp_path: Path) -> None:
+    """The same path EVIL -> MIT -> LOCAL, to a LocalKDC of LOCAL.TEST whose [capaths]
+    permits MIT.TEST for EVIL.TEST's users: the ticket is issued, with MIT.TEST in its
+    transited field and TRANSITED-POLICY-CHECKED set; it decrypts with the service key."""
+    import signal
+    import subprocess
+
+    from crossrealm.conftest import TRUST_PW
+    from localkdc.conftest import KF, CliRealm, _wait_tcp
+    from peerlib import free_port
+
+    kadmin = [require_program("kadmin.local"), "-q", f"delprinc -force krbtgt/{LOCAL}@{EVIL}"]
+    run_peer(kadmin, env=realms.evil.env)  # EVIL's users must come via MIT
+    port = free_port()
+    other = CliRealm(tmp_path / "local2", port)
+    other.kf("realm", "init", "--realm", LOCAL, "--listen", f"127.0.0.1:{port}")
+    other.kf("principal", "add", LOCAL_SERVICE, "--random")
+    other.kf("principal", "add", f"krbtgt/{LOCAL}@{MIT}", "--password-stdin",
+             stdin=TRUST_PW + "\n")
+    keytab = tmp_path / "svc.keytab"
+    other.kf("keytab", "export", LOCAL_SERVICE, "--out", str(keytab))
+    toml = other.directory / "kerbfirst.toml"
+    toml.write_text(toml.read_text() + f'\n[capaths."{EVIL}"]\n"{LOCAL}" = ["{MIT}"]\n')
+    kdc = subprocess.Popen([*KF, "kdc", "serve", "--dir", str(other.directory)],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_tcp(port, kdc)
+        capaths = f"[capaths]\n    {EVIL} = {{\n        {LOCAL} = {MIT}\n    }}\n"
+        conf = realms.krb5_conf("permit.conf", EVIL, capaths)
+        conf.write_text(conf.read_text().replace(
+            f"kdc = 127.0.0.1:{realms.local.port}", f"kdc = 127.0.0.1:{port}"))
+        env = peer_env(conf, tmp_path / "cc")
+        got = run_peer(["kinit", f"user@{EVIL}"], env=env,
+                       input=realms.evil.password("user") + "\n")
+        assert got.returncode == 0, got.stderr
+        got = run_peer(["kvno", "-k", str(keytab), f"{LOCAL_SERVICE}@{LOCAL}"], env=env)
+        assert "keytab entry valid" in got.stdout, got.stdout + got.stderr
+        got = run_peer(["klist", "-f"], env=env)
+        lines = got.stdout.splitlines()
+        at = next(i for i, ln in enumerate(lines) if ln.endswith(f"{LOCAL_SERVICE}@{LOCAL}"))
+        assert "T" in lines[at + 1].split("Flags:")[1], got.stdout
+        # The ticket as MIT's kvno stored it, opened with the service key: MIT.TEST (the
+        # realm that issued the TGT, not the client's) is in the transited field.
+        from kerbfirst.crypto import Key, decrypt
+        from kerbfirst.store.ccache import read_ccache
+        from kerbfirst.store.keytab import read_keytab
+        from kerbfirst.wire.constants import KU_KDC_REP_TICKET
+        from kerbfirst.wire.krb5 import EncTicketPart, Ticket
+
+        cred = next(c for c in read_ccache(tmp_path / "cc").credentials
+                    if c.server.components == tuple(LOCAL_SERVICE.split("/")))
+        ticket = Ticket.decode(cred.ticket)
+        entry = next(e for e in read_keytab(keytab) if e.etype == ticket.enc_part.etype)
+        part = EncTicketPart.decode(
+            decrypt(Key(entry.etype, entry.key), KU_KDC_REP_TICKET, ticket.enc_part.cipher))
+        assert part.transited.contents == MIT.encode() and part.crealm == EVIL
+        granted = [e for e in other.audit_events() if e["client"] == f"user@{EVIL}"]
+        assert granted and granted[-1]["outcome"] == "granted", granted
+    finally:
+        kdc.send_signal(signal.SIGTERM)
+        try:
+            kdc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            kdc.kill()
+            kdc.wait()
