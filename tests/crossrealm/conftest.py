@@ -64,7 +64,9 @@ def realms(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Realms]:
     tmp = tmp_path_factory.mktemp("crossrealm")
     # MIT's KDC checks transited paths against its own [capaths] (it does not refuse,
     # it only leaves TRANSITED-POLICY-CHECKED unset); give it the EVIL -> LOCAL path.
-    mit_conf = {"capaths": {EVIL: {LOCAL: MIT}}}
+    # Its [domain_realm] sends host-based names of .local.test to LOCAL.TEST (MIT's KDC
+    # then answers with a referral, RFC 6806).
+    mit_conf = {"capaths": {EVIL: {LOCAL: MIT}}, "domain_realm": {".local.test": LOCAL}}
     (tmp / "mit").mkdir()
     (tmp / "evil").mkdir()
     with (

@@ -241,3 +241,39 @@ def test_transited_realm_permitted_by_capaths(realms: Realms, tmp_path: Path) ->
         except subprocess.TimeoutExpired:
             kdc.kill()
             kdc.wait()
+
+
+def test_mit_gss_client_to_our_service_through_mit_referral(
+    realms: Realms, tmp_path: Path
+) -> None:
+    """(b) MIT gss-client as user@MIT.TEST to MIT gss-server holding our service's keys,
+    the name host@svc.local.test only: MIT's KDC refers to LOCAL.TEST ([domain_realm]),
+    our KDC accepts krbtgt/LOCAL.TEST@MIT.TEST and issues the ticket; mutual auth."""
+    import subprocess
+
+    from peerlib import free_port, wait_listening
+
+    conf = realms.krb5_conf("gss.conf", MIT)
+    env = peer_env(conf, tmp_path / "cc")
+    got = run_peer(["kinit", f"user@{MIT}"], env=env, input=realms.mit.password("user") + "\n")
+    assert got.returncode == 0, got.stderr
+    port = free_port()
+    server = subprocess.Popen(
+        [require_program("gss-server"), "-port", str(port), "-once", "-keytab",
+         str(realms.local_keytab), "host@svc.local.test"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_listening(port, server)
+        got = run_peer(["gss-client", "-port", str(port), "127.0.0.1", "host@svc.local.test",
+                        "across the trust"], env=env)
+        assert got.returncode == 0, got.stdout + got.stderr
+        assert "Signature verified" in got.stdout, got.stdout
+        out, _ = server.communicate(timeout=10)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.wait()
+    assert f'Accepted connection: "user@{MIT}"' in out, out
+    last = _local_events(realms)[-1]
+    assert (last["outcome"], last["client"], last["service"]) == (
+        "granted", f"user@{MIT}", f"{LOCAL_SERVICE}@{LOCAL}"), last
