@@ -15,19 +15,13 @@ from dataclasses import dataclass
 from kerbfirst.crypto import KerberosCryptoError, Key
 from kerbfirst.kdc.audit import Outcome
 from kerbfirst.kdc.context import KdcContext
-from kerbfirst.kdc.crossrealm import (
-    TransitedError,
-    decode_transited,
-    encode_transited,
-    referral_host,
-)
 from kerbfirst.kdc.keys import find_key, ticket_key
 from kerbfirst.kdc.lifetimes import TicketTimes, ticket_times, whole_seconds
 from kerbfirst.kdc.request import Refusal, RequestState
+from kerbfirst.kdc.tgs_crossrealm import referral_tgt, transited_for
 from kerbfirst.kdc.tgs_rules import TGS_RULES, TgsRequest
 from kerbfirst.krb.database import KeyEntry, PrincipalEntry
 from kerbfirst.krb.key_usage import authenticator_usage, tgs_rep_usage
-from kerbfirst.krb.names import krbtgt_name, tgs_realm
 from kerbfirst.krb.rd_req import ApFault, ApReqRefused, rd_req
 from kerbfirst.wire.constants import (
     APP_ENC_TGS_REP_PART,
@@ -36,7 +30,6 @@ from kerbfirst.wire.constants import (
     KDC_ERR_PADATA_TYPE_NOSUPP,
     KDC_ERR_POLICY,
     KDC_ERR_S_PRINCIPAL_UNKNOWN,
-    KDC_OPT_CANONICALIZE,
     KDC_OPT_FORWARDABLE,
     KDC_OPT_FORWARDED,
     KDC_OPT_PROXIABLE,
@@ -70,9 +63,6 @@ from kerbfirst.wire.krb5 import (
     EncTicketPart,
     KdcRep,
     KdcReq,
-    KdcReqBody,
-    PrincipalName,
-    TransitedEncoding,
 )
 
 
@@ -213,10 +203,9 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
         server_name = ctx.principal_text(body.sname, body.realm)
         server = ctx.database.get_principal(server_name) if body.realm == ours else None
         if server is None:
-            found = _referral(ctx, body)
+            found = referral_tgt(ctx, body)
             if found is not None:
                 sname, server, referral = found[0], found[1], True
-    state.service = server_name
     state.service = server_name
     return TgsRequest(
         req=req,
@@ -232,47 +221,8 @@ def gather(ctx: KdcContext, req: KdcReq, state: RequestState) -> TgsRequest:
         server_name=server_name,
         server=server,
         referral=referral,
-        transited=_transited(ctx, ticket.realm, header),
+        transited=transited_for(ctx, ticket.realm, header),
     )
-
-
-def _referral(ctx: KdcContext, body: KdcReqBody) -> tuple[PrincipalName, PrincipalEntry] | None:
-    """The cross-realm TGT to answer with when the server is not ours (RFC 6806 section 8,
-    MIT do_tgs_req's referral and find_alternate_tgs): a server of another realm, a
-    krbtgt/OTHER we hold no key for directly, or (canonicalize) a host-based name whose
-    host [domain_realm] maps to another realm. The TGT is for the next realm on the
-    [capaths] path; None when there is no such trust."""
-    ours, cross_realm = ctx.policy.realm, ctx.policy.cross_realm
-    sname = body.sname
-    if sname is None:
-        return None
-    target: str | None = None
-    if body.realm != ours:
-        target = body.realm
-    elif tgs_realm(sname) is not None:
-        target = tgs_realm(sname)
-    elif body.kdc_options & KDC_OPT_CANONICALIZE:
-        host = referral_host(sname)
-        target = cross_realm.host_realm(host) if host is not None else None
-    if target is None or target == ours:
-        return None
-    name = krbtgt_name(cross_realm.next_hop(ours, target))
-    if name == sname and body.realm == ours:
-        return None  # asked for exactly this TGT and it is not in the database
-    entry = ctx.database.get_principal(ctx.principal_text(name, ours))
-    return (name, entry) if entry is not None else None
-
-
-def _transited(ctx: KdcContext, ticket_realm: str, header: EncTicketPart) -> TransitedEncoding:
-    """RFC 4120 3.3.3.2 (MIT do_tgs_req): the realm that issued a cross-realm TGT joins
-    the transited field, unless it is the client's own realm (implicit in the path)."""
-    if ticket_realm in (ctx.policy.realm, header.crealm):
-        return header.transited
-    try:
-        realms = decode_transited(header.transited)
-    except TransitedError:
-        return header.transited  # refused by the transited rule with its reason
-    return encode_transited((*realms, ticket_realm))
 
 
 def _record_client(ctx: KdcContext, state: RequestState, header: EncTicketPart) -> str:
