@@ -35,6 +35,8 @@ def test_trust_with_ourselves_and_foreign_principals_are_refused(tmp_path: Path)
     realm.kf("realm", "init", "--realm", "OURS.TEST")
     out = realm.kf("realm", "trust", "add", "OURS.TEST", "--random", check=False)
     assert "is this realm" in out
+    out = realm.kf("realm", "trust", "add", "X.TEST", "--random", "--kdc", "kdc:port", check=False)
+    assert "--kdc 'kdc:port'" in out and not realm.kf("realm", "trust", "list").strip()
     out = realm.kf("principal", "add", "alice@OTHER.TEST", "--random", check=False)
     assert "only krbtgt/OURS.TEST@OTHER, a trust's key, is kept" in out
 

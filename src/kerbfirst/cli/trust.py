@@ -28,6 +28,7 @@ from kerbfirst.cli.common import (
     utc_now,
 )
 from kerbfirst.krb.names import PrincipalNameError, parse_name
+from kerbfirst.net.kdc_address import parse_kdc_address
 from kerbfirst.store.principals import StoreError
 
 trust_app = typer.Typer(help="Cross-realm trust with another realm.", no_args_is_help=True)
@@ -89,6 +90,11 @@ def trust_add(
         raise fail(f"{other!r} is not a realm name: {exc}") from None
     if other_realm == cfg.realm:
         raise fail(f"{other_realm} is this realm; a trust is with another realm")
+    for address in kdc or []:
+        try:
+            parse_kdc_address(address)
+        except ValueError as exc:
+            raise fail(f"--kdc {address!r}: {exc}") from None
     names = []
     if direction in (Direction.BOTH, Direction.OUTGOING):
         names.append(f"krbtgt/{other_realm}@{cfg.realm}")
