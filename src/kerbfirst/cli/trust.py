@@ -55,8 +55,9 @@ def trust_add(
         bool,
         typer.Option(
             "--random",
-            help="Random keys instead of a password (then copy them to the other KDC as a "
-            "keytab: kerbfirst keytab export krbtgt/B@A).",
+            help="Random keys instead of a password: only for another KDC that can load "
+            "keys (kerbfirst keytab export krbtgt/B@A); MIT's kadmin cannot, so with MIT "
+            "use a password.",
         ),
     ] = False,
     password_stdin: Annotated[
