@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kerbfirst.cli.config import load_config
+from kerbfirst.app.realm_config import load_config
 from localkdc.conftest import CliRealm
 
 
