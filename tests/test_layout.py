@@ -74,9 +74,11 @@ ALLOWED: dict[str, set[str]] = {
     "store": _CORE,
     "audit": _CORE | {"policy"},  # the KDC's audit records are read back as JSON, not imported
     "net": _CORE | {"kdc", "client", "gss", "policy"},
-    "app": _CORE | {"kdc", "client", "gss", "policy", "store", "audit", "net", "build_info"},
+    # HTTP adapters: the SPNEGO acceptor, keytabs/ccaches, the KDC transport and forwarder
+    "web": _CORE | {"client", "gss", "policy", "store", "net"},
+    "app": _CORE | {"kdc", "client", "gss", "policy", "store", "audit", "net", "web", "build_info"},
     "cli": _CORE
-    | {"kdc", "client", "gss", "policy", "store", "audit", "net", "app", "build_info"},
+    | {"kdc", "client", "gss", "policy", "store", "audit", "net", "web", "app", "build_info"},
     "build_info": {"wire", ""},
     "": set(),  # kerbfirst/__init__.py
 }
