@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
+from kerbfirst.gss.per_message import SecurityContext
+
 
 @dataclass(frozen=True, slots=True)
 class NtlmFlow:
@@ -51,6 +53,9 @@ class NtlmStep:
     complete: bool  # the client is authenticated
     principal: str | None  # set when complete
     refusal: str | None = None  # set when the conversation is refused: why, for the log
+    # For NTLM carried in SPNEGO: the established context whose get_mic/verify_mic SPNEGO
+    # uses for the mechListMIC (MS-SPNG 3.1.5.1); without it SPNEGO cannot complete.
+    security_context: SecurityContext | None = None
 
 
 class NtlmContext(Protocol):

@@ -1,0 +1,414 @@
+"""HTTP Negotiate (RFC 4559) on the server, independent of ASGI or WSGI.
+
+A request's `Authorization: Negotiate <base64>` token goes to an SPNEGO acceptor (RFC 4178)
+offering Kerberos (RFC 4121) and IAKerb (draft-ietf-kitten-iakerb); a bare krb5 or IAKerb
+token (no SPNEGO wrapper, as some clients send) is accepted too. A conversation that needs
+more than one leg (a mechListMIC exchange, IAKerb's KDC round trips through the server)
+answers 401 with `WWW-Authenticate: Negotiate <token>` and keeps its acceptor in a table
+keyed by the connection, as IIS binds it; the table is bounded and entries expire. The
+final token (the AP-REP: mutual authentication) is sent on the 200.
+
+NTLM (a bare NTLMSSP message, `Authorization: NTLM`, or NTLMSSP selected inside SPNEGO) is
+refused with a 401 that says why, and audited, unless an `NtlmAuthenticator` is configured
+(web/ntlm_hook.py). The authenticated principal must be of an allowed realm (else 403) and
+is mapped to a local name by auth_to_local rules (web/local_names.py).
+
+`NegotiateServer.begin` returns an `Outcome`, or a `Pending` KDC exchange for IAKerb that
+the I/O driver resolves (`authenticate` does it with net/iakerb_proxy's forwarder).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from kerbfirst.gss.acceptor import DEFAULT_SKEW, KeyLookup, Krb5Acceptor
+from kerbfirst.gss.errors import BadBindings, GssError
+from kerbfirst.gss.iakerb_acceptor import IakerbAcceptor
+from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, Krb5AcceptorMechanism, Mechanism
+from kerbfirst.gss.replay import ReplayCache
+from kerbfirst.gss.spnego import SpnegoAcceptor
+from kerbfirst.gss.spnego_select import NtlmRefused, NtlmRequest, NtlmVerdict, deny_ntlm
+from kerbfirst.net.iakerb_proxy import KdcForwarder, RouteSpec
+from kerbfirst.web.audit import AuditSink, Decision, WebAuditEvent
+from kerbfirst.web.channel_binding import BindingPolicy, EpaMode
+from kerbfirst.web.local_names import AuthToLocal, realm_allowed
+from kerbfirst.web.ntlm_bridge import NtlmConversation, is_ntlm_token, ntlm_mechanism_factory
+from kerbfirst.web.ntlm_hook import NtlmAuthenticator, NtlmFlow
+from kerbfirst.wire.gss_framing import OID_IAKERB, OID_KRB5, OID_KRB5_MS, OID_NTLMSSP, OID_SPNEGO
+from kerbfirst.wire.spnego import framed_mech_oid
+
+MAX_HEADER = 64 * 1024  # base64 of a token with a large PAC fits; longer is refused
+DEFAULT_MAX_CONTEXTS = 10_000
+DEFAULT_CONTEXT_TIMEOUT = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequestInfo:
+    """What the core needs from one HTTP request."""
+
+    authorization: str | None
+    connection: Hashable  # identity of the TCP connection (client address and port ...)
+    client_address: str
+    host: str
+    tls: bool = False
+    channel_binding_data: bytes | None = None  # RFC 5929 application data on TLS
+
+
+@dataclass(frozen=True, slots=True)
+class WebUser:
+    """The authenticated user, as scope["user"] (Starlette's BaseUser interface)."""
+
+    principal: str  # "alice@EXAMPLE.COM"
+    local_name: str  # auth_to_local's result, or the principal when no rule maps it
+    realm: str
+    mechanism: str  # "kerberos", "iakerb" or "ntlm"
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def display_name(self) -> str:
+        return self.local_name
+
+    @property
+    def identity(self) -> str:
+        return self.principal
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: int  # 200: pass the request on as `user`; 401 or 403: answer it here
+    www_authenticate: tuple[str, ...] = ()  # header values to send (challenge / final token)
+    user: WebUser | None = None
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class _Exchange:
+    mech: Mechanism | NtlmConversation
+    kind: str  # "spnego", "krb5", "iakerb", "ntlm"
+    scheme: str  # the HTTP scheme the client used ("Negotiate" or "NTLM")
+    expires: datetime
+    request: HttpRequestInfo
+
+
+@dataclass(slots=True)
+class Pending:
+    """An IAKerb token needs a KDC exchange: resolve `effect`, then call `resume`."""
+
+    effect: ForwardToKdc
+    exchange: _Exchange = field(repr=False)
+
+
+@dataclass(slots=True)
+class NegotiateConfig:
+    key_lookup: KeyLookup
+    realm: str  # the default realm (auth_to_local DEFAULT, IAKerb realm discovery)
+    service: str | None = None  # accept tickets for this principal only; None: any key
+    epa: EpaMode = EpaMode.OFF
+    allowed_realms: Sequence[str] | None = None  # None: any realm
+    auth_to_local: Sequence[str] = ("DEFAULT",)
+    kdc_routes: Mapping[str, RouteSpec] = field(default_factory=dict)  # IAKerb forwarding
+    kdc_timeout: float = 3.0
+    ntlm: NtlmAuthenticator | None = None
+    audit: AuditSink | None = None
+    max_contexts: int = DEFAULT_MAX_CONTEXTS
+    context_timeout: timedelta = DEFAULT_CONTEXT_TIMEOUT
+    clock_skew: timedelta = DEFAULT_SKEW
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _challenge(ntlm: bool) -> tuple[str, ...]:
+    return ("Negotiate", "NTLM") if ntlm else ("Negotiate",)
+
+
+class NegotiateServer:
+    """The Negotiate acceptor of one web application (one keytab, one configuration)."""
+
+    def __init__(self, config: NegotiateConfig, *, random: Callable[[int], bytes] = os.urandom,
+                 clock: Callable[[], datetime] = _utc_now) -> None:
+        if config.max_contexts < 1:
+            raise ValueError("max_contexts must be at least 1")
+        self.config = config
+        self.random = random
+        self.clock = clock
+        self.replay_cache = ReplayCache()
+        self.binding = BindingPolicy(config.epa)
+        self.names = AuthToLocal(config.auth_to_local, default_realm=config.realm)
+        self.forwarder = KdcForwarder(config.kdc_routes, timeout=config.kdc_timeout)
+        self._table: OrderedDict[Hashable, _Exchange] = OrderedDict()
+        self._lock = threading.Lock()  # WSGI servers call from many threads
+
+    # ------------------------------------------------------------------ drivers
+
+    async def authenticate(self, request: HttpRequestInfo) -> Outcome:
+        result = self.begin(request, self.clock())
+        while isinstance(result, Pending):
+            reply, where = await self.forwarder.forward(result.effect,
+                                                        peer=request.client_address)
+            result = self.resume(result, reply, where, self.clock())
+        return result
+
+    def authenticate_sync(self, request: HttpRequestInfo) -> Outcome:
+        """For WSGI: KDC forwards run in a private event loop of this thread."""
+        result = self.begin(request, self.clock())
+        while isinstance(result, Pending):
+            effect = result.effect
+            reply, where = asyncio.run(self.forwarder.forward(effect,
+                                                              peer=request.client_address))
+            result = self.resume(result, reply, where, self.clock())
+        return result
+
+    # ------------------------------------------------------------------ core
+
+    def begin(self, req: HttpRequestInfo, now: datetime) -> Outcome | Pending:
+        ntlm_on = self.config.ntlm is not None
+        if not req.authorization:
+            return Outcome(401, _challenge(ntlm_on), reason="authentication required")
+        scheme, _, b64 = req.authorization.strip().partition(" ")
+        scheme = scheme.capitalize() if scheme.lower() == "negotiate" else scheme.upper()
+        if scheme not in ("Negotiate", "NTLM"):
+            return Outcome(401, _challenge(ntlm_on),
+                           reason=f"the {scheme[:20]!r} scheme is not accepted; use Negotiate")
+        token = self._decode(b64.strip())
+        if token is None:
+            return self._refuse(req, now, Decision.REFUSED, "the Authorization token is not "
+                                "valid base64 of at most 64 KiB (RFC 4559 4.2)", "kerberos")
+        if (scheme == "NTLM" or is_ntlm_token(token)) and self.config.ntlm is None:
+            return self._refuse(req, now, Decision.NTLM_REFUSED, "NTLM is refused on this "
+                                "service: use Kerberos (Negotiate) or IAKerb",
+                                "ntlm" if scheme == "NTLM" else "negotiate")
+        with self._lock:
+            exchange = self._continuing(req, token, now)
+        if exchange is None:
+            built = self._new_exchange(req, scheme, token, now)
+            if isinstance(built, Outcome):
+                return built
+            exchange = built
+        return self._step(exchange, token, now)
+
+    def resume(self, pending: Pending, reply: bytes | KdcFailure, kdc: str,
+               now: datetime) -> Outcome | Pending:
+        exchange = pending.exchange
+        mech = exchange.mech
+        try:
+            with self._lock:
+                if isinstance(mech, SpnegoAcceptor | IakerbAcceptor):
+                    out: bytes | None = mech.kdc_reply(reply, now=now, kdc=kdc)
+                else:
+                    raise GssError("no KDC exchange is pending for this mechanism")
+        except GssError as exc:
+            return self._failed(exchange, exc, now)
+        return self._after(exchange, out, now)
+
+    def _decode(self, b64: str) -> bytes | None:
+        if not b64 or len(b64) > MAX_HEADER:
+            return None
+        try:
+            return base64.b64decode(b64, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+
+    def _continuing(self, req: HttpRequestInfo, token: bytes,
+                    now: datetime) -> _Exchange | None:
+        self._purge(now)
+        exchange = self._table.pop(req.connection, None)
+        if exchange is None:
+            return None
+        if framed_mech_oid(token) == OID_SPNEGO and exchange.kind == "spnego":
+            _abandon(exchange, now, "the client started a new SPNEGO negotiation")
+            return None  # a NegTokenInit restarts the negotiation on this connection
+        return exchange
+
+    def _purge(self, now: datetime) -> None:
+        while self._table:
+            key, oldest = next(iter(self._table.items()))
+            if oldest.expires > now and len(self._table) < self.config.max_contexts:
+                return
+            # Expired, or the table is full: the oldest conversation goes (its client can
+            # start again); a flood of half-open conversations cannot grow memory.
+            del self._table[key]
+            _abandon(oldest, now, "the conversation timed out or was evicted")
+
+    def _new_exchange(self, req: HttpRequestInfo, scheme: str, token: bytes,
+                      now: datetime) -> _Exchange | Outcome:
+        bindings = self.binding.for_request(req.channel_binding_data)
+        if isinstance(bindings, str):
+            return self._refuse(req, now, Decision.EPA_FAILURE, bindings, "kerberos")
+        cb, required = bindings
+        expires = now + self.config.context_timeout
+        ntlm = self.config.ntlm
+        if scheme == "NTLM" or is_ntlm_token(token):
+            if ntlm is None:  # checked by the caller; kept for the type checker
+                raise GssError("NTLM is not configured")
+            conv = NtlmConversation(ntlm.new_context(self._flow(req, scheme)))
+            return _Exchange(conv, "ntlm", scheme, expires, req)
+        oid = framed_mech_oid(token)
+        krb5 = self._krb5_factory(cb, required)
+        iakerb = self._iakerb_factory(cb, required, req.client_address)
+        mech: Mechanism
+        if oid in (OID_KRB5, OID_KRB5_MS):
+            return _Exchange(krb5(oid), "krb5", scheme, expires, req)
+        if oid == OID_IAKERB:
+            return _Exchange(iakerb(oid), "iakerb", scheme, expires, req)
+        factories: dict[str, Callable[[str], Mechanism]] = {OID_KRB5: krb5, OID_IAKERB: iakerb}
+        gate = deny_ntlm
+        if ntlm is not None:
+            flow = self._flow(req, scheme)
+            factories[OID_NTLMSSP] = ntlm_mechanism_factory(ntlm, flow)
+
+            def gate(request: NtlmRequest) -> NtlmVerdict:
+                return NtlmVerdict(True, "an NTLM authenticator is configured")
+
+        mech = SpnegoAcceptor(factories, ntlm_gate=gate)
+        return _Exchange(mech, "spnego", scheme, expires, req)
+
+    def _flow(self, req: HttpRequestInfo, scheme: str) -> NtlmFlow:
+        return NtlmFlow(client_address=req.client_address, server_name=req.host,
+                        spn=self.config.service or f"HTTP/{req.host.rsplit(':', 1)[0]}",
+                        scheme="NTLM" if scheme == "NTLM" else "Negotiate",
+                        channel_binding_data=req.channel_binding_data, tls=req.tls)
+
+    def _krb5_factory(self, cb: object, required: bool) -> Callable[[str], Mechanism]:
+        config = self.config
+
+        def make(oid: str) -> Mechanism:
+            acceptor = Krb5Acceptor(
+                key_lookup=config.key_lookup, replay_cache=self.replay_cache,
+                random=self.random, clock_skew=config.clock_skew, service=config.service,
+                channel_bindings=cb, require_bindings=required,  # type: ignore[arg-type]
+                accepted_oids={OID_KRB5, OID_KRB5_MS, OID_IAKERB})
+            return Krb5AcceptorMechanism(acceptor, oid)
+
+        return make
+
+    def _iakerb_factory(self, cb: object, required: bool,
+                        peer: str) -> Callable[[str], Mechanism]:
+        config = self.config
+
+        def make(oid: str) -> Mechanism:
+            return IakerbAcceptor(
+                key_lookup=config.key_lookup, replay_cache=self.replay_cache,
+                random=self.random, realm=config.realm, service=config.service,
+                channel_bindings=cb, require_bindings=required,  # type: ignore[arg-type]
+                clock_skew=config.clock_skew, peer=peer)
+
+        return make
+
+    def _step(self, exchange: _Exchange, token: bytes, now: datetime) -> Outcome | Pending:
+        try:
+            with self._lock:
+                out = exchange.mech.step(token, now=now)
+        except GssError as exc:
+            return self._failed(exchange, exc, now)
+        if isinstance(out, ForwardToKdc):
+            return Pending(out, exchange)
+        return self._after(exchange, out, now)
+
+    def _after(self, exchange: _Exchange, out: bytes | None, now: datetime) -> Outcome:
+        mech = exchange.mech
+        header = exchange.scheme + (" " + base64.b64encode(out).decode() if out else "")
+        if isinstance(mech, NtlmConversation) and mech.refusal is not None:
+            return self._refuse(exchange.request, now, Decision.NTLM_REFUSED, mech.refusal,
+                                "ntlm")
+        if not mech.complete:
+            exchange.expires = now + self.config.context_timeout
+            with self._lock:
+                self._purge(now)
+                self._table[exchange.request.connection] = exchange
+            return Outcome(401, (header,), reason="authentication continues")
+        principal, mechanism = self._principal(exchange)
+        req = exchange.request
+        if principal is None:
+            return self._refuse(req, now, Decision.REFUSED, "the mechanism completed without "
+                                "naming the client", mechanism)
+        if not realm_allowed(principal, self.config.allowed_realms):
+            return self._refuse(req, now, Decision.REALM_NOT_ALLOWED, f"the realm of "
+                                f"{principal} is not allowed on this service", mechanism,
+                                principal=principal, status=403)
+        local = self.names.local_name(principal) or principal
+        user = WebUser(principal, local, principal.rpartition("@")[2], mechanism)
+        decision = {"iakerb": Decision.IAKERB_ACCEPTED, "ntlm": Decision.NTLM_ACCEPTED}.get(
+            mechanism, Decision.KERBEROS_ACCEPTED)
+        self._audit(req, now, decision, "authenticated", mechanism, principal)
+        return Outcome(200, (header,) if out else (), user, "authenticated")
+
+    def _principal(self, exchange: _Exchange) -> tuple[str | None, str]:
+        mech = exchange.mech
+        if isinstance(mech, NtlmConversation):
+            return mech.principal, "ntlm"
+        inner: object = mech.mech if isinstance(mech, SpnegoAcceptor) else mech
+        if isinstance(inner, NtlmConversation):
+            return inner.principal, "ntlm"
+        context = mech.context
+        name = context.client if context is not None else None
+        if isinstance(inner, IakerbAcceptor):
+            return name, "iakerb" if inner.hops else "kerberos"
+        return name, "kerberos"
+
+    def _failed(self, exchange: _Exchange, exc: GssError, now: datetime) -> Outcome:
+        req = exchange.request
+        with self._lock:
+            self._table.pop(req.connection, None)
+        mechanism = "kerberos"
+        if isinstance(exchange.mech, IakerbAcceptor) or (
+                isinstance(exchange.mech, SpnegoAcceptor)
+                and isinstance(exchange.mech.mech, IakerbAcceptor)):
+            mechanism = "iakerb"
+        decision = Decision.REFUSED
+        if isinstance(exc, NtlmRefused):
+            decision, mechanism = Decision.NTLM_REFUSED, "negotiate"
+        elif isinstance(exc, BadBindings):
+            decision = Decision.EPA_FAILURE
+        token = exc.output_token
+        return self._refuse(req, now, decision, str(exc), mechanism, token=token,
+                            scheme=exchange.scheme)
+
+    def _refuse(self, req: HttpRequestInfo, now: datetime, decision: Decision, reason: str,
+                mechanism: str, *, principal: str | None = None, status: int = 401,
+                token: bytes | None = None, scheme: str = "Negotiate") -> Outcome:
+        self._audit(req, now, decision, reason, mechanism, principal)
+        if status != 401:
+            return Outcome(status, (), None, reason)
+        if token:
+            return Outcome(401, (f"{scheme} {base64.b64encode(token).decode()}",), None, reason)
+        return Outcome(401, _challenge(self.config.ntlm is not None), None, reason)
+
+    def _audit(self, req: HttpRequestInfo, now: datetime, decision: Decision, reason: str,
+               mechanism: str, principal: str | None) -> None:
+        sink = self.config.audit
+        if sink is None:
+            return
+        extra = {"epa": self.config.epa.value, "tls": str(req.tls).lower(),
+                 "bound": str(req.channel_binding_data is not None).lower()}
+        sink(WebAuditEvent(now, decision, reason, req.client_address,
+                           self.config.service or f"HTTP/{req.host}", principal, mechanism,
+                           extra))
+
+    def contexts(self) -> int:
+        """Conversations waiting for their next leg (for tests and monitoring)."""
+        with self._lock:
+            return len(self._table)
+
+
+def _abandon(exchange: _Exchange, now: datetime, reason: str) -> None:
+    mech = exchange.mech
+    inner = mech.mech if isinstance(mech, SpnegoAcceptor) else mech
+    if isinstance(inner, IakerbAcceptor):
+        inner.abandon(now, reason)
+
+
+__all__ = ["HttpRequestInfo", "NegotiateConfig", "NegotiateServer", "Outcome", "Pending",
+           "WebUser"]
