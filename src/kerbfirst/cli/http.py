@@ -1,0 +1,144 @@
+"""`kerbfirst http gateway`: an authenticating reverse proxy (HTTP Negotiate in front of an
+application that cannot embed the middleware), with an optional MS-KKDCP KDC proxy.
+
+    kerbfirst http gateway --listen 0.0.0.0:443 --upstream http://127.0.0.1:8000 \\
+        --keytab /etc/http.keytab --tls-cert cert.pem --tls-key key.pem --epa required \\
+        --kkdcp-realm CORP.EXAMPLE=dc1.corp.example:88
+
+The realms given with --kkdcp-realm are the only ones the KDC proxy (/KdcProxy) and
+IAKerb forward to, each only to its ADDRESS (repeat the option for more KDCs).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from kerbfirst.net.gss_sample import keytab_key_lookup
+from kerbfirst.net.kdc_address import parse_kdc_address
+from kerbfirst.policy.ntlm import Policy, PolicyError
+from kerbfirst.store.binary import FileFormatError
+from kerbfirst.store.keytab import read_keytab
+from kerbfirst.web.asgi import ASGIApp, NegotiateMiddleware
+from kerbfirst.web.audit import json_lines_sink
+from kerbfirst.web.channel_binding import EpaMode
+from kerbfirst.web.gateway import (
+    DEFAULT_PRINCIPAL_HEADER,
+    DEFAULT_USER_HEADER,
+    ReverseProxy,
+    build_gateway,
+)
+from kerbfirst.web.kkdcp import KdcProxyApp
+from kerbfirst.web.local_names import RuleError
+from kerbfirst.web.negotiate import NegotiateConfig, NegotiateServer
+
+app = typer.Typer(help="Kerberos for web applications: the authenticating gateway.",
+                  no_args_is_help=True)
+
+
+def _fail(message: str) -> typer.Exit:
+    typer.echo(f"kerbfirst http: {message}", err=True)
+    return typer.Exit(2)
+
+
+def _routes(items: list[str]) -> dict[str, list[str]]:
+    routes: dict[str, list[str]] = {}
+    for item in items:
+        realm, sep, address = item.partition("=")
+        if not sep or not realm or not address:
+            raise _fail(f"--kkdcp-realm {item!r}: write REALM=ADDRESS, e.g. "
+                        "CORP.EXAMPLE=dc1.corp.example:88")
+        try:
+            parse_kdc_address(address)
+        except ValueError as exc:
+            raise _fail(f"--kkdcp-realm {item!r}: {exc}") from None
+        routes.setdefault(realm, []).append(address)
+    return routes
+
+
+def _listen(value: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise _fail(f"--listen {value!r}: write host:port, e.g. 0.0.0.0:8443")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+@app.command("gateway")
+def gateway(
+    upstream: Annotated[str, typer.Option(help="URL of the application to protect.")],
+    keytab: Annotated[Path, typer.Option(help="Keytab with the HTTP/host service key.")],
+    listen: Annotated[str, typer.Option(help="host:port to listen on.")] = "127.0.0.1:8080",
+    tls_cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
+    epa: Annotated[EpaMode, typer.Option(
+        help="Channel binding (Extended Protection) as IIS: off, when-supported, "
+             "required (required needs --tls-cert).")] = EpaMode.OFF,
+    kkdcp_realm: Annotated[list[str] | None, typer.Option(
+        help="REALM=ADDRESS (repeatable): serve /KdcProxy (MS-KKDCP) and IAKerb for "
+             "this realm, forwarding only to ADDRESS (host:port, tcp/host:port).")] = None,
+    policy: Annotated[Path | None, typer.Option(
+        help="NTLM policy file (TOML, examples/ntlm-policy.toml). Validated now; NTLM "
+             "stays refused until an NTLM authenticator is plugged in.")] = None,
+    realm: Annotated[str | None, typer.Option(
+        help="Default realm (auth_to_local DEFAULT); default: the keytab's.")] = None,
+    service: Annotated[str | None, typer.Option(
+        help="Accept tickets only for this principal, e.g. HTTP/web.example.com@REALM; "
+             "default: any key in the keytab.")] = None,
+    allowed_realm: Annotated[list[str] | None, typer.Option(
+        help="Only users of this realm (repeatable); default: any.")] = None,
+    auth_to_local: Annotated[list[str] | None, typer.Option(
+        help="MIT auth_to_local rule (repeatable, in order): DEFAULT or "
+             "RULE:[n:fmt](regex)s/re/rep/g.")] = None,
+    user_header: Annotated[str, typer.Option(
+        help="Header carrying the local user name upstream.")] = DEFAULT_USER_HEADER,
+    principal_header: Annotated[str, typer.Option(
+        help="Header carrying the principal upstream.")] = DEFAULT_PRINCIPAL_HEADER,
+    audit_log: Annotated[Path | None, typer.Option(
+        help="Append one JSON line per decision (readable by `kerbfirst audit ingest`)."
+    )] = None,
+) -> None:
+    """Authenticate every request with Negotiate and forward it to --upstream."""
+    host, port = _listen(listen)
+    if (tls_cert is None) != (tls_key is None):
+        raise _fail("give both --tls-cert and --tls-key, or neither")
+    if epa is EpaMode.REQUIRED and tls_cert is None:
+        raise _fail("--epa required needs TLS on the gateway (--tls-cert, --tls-key)")
+    try:
+        entries = read_keytab(keytab)
+    except (OSError, FileFormatError) as exc:
+        raise _fail(f"cannot read keytab {keytab}: {exc}") from None
+    if not entries:
+        raise _fail(f"keytab {keytab} holds no keys")
+    if policy is not None:
+        try:
+            Policy.from_dict(tomllib.loads(policy.read_text()))
+        except (OSError, tomllib.TOMLDecodeError, PolicyError) as exc:
+            raise _fail(f"policy {policy}: {exc}") from None
+    routes = _routes(kkdcp_realm or [])
+    try:
+        config = NegotiateConfig(
+            key_lookup=keytab_key_lookup(keytab), realm=realm or entries[0].principal.realm,
+            service=service, epa=epa, allowed_realms=allowed_realm or None,
+            auth_to_local=auth_to_local or ("DEFAULT",), kdc_routes=routes,
+            audit=json_lines_sink(audit_log) if audit_log else None)
+        server = NegotiateServer(config)
+        proxy = ReverseProxy(upstream, user_header=user_header,
+                             principal_header=principal_header)
+    except (RuleError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    certificate = tls_cert.read_bytes() if tls_cert else None
+
+    def middleware(inner: ASGIApp) -> NegotiateMiddleware:
+        return NegotiateMiddleware(inner, server, certificate=certificate)
+
+    asgi = build_gateway(proxy, middleware, KdcProxyApp(routes) if routes else None)
+    typer.echo(f"kerbfirst http gateway: {'https' if tls_cert else 'http'}://{host}:{port}/"
+               f" -> {upstream} (EPA {epa.value}"
+               f"{', KdcProxy for ' + ', '.join(routes) if routes else ''})", err=True)
+    uvicorn.run(asgi, host=host, port=port, log_level="warning", lifespan="off",
+                ssl_certfile=str(tls_cert) if tls_cert else None,
+                ssl_keyfile=str(tls_key) if tls_key else None)

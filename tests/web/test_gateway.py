@@ -1,0 +1,115 @@
+"""`kerbfirst http gateway` run as a user runs it, in front of a small upstream that shows
+the headers it got: curl --negotiate (MIT GSSAPI) through it, the identity headers a
+client sends are stripped, and headless Chromium logs into the page with Negotiate."""
+
+from __future__ import annotations
+
+import contextlib
+import html
+import json
+import re
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from peerlib import free_port, require_program, run_peer, wait_listening
+from web.conftest import REALM, WebRealm
+
+pytestmark = pytest.mark.peer
+
+
+class _Echo(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        seen = {k.lower(): v for k, v in self.headers.items()}
+        body = ("<html><body><h1 id='user'>" + html.escape(seen.get("x-remote-user", "-"))
+                + "</h1><pre id='headers'>" + html.escape(json.dumps(seen))
+                + "</pre></body></html>").encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _upstream() -> Iterator[int]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd.server_address[1]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+@contextlib.contextmanager
+def _gateway(realm: WebRealm, upstream: int, *extra: str) -> Iterator[int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kerbfirst.cli.main", "http", "gateway",
+         "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{upstream}",
+         "--keytab", str(realm.keytab), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_listening(port, proc)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_curl_through_gateway_strips_forged_identity(web_realm: WebRealm,
+                                                     tmp_path: Path) -> None:
+    audit = tmp_path / "gw.jsonl"
+    with _upstream() as up, _gateway(web_realm, up, "--audit-log", str(audit)) as port:
+        url = f"http://localhost:{port}/app"
+        forged = run_peer(["curl", "-sS", "-H", "X-Remote-User: root", "-H",
+                           "x-REMOTE-principal: root@EVIL", url], env=web_realm.env())
+        assert "root" not in forged.stdout  # unauthenticated: never reaches upstream
+        got = run_peer(["curl", "-sS", "--negotiate", "-u", ":", "-H", "X-Remote-User: root",
+                        "-H", "x-REMOTE-principal: root@EVIL", url], env=web_realm.env())
+    assert got.returncode == 0, got.stderr
+    headers = json.loads(html.unescape(re.search(r"<pre id='headers'>(.*)</pre>",
+                                                 got.stdout).group(1)))  # type: ignore[union-attr]
+    assert headers["x-remote-user"] == "alice"
+    assert headers["x-remote-principal"] == f"alice@{REALM}"
+    assert "root" not in json.dumps(headers) and "authorization" not in headers
+    lines = [json.loads(x) for x in audit.read_text().splitlines()]
+    assert [x["extra"]["decision"] for x in lines] == ["kerberos-accepted"]
+
+
+def test_chromium_logs_in_through_gateway(web_realm: WebRealm, tmp_path: Path) -> None:
+    """Chromium on Linux loads its GSSAPI library only once its profile has seen a
+    Negotiate challenge (the local-state pref received_negotiate_header, read when the
+    network service starts): the first run records it and shows the 401 page, the second
+    run, same profile, logs in. The DOM of the page behind the gateway is the check."""
+    chromium = require_program("chromium")
+    args = [chromium, "--headless", "--no-sandbox", "--disable-gpu",
+            "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}",
+            "--auth-server-allowlist=localhost", "--disable-auth-negotiate-cname-lookup",
+            "--dump-dom"]
+    env = web_realm.env(HOME=str(tmp_path))
+    with _upstream() as up, _gateway(web_realm, up) as port:
+        url = f"http://localhost:{port}/"
+        first = run_peer([*args, url], env=env, timeout=60)
+        second = run_peer([*args, url], env=env, timeout=60)
+    assert "authentication required" in first.stdout, first.stdout[-1000:]
+    assert '<h1 id="user">alice</h1>' in second.stdout, (second.stdout[-2000:],
+                                                         second.stderr[-2000:])
+    assert f"alice@{REALM}" in second.stdout
