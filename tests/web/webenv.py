@@ -77,7 +77,7 @@ def wsgiref_server(app: Callable[..., Any]) -> Iterator[int]:
 def make_tls(directory: Path, *, name: str = "localhost", algorithm: str = "rsa-sha256",
              ) -> tuple[Path, Path, Path]:
     """A CA and a server certificate for `name` (and 127.0.0.1), signed with `algorithm`
-    ("rsa-sha256", "rsa-sha384", "rsa-sha1", "ecdsa-sha512"). Returns (ca, cert, key) PEMs."""
+    ("rsa-sha256", "rsa-sha384", "ecdsa-sha512"). Returns (ca, cert, key) PEMs."""
     directory.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC)
     ca_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
@@ -95,7 +95,7 @@ def make_tls(directory: Path, *, name: str = "localhost", algorithm: str = "rsa-
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         ca_sign_key = ca_key
     digest = {"rsa-sha256": hashes.SHA256(), "rsa-sha384": hashes.SHA384(),
-              "rsa-sha1": hashes.SHA1(), "ecdsa-sha512": hashes.SHA512()}[algorithm]
+              "ecdsa-sha512": hashes.SHA512()}[algorithm]
     if algorithm.startswith("ecdsa"):
         ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
               .public_key(ca_sign_key.public_key()).serial_number(x509.random_serial_number())
