@@ -28,6 +28,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from kerbfirst.gss.acceptor import DEFAULT_SKEW, KeyLookup, Krb5Acceptor
 from kerbfirst.gss.errors import BadBindings, GssError
@@ -36,7 +37,9 @@ from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, Krb5AcceptorMechan
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.gss.spnego import SpnegoAcceptor
 from kerbfirst.gss.spnego_select import NtlmRefused, NtlmRequest, NtlmVerdict, deny_ntlm
+from kerbfirst.net.gss_sample import keytab_key_lookup
 from kerbfirst.net.iakerb_proxy import KdcForwarder, RouteSpec
+from kerbfirst.store.keytab import read_keytab
 from kerbfirst.web.audit import AuditSink, Decision, WebAuditEvent
 from kerbfirst.web.channel_binding import BindingPolicy, EpaMode
 from kerbfirst.web.local_names import AuthToLocal, realm_allowed
@@ -150,6 +153,17 @@ class NegotiateServer:
         self.forwarder = KdcForwarder(config.kdc_routes, timeout=config.kdc_timeout)
         self._table: OrderedDict[Hashable, _Exchange] = OrderedDict()
         self._lock = threading.Lock()  # WSGI servers call from many threads
+
+    @classmethod
+    def from_keytab(cls, path: str | os.PathLike[str], *, realm: str | None = None,
+                    **options: Any) -> NegotiateServer:
+        """A server accepting tickets for the keys of an MIT keytab (read once, now);
+        `realm` defaults to the keytab's; `options` are NegotiateConfig's fields."""
+        entries = read_keytab(path)
+        if not entries:
+            raise ValueError(f"keytab {os.fspath(path)!r} holds no keys")
+        return cls(NegotiateConfig(key_lookup=keytab_key_lookup(path),
+                                   realm=realm or entries[0].principal.realm, **options))
 
     # ------------------------------------------------------------------ drivers
 
