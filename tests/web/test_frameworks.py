@@ -11,13 +11,12 @@ from fastapi import FastAPI, Request
 from flask import Flask
 from flask import request as flask_request
 
-from peerlib import run_peer
-from web.conftest import REALM, WebRealm
-from web.webenv import uvicorn_server, wsgiref_server
-
 from kerbfirst.web.asgi import NegotiateMiddleware
 from kerbfirst.web.negotiate import NegotiateServer
 from kerbfirst.web.wsgi import NegotiateWSGIMiddleware
+from peerlib import run_peer
+from web.conftest import REALM, WebRealm
+from web.webenv import uvicorn_server, wsgiref_server
 
 pytestmark = pytest.mark.peer
 
