@@ -44,7 +44,7 @@ sys.path[:0] = [str(SRC), str(HERE.parent / "tests")]
 
 import httpx  # noqa: E402
 
-from kerbfirst.net.gss_sample import keytab_key_lookup  # noqa: E402
+from kerbfirst.store.keytab import keytab_key_lookup  # noqa: E402
 from kerbfirst.web.client_credentials import KerberosCredentials  # noqa: E402
 from kerbfirst.web.negotiate import (  # noqa: E402
     HttpRequestInfo,
@@ -166,7 +166,7 @@ def blast(url: str, headers: list[str], connections: int, seconds: float) -> tup
 
 APP = """
 import os
-from kerbfirst.net.gss_sample import keytab_key_lookup
+from kerbfirst.store.keytab import keytab_key_lookup
 from kerbfirst.web.asgi import NegotiateMiddleware
 from kerbfirst.web.negotiate import NegotiateConfig, NegotiateServer
 

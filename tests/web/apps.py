@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kerbfirst.net.gss_sample import keytab_key_lookup
+from kerbfirst.store.keytab import keytab_key_lookup
 from kerbfirst.web.audit import json_lines_sink
 from kerbfirst.web.negotiate import NegotiateConfig, NegotiateServer
 from web.conftest import REALM

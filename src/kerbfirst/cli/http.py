@@ -18,11 +18,10 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from kerbfirst.net.gss_sample import keytab_key_lookup
 from kerbfirst.net.kdc_address import parse_kdc_address
 from kerbfirst.policy.ntlm import Policy, PolicyError
 from kerbfirst.store.binary import FileFormatError
-from kerbfirst.store.keytab import read_keytab
+from kerbfirst.store.keytab import keytab_key_lookup, read_keytab
 from kerbfirst.web.asgi import ASGIApp, NegotiateMiddleware
 from kerbfirst.web.audit import json_lines_sink
 from kerbfirst.web.channel_binding import EpaMode

@@ -30,16 +30,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kerbfirst.gss.acceptor import DEFAULT_SKEW, KeyLookup, Krb5Acceptor
+from kerbfirst.gss.acceptor import DEFAULT_SKEW, Krb5Acceptor
 from kerbfirst.gss.errors import BadBindings, GssError
 from kerbfirst.gss.iakerb_acceptor import IakerbAcceptor
 from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, Krb5AcceptorMechanism, Mechanism
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.gss.spnego import SpnegoAcceptor
 from kerbfirst.gss.spnego_select import NtlmRefused, NtlmRequest, NtlmVerdict, deny_ntlm
-from kerbfirst.net.gss_sample import keytab_key_lookup
+from kerbfirst.krb.rd_req import KeyLookup
 from kerbfirst.net.iakerb_proxy import KdcForwarder, RouteSpec
-from kerbfirst.store.keytab import read_keytab
+from kerbfirst.store.keytab import keytab_key_lookup, read_keytab
 from kerbfirst.web.audit import AuditSink, Decision, WebAuditEvent
 from kerbfirst.web.channel_binding import BindingPolicy, EpaMode
 from kerbfirst.web.local_names import AuthToLocal, realm_allowed
