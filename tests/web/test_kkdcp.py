@@ -4,6 +4,7 @@ the regression tests for kdcproxy's CVE-2025-59088 (open-realm SSRF) and CVE-202
 
 from __future__ import annotations
 
+import glob
 import socket
 import struct
 import threading
@@ -42,6 +43,10 @@ def test_codec_round_trip_and_length_check() -> None:
 
 
 def test_mit_kinit_through_kdc_proxy(web_realm: WebRealm, tmp_path: Path) -> None:
+    if not glob.glob("/usr/lib/*/krb5/plugins/tls/k5tls.so"):
+        pytest.fail("MIT's TLS plugin is missing, so kinit cannot reach an HTTPS KDC proxy: "
+                    "run `apt-get install krb5-k5tls` (or bash scripts/bootstrap.sh)",
+                    pytrace=False)
     ca, cert, key = make_tls(tmp_path / "tls")
     app = KdcProxyApp({REALM: [f"127.0.0.1:{web_realm.port}"]})
     with uvicorn_server(app, ssl_cert=cert, ssl_key=key) as port:
