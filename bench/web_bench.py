@@ -8,7 +8,8 @@ A throwaway realm (kerbfirst's KDC, `kerbfirst` command) has alice and HTTP/loca
 both servers get the same keytab. Every request carries a NEW Negotiate context (a fresh
 SPNEGO NegTokenInit with a krb5 AP-REQ, mutual authentication asked, its own
 authenticator so no replay cache answers it), sent preemptively on a reused keep-alive
-connection; the tokens are built before the clock starts, so the rate is the servers'.
+connection; the tokens are built before the clock starts, and the client is a raw-socket
+HTTP/1.1 loop (33,000 req/s against uvicorn alone), so the rate is the servers'.
 Both answer with their AP-REP on the 200. `--connections` client threads, each with its
 own connection, run for `--seconds` against each server in turn.
 
@@ -41,8 +42,6 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 sys.path[:0] = [str(SRC), str(HERE.parent / "tests")]
-
-import httpx  # noqa: E402
 
 from kerbfirst.store.keytab import keytab_key_lookup  # noqa: E402
 from kerbfirst.web.client_credentials import KerberosCredentials  # noqa: E402
@@ -135,20 +134,50 @@ def tokens(creds: KerberosCredentials, n: int) -> list[str]:
     return out
 
 
-def blast(url: str, headers: list[str], connections: int, seconds: float) -> tuple[float, int]:
-    """Requests per second of 200s; every response must be a 200."""
+def _get(sock: socket.socket, request: bytes, buf: bytearray) -> int:
+    """Send one request, read its response (Content-Length framed); return the status."""
+    sock.sendall(request)
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        buf += chunk
+    head, _, rest = bytes(buf).partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    while len(rest) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("server closed the connection")
+        rest += chunk
+    buf[:] = rest[length:]
+    return int(head.split(b" ", 2)[1])
+
+
+def blast(port: int, path: str, headers: list[str], connections: int,
+          seconds: float) -> tuple[float, int]:
+    """Requests per second of 200s over `connections` keep-alive connections, each request
+    with the next prebuilt Authorization (none when empty). A raw-socket client: it must
+    not be what limits the rate."""
     per = [headers[i::connections] for i in range(connections)]
     counts = [0] * connections
     failures = [0] * connections
     stop_at = [0.0]
 
     def worker(i: int) -> None:
-        with httpx.Client(timeout=10) as client:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            buf = bytearray()
             for h in per[i]:
                 if time.monotonic() >= stop_at[0]:
                     return
-                r = client.get(url, headers={"Authorization": h} if h else {})
-                if r.status_code == 200:
+                auth = f"Authorization: {h}\r\n" if h else ""
+                request = (f"GET {path} HTTP/1.1\r\nHost: localhost:{port}\r\n{auth}\r\n"
+                           ).encode()
+                if _get(sock, request, buf) == 200:
                     counts[i] += 1
                 else:
                     failures[i] += 1
@@ -173,7 +202,7 @@ from kerbfirst.web.negotiate import NegotiateConfig, NegotiateServer
 
 async def app(scope, receive, send):
     await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain")]})
+                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")]})
     await send({"type": "http.response.body", "body": b"ok"})
 
 
@@ -225,7 +254,7 @@ def main() -> None:
             plain = uvicorn_proc(d, port, keytab, with_auth=False)
             try:
                 wait_port(port, plain)
-                plain_rate, _ = blast(f"http://localhost:{port}/", [""] * n * 2,
+                plain_rate, _ = blast(port, "/", [""] * n * 4,
                                       args.connections, args.seconds)
             finally:
                 stop(plain)
@@ -235,15 +264,15 @@ def main() -> None:
                 try:
                     wait_port(port, ours)
                     time.sleep(1.0 if workers > 1 else 0)  # let every worker start
-                    rate, fails = blast(f"http://localhost:{port}/", tokens(creds, n),
+                    rate, fails = blast(port, "/", tokens(creds, n),
                                         args.connections, args.seconds)
                     rows.append((f"kerbfirst ASGI (uvicorn, {workers} process"
                                  f"{'es' if workers > 1 else ''})", rate, fails))
                 finally:
                     stop(ours)
             with apache_gssapi(keytab, conf) as aport:
-                arate, afails = blast(f"http://localhost:{aport}/index.html",
-                                      tokens(creds, n), args.connections, args.seconds)
+                arate, afails = blast(aport, "/index.html", tokens(creds, n),
+                                      args.connections, args.seconds)
                 rows.append(("Apache mod_auth_gssapi (event, 1 process)", arate, afails))
             acc = acceptor_us(keytab, creds)
         print(f"{'server':44} {'auth req/s':>10} {'failed':>7}")
