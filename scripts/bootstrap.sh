@@ -44,8 +44,8 @@ for pair in "${pairs[@]}"; do
   if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ] && [ ! -x "/sbin/$cmd" ]
   then add_need "$pkg"; fi
 done
-# the web tests (dev): Apache httpd + mod_auth_gssapi (anchor server), k5tls (MIT kinit via KdcProxy)
-if [ "$dev" = 1 ] && ! ls /usr/lib/apache2/modules/mod_auth_gssapi.so /usr/lib/*/krb5/plugins/tls/k5tls.so >/dev/null 2>&1; then add_need apache2; add_need libapache2-mod-auth-gssapi; add_need krb5-k5tls; fi
+# the web tests (dev): Apache + mod_auth_gssapi (anchor), k5tls (kinit via KdcProxy), libkrb5-dev (gssapi)
+if [ "$dev" = 1 ] && ! ls /usr/lib/apache2/modules/mod_auth_gssapi.so /usr/lib/*/krb5/plugins/tls/k5tls.so /usr/bin/krb5-config >/dev/null 2>&1; then for p in apache2 libapache2-mod-auth-gssapi krb5-k5tls libkrb5-dev; do add_need "$p"; done; fi
 
 py=${PYTHON:-python3}
 if ! command -v "$py" >/dev/null 2>&1; then
