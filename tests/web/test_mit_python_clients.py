@@ -11,18 +11,17 @@ import hashlib
 import ssl
 from pathlib import Path
 
+import gssapi
 import httpx
 import pytest
 import requests
-import gssapi
 from requests_gssapi import HTTPSPNEGOAuth
-
-from web.apps import audit_lines, server_for, whoami_asgi
-from web.conftest import REALM, WebRealm
-from web.webenv import make_tls, uvicorn_server
 
 from kerbfirst.web.asgi import NegotiateMiddleware
 from kerbfirst.web.channel_binding import EpaMode, certificate_der
+from web.apps import audit_lines, server_for, whoami_asgi
+from web.conftest import REALM, WebRealm
+from web.webenv import make_tls, uvicorn_server
 
 pytestmark = pytest.mark.peer
 
