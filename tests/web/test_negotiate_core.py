@@ -184,3 +184,24 @@ def test_audit_records_are_read_by_the_ingest(tmp_path: Path) -> None:
                                   "epa-failure": 4625}[decision.value]
         assert event.extra["decision"] == decision.value
     assert event.disposition.value == "failed" and event.status == "0xC000035B"
+
+
+def test_kerbfirst_audit_ingest_reads_the_web_log(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from kerbfirst.web.audit import Decision, json_lines_sink
+
+    log = tmp_path / "web.jsonl"
+    sink = json_lines_sink(log)
+    for decision in (Decision.KERBEROS_ACCEPTED, Decision.IAKERB_ACCEPTED,
+                     Decision.NTLM_REFUSED, Decision.EPA_FAILURE):
+        sink(WebAuditEvent(T0, decision, "why", "10.0.0.1:5000", "HTTP/web1",
+                           f"alice@{REALM}" if "accepted" in decision.value else None))
+    assert oct(log.stat().st_mode & 0o777) == "0o600"
+    got = subprocess.run([sys.executable, "-m", "kerbfirst.cli.main", "audit", "ingest",
+                          str(log), "--store", str(tmp_path / "store"), "-q"],
+                         capture_output=True, text=True, timeout=120, check=False)
+    assert got.returncode == 0, got.stderr
+    assert "4 records read" in got.stdout + got.stderr
+    assert "0 corrupt" in got.stdout + got.stderr
