@@ -113,3 +113,40 @@ def test_chromium_logs_in_through_gateway(web_realm: WebRealm, tmp_path: Path) -
     assert '<h1 id="user">alice</h1>' in second.stdout, (second.stdout[-2000:],
                                                          second.stderr[-2000:])
     assert f"alice@{REALM}" in second.stdout
+
+
+def test_gateway_tls_epa_kdc_proxy_and_iakerb(web_realm: WebRealm, tmp_path: Path) -> None:
+    """The gateway with every option a remote user needs: TLS with EPA required, /KdcProxy
+    for MIT kinit, and IAKerb for a client that reaches no KDC at all."""
+    import ssl
+
+    import httpx
+
+    from kerbfirst.web.client_credentials import KerberosCredentials
+    from kerbfirst.web.httpx_auth import HttpxNegotiateAuth
+    from peerlib import peer_env
+    from web.conftest import ALICE_PW
+    from web.webenv import make_tls
+
+    ca, cert, key = make_tls(tmp_path / "tls")
+    route = f"{REALM}=127.0.0.1:{web_realm.port}"
+    with _upstream() as up, _gateway(web_realm, up, "--tls-cert", str(cert), "--tls-key",
+                                     str(key), "--epa", "required", "--kkdcp-realm",
+                                     route) as port:
+        conf = tmp_path / "krb5.conf"
+        conf.write_text(f"[libdefaults]\n default_realm = {REALM}\n dns_lookup_kdc = false\n"
+                        f"[realms]\n {REALM} = {{\n  http_anchors = FILE:{ca}\n"
+                        f"  kdc = https://localhost:{port}/KdcProxy\n }}\n")
+        got = run_peer(["kinit", f"alice@{REALM}"], env=peer_env(conf, tmp_path / "cc"),
+                       input=ALICE_PW + "\n")
+        assert got.returncode == 0, got.stderr
+        tls = ssl.create_default_context(cafile=ca)
+        url = f"https://localhost:{port}/"
+        creds = KerberosCredentials.from_ccache(tmp_path / "cc")  # no KDC: TGT only
+        page = httpx.get(url, auth=HttpxNegotiateAuth(creds), verify=tls)
+        assert page.status_code == 200 and '<h1 id=\'user\'>alice</h1>' in page.text
+        assert creds.last_mechanism == "iakerb"  # the service ticket came through the gateway
+        unbound = httpx.get(url, auth=HttpxNegotiateAuth(
+            KerberosCredentials.from_ccache(tmp_path / "cc"), channel_binding=False),
+            verify=tls)
+        assert unbound.status_code == 401
