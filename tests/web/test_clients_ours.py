@@ -116,3 +116,15 @@ def test_iakerb_through_the_server_when_no_kdc_answers(web_realm: WebRealm,
     assert creds.last_mechanism == "iakerb"
     assert len(got.history) >= 3  # 401 challenge, then IAKerb legs through the server
     assert [e["extra"]["decision"] for e in audit_lines(audit)] == ["iakerb-accepted"]
+
+
+def test_httpx_with_a_keytab(web_realm: WebRealm, tmp_path: Path) -> None:
+    keytab = tmp_path / "alice.keytab"
+    web_realm.cli.kf("keytab", "export", "alice", "--out", str(keytab))
+    creds = KerberosCredentials.from_keytab(f"alice@{REALM}", keytab,
+                                            kdcs=[f"127.0.0.1:{web_realm.port}"])
+    server = server_for(web_realm.keytab)
+    with uvicorn_server(NegotiateMiddleware(whoami_asgi, server)) as port:
+        got = httpx.get(f"http://localhost:{port}/", auth=HttpxNegotiateAuth(creds))
+    assert got.status_code == 200 and got.json()["principal"] == f"alice@{REALM}"
+    assert creds.last_mechanism == "kerberos"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -87,12 +87,14 @@ class KerberosCredentials:
 
     @classmethod
     def from_password(cls, principal: str, password: str, *, kdcs: Sequence[str] = (),
-                      **kw: object) -> KerberosCredentials:
-        return cls(principal=principal, password=password, kdcs=kdcs, **kw)  # type: ignore[arg-type]
+                      kdc_timeout: float = 2.0, iakerb: bool = True) -> KerberosCredentials:
+        return cls(principal=principal, password=password, kdcs=kdcs,
+                   kdc_timeout=kdc_timeout, iakerb=iakerb)
 
     @classmethod
     def from_keytab(cls, principal: str, keytab: str | os.PathLike[str], *,
-                    kdcs: Sequence[str] = (), **kw: object) -> KerberosCredentials:
+                    kdcs: Sequence[str] = (), kdc_timeout: float = 2.0,
+                    iakerb: bool = True) -> KerberosCredentials:
         name = parse_name(principal).unparse()
         entries = [e for e in read_keytab(keytab) if e.principal.unparse() == name]
         for etype in PREFERRED_ETYPES:
@@ -100,12 +102,13 @@ class KerberosCredentials:
             if found:
                 best = max(found, key=lambda e: e.kvno)
                 return cls(principal=name, key=Key(etype, best.key), kdcs=kdcs,
-                           **kw)  # type: ignore[arg-type]
+                           kdc_timeout=kdc_timeout, iakerb=iakerb)
         raise CredentialError(f"keytab {os.fspath(keytab)!r} has no AES key for {name}")
 
     @classmethod
     def from_ccache(cls, path: str | os.PathLike[str] | None = None, *,
-                    kdcs: Sequence[str] = (), **kw: object) -> KerberosCredentials:
+                    kdcs: Sequence[str] = (), kdc_timeout: float = 2.0,
+                    iakerb: bool = True) -> KerberosCredentials:
         """An MIT ccache (FILE: only); default $KRB5CCNAME. New tickets are written back."""
         if path is None:
             env = os.environ.get("KRB5CCNAME", "")
@@ -114,7 +117,7 @@ class KerberosCredentials:
             if ":" in env and not env.startswith("FILE:"):
                 raise CredentialError(f"ccache {env!r}: only FILE: caches can be read")
             path = env.removeprefix("FILE:")
-        return cls(ccache=Path(path), kdcs=kdcs, **kw)  # type: ignore[arg-type]
+        return cls(ccache=Path(path), kdcs=kdcs, kdc_timeout=kdc_timeout, iakerb=iakerb)
 
     def _load_ccache(self, path: Path) -> None:
         cache = read_ccache(path)
@@ -182,21 +185,20 @@ class KerberosCredentials:
         self._save()
         return cred
 
-    def _as(self, exchange: object, now: datetime) -> Credential:
+    def _as(self, exchange: Callable[[bytes], bytes], now: datetime) -> Credential:
         if self.principal is None or (self.password is None and self.key is None):
             raise CredentialError("the ccache has no valid TGT and no password or key was "
                                   "given: run kinit, or pass a password or keytab")
         parsed = parse_name(self.principal)
-        kw: dict[str, object] = {}
-        if self.key is not None:
-            kw["etypes"] = (self.key.etype,)
-        as_ex = AsExchange(parsed.unparse(), parsed.realm, random=os.urandom,
-                           password=self.password, key=self.key,
-                           **kw)  # type: ignore[arg-type]
-        send = exchange  # a callable: bytes -> bytes
+        if self.key is not None:  # a keytab key: ask for its enctype only
+            as_ex = AsExchange(parsed.unparse(), parsed.realm, random=os.urandom,
+                               key=self.key, etypes=(self.key.etype,))
+        else:
+            as_ex = AsExchange(parsed.unparse(), parsed.realm, random=os.urandom,
+                               password=self.password)
         message: bytes | Credential = as_ex.first_request(now)
         while isinstance(message, bytes):
-            message = as_ex.receive(send(message), now)  # type: ignore[operator]
+            message = as_ex.receive(exchange(message), now)
         return message
 
     def _iakerb(self, service: str, cb: ChannelBindings | None) -> IakerbInitiator:

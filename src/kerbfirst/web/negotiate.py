@@ -30,22 +30,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kerbfirst.gss.acceptor import DEFAULT_SKEW, Krb5Acceptor
+from kerbfirst.gss.acceptor import DEFAULT_SKEW
 from kerbfirst.gss.errors import BadBindings, GssError
 from kerbfirst.gss.iakerb_acceptor import IakerbAcceptor
-from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, Krb5AcceptorMechanism, Mechanism
+from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, Mechanism
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.gss.spnego import SpnegoAcceptor
-from kerbfirst.gss.spnego_select import NtlmRefused, NtlmRequest, NtlmVerdict, deny_ntlm
+from kerbfirst.gss.spnego_select import NtlmRefused
 from kerbfirst.krb.rd_req import KeyLookup
 from kerbfirst.net.iakerb_proxy import KdcForwarder, RouteSpec
 from kerbfirst.store.keytab import keytab_key_lookup, read_keytab
+from kerbfirst.web.acceptors import AcceptorFactory
 from kerbfirst.web.audit import AuditSink, Decision, WebAuditEvent
 from kerbfirst.web.channel_binding import BindingPolicy, EpaMode
 from kerbfirst.web.local_names import AuthToLocal, realm_allowed
-from kerbfirst.web.ntlm_bridge import NtlmConversation, is_ntlm_token, ntlm_mechanism_factory
+from kerbfirst.web.ntlm_bridge import NtlmConversation, is_ntlm_token
 from kerbfirst.web.ntlm_hook import NtlmAuthenticator, NtlmFlow
-from kerbfirst.wire.gss_framing import OID_IAKERB, OID_KRB5, OID_KRB5_MS, OID_NTLMSSP, OID_SPNEGO
+from kerbfirst.wire.gss_framing import OID_SPNEGO
 from kerbfirst.wire.spnego import framed_mech_oid
 
 MAX_HEADER = 64 * 1024  # base64 of a token with a large PAC fits; longer is refused
@@ -148,6 +149,8 @@ class NegotiateServer:
         self.random = random
         self.clock = clock
         self.replay_cache = ReplayCache()
+        self.acceptors = AcceptorFactory(config.key_lookup, self.replay_cache, random,
+                                         config.realm, config.service, config.clock_skew)
         self.binding = BindingPolicy(config.epa)
         self.names = AuthToLocal(config.auth_to_local, default_realm=config.realm)
         self.forwarder = KdcForwarder(config.kdc_routes, timeout=config.kdc_timeout)
@@ -269,57 +272,15 @@ class NegotiateServer:
                 raise GssError("NTLM is not configured")
             conv = NtlmConversation(ntlm.new_context(self._flow(req, scheme)))
             return _Exchange(conv, "ntlm", scheme, expires, req)
-        oid = framed_mech_oid(token)
-        krb5 = self._krb5_factory(cb, required)
-        iakerb = self._iakerb_factory(cb, required, req.client_address)
-        mech: Mechanism
-        if oid in (OID_KRB5, OID_KRB5_MS):
-            return _Exchange(krb5(oid), "krb5", scheme, expires, req)
-        if oid == OID_IAKERB:
-            return _Exchange(iakerb(oid), "iakerb", scheme, expires, req)
-        factories: dict[str, Callable[[str], Mechanism]] = {OID_KRB5: krb5, OID_IAKERB: iakerb}
-        gate = deny_ntlm
-        if ntlm is not None:
-            flow = self._flow(req, scheme)
-            factories[OID_NTLMSSP] = ntlm_mechanism_factory(ntlm, flow)
-
-            def gate(request: NtlmRequest) -> NtlmVerdict:
-                return NtlmVerdict(True, "an NTLM authenticator is configured")
-
-        mech = SpnegoAcceptor(factories, ntlm_gate=gate)
-        return _Exchange(mech, "spnego", scheme, expires, req)
+        mech, kind = self.acceptors.for_token(token, cb, required, req.client_address, ntlm,
+                                              self._flow(req, scheme))
+        return _Exchange(mech, kind, scheme, expires, req)
 
     def _flow(self, req: HttpRequestInfo, scheme: str) -> NtlmFlow:
         return NtlmFlow(client_address=req.client_address, server_name=req.host,
                         spn=self.config.service or f"HTTP/{req.host.rsplit(':', 1)[0]}",
                         scheme="NTLM" if scheme == "NTLM" else "Negotiate",
                         channel_binding_data=req.channel_binding_data, tls=req.tls)
-
-    def _krb5_factory(self, cb: object, required: bool) -> Callable[[str], Mechanism]:
-        config = self.config
-
-        def make(oid: str) -> Mechanism:
-            acceptor = Krb5Acceptor(
-                key_lookup=config.key_lookup, replay_cache=self.replay_cache,
-                random=self.random, clock_skew=config.clock_skew, service=config.service,
-                channel_bindings=cb, require_bindings=required,  # type: ignore[arg-type]
-                accepted_oids={OID_KRB5, OID_KRB5_MS, OID_IAKERB})
-            return Krb5AcceptorMechanism(acceptor, oid)
-
-        return make
-
-    def _iakerb_factory(self, cb: object, required: bool,
-                        peer: str) -> Callable[[str], Mechanism]:
-        config = self.config
-
-        def make(oid: str) -> Mechanism:
-            return IakerbAcceptor(
-                key_lookup=config.key_lookup, replay_cache=self.replay_cache,
-                random=self.random, realm=config.realm, service=config.service,
-                channel_bindings=cb, require_bindings=required,  # type: ignore[arg-type]
-                clock_skew=config.clock_skew, peer=peer)
-
-        return make
 
     def _step(self, exchange: _Exchange, token: bytes, now: datetime) -> Outcome | Pending:
         try:
