@@ -38,7 +38,7 @@ def web_realm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebRealm]:
     cli = CliRealm(base / "realm", port)
     cli.kf("realm", "init", "--realm", REALM, "--listen", f"127.0.0.1:{port}")
     cli.kf("principal", "add", "alice", "--password-stdin", stdin=ALICE_PW + "\n")
-    cli.kf("principal", "add", "bob/admin", "--password-stdin", stdin="bob-pw\n")
+    cli.kf("principal", "add", "bob/admin", "--password-stdin", stdin="bob-admin-pw\n")
     cli.kf("principal", "add", HTTP_SPN, "--random")
     keytab = base / "http.keytab"
     cli.kf("keytab", "export", HTTP_SPN, "--out", str(keytab))

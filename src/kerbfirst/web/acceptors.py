@@ -8,13 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from kerbfirst.gss.acceptor import Krb5Acceptor
 from kerbfirst.gss.checksum import ChannelBindings
 from kerbfirst.gss.iakerb_acceptor import IakerbAcceptor
-from kerbfirst.gss.krb5 import Random
-from kerbfirst.gss.mechanism import Krb5AcceptorMechanism, Mechanism
+from kerbfirst.gss.krb5_acceptor import Krb5Acceptor
+from kerbfirst.gss.krb5_initiator import Random
+from kerbfirst.gss.mechanism import Krb5AcceptorMechanism, MechContext
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.gss.spnego import SpnegoAcceptor
+from kerbfirst.gss.spnego_acceptor import SpnegoAcceptor
 from kerbfirst.gss.spnego_select import NtlmGate, NtlmRequest, NtlmVerdict, deny_ntlm
 from kerbfirst.krb.rd_req import KeyLookup
 from kerbfirst.web.ntlm_bridge import ntlm_mechanism_factory
@@ -41,8 +41,8 @@ class AcceptorFactory:
     service: str | None
     clock_skew: timedelta
 
-    def krb5(self, cb: ChannelBindings | None, required: bool) -> Callable[[str], Mechanism]:
-        def make(oid: str) -> Mechanism:
+    def krb5(self, cb: ChannelBindings | None, required: bool) -> Callable[[str], MechContext]:
+        def make(oid: str) -> MechContext:
             acceptor = Krb5Acceptor(
                 key_lookup=self.key_lookup, replay_cache=self.replay_cache,
                 random=self.random, clock_skew=self.clock_skew, service=self.service,
@@ -53,8 +53,8 @@ class AcceptorFactory:
         return make
 
     def iakerb(self, cb: ChannelBindings | None, required: bool,
-               peer: str) -> Callable[[str], Mechanism]:
-        def make(oid: str) -> Mechanism:
+               peer: str) -> Callable[[str], MechContext]:
+        def make(oid: str) -> MechContext:
             return IakerbAcceptor(
                 key_lookup=self.key_lookup, replay_cache=self.replay_cache,
                 random=self.random, realm=self.realm, service=self.service,
@@ -64,7 +64,7 @@ class AcceptorFactory:
         return make
 
     def for_token(self, token: bytes, cb: ChannelBindings | None, required: bool, peer: str,
-                  ntlm: NtlmAuthenticator | None, flow: NtlmFlow) -> tuple[Mechanism, str]:
+                  ntlm: NtlmAuthenticator | None, flow: NtlmFlow) -> tuple[MechContext, str]:
         """(the acceptor, its kind: "spnego", "krb5" or "iakerb") for a first token."""
         oid = framed_mech_oid(token)
         krb5 = self.krb5(cb, required)
@@ -73,7 +73,7 @@ class AcceptorFactory:
             return krb5(oid), "krb5"
         if oid == OID_IAKERB:
             return iakerb(oid), "iakerb"
-        factories: dict[str, Callable[[str], Mechanism]] = {OID_KRB5: krb5, OID_IAKERB: iakerb}
+        factories: dict[str, Callable[[str], MechContext]] = {OID_KRB5: krb5, OID_IAKERB: iakerb}
         gate: NtlmGate = deny_ntlm
         if ntlm is not None:
             factories[OID_NTLMSSP] = ntlm_mechanism_factory(ntlm, flow)

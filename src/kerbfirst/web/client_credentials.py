@@ -21,8 +21,8 @@ from kerbfirst.client import AsExchange, Credential, KerberosClientError, TgsExc
 from kerbfirst.crypto import Key
 from kerbfirst.gss.checksum import ChannelBindings
 from kerbfirst.gss.iakerb_initiator import IakerbInitiator
-from kerbfirst.gss.krb5 import Krb5Initiator
-from kerbfirst.gss.mechanism import Krb5InitiatorMechanism, Mechanism
+from kerbfirst.gss.krb5_initiator import Krb5Initiator
+from kerbfirst.gss.mechanism import Krb5InitiatorMechanism, MechContext
 from kerbfirst.gss.spnego_initiator import SpnegoInitiator
 from kerbfirst.krb.names import Principal, parse_name
 from kerbfirst.net.kdc_address import parse_kdc_address
@@ -163,7 +163,7 @@ class KerberosCredentials:
                              client=cred.client, client_realm=cred.crealm, now=now,
                              random=os.urandom, channel_bindings=channel_bindings,
                              ticket_endtime=cred.endtime)
-        mechs: list[Mechanism] = [Krb5InitiatorMechanism(krb5)]
+        mechs: list[MechContext] = [Krb5InitiatorMechanism(krb5)]
         return SpnegoInitiator(mechs)
 
     def _get_ticket(self, service: str, now: datetime) -> Credential:

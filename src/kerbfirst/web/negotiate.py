@@ -30,12 +30,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from kerbfirst.gss.acceptor import DEFAULT_SKEW
 from kerbfirst.gss.errors import BadBindings, GssError
 from kerbfirst.gss.iakerb_acceptor import IakerbAcceptor
-from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, Mechanism
+from kerbfirst.gss.krb5_acceptor import DEFAULT_SKEW
+from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, MechContext
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.gss.spnego import SpnegoAcceptor
+from kerbfirst.gss.spnego_acceptor import SpnegoAcceptor
 from kerbfirst.gss.spnego_select import NtlmRefused
 from kerbfirst.krb.rd_req import KeyLookup
 from kerbfirst.net.iakerb_proxy import KdcForwarder, RouteSpec
@@ -98,7 +98,7 @@ class Outcome:
 
 @dataclass(slots=True)
 class _Exchange:
-    mech: Mechanism | NtlmConversation
+    mech: MechContext | NtlmConversation
     kind: str  # "spnego", "krb5", "iakerb", "ntlm"
     scheme: str  # the HTTP scheme the client used ("Negotiate" or "NTLM")
     expires: datetime

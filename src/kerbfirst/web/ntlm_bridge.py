@@ -1,4 +1,4 @@
-"""An `NtlmContext` (web/ntlm_hook.py) behind the GSS `Mechanism` interface, so the
+"""An `NtlmContext` (web/ntlm_hook.py) behind the GSS `MechContext` interface, so the
 Negotiate core drives a bare NTLM conversation and SPNEGO carries NTLMSSP the same way."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from kerbfirst.gss.errors import GssError, NoContext
-from kerbfirst.gss.mechanism import Mechanism, StepResult
+from kerbfirst.gss.mechanism import MechContext, StepResult
 from kerbfirst.gss.per_message import SecurityContext
 from kerbfirst.web.ntlm_hook import NtlmAuthenticator, NtlmContext, NtlmFlow
 from kerbfirst.wire.gss_framing import OID_NTLMSSP
@@ -66,8 +66,8 @@ class NtlmConversation:
 
 
 def ntlm_mechanism_factory(authenticator: NtlmAuthenticator,
-                           flow: NtlmFlow) -> Callable[[str], Mechanism]:
-    def make(oid: str) -> Mechanism:
+                           flow: NtlmFlow) -> Callable[[str], MechContext]:
+    def make(oid: str) -> MechContext:
         return NtlmConversation(authenticator.new_context(flow), in_spnego=True)
 
     return make
