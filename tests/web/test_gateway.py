@@ -89,6 +89,7 @@ def test_curl_through_gateway_strips_forged_identity(web_realm: WebRealm,
     assert headers["x-remote-user"] == "alice"
     assert headers["x-remote-principal"] == f"alice@{REALM}"
     assert "root" not in json.dumps(headers) and "authorization" not in headers
+    assert headers["x-forwarded-host"].startswith("localhost:")
     lines = [json.loads(x) for x in audit.read_text().splitlines()]
     assert [x["extra"]["decision"] for x in lines] == ["kerberos-accepted"]
 

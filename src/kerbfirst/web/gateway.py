@@ -63,6 +63,9 @@ class ReverseProxy:
         if client:
             headers.append(("x-forwarded-for", str(client[0])))
         headers.append(("x-forwarded-proto", str(scope.get("scheme", "http"))))
+        host = next((v for k, v in scope.get("headers") or () if k == b"host"), None)
+        if host is not None:
+            headers.append(("x-forwarded-host", host.decode("latin-1")))
         path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string") or b""
         url = self.upstream.copy_with(raw_path=self.upstream.raw_path.rstrip(b"/") + path
