@@ -6,7 +6,7 @@
 # bootstrapping .venv-dev.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-target=${1:?usage: fuzz/run.sh kdc|iakerb SECONDS}; secs=${2:-600}
+target=${1:?usage: fuzz/run.sh kdc|iakerb|ntlm SECONDS}; secs=${2:-600}
 py=${FUZZ_PYTHON:-}
 if [ -z "$py" ]; then
   bash scripts/bootstrap.sh --dev  # the editable install: fuzz the sources as they are

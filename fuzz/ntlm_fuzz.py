@@ -1,0 +1,43 @@
+"""Fuzz target: the NTLM acceptor (kerbfirst.gss.ntlm) and the NTLMSSP codecs
+(kerbfirst.wire.ntlm), as a server meets them from the network.
+
+    /work/main/.venv/bin/python fuzz/ntlm_fuzz.py [libFuzzer options] [CORPUS_DIR ...]
+    e.g. bash fuzz/run.sh ntlm 600
+
+The input layout and the seeds (real exchanges by pyspnego's NTLM client, with and without
+channel bindings, right and wrong password) are in tests/ntlm/fuzz_harness.py. Any
+exception other than NtlmRefused is a crash. With no corpus directory given, the seeds are
+written to a temporary directory and used.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import sys
+import tempfile
+
+import atheris
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "src"))
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
+
+with atheris.instrument_imports():
+    from kerbfirst.gss import ntlm as _acceptor  # noqa: F401  (instrumented)
+    from kerbfirst.wire import ntlm as _wire  # noqa: F401  (instrumented)
+
+from ntlm.fuzz_harness import run_one, seed_inputs
+
+
+def main() -> None:
+    args = list(sys.argv)
+    if not [a for a in args[1:] if not a.startswith("-")]:
+        corpus = tempfile.mkdtemp(prefix="ntlm-corpus-")
+        for i, seed in enumerate(seed_inputs()):
+            pathlib.Path(corpus, f"seed-{i}").write_bytes(seed)
+        args.append(corpus)
+    atheris.Setup(args, run_one)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
