@@ -11,6 +11,8 @@ Policy file format (TOML; examples/ntlm-policy.toml is a complete example)::
                               # "enforce": NTLM in scope is refused
     refuse_ntlmv1 = true      # optional, default true: NTLMv1/LM in scope is blocked
                               # even when an exception matches: NTLMv1 is never safe
+    max_exception_days = 180  # optional: `kerbfirst policy exception add/renew` refuse an
+                              # expiry further away than this
 
     [scope]                   # where NTLM is blocked; at least one of the three
     estate = false            # true: everywhere
@@ -19,7 +21,7 @@ Policy file format (TOML; examples/ntlm-policy.toml is a complete example)::
 
     [[exception]]             # the exception register: owned, expiring, justified
     target = "PRN03"          # server name or pattern (required)
-    client = "WS00*"          # optional: only from these clients
+    client = "WS00*"          # optional: only from these clients (host name or IP address)
     user = "CORP\\\\svc_scan"   # optional: only this account (DOMAIN\\user or user)
     owner = "print-team@corp.example"         # required
     expires = 2025-12-31      # required, a TOML date; the exception holds through that day
@@ -34,7 +36,11 @@ qualified name, because Windows names a server by NetBIOS name or FQDN interchan
 
 A flow is blocked when it is in scope (estate, or its server or its client matches) and no
 unexpired exception matches it. In audit mode the decision still says `would_block`, but
-`allowed` stays true: audit mode shows what enforcement would break.
+`allowed` stays true: audit mode shows what enforcement would break. A blocked decision
+names the exception that would have allowed the flow (`near`: one that matched but has
+expired, else one for the same server that differs in client or account) or says that no
+exception names the server. Look-ups go through an index of the targets
+(policy/ntlm_index.py), not a scan of the register.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ import fnmatch
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
+
+from kerbfirst.policy.ntlm_index import TargetIndex
 
 
 class PolicyError(ValueError):
@@ -79,6 +87,7 @@ class NtlmAttempt(NamedTuple):
     user: str = ""
     domain: str = ""
     ntlmv1: bool = False  # NTLMv1 or LM was used
+    client_address: str = ""  # the client's IP address, when the caller knows it
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -100,7 +109,10 @@ class ExceptionEntry:
     def matches(self, flow: NtlmAttempt) -> bool:
         if not _match_name(self.target, flow.server):
             return False
-        if self.client is not None and not _match_name(self.client, flow.client):
+        if self.client is not None and not (
+            _match_name(self.client, flow.client)
+            or (flow.client_address and _match_name(self.client, flow.client_address))
+        ):
             return False
         return self.user is None or _match_account(self.user, flow.user, flow.domain)
 
@@ -118,6 +130,7 @@ class Decision(NamedTuple):
     would_block: bool  # enforcement would refuse it (in audit mode: is logged as such)
     exception: ExceptionEntry | None  # the exception that let it through, if any
     reason: str
+    near: ExceptionEntry | None = None  # blocked: the exception that came closest
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -128,6 +141,15 @@ class Policy:
     block_clients: tuple[str, ...] = ()
     exceptions: tuple[ExceptionEntry, ...] = ()
     refuse_ntlmv1: bool = True
+    max_exception_days: int | None = None
+    _index: TargetIndex = dataclasses.field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", TargetIndex(self.exceptions))
+
+    def candidates(self, server: str) -> list[ExceptionEntry]:
+        """The exceptions whose target may match `server`, in register order (indexed)."""
+        return [self.exceptions[i] for i in self._index.candidates(server)]
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Policy:
@@ -156,20 +178,42 @@ class Policy:
         if scope is None:
             return Decision(True, False, None, "not in the blocking scope")
         audit = self.mode is Mode.AUDIT
-        if flow.ntlmv1 and self.refuse_ntlmv1:
-            return Decision(
-                audit, True, None, f"{scope}; NTLMv1/LM is refused even with an exception"
-            )
-        expired = None
-        for entry in self.exceptions:
+        candidates = self.candidates(flow.server)
+        live = expired = None
+        for entry in candidates:
             if entry.matches(flow):
                 if not entry.expired(today):
-                    return Decision(True, False, entry, f"{scope}; allowed by {entry.describe()}")
+                    live = entry
+                    break
                 expired = expired or entry
-        note = ""
+        if flow.ntlmv1 and self.refuse_ntlmv1:
+            named = f" ({live.id} does not extend to it)" if live else ""
+            return Decision(
+                audit, True, None,
+                f"{scope}; NTLMv1/LM is refused even with an exception{named}", live
+            )
+        if live is not None:
+            return Decision(True, False, live, f"{scope}; allowed by {live.describe()}")
         if expired is not None:
-            note = f"; exception {expired.id} expired on {expired.expires.isoformat()}"
-        return Decision(audit, True, None, scope + note)
+            note = (f"; exception {expired.id} would have allowed it but expired on "
+                    f"{expired.expires.isoformat()}: renew it or move this flow to Kerberos")
+            return Decision(audit, True, None, scope + note, expired)
+        near = next((e for e in candidates if not e.expired(today)), None)
+        if near is not None:
+            note = (f"; no exception allows it: {near.id} covers {near.target} but only "
+                    f"{_limits(near)}")
+        else:
+            note = f"; no exception could allow it: none names server {flow.server}"
+        return Decision(audit, True, None, scope + note, near)
+
+
+def _limits(entry: ExceptionEntry) -> str:
+    parts = []
+    if entry.client:
+        parts.append(f"from {entry.client}")
+    if entry.user:
+        parts.append(f"as {entry.user}")
+    return " and ".join(parts) or "under other conditions"
 
 
 def _day(now: date | datetime) -> date:
@@ -178,7 +222,7 @@ def _day(now: date | datetime) -> date:
 
 # ------------------------------------------------------------------ parsing and validation
 
-_TOP_KEYS = {"mode", "scope", "exception", "refuse_ntlmv1"}
+_TOP_KEYS = {"mode", "scope", "exception", "refuse_ntlmv1", "max_exception_days"}
 _SCOPE_KEYS = {"estate", "servers", "clients"}
 _EXC_REQUIRED = ("target", "owner", "expires", "reason", "compensating_control")
 _EXC_KEYS = {*_EXC_REQUIRED, "client", "user", "id"}
@@ -213,6 +257,11 @@ def _parse_policy(data: Mapping[str, Any]) -> Policy:
     refuse_v1 = data.get("refuse_ntlmv1", True)
     if not isinstance(refuse_v1, bool):
         raise PolicyError("refuse_ntlmv1 must be true or false")
+    max_days = data.get("max_exception_days")
+    if max_days is not None and (
+        isinstance(max_days, bool) or not isinstance(max_days, int) or max_days < 1
+    ):
+        raise PolicyError("max_exception_days must be a whole number of days, at least 1")
     scope = data.get("scope", {})
     if not isinstance(scope, Mapping):
         raise PolicyError("[scope] must be a table with estate, servers and/or clients")
@@ -239,7 +288,7 @@ def _parse_policy(data: Mapping[str, Any]) -> Policy:
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise PolicyError(f"exception id(s) {dup} are used more than once; ids must be unique")
-    return Policy(mode, estate, servers, clients, tuple(entries), refuse_v1)
+    return Policy(mode, estate, servers, clients, tuple(entries), refuse_v1, max_days)
 
 
 def _parse_exception(n: int, raw: Any) -> ExceptionEntry:
