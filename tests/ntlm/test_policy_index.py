@@ -12,8 +12,8 @@ from kerbfirst.policy import ExceptionEntry, Flow, Mode, Policy, PolicyError
 
 TODAY = date(2026, 12, 4)
 NAMES = ["fs01", "FS01.corp.example", "prn03", "prn03.corp.example", "sql02.corp.example",
-         "web.legacy.corp.example", "a.b", "x", "10.1.2.3", "kiosk7", "PRN*", "*.legacy.corp.example",
-         "*", "?s01", "fs0[1-3]", "*x", "sql*.corp.*", "[*]x", "*[.]b"]
+         "web.legacy.corp.example", "a.b", "x", "10.1.2.3", "kiosk7", "PRN*",
+         "*.legacy.corp.example", "*", "?s01", "fs0[1-3]", "*x", "sql*.corp.*", "[*]x", "*[.]b"]
 
 
 def _entry(i: int, target: str, **kw: object) -> ExceptionEntry:
