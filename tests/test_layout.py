@@ -69,9 +69,11 @@ ALLOWED: dict[str, set[str]] = {
     "krb": {"wire", "crypto"},
     "kdc": _CORE,
     "client": _CORE,
-    "gss": _CORE | {"client"},  # IAKerb's initiator runs the client's AS and TGS exchanges
+    # IAKerb's initiator runs the client's AS and TGS exchanges; the NTLM acceptor asks the
+    # NTLM policy (gss/ntlm_governed.py)
+    "gss": _CORE | {"client", "policy"},
     "policy": set(),
-    "store": _CORE,
+    "store": _CORE | {"policy"},  # the NTLM policy file, read and reloaded
     "audit": _CORE | {"policy"},  # the KDC's audit records are read back as JSON, not imported
     "net": _CORE | {"kdc", "client", "gss", "policy"},
     # HTTP adapters: the SPNEGO acceptor, keytabs/ccaches, the KDC transport and forwarder

@@ -114,6 +114,9 @@ class NtlmAttempt(NamedTuple):
     service: str  # the SPN the client named, or the service's first name
     version: NtlmVersion
     now: datetime
+    flags: int = 0  # the AUTHENTICATE's NegotiateFlags
+    mic: bool = False  # MsvAvFlags announced a MIC
+    channel_bound: bool = False  # a non-zero MsvAvChannelBindings was sent
 
 
 class GateVerdict(NamedTuple):
@@ -269,8 +272,13 @@ class NtlmAcceptContext:
         except w.NtlmFormatError as exc:
             raise NtlmRefused(NtlmFault.MALFORMED, f"MsvAvTargetName: {exc}") from None
         service = target or (self.config.service_names[0] if self.config.service_names else "")
-        self.attempt = NtlmAttempt(msg.user, msg.domain, msg.workstation,
-                                   self._client_address, service, version, now)
+        pairs = blob.av_pairs if blob else {}
+        av_flags = int.from_bytes(pairs.get(w.AV_FLAGS, bytes(4)), "little")
+        self.attempt = NtlmAttempt(
+            msg.user, msg.domain, msg.workstation, self._client_address, service, version, now,
+            msg.flags, bool(av_flags & w.AV_FLAG_MIC_PRESENT),
+            pairs.get(w.AV_CHANNEL_BINDINGS, _ZERO16) != _ZERO16,
+        )
         if not msg.user and (not nt or msg.flags & w.NEGOTIATE_ANONYMOUS):
             raise NtlmRefused(NtlmFault.ANONYMOUS, "anonymous NTLM is refused")
         verdict = self._gate(self.attempt)

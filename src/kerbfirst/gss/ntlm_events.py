@@ -1,0 +1,145 @@
+"""Each NTLM attempt at our acceptor as the events Windows writes for one, so that
+`kerbfirst audit ingest` reads them as it reads Windows' own (its NXLog JSON form).
+
+For one attempt a Windows server writes, and we write:
+
+- Microsoft-Windows-NTLM/Operational 4022 (or 4023, the Warning form, when the
+  authentication was weaker: NTLMv1/LM, no MIC, no channel binding), the 24H2 server
+  usage event: Username, DomainName, RemoteClientMachine, ClientIP, NtlmVersion,
+  MicStatus, ChannelBindingStatus, ServiceBinding, TargetMachine, Status.
+- when the flow is in the NTLM policy's blocking scope and no exception allows it: 8003
+  (audit mode: "would be blocked") or 4003 (enforce mode: blocked), the events of
+  "Restrict NTLM: NTLM authentication in this domain", whose server exceptions are
+  what our exception register holds: UserName, DomainName, Workstation, LogonType.
+- Security 4624 (success) or 4625 (failure; Status/SubStatus as MS-ERREF NTSTATUS) with
+  AuthenticationPackageName NTLM and LmPackageName, LogonProcessName "NtLmSsp ".
+
+The policy's answer rides along in fields Windows does not have (PolicyMode,
+PolicyDecision, PolicyException, PolicyNearException, PolicyReason); the ingest keeps
+unknown fields, bounded, so the reason a flow was blocked, and the exception that would
+have allowed it, reach the workbench.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC
+from typing import NamedTuple
+
+from kerbfirst.gss.ntlm import NtlmAttempt, NtlmFault, NtlmVersion
+from kerbfirst.policy import Decision
+
+PROVIDER_NTLM = "Microsoft-Windows-NTLM"
+CHANNEL_NTLM = "Microsoft-Windows-NTLM/Operational"
+PROVIDER_SECURITY = "Microsoft-Windows-Security-Auditing"
+NTLMSSP_OID = "1.3.6.1.4.1.311.2.2.10"
+
+# NTSTATUS values (MS-ERREF 2.3.1) Windows reports for these outcomes.
+STATUS_SUCCESS = "0x0"
+STATUS_LOGON_FAILURE = "0xC000006D"
+STATUS_NO_SUCH_USER = "0xC0000064"
+STATUS_WRONG_PASSWORD = "0xC000006A"  # noqa: S105 (a status code)
+STATUS_TIME_DIFFERENCE = "0xC0000133"
+STATUS_NTLM_BLOCKED = "0xC0000418"
+STATUS_BAD_BINDINGS = "0xC000035B"  # STATUS_BAD_BINDINGS: channel bindings do not match
+
+_SUB_STATUS = {
+    NtlmFault.POLICY: STATUS_NTLM_BLOCKED,
+    NtlmFault.LM: STATUS_NTLM_BLOCKED,
+    NtlmFault.NTLMV1: STATUS_NTLM_BLOCKED,
+    NtlmFault.UNKNOWN_USER: STATUS_NO_SUCH_USER,
+    NtlmFault.BAD_PASSWORD: STATUS_WRONG_PASSWORD,
+    NtlmFault.CLOCK_SKEW: STATUS_TIME_DIFFERENCE,
+    NtlmFault.NO_CHANNEL_BINDINGS: STATUS_BAD_BINDINGS,
+    NtlmFault.BAD_CHANNEL_BINDINGS: STATUS_BAD_BINDINGS,
+}
+_VERSION = {NtlmVersion.V2: "NTLMv2", NtlmVersion.V1: "NTLMv1", NtlmVersion.LM: "LM"}
+
+
+class NtlmOutcome(NamedTuple):
+    attempt: NtlmAttempt
+    decision: Decision | None  # None: refused before the policy was asked (anonymous)
+    fault: NtlmFault | None  # None: authenticated
+    detail: str
+    policy_mode: str
+
+
+def status_of(fault: NtlmFault | None) -> tuple[str, str]:
+    """(Status, SubStatus) as Windows' 4625 reports them."""
+    if fault is None:
+        return STATUS_SUCCESS, STATUS_SUCCESS
+    sub = _SUB_STATUS.get(fault, STATUS_LOGON_FAILURE)
+    if sub == STATUS_NTLM_BLOCKED:
+        return STATUS_NTLM_BLOCKED, STATUS_NTLM_BLOCKED
+    return STATUS_LOGON_FAILURE, sub
+
+
+def _policy_fields(outcome: NtlmOutcome) -> dict[str, str]:
+    d = outcome.decision
+    if d is None:
+        return {"PolicyMode": outcome.policy_mode, "PolicyDecision": "not asked",
+                "PolicyReason": outcome.detail}
+    verdict = ("allowed by exception" if d.exception is not None else
+               "blocked" if not d.allowed else
+               "would be blocked" if d.would_block else "not in scope")
+    fields = {"PolicyMode": outcome.policy_mode, "PolicyDecision": verdict,
+              "PolicyReason": d.reason}
+    if d.exception is not None:
+        fields["PolicyException"] = d.exception.id
+    if d.near is not None:
+        fields["PolicyNearException"] = d.near.id
+    return fields
+
+
+def windows_events(outcome: NtlmOutcome, *, host: str, process: str, pid: int,
+                   mechanism_oid: str = "(NULL)") -> list[dict[str, object]]:
+    """The NXLog-form documents for one attempt, without EventRecordID (the log writer
+    numbers them). `host` is this server's name; `mechanism_oid` is NTLMSSP's OID when
+    SPNEGO chose NTLM, "(NULL)" when the client called NTLM by name (HTTP `NTLM`)."""
+    a = outcome.attempt
+    t = a.now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    netbios = host.split(".", 1)[0].upper()
+    status, sub = status_of(outcome.fault)
+    version = _VERSION[a.version]
+    weak = a.version is not NtlmVersion.V2 or not a.mic or not a.channel_bound
+    policy = _policy_fields(outcome)
+
+    def doc(event_id: int, provider: str, channel: str, **fields: object) -> dict[str, object]:
+        return {"EventTime": t, "Hostname": host, "SourceName": provider, "Channel": channel,
+                "EventID": event_id, **fields, **policy}
+
+    usage = doc(
+        4023 if weak else 4022, PROVIDER_NTLM, CHANNEL_NTLM,
+        ProcessName=process, ProcessPID=hex(pid), Username=a.user, DomainName=a.domain,
+        RemoteClientMachine=a.workstation, ClientIP=a.client_address,
+        NegotiatedFlags=f"0x{a.flags:08x}", NtlmVersion=version,
+        MicStatus="Present" if a.mic else "Missing",
+        ChannelBindingStatus="Present" if a.channel_bound else "Missing",
+        ServiceBinding=a.service, TargetMachine=netbios, Status=status,
+    )
+    out = [usage]
+    d = outcome.decision
+    if d is not None and d.would_block:
+        out.append(doc(
+            4003 if not d.allowed else 8003, PROVIDER_NTLM, CHANNEL_NTLM,
+            UserName=a.user, DomainName=a.domain, Workstation=a.workstation,
+            ClientIP=a.client_address, CallerPID=str(pid), ProcessName=process,
+            LogonType="3", MechanismOID=mechanism_oid, TargetMachine=netbios,
+            NtlmVersion=version,  # not in Windows' 8003; without it v1 would look unexplained
+        ))
+    logon: dict[str, object] = dict(
+        SubjectUserSid="S-1-0-0", TargetUserName=a.user, TargetDomainName=a.domain,
+        LogonType="3", LogonProcessName="NtLmSsp ", AuthenticationPackageName="NTLM",
+        WorkstationName=a.workstation, LmPackageName=version.replace("NTLMv", "NTLM V"),
+        ProcessName=process, IpAddress=a.client_address, TargetMachine=netbios,
+    )
+    if outcome.fault is None:
+        out.append(doc(4624, PROVIDER_SECURITY, "Security", **logon))
+    else:
+        out.append(doc(4625, PROVIDER_SECURITY, "Security", **logon, Status=status,
+                       SubStatus=sub, FailureReason=outcome.detail[:200]))
+    return out
+
+
+def with_record_ids(docs: list[dict[str, object]], first: int) -> list[Mapping[str, object]]:
+    return [{**d, "EventRecordID": first + i} for i, d in enumerate(docs)]
