@@ -13,7 +13,8 @@ from kerbfirst.policy import ExceptionEntry, Flow, Mode, Policy, PolicyError
 TODAY = date(2026, 12, 4)
 NAMES = ["fs01", "FS01.corp.example", "prn03", "prn03.corp.example", "sql02.corp.example",
          "web.legacy.corp.example", "a.b", "x", "10.1.2.3", "kiosk7", "PRN*",
-         "*.legacy.corp.example", "*", "?s01", "fs0[1-3]", "*x", "sql*.corp.*", "[*]x", "*[.]b"]
+         "*.legacy.corp.example", "*", "?s01", "fs0[1-3]", "*x", "sql*.corp.*", "[*]x", "*[.]b",
+         "*-db.corp.example", "*.corp.example", "app7-*", "*a.b", "*.b", "applicationserver*"]
 
 
 def _entry(i: int, target: str, **kw: object) -> ExceptionEntry:
@@ -37,7 +38,8 @@ def test_index_agrees_with_a_linear_scan(seed: int) -> None:
     policy = Policy(Mode.ENFORCE, block_estate=True, exceptions=entries)
     servers = [n.replace("*", "q").replace("?", "f").replace("[1-3]", "2") for n in NAMES] + [
         "fs01.corp.example", "prn03.other.example", "web.legacy.corp.example", "zzz",
-        "sql9.corp.x", "*x", "a.b", "PRN", "qx"]
+        "sql9.corp.x", "*x", "a.b", "PRN", "qx",
+        "x-db.corp.example", "db.corp.example", "app7-9", "applicationserver12", "ca.b", "b"]
     for server in servers:
         for client in ("WS7", "10.1.9.9", "other"):
             flow = Flow(client=client, server=server, client_address="10.1.2.3")

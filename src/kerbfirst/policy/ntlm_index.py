@@ -5,15 +5,18 @@ index buckets each entry by what its target pattern pins down:
 
 - a plain name: the whole name (casefolded); a plain name without a dot also under its
   NetBIOS label, which matches the first label of an FQDN;
-- a pattern: its literal prefix (up to `KEY` characters before the first wildcard) or,
-  when it starts with a wildcard, its literal suffix (`*.legacy.corp.example` under
-  "mple"); a pattern with neither (`*`, `[a-f]*`) goes to a short list checked for every
-  server.
+- a pattern with a literal prefix (`app7-*`): under that prefix, cut to `KEY` characters;
+- a pattern starting with a wildcard whose literal tail holds a dot
+  (`*.legacy.corp.example`, `*-db.corp.example`): under the tail from its first dot
+  (`.legacy.corp.example`, `.corp.example`); a name can only match if it ends so;
+- another pattern starting with a wildcard (`*x`): under its last `KEY` literal characters;
+- a pattern with no literal end (`*`, `[a-f]*`): a short list checked for every server.
 
 A look-up gathers the buckets the server name can fall in (its whole name, its first
-label, its first 1..KEY characters, its last 1..KEY characters) and the catch-all list,
-then checks each candidate's full pattern. The candidates come back in register order, so
-the first matching entry is the same one a linear scan would pick.
+label, its first 1..KEY characters, each of its dot-suffixes, its last 1..KEY characters)
+and the catch-all list, then the caller checks each candidate's full pattern. Candidates
+come back in register order, so the first matching entry is the one a linear scan would
+pick.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Protocol
 
-KEY = 4
+KEY = 8
 _WILD = "*?["
 
 
@@ -47,6 +50,7 @@ class TargetIndex:
         self._label: dict[str, list[int]] = defaultdict(list)
         self._prefix: dict[str, list[int]] = defaultdict(list)
         self._suffix: dict[str, list[int]] = defaultdict(list)
+        self._domain: dict[str, list[int]] = defaultdict(list)
         self._anywhere: list[int] = []
         for i, entry in enumerate(entries):
             p = entry.target.casefold()
@@ -58,6 +62,8 @@ class TargetIndex:
             head, tail = _literal_ends(p)
             if head:
                 self._prefix[head[:KEY]].append(i)
+            elif "." in tail:
+                self._domain[tail[tail.index("."):]].append(i)
             elif tail:
                 self._suffix[tail[-KEY:]].append(i)
             else:
@@ -72,4 +78,8 @@ class TargetIndex:
         for k in range(1, min(KEY, len(s)) + 1):
             found.update(self._prefix.get(s[:k], ()))
             found.update(self._suffix.get(s[-k:], ()))
+        dot = s.find(".")
+        while dot != -1:
+            found.update(self._domain.get(s[dot:], ()))
+            dot = s.find(".", dot + 1)
         return sorted(found)
