@@ -18,6 +18,7 @@ from kerbfirst.gss.ntlm import (
     NtlmAcceptorConfig,
     NtlmAttempt,
     NtlmGate,
+    NtlmVerifier,
 )
 from kerbfirst.gss.replay import ReplayCache
 
@@ -41,10 +42,11 @@ def lookup(user: str, domain: str) -> bytes | None:
 
 def acceptor(config: NtlmAcceptorConfig = WEB, *, gate: NtlmGate = allow_all,
              cb: bytes | None = None, replay: ReplayCache | None = None,
-             verifier: Callable[[str, str], bytes | None] = lookup,
+             verifier: Callable[[str, str], bytes | None] | NtlmVerifier = lookup,
              ) -> NtlmAcceptContext:
     cache = replay if replay is not None else ReplayCache()
-    return NtlmAcceptContext(config, NtHashVerifier(verifier), replay=cache,
+    checker = verifier if hasattr(verifier, "verify") else NtHashVerifier(verifier)
+    return NtlmAcceptContext(config, checker, replay=cache,
                              gate=gate, channel_bindings=cb, client_address="192.0.2.7")
 
 

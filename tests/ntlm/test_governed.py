@@ -17,6 +17,7 @@ from kerbfirst.gss import ntlm_crypto as nc
 from kerbfirst.gss.ntlm import NtHashVerifier, NtlmFault, NtlmRefused
 from kerbfirst.gss.ntlm_governed import NtlmGovernor, service_host
 from kerbfirst.gss.replay import ReplayCache
+from kerbfirst.policy import Policy
 from kerbfirst.store.ntlm_policy_file import NtlmEventLog, PolicyFile
 from ntlm.peer import CERT_A, NOW, WEB, client, lookup
 
@@ -48,8 +49,9 @@ class Env:
         self.policy_path = tmp / "ntlm-policy.toml"
         self.log_path = tmp / "ntlm-events.jsonl"
         self.errors: list[str] = []
+        self.changes: list[Policy] = []
         self.policy = PolicyFile(self.policy_path, check_interval=0,
-                                 on_error=self.errors.append)
+                                 on_error=self.errors.append, on_change=self.changes.append)
         self.log = NtlmEventLog(self.log_path)
         self.gov = NtlmGovernor(WEB, NtHashVerifier(lookup), policy=self.policy.current,
                                 replay=ReplayCache(), sink=self.log.write,
@@ -175,6 +177,7 @@ def test_policy_reload_and_bad_file_keeps_the_last_good(env: Env) -> None:
     _policy(env.policy_path, "enforce")  # a good file without the exception takes effect
     env.refused()
     assert env.policy.error is None
+    assert [len(p.exceptions) for p in env.changes] == [1, 0]
 
 
 def test_service_host() -> None:

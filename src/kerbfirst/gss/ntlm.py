@@ -72,6 +72,7 @@ class NtlmFault(enum.StrEnum):
     REPLAY = "replay"
     UNKNOWN_USER = "unknown_user"
     BAD_PASSWORD = "wrong_password"  # noqa: S105 (a fault code)
+    UNVERIFIABLE = "verifier_unavailable"
 
 
 class NtlmRefused(Exception):
@@ -136,12 +137,14 @@ class VerifyStatus(enum.Enum):
     OK = "ok"
     UNKNOWN_USER = "unknown_user"
     BAD_PASSWORD = "bad_password"  # noqa: S105 (a status)
+    UNAVAILABLE = "unavailable"  # the account's authority could not be asked
 
 
 class Verified(NamedTuple):
     status: VerifyStatus
     session_base_key: bytes = b""
     account: str = ""  # the canonical account name the verifier matched
+    detail: str = ""  # why not, in the verifier's words (a domain's NTSTATUS text)
 
 
 class NtlmVerifier(Protocol):
@@ -338,12 +341,16 @@ class NtlmAcceptContext:
                               "NEGOTIATE and CHALLENGE could have been altered")
         result = self._verifier.verify(msg.user, msg.domain, self._server_challenge,
                                        msg.nt_response)
+        why = f" ({result.detail})" if result.detail else ""
         if result.status is VerifyStatus.UNKNOWN_USER:
             raise NtlmRefused(NtlmFault.UNKNOWN_USER,
-                              f"no NTLM credential for {msg.domain}\\{msg.user}")
+                              f"no NTLM credential for {msg.domain}\\{msg.user}{why}")
+        if result.status is VerifyStatus.UNAVAILABLE:
+            raise NtlmRefused(NtlmFault.UNVERIFIABLE,
+                              f"{msg.domain}\\{msg.user} could not be checked{why}")
         if result.status is not VerifyStatus.OK:
             raise NtlmRefused(NtlmFault.BAD_PASSWORD,
-                              f"wrong password for {msg.domain}\\{msg.user}")
+                              f"wrong password for {msg.domain}\\{msg.user}{why}")
         exported = nc.exported_session_key(result.session_base_key, msg.encrypted_session_key,
                                            msg.flags, w.NEGOTIATE_KEY_EXCH)
         if has_mic:

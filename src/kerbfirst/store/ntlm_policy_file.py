@@ -8,6 +8,8 @@ one reference to it; a reader sees the old policy or the new one, never a mix. W
 new file is unreadable, not TOML or not a valid policy, the last good policy stays in
 force and `error` says why (the `on_error` callback hears it once per bad version of the
 file). With no good policy ever loaded, `current()` returns None and NTLM is refused.
+`on_change` hears each new policy (the NT hash store sweeps the credentials of revoked
+exceptions then).
 
 `NtlmEventLog` numbers the governor's Windows-shaped events and appends them as JSON lines
 through the one audit-log writer (store/audit_log.py): EventRecordID starts at the current
@@ -52,11 +54,13 @@ def load_policy_file(path: str | os.PathLike[str]) -> Policy:
 class PolicyFile:
     def __init__(self, path: str | os.PathLike[str], *, check_interval: float = 1.0,
                  on_error: Callable[[str], None] | None = None,
+                 on_change: Callable[[Policy], None] | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.path = Path(path)
         self.check_interval = check_interval
         self.error: str | None = None
         self._on_error = on_error
+        self._on_change = on_change
         self._clock = clock
         self._policy: Policy | None = None
         self._seen: tuple[int, int, int] | None = None
@@ -92,7 +96,9 @@ class PolicyFile:
                 return False
             self._policy = policy  # one reference swap: readers see old or new
             self.error = None
-            return True
+        if self._on_change is not None:
+            self._on_change(policy)  # e.g. NtHashStore.sweep: credentials die with revocation
+        return True
 
     def _fail(self, message: str) -> None:
         kept = ("; the last good policy stays in force" if self._policy is not None
