@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from kerbfirst.cli import audit, http, iakerb, kinit, localkdc, principal, trust
+from kerbfirst.cli import audit, http, iakerb, kinit, localkdc, policy, principal, trust
 
 app = typer.Typer(
     name="kerbfirst",
@@ -48,6 +48,7 @@ app.command("kinit")(kinit.kinit)
 app.add_typer(iakerb.app, name="iakerb")
 app.add_typer(audit.app, name="audit")  # the NTLM visibility workbench (issue 3)
 app.add_typer(http.app, name="http")  # Kerberos for web applications
+app.add_typer(policy.app, name="policy")  # the NTLM exception register
 
 
 def main() -> None:

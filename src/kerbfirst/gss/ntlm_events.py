@@ -93,14 +93,16 @@ def _policy_fields(outcome: NtlmOutcome) -> dict[str, str]:
     return fields
 
 
-def windows_events(outcome: NtlmOutcome, *, host: str, process: str, pid: int,
+def windows_events(outcome: NtlmOutcome, *, host: str, server: str, process: str, pid: int,
                    mechanism_oid: str = "(NULL)") -> list[dict[str, object]]:
     """The NXLog-form documents for one attempt, without EventRecordID (the log writer
-    numbers them). `host` is this server's name; `mechanism_oid` is NTLMSSP's OID when
-    SPNEGO chose NTLM, "(NULL)" when the client called NTLM by name (HTTP `NTLM`)."""
+    numbers them). `host` is the reporting machine; `server` the name the policy decided
+    on (TargetMachine: Windows writes the NetBIOS name there, we write the name the
+    exceptions are written against, so `audit simulate` decides the flow as we did);
+    `mechanism_oid` is NTLMSSP's OID when SPNEGO chose NTLM, "(NULL)" when the client
+    called NTLM by name (HTTP `NTLM`)."""
     a = outcome.attempt
     t = a.now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
-    netbios = host.split(".", 1)[0].upper()
     status, sub = status_of(outcome.fault)
     version = _VERSION[a.version]
     weak = a.version is not NtlmVersion.V2 or not a.mic or not a.channel_bound
@@ -117,7 +119,7 @@ def windows_events(outcome: NtlmOutcome, *, host: str, process: str, pid: int,
         NegotiatedFlags=f"0x{a.flags:08x}", NtlmVersion=version,
         MicStatus="Present" if a.mic else "Missing",
         ChannelBindingStatus="Present" if a.channel_bound else "Missing",
-        ServiceBinding=a.service, TargetMachine=netbios, Status=status,
+        ServiceBinding=a.service, TargetMachine=server, Status=status,
     )
     out = [usage]
     d = outcome.decision
@@ -126,14 +128,14 @@ def windows_events(outcome: NtlmOutcome, *, host: str, process: str, pid: int,
             4003 if not d.allowed else 8003, PROVIDER_NTLM, CHANNEL_NTLM,
             UserName=a.user, DomainName=a.domain, Workstation=a.workstation,
             ClientIP=a.client_address, CallerPID=str(pid), ProcessName=process,
-            LogonType="3", MechanismOID=mechanism_oid, TargetMachine=netbios,
+            LogonType="3", MechanismOID=mechanism_oid, TargetMachine=server,
             NtlmVersion=version,  # not in Windows' 8003; without it v1 would look unexplained
         ))
     logon: dict[str, object] = dict(
         SubjectUserSid="S-1-0-0", TargetUserName=a.user, TargetDomainName=a.domain,
         LogonType="3", LogonProcessName="NtLmSsp ", AuthenticationPackageName="NTLM",
         WorkstationName=a.workstation, LmPackageName=version.replace("NTLMv", "NTLM V"),
-        ProcessName=process, IpAddress=a.client_address, TargetMachine=netbios,
+        ProcessName=process, IpAddress=a.client_address, TargetMachine=server,
     )
     if outcome.fault is None:
         out.append(doc(4624, PROVIDER_SECURITY, "Security", **logon))

@@ -116,6 +116,8 @@ class GovernedContext:
             return
         outcome = NtlmOutcome(attempt, self.decision, refusal.fault if refusal else None,
                               refusal.detail if refusal else "authenticated", self._mode)
-        for doc in windows_events(outcome, host=self._gov.host, process=self._gov.process,
+        server = self._gov.flow(attempt).server
+        for doc in windows_events(outcome, host=self._gov.host, server=server,
+                                  process=self._gov.process,
                                   pid=self._gov.pid, mechanism_oid=self._gov.mechanism_oid):
             self._gov.sink(doc)
