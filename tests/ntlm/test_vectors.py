@@ -142,3 +142,17 @@ def test_authenticate_field_bounds() -> None:
                                 encrypted_session_key=b"")
     with pytest.raises(w.NtlmFormatError, match="Unicode"):
         w.decode_authenticate(oem)
+
+
+def test_authenticate_header_follows_the_payload_not_the_version_flag() -> None:
+    # curl echoes NEGOTIATE_VERSION from the CHALLENGE but starts its payload at 64.
+    parts = [bytes(24), b"n" * 60, "D".encode("utf-16-le"), "u".encode("utf-16-le"),
+             "W".encode("utf-16-le"), b""]
+    fields, at = b"", 64
+    for p in parts:
+        fields += struct.pack("<HHI", len(p), len(p), at)
+        at += len(p)
+    raw = (w.SIGNATURE + struct.pack("<I", 3) + fields
+           + struct.pack("<I", w.NEGOTIATE_UNICODE | w.NEGOTIATE_VERSION) + b"".join(parts))
+    msg = w.decode_authenticate(raw)
+    assert (msg.user, msg.has_mic_field, len(msg.lm_response)) == ("u", False, 24)

@@ -279,13 +279,11 @@ def decode_authenticate(data: bytes) -> Authenticate:
         length, _max, offset = struct.unpack_from("<HHI", data, at)
         if length:
             offsets.append(offset)
+    # Version and MIC are present when the payload leaves room for them; the flags do not
+    # say (curl echoes NEGOTIATE_VERSION from the CHALLENGE yet sends no Version field).
     payload = min(offsets, default=len(data))
-    header = 64
-    if flags & NEGOTIATE_VERSION or payload >= 72:
-        header = 72
     has_mic = payload >= AUTHENTICATE_HEADER and len(data) >= AUTHENTICATE_HEADER
-    if has_mic:
-        header = AUTHENTICATE_HEADER
+    header = AUTHENTICATE_HEADER if has_mic else 72 if payload >= 72 else 64
     if len(data) < header:
         raise NtlmFormatError("AUTHENTICATE: shorter than its header")
     lm = _field(data, 12, "LmChallengeResponse", header, 24)

@@ -1,0 +1,90 @@
+"""The governed NTLM acceptor as a GSS mechanism and as an HTTP NTLM conversation: what
+SPNEGO (a `Mechanism` for OID 1.3.6.1.4.1.311.2.2.10), the web middleware's NTLM hook and
+the gss sample server drive.
+
+    authenticator = NtlmAuthenticator(governor, random=os.urandom)
+    conv = authenticator.conversation(client_address="192.0.2.7", channel_bindings=None)
+    out = conv.step(negotiate, now=now)        # CHALLENGE
+    out = conv.step(authenticate, now=now)     # None: complete; conv.principal is the user
+                                               # NtlmRefused: refused, events written
+
+`random` gives the 8-byte server challenge (MS-NLMP 3.2.5.1.1); like `now`, it is passed
+in. After completion `context` is the NTLM session security (sign/verify, seal/unseal)
+SPNEGO's mechListMIC uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from kerbfirst.gss.errors import NoContext
+from kerbfirst.gss.ntlm import NtlmIdentity
+from kerbfirst.gss.ntlm_governed import GovernedContext, NtlmGovernor
+from kerbfirst.gss.ntlm_session import NtlmSessionSecurity
+from kerbfirst.wire import ntlm as w
+from kerbfirst.wire.gss_framing import OID_NTLMSSP
+
+
+class NtlmConversation:
+    """One NTLM exchange (NEGOTIATE -> CHALLENGE -> AUTHENTICATE), acceptor side."""
+
+    mech_oid = OID_NTLMSSP
+
+    def __init__(self, ctx: GovernedContext, random: Callable[[int], bytes],
+                 service: str) -> None:
+        self._ctx = ctx
+        self._random = random
+        self._service = service
+        self._steps = 0
+        self.identity: NtlmIdentity | None = None
+        self._session: NtlmSessionSecurity | None = None
+
+    @property
+    def complete(self) -> bool:
+        return self.identity is not None
+
+    @property
+    def context(self) -> NtlmSessionSecurity | None:
+        return self._session
+
+    @property
+    def principal(self) -> str | None:
+        """DOMAIN\\user, as Windows names an NTLM logon."""
+        i = self.identity
+        return None if i is None else f"{i.domain}\\{i.user}" if i.domain else i.user
+
+    @property
+    def governed(self) -> GovernedContext:
+        return self._ctx
+
+    def step(self, token: bytes | None, *, now: datetime) -> bytes | None:
+        """CHALLENGE for the NEGOTIATE, None once the AUTHENTICATE is accepted; NtlmRefused
+        (gss/ntlm.py) when it is not."""
+        if token is None or self.complete or self._steps >= 2:
+            raise NoContext("this NTLM conversation expects no token now")
+        self._steps += 1
+        if self._steps == 1:
+            return self._ctx.challenge(token, server_challenge=self._random(8), now=now)
+        identity = self._ctx.authenticate(token, now=now)
+        self.identity = identity
+        if identity.flags & w.NEGOTIATE_EXTENDED_SESSIONSECURITY:
+            self._session = NtlmSessionSecurity(identity.session_key, identity.flags,
+                                                client=self.principal or "",
+                                                service=self._service)
+        return None
+
+
+class NtlmAuthenticator:
+    """Makes conversations for a service under one governor (policy, verifier, log)."""
+
+    def __init__(self, governor: NtlmGovernor, *, random: Callable[[int], bytes]) -> None:
+        self.governor = governor
+        self._random = random
+
+    def conversation(self, *, client_address: str = "",
+                     channel_bindings: bytes | None = None) -> NtlmConversation:
+        ctx = self.governor.context(client_address=client_address,
+                                    channel_bindings=channel_bindings)
+        names = self.governor.config.service_names
+        return NtlmConversation(ctx, self._random, names[0] if names else "")
