@@ -11,6 +11,7 @@
     kerbfirst policy unused --days 30 --store kerbfirst-audit
     kerbfirst policy shadowed
     kerbfirst policy export --out register.json
+    kerbfirst policy export-samba --server FS01 --out /etc/samba/kerbfirst
     kerbfirst policy history [--verify]
 
 Every change is written to the policy file (atomically; services reload it) and appended to
@@ -369,6 +370,35 @@ def export(
     else:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {len(rows)} exceptions to {out} (history {verified.split(':')[0]})")
+
+
+@app.command("export-samba")
+def export_samba(
+    server: Annotated[str, typer.Option(help="The Samba server's name, as the policy's "
+                                        "targets name it (e.g. FS01).")],
+    out: Annotated[Path, typer.Option(help="Directory to write the files into.")],
+    install_dir: Annotated[str | None, typer.Option(
+        help="Where the files will live on the server (default: --out).")] = None,
+) -> None:
+    """The policy as smb.conf settings for one Samba server: `ntlm auth` globally and per
+    excepted client IP. Include smb-ntlm.conf from [global]; regenerate on every change."""
+    from kerbfirst.policy.samba import samba_files
+
+    policy = _load()
+    out.mkdir(parents=True, exist_ok=True)
+    where = install_dir or str(out.resolve())
+    files = samba_files(policy, server, where, _now().date(), source=str(_path()))
+    for stale in out.glob("ntlm-client-*.conf"):  # an exception that ended loses its file
+        if stale.name not in files:
+            stale.unlink()
+    for name, text in files.items():
+        tmp = out / f".{name}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, out / name)
+    skipped = files["smb-ntlm.conf"].count("# not exported:")
+    typer.echo(f"wrote {len(files)} files to {out} for {server}; add to [global]: include = "
+               f"{where}/smb-ntlm.conf" + (f" ({skipped} exceptions not expressible in "
+                                          "Samba: see the file)" if skipped else ""))
 
 
 @app.command("history")
