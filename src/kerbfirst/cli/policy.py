@@ -13,6 +13,7 @@
     kerbfirst policy export --out register.json
     kerbfirst policy export-samba --server FS01 --out /etc/samba/kerbfirst
     kerbfirst policy history [--verify]
+    kerbfirst policy credential set alice --dir REALM_DIR | list | sweep
 
 Every change is written to the policy file (atomically; services reload it) and appended to
 its hash-chained history (store/ntlm_register.py), with who, when, what and why; nothing
@@ -370,6 +371,96 @@ def export(
     else:
         out.write_text(text, encoding="utf-8")
         typer.echo(f"wrote {len(rows)} exceptions to {out} (history {verified.split(':')[0]})")
+
+
+credential_app = typer.Typer(help="NTLM credentials (NT hashes) of LocalKDC accounts, kept "
+                             "only while a live exception names the account.",
+                             no_args_is_help=True)
+app.add_typer(credential_app, name="credential")
+RealmDirOpt = Annotated[Path, typer.Option("--dir", help="The LocalKDC realm directory.")]
+
+
+def _nt_store(directory: Path) -> tuple[Any, Any]:
+    from kerbfirst.cli.config import ConfigError, load_config
+    from kerbfirst.store.masterkey import MasterKeyError, load_master_key
+    from kerbfirst.store.nt_hashes import NtHashStore
+
+    try:
+        cfg = load_config(directory)
+        master = load_master_key(cfg.master_key_path)
+    except (ConfigError, MasterKeyError) as exc:
+        raise _fail(str(exc)) from None
+    return cfg, NtHashStore(cfg.directory / "ntlm-credentials.db", master)
+
+
+@credential_app.command("set")
+def credential_set(
+    account: Annotated[str, typer.Argument(help="The LocalKDC account (user name).")],
+    directory: RealmDirOpt,
+    domain: Annotated[str | None, typer.Option(
+        help="The NTLM domain clients type (default: the realm's first label).")] = None,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", help="Read the password from standard input.")] = False,
+) -> None:
+    """Set the account's password (new Kerberos keys) and, because a live exception names
+    the account, keep its NT hash until that exception ends."""
+    import sys
+
+    from kerbfirst.gss.ntlm_crypto import nt_hash
+    from kerbfirst.store.masterkey import load_master_key
+    from kerbfirst.store.nt_hashes import NtHashRefused, naming_exception
+    from kerbfirst.store.principals import SqlitePrincipalStore, StoreError
+
+    policy = _load()
+    cfg, store = _nt_store(directory)
+    dom = (domain or cfg.realm.split(".", 1)[0]).upper()
+    entry = naming_exception(policy, account, dom, _now())
+    if entry is None:  # refused before any key changes
+        raise _fail(f"no live NTLM exception names {dom}\\{account}: register one with "
+                    f"--user '{dom}\\{account}' first; the password was not changed")
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password again: ") != password:
+            raise _fail("the two passwords differ; nothing was changed")
+    if not password:
+        raise _fail("empty password; nothing was changed")
+    try:
+        with SqlitePrincipalStore(cfg.db_path, load_master_key(cfg.master_key_path),
+                                  realm=cfg.realm) as principals:
+            principals.rekey(f"{account}@{cfg.realm}", password=password, now=_now())
+        store.set_password(account, dom, nt_hash(password), policy, _now())
+    except (StoreError, NtHashRefused) as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        store.close()
+    typer.echo(f"password set for {account}@{cfg.realm}; its NTLM credential ({dom}\\"
+               f"{account}) lives until {entry.id} ends on {entry.expires.isoformat()}")
+
+
+@credential_app.command("list")
+def credential_list(directory: RealmDirOpt) -> None:
+    """Accounts that hold an NT hash, and the exception each lives under (never a hash)."""
+    _, store = _nt_store(directory)
+    try:
+        for dom, account, eid in store.accounts():
+            typer.echo(f"{dom}\\{account}\t{eid}")
+    finally:
+        store.close()
+
+
+@credential_app.command("sweep")
+def credential_sweep(directory: RealmDirOpt) -> None:
+    """Destroy the NT hashes whose exception expired or was revoked."""
+    policy = _load()
+    _, store = _nt_store(directory)
+    try:
+        gone = store.sweep(policy, _now())
+    finally:
+        store.close()
+    typer.echo(f"destroyed {len(gone)} NTLM credentials" + (f": {', '.join(gone)}"
+                                                          if gone else ""))
 
 
 @app.command("export-samba")
