@@ -185,3 +185,19 @@ def test_service_host() -> None:
     assert service_host("HTTP/web.corp.example:8443@CORP.EXAMPLE") == "web.corp.example"
     assert service_host("cifs/fs01/corp.example") == "fs01"
     assert service_host("web") == "web"
+
+
+def test_event_record_ids_never_repeat_across_writers(tmp_path: Path) -> None:
+    # two writers (a restart, or two workers) on one log: the ingest keeps every event
+    a = NtlmEventLog(tmp_path / "log.jsonl")
+    b = NtlmEventLog(tmp_path / "log.jsonl")
+    doc = {"EventTime": "2026-12-04 12:00:00", "Hostname": "web", "EventID": 4624,
+           "SourceName": "Microsoft-Windows-Security-Auditing", "Channel": "Security",
+           "AuthenticationPackageName": "NTLM", "TargetUserName": "alice"}
+    for _ in range(50):
+        a.write(doc)
+        b.write(doc)
+    a.close()
+    b.close()
+    events = list(iter_events([tmp_path / "log.jsonl"], stats=IngestStats(), warn=print))
+    assert len({e.record_id for e in events}) == 100
