@@ -201,3 +201,18 @@ def test_event_record_ids_never_repeat_across_writers(tmp_path: Path) -> None:
     b.close()
     events = list(iter_events([tmp_path / "log.jsonl"], stats=IngestStats(), warn=print))
     assert len({e.record_id for e in events}) == 100
+
+
+def test_a_claimed_workstation_name_does_not_satisfy_a_client_limit(env: Env) -> None:
+    _policy(env.policy_path, "audit")
+    ctx, _ = env.attempt()
+    workstation = ctx.attempt.workstation  # what pyspnego's client calls itself
+    assert workstation
+    env.policy_path.write_text(
+        'mode = "enforce"\n[scope]\nestate = true\n[[exception]]\nid = "EX-WS"\n'
+        f'target = "web.corp.example"\nclient = "{workstation}"\nowner = "o"\n'
+        'expires = 2026-12-31\nreason = "r"\ncompensating_control = "c"\n')
+    refusal = env.refused()  # anyone can type that name into AUTHENTICATE
+    assert "EX-WS covers web.corp.example but only from" in refusal.detail
+    env.gov.trust_workstation_name = True  # an operator who trusts the names on this network
+    env.attempt()

@@ -6,9 +6,9 @@
     challenge = ctx.challenge(negotiate, server_challenge=os.urandom(8), now=now)
     identity = ctx.authenticate(authenticate, now=now)   # or NtlmRefused; events written
 
-Every AUTHENTICATE consults the policy with the whole flow: the client's workstation name
-and address, this server, the account and domain, the NTLM version and the time
-(`policy.Flow`). Audit mode allows what enforcement would refuse and logs it as "would be
+Every AUTHENTICATE consults the policy with the whole flow: the client's address (and its
+self-declared workstation name, when `trust_workstation_name`), this server, the account
+and domain, the NTLM version and the time (`policy.Flow`). Audit mode allows what enforcement would refuse and logs it as "would be
 blocked" (8003); enforce mode refuses it (4003, 4625 with STATUS_NTLM_BLOCKED). The
 decision's reason names the exception that would have allowed the flow, or says that none
 could. `policy` returns the current policy, or None when none is loaded: then NTLM is
@@ -50,7 +50,7 @@ class NtlmGovernor:
     def __init__(
         self, config: NtlmAcceptorConfig, verifier: NtlmVerifier, *, policy: PolicySource,
         replay: ReplayCache, sink: EventSink, host: str, process: str = "kerbfirst",
-        pid: int = 0, mechanism_oid: str = "(NULL)",
+        pid: int = 0, mechanism_oid: str = "(NULL)", trust_workstation_name: bool = False,
     ) -> None:
         self.config = config
         self.verifier = verifier
@@ -61,6 +61,7 @@ class NtlmGovernor:
         self.process = process
         self.pid = pid
         self.mechanism_oid = mechanism_oid
+        self.trust_workstation_name = trust_workstation_name
 
     def context(self, *, client_address: str = "",
                 channel_bindings: bytes | None = None) -> GovernedContext:
@@ -70,7 +71,11 @@ class NtlmGovernor:
         names = {n.casefold() for n in self.config.service_names}
         spn = attempt.service if attempt.service.casefold() in names else (
             self.config.service_names[0] if self.config.service_names else self.host)
-        return Flow(client=attempt.workstation, server=service_host(spn), user=attempt.user,
+        # The Workstation field of AUTHENTICATE is whatever the client typed there; only the
+        # peer's address is the network's word. An exception limited to a client matches
+        # on the address, and on the workstation name only when the operator trusts it.
+        client = attempt.workstation if self.trust_workstation_name else ""
+        return Flow(client=client, server=service_host(spn), user=attempt.user,
                     domain=attempt.domain, ntlmv1=attempt.version is not NtlmVersion.V2,
                     client_address=attempt.client_address)
 
