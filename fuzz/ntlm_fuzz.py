@@ -6,8 +6,8 @@
 
 The input layout and the seeds (real exchanges by pyspnego's NTLM client, with and without
 channel bindings, right and wrong password) are in tests/ntlm/fuzz_harness.py. Any
-exception other than NtlmRefused is a crash. With no corpus directory given, the seeds are
-written to a temporary directory and used.
+exception other than NtlmRefused is a crash. The seeds are written to a temporary directory
+added after the corpus directories given (libFuzzer writes new inputs to the first).
 """
 
 from __future__ import annotations
@@ -29,13 +29,12 @@ from ntlm.fuzz_harness import run_one, seed_inputs
 
 
 def main() -> None:
-    args = list(sys.argv)
-    if not [a for a in args[1:] if not a.startswith("-")]:
-        corpus = tempfile.mkdtemp(prefix="ntlm-corpus-")
-        for i, seed in enumerate(seed_inputs()):
-            pathlib.Path(corpus, f"seed-{i}").write_bytes(seed)
-        args.append(corpus)
-    atheris.Setup(args, run_one)
+    # Always: libFuzzer reads every corpus directory as inputs and writes new inputs to the
+    # first one, so the seeds load whether or not a corpus directory was given.
+    seeds = tempfile.mkdtemp(prefix="ntlm-seeds-")
+    for i, seed in enumerate(seed_inputs()):
+        pathlib.Path(seeds, f"seed-{i}").write_bytes(seed)
+    atheris.Setup([*sys.argv, seeds], run_one)
     atheris.Fuzz()
 
 
