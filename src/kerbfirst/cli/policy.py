@@ -472,7 +472,8 @@ def export_samba(
         help="Where the files will live on the server (default: --out).")] = None,
 ) -> None:
     """The policy as smb.conf settings for one Samba server: `ntlm auth` globally and per
-    excepted client IP. Include smb-ntlm.conf from [global]; regenerate on every change."""
+    excepted client IP. Include smb-ntlm.conf in the global section; regenerate after every
+    change."""
     from kerbfirst.policy.samba import samba_files
 
     policy = _load()
@@ -487,7 +488,8 @@ def export_samba(
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, out / name)
     skipped = files["smb-ntlm.conf"].count("# not exported:")
-    typer.echo(f"wrote {len(files)} files to {out} for {server}; add to [global]: include = "
+    typer.echo(f"wrote {len(files)} files to {out} for {server}; add to smb.conf's global "
+               "section: include = "
                f"{where}/smb-ntlm.conf" + (f" ({skipped} exceptions not expressible in "
                                           "Samba: see the file)" if skipped else ""))
 

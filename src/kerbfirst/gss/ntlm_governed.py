@@ -8,8 +8,9 @@
 
 Every AUTHENTICATE consults the policy with the whole flow: the client's address (and its
 self-declared workstation name, when `trust_workstation_name`), this server, the account
-and domain, the NTLM version and the time (`policy.Flow`). Audit mode allows what enforcement would refuse and logs it as "would be
-blocked" (8003); enforce mode refuses it (4003, 4625 with STATUS_NTLM_BLOCKED). The
+and domain, the NTLM version and the time (`policy.Flow`). Audit mode allows what
+enforcement would refuse and logs it as "would be blocked" (8003); enforce mode refuses it
+(4003, 4625 with STATUS_NTLM_BLOCKED). The
 decision's reason names the exception that would have allowed the flow, or says that none
 could. `policy` returns the current policy, or None when none is loaded: then NTLM is
 refused. Pure: time, randomness and the log's I/O are the caller's.
