@@ -167,11 +167,14 @@ class NtHashVerifier:
     def verify(self, user: str, domain: str, server_challenge: bytes,
                nt_response: bytes) -> Verified:
         secret = self._lookup(user, domain)
+        # An unknown account costs the same HMACs as a known one: no timing oracle for
+        # which accounts hold an NTLM credential.
+        key = nc.ntowf_v2(secret if secret is not None else _ZERO16, user, domain)
+        proof, blob = nt_response[:16], nt_response[16:]
+        matches = hmac.compare_digest(nc.nt_proof(key, server_challenge, blob), proof)
         if secret is None:
             return Verified(VerifyStatus.UNKNOWN_USER)
-        key = nc.ntowf_v2(secret, user, domain)
-        proof, blob = nt_response[:16], nt_response[16:]
-        if not hmac.compare_digest(nc.nt_proof(key, server_challenge, blob), proof):
+        if not matches:
             return Verified(VerifyStatus.BAD_PASSWORD)
         return Verified(VerifyStatus.OK, nc.session_base_key(key, proof), user)
 
