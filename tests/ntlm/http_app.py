@@ -67,7 +67,8 @@ class NtlmApp:
         if scheme == "NTLM":
             return self.auth.conversation(client_address=address)
         return SpnegoAcceptor(
-            {OID_NTLMSSP: lambda oid: self.auth.conversation(client_address=address)},  # type: ignore[dict-item]
+            {OID_NTLMSSP: lambda oid: self.auth.conversation(client_address=address,
+                                                              spnego=True)},  # type: ignore[dict-item]
             ntlm_gate=lambda r: NtlmVerdict(True, "the NTLM policy decides per attempt"))
 
     @staticmethod

@@ -44,3 +44,42 @@ def test_tampered_and_replayed_signatures_are_refused() -> None:
     ours.verify_mic(b"one", first)
     with pytest.raises(NtlmIntegrityError, match="sequence number 0, expected 1"):
         ours.verify_mic(b"one", first)
+
+
+def test_spnego_with_pyspnego_then_sealed_messages_both_ways() -> None:
+    """SPNEGO (RFC 4178) carrying our NTLM: pyspnego's Negotiate client, our SpnegoAcceptor;
+    both mechListMICs verify, and after them both sides restart RC4 (MS-SPNG 3.3.5.1), so
+    sealed messages still interoperate."""
+    import os
+
+    import spnego
+    from kerbfirst.gss.ntlm import NtHashVerifier
+    from kerbfirst.gss.ntlm_governed import NtlmGovernor
+    from kerbfirst.gss.ntlm_mech import NtlmAuthenticator
+    from kerbfirst.gss.replay import ReplayCache
+    from kerbfirst.gss.spnego import SpnegoAcceptor
+    from kerbfirst.gss.spnego_select import NtlmVerdict
+    from kerbfirst.policy import Mode, Policy
+    from kerbfirst.wire.gss_framing import OID_NTLMSSP
+    from ntlm.peer import WEB, lookup
+
+    policy = Policy(Mode.AUDIT, block_estate=True)
+    gov = NtlmGovernor(WEB, NtHashVerifier(lookup), policy=lambda: policy,
+                       replay=ReplayCache(), sink=lambda d: None, host="web.corp.example",
+                       mechanism_oid=OID_NTLMSSP)
+    auth = NtlmAuthenticator(gov, random=os.urandom)
+    acc = SpnegoAcceptor(
+        {OID_NTLMSSP: lambda oid: auth.conversation(spnego=True)},  # type: ignore[dict-item]
+        ntlm_gate=lambda r: NtlmVerdict(True, "the NTLM policy decides per attempt"))
+    peer = spnego.client("CORP\\alice", "Correct horse 7!", hostname="web.corp.example",
+                         service="HTTP", protocol="negotiate")
+    token = peer.step()
+    while token is not None:
+        out = acc.step(token, now=NOW)
+        token = peer.step(out) if out is not None else None
+    assert acc.complete and peer.complete
+    ours = acc.context
+    wrapped = peer.wrap(b"to the server").data
+    assert ours.unseal(wrapped[16:], wrapped[:16]) == b"to the server"
+    sealed, signature = ours.seal(b"to the client")
+    assert peer.unwrap(signature + sealed).data == b"to the client"

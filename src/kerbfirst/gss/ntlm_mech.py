@@ -32,8 +32,9 @@ class NtlmConversation:
     mech_oid = OID_NTLMSSP
 
     def __init__(self, ctx: GovernedContext, random: Callable[[int], bytes],
-                 service: str) -> None:
+                 service: str, *, spnego: bool = False) -> None:
         self._ctx = ctx
+        self._spnego = spnego
         self._random = random
         self._service = service
         self._steps = 0
@@ -71,7 +72,7 @@ class NtlmConversation:
         if identity.flags & w.NEGOTIATE_EXTENDED_SESSIONSECURITY:
             self._session = NtlmSessionSecurity(identity.session_key, identity.flags,
                                                 client=self.principal or "",
-                                                service=self._service)
+                                                service=self._service, spnego=self._spnego)
         return None
 
 
@@ -82,9 +83,11 @@ class NtlmAuthenticator:
         self.governor = governor
         self._random = random
 
-    def conversation(self, *, client_address: str = "",
-                     channel_bindings: bytes | None = None) -> NtlmConversation:
+    def conversation(self, *, client_address: str = "", channel_bindings: bytes | None = None,
+                     spnego: bool = False) -> NtlmConversation:
+        """`spnego`: the conversation is carried by SPNEGO, whose mechListMIC resets the
+        NTLM RC4 states (gss/ntlm_session.py)."""
         ctx = self.governor.context(client_address=client_address,
                                     channel_bindings=channel_bindings)
         names = self.governor.config.service_names
-        return NtlmConversation(ctx, self._random, names[0] if names else "")
+        return NtlmConversation(ctx, self._random, names[0] if names else "", spnego=spnego)

@@ -13,7 +13,9 @@ A signature (MS-NLMP 2.2.2.9.1) is Version (1) + Checksum (8) + SeqNum (4), all
 little-endian; Checksum = HMAC_MD5(SignKey, SeqNum + message)[0:8], RC4-encrypted when
 NTLMSSP_NEGOTIATE_KEY_EXCH was negotiated. Signatures are compared with
 hmac.compare_digest; sequence numbers must arrive in order (NTLM has no replay window).
-SPNEGO resets the RC4 states after the mechListMIC (`reset`), as Windows does.
+Inside SPNEGO (`spnego=True`) each direction's RC4 state restarts right after the
+mechListMIC it carried (MS-SPNG 3.3.5.1: the first MIC verified and the first MIC made),
+as Windows and pyspnego do; sequence numbers go on.
 
 This is the acceptor's side: it verifies client-to-server and signs server-to-client.
 """
@@ -57,7 +59,7 @@ def seal_key(exported: bytes, flags: int, direction: str) -> bytes:
 
 class NtlmSessionSecurity:
     def __init__(self, exported_session_key: bytes, flags: int, *, client: str,
-                 service: str) -> None:
+                 service: str, spnego: bool = False) -> None:
         if not flags & w.NEGOTIATE_EXTENDED_SESSIONSECURITY:
             raise ValueError("NTLM session security needs extended session security")
         self.flags = flags
@@ -69,6 +71,7 @@ class NtlmSessionSecurity:
         self._out_seal = seal_key(exported_session_key, flags, _S2C)
         self._in_seq = 0
         self._out_seq = 0
+        self._reset_in_after_mic = self._reset_out_after_mic = spnego
         self.reset()
 
     def __repr__(self) -> str:  # never the keys
@@ -89,6 +92,9 @@ class NtlmSessionSecurity:
         seq = self._out_seq
         self._out_seq += 1
         checksum = self._checksum(self._out_sign, seq, data, self._out_rc4)
+        if self._reset_out_after_mic:
+            self._reset_out_after_mic = False
+            self._out_rc4 = ARC4.new(self._out_seal)
         return struct.pack("<I", 1) + checksum + struct.pack("<I", seq)
 
     def verify_mic(self, data: bytes, mic: bytes, *, now: datetime | None = None) -> None:
@@ -103,11 +109,17 @@ class NtlmSessionSecurity:
             raise NtlmIntegrityError("the NTLM signature does not verify: the message was "
                                      "altered or signed with another key")
         self._in_seq += 1
+        if self._reset_in_after_mic:
+            self._reset_in_after_mic = False
+            self._in_rc4 = ARC4.new(self._in_seal)
 
     def seal(self, data: bytes) -> tuple[bytes, bytes]:
         """(sealed message, signature) for the client (MS-NLMP 3.4.3)."""
         sealed = self._out_rc4.encrypt(data)
-        return sealed, self.get_mic(data)
+        seq = self._out_seq
+        self._out_seq += 1
+        checksum = self._checksum(self._out_sign, seq, data, self._out_rc4)
+        return sealed, struct.pack("<I", 1) + checksum + struct.pack("<I", seq)
 
     def unseal(self, sealed: bytes, signature: bytes) -> bytes:
         data = bytes(self._in_rc4.decrypt(sealed))
