@@ -33,7 +33,8 @@ step() { echo "bootstrap: $*" >&2; }
 base_pairs=(kinit:krb5-user kvno:krb5-user gss-client:krb5-gss-samples gcc:gcc)
 dev_pairs=(krb5kdc:krb5-kdc kdb5_util:krb5-kdc kadmin.local:krb5-admin-server
            chromium:chromium ip:iproute2 curl:curl java:default-jre-headless
-           systemd-socket-activate:systemd git:git)
+           systemd-socket-activate:systemd git:git
+           smbd:samba smbclient:smbclient testparm:samba-common-bin ntlm_auth:winbind)
 pairs=("${base_pairs[@]}")
 if [ "$dev" = 1 ]; then pairs+=("${dev_pairs[@]}"); fi
 
