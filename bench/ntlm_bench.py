@@ -21,23 +21,23 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
+from kerbfirst.gss.acceptor import Krb5Acceptor
+from kerbfirst.gss.krb5 import Krb5Initiator
 from spnego.channel_bindings import GssChannelBindings
 
 import spnego
 from kerbfirst.crypto import Key, encrypt
 from kerbfirst.gss import ntlm_crypto as nc
-from kerbfirst.gss.acceptor import Krb5Acceptor
-from kerbfirst.gss.krb5 import Krb5Initiator
 from kerbfirst.gss.ntlm import (
     GateVerdict,
     NtHashVerifier,
     NtlmAcceptContext,
     NtlmAcceptorConfig,
-    NtlmAttempt,
+    NtlmClaim,
 )
 from kerbfirst.gss.ntlm_governed import NtlmGovernor
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.policy import ExceptionEntry, Flow, Mode, Policy
+from kerbfirst.policy import ExceptionEntry, Mode, NtlmAttempt, Policy
 from kerbfirst.wire.constants import KU_KDC_REP_TICKET, NT_PRINCIPAL, NT_SRV_HST
 from kerbfirst.wire.krb5 import (
     EncryptedData,
@@ -74,18 +74,18 @@ def register(n: int, rng: random.Random) -> tuple[ExceptionEntry, ...]:
     return tuple(out)
 
 
-def flows(n: int, size: int, rng: random.Random) -> list[Flow]:
+def flows(n: int, size: int, rng: random.Random) -> list[NtlmAttempt]:
     out = []
     for _ in range(n):
         i = rng.randrange(size)
         server = rng.choice([f"srv{i}.corp.example", f"app{i}-7.corp.example",
                              f"web.site{i}.corp.example", f"unknown{i}.corp.example"])
-        out.append(Flow(client=f"WS{i}", server=server, user=f"svc{i}", domain="CORP",
+        out.append(NtlmAttempt(client=f"WS{i}", server=server, user=f"svc{i}", domain="CORP",
                         client_address=f"10.{i % 256}.1.2"))
     return out
 
 
-def linear_decide(policy: Policy, flow: Flow) -> ExceptionEntry | None:
+def linear_decide(policy: Policy, flow: NtlmAttempt) -> ExceptionEntry | None:
     return next((e for e in policy.exceptions
                  if e.matches(flow) and not e.expired(TODAY)), None)
 
@@ -142,7 +142,7 @@ def _lookup(user: str, domain: str) -> bytes | None:
     return HASHES.get((user.casefold(), domain.upper()))
 
 
-def allow(attempt: NtlmAttempt) -> GateVerdict:
+def allow(attempt: NtlmClaim) -> GateVerdict:
     return GateVerdict(True, "")
 
 

@@ -20,7 +20,7 @@ from kerbfirst.gss.errors import GssError
 from kerbfirst.gss.ntlm import NtlmRefused
 from kerbfirst.gss.ntlm_governed import NtlmGovernor
 from kerbfirst.gss.ntlm_mech import NtlmAuthenticator, NtlmConversation
-from kerbfirst.gss.spnego import SpnegoAcceptor
+from kerbfirst.gss.spnego_acceptor import SpnegoAcceptor
 from kerbfirst.gss.spnego_select import NtlmVerdict
 from kerbfirst.wire.gss_framing import OID_NTLMSSP
 

@@ -16,7 +16,7 @@ from kerbfirst.gss.ntlm import (
     NtHashVerifier,
     NtlmAcceptContext,
     NtlmAcceptorConfig,
-    NtlmAttempt,
+    NtlmClaim,
     NtlmGate,
     NtlmVerifier,
 )
@@ -32,7 +32,7 @@ CERT_A = hashlib.sha256(b"certificate of web.corp.example").digest()
 CERT_B = hashlib.sha256(b"certificate of files.corp.example").digest()
 
 
-def allow_all(attempt: NtlmAttempt) -> GateVerdict:
+def allow_all(attempt: NtlmClaim) -> GateVerdict:
     return GateVerdict(True, "test gate: allowed")
 
 

@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from kerbfirst.policy import ExceptionEntry, Flow, Mode, Policy, PolicyError
+from kerbfirst.policy import ExceptionEntry, Mode, NtlmAttempt, Policy, PolicyError
 
 TODAY = date(2026, 12, 4)
 NAMES = ["fs01", "FS01.corp.example", "prn03", "prn03.corp.example", "sql02.corp.example",
@@ -24,7 +24,7 @@ def _entry(i: int, target: str, **kw: object) -> ExceptionEntry:
     return ExceptionEntry(**base)  # type: ignore[arg-type]
 
 
-def _linear(policy: Policy, flow: Flow) -> ExceptionEntry | None:
+def _linear(policy: Policy, flow: NtlmAttempt) -> ExceptionEntry | None:
     return next((e for e in policy.exceptions if e.matches(flow) and not e.expired(TODAY)),
                 None)
 
@@ -42,7 +42,7 @@ def test_index_agrees_with_a_linear_scan(seed: int) -> None:
         "x-db.corp.example", "db.corp.example", "app7-9", "applicationserver12", "ca.b", "b"]
     for server in servers:
         for client in ("WS7", "10.1.9.9", "other"):
-            flow = Flow(client=client, server=server, client_address="10.1.2.3")
+            flow = NtlmAttempt(client=client, server=server, client_address="10.1.2.3")
             expected = _linear(policy, flow)
             got = policy.decide(flow, TODAY)
             assert got.exception == expected, (server, client)
@@ -51,9 +51,9 @@ def test_index_agrees_with_a_linear_scan(seed: int) -> None:
 def test_client_pattern_matches_the_address() -> None:
     policy = Policy(Mode.ENFORCE, block_estate=True,
                     exceptions=(_entry(1, "web", client="192.0.2.*"),))
-    assert policy.decide(Flow("WS1", "web.corp.example", client_address="192.0.2.7"),
+    assert policy.decide(NtlmAttempt("WS1", "web.corp.example", client_address="192.0.2.7"),
                          TODAY).allowed
-    assert not policy.decide(Flow("WS1", "web.corp.example", client_address="198.51.100.1"),
+    assert not policy.decide(NtlmAttempt("WS1", "web.corp.example", client_address="198.51.100.1"),
                              TODAY).allowed
 
 
@@ -61,23 +61,23 @@ def test_blocked_decisions_name_the_nearest_exception() -> None:
     expired = _entry(1, "web", user="alice", expires=date(2026, 11, 30))
     other_client = _entry(2, "files", client="WS00*")
     policy = Policy(Mode.ENFORCE, block_estate=True, exceptions=(expired, other_client))
-    d = policy.decide(Flow("WS1", "web.corp.example", "alice", "CORP"), TODAY)
+    d = policy.decide(NtlmAttempt("WS1", "web.corp.example", "alice", "CORP"), TODAY)
     assert not d.allowed and d.near == expired
     assert "EX-1 would have allowed it but expired on 2026-11-30" in d.reason
-    d = policy.decide(Flow("WS1", "files", "bob"), TODAY)
+    d = policy.decide(NtlmAttempt("WS1", "files", "bob"), TODAY)
     assert d.near == other_client and "EX-2 covers files but only from WS00*" in d.reason
-    d = policy.decide(Flow("WS1", "printer"), TODAY)
+    d = policy.decide(NtlmAttempt("WS1", "printer"), TODAY)
     assert d.near is None and "no exception could allow it: none names server printer" in (
         d.reason)
     # audit mode: allowed, but logged as would-be-blocked with the same explanation
     audit = Policy(Mode.AUDIT, block_estate=True, exceptions=(expired,))
-    d = audit.decide(Flow("WS1", "web", "alice"), TODAY)
+    d = audit.decide(NtlmAttempt("WS1", "web", "alice"), TODAY)
     assert d.allowed and d.would_block and d.near == expired
 
 
 def test_ntlmv1_is_refused_even_with_a_live_exception_which_is_named() -> None:
     policy = Policy(Mode.ENFORCE, block_estate=True, exceptions=(_entry(1, "web"),))
-    d = policy.decide(Flow("WS1", "web", ntlmv1=True), TODAY)
+    d = policy.decide(NtlmAttempt("WS1", "web", ntlmv1=True), TODAY)
     assert not d.allowed and d.near is not None and "EX-1 does not extend to it" in d.reason
 
 

@@ -57,7 +57,7 @@ def test_spnego_with_pyspnego_then_sealed_messages_both_ways() -> None:
     from kerbfirst.gss.ntlm_governed import NtlmGovernor
     from kerbfirst.gss.ntlm_mech import NtlmAuthenticator
     from kerbfirst.gss.replay import ReplayCache
-    from kerbfirst.gss.spnego import SpnegoAcceptor
+    from kerbfirst.gss.spnego_acceptor import SpnegoAcceptor
     from kerbfirst.gss.spnego_select import NtlmVerdict
     from kerbfirst.policy import Mode, Policy
     from kerbfirst.wire.gss_framing import OID_NTLMSSP

@@ -270,7 +270,7 @@ def unused(
     """Live exceptions that no NTLM flow in the audit store used in the last DAYS days."""
     from kerbfirst.audit.analytics import Analytics, duckdb_runner
     from kerbfirst.audit.store import EventStore
-    from kerbfirst.policy import Flow
+    from kerbfirst.policy import NtlmAttempt
 
     policy = load_policy()
     store = EventStore(store_dir)
@@ -285,7 +285,7 @@ def unused(
         for f in Analytics(duckdb_runner(con)).flows():
             if f.last_seen < since:
                 continue
-            d = policy.decide(Flow(f.client, f.server, f.user, f.domain), at)
+            d = policy.decide(NtlmAttempt(f.client, f.server, f.user, f.domain), at)
             if d.exception is not None:
                 used.add(d.exception.id)
         # kerbfirst's own acceptors name the exception that let each flow through.

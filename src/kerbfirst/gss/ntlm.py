@@ -104,7 +104,7 @@ class NtlmAcceptorConfig:
     max_skew: timedelta = timedelta(minutes=5)
 
 
-class NtlmAttempt(NamedTuple):
+class NtlmClaim(NamedTuple):
     """What a client claimed in its AUTHENTICATE message, before anything is verified: what
     the policy decides on and the log records."""
 
@@ -125,10 +125,10 @@ class GateVerdict(NamedTuple):
     reason: str
 
 
-NtlmGate = Callable[[NtlmAttempt], GateVerdict]
+NtlmGate = Callable[[NtlmClaim], GateVerdict]
 
 
-def refuse_all(attempt: NtlmAttempt) -> GateVerdict:
+def refuse_all(attempt: NtlmClaim) -> GateVerdict:
     """The default gate: no NTLM without a policy that allows it."""
     return GateVerdict(False, "NTLM is refused by default: no NTLM policy is configured")
 
@@ -218,7 +218,7 @@ class NtlmAcceptContext:
         self._challenge: bytes | None = None
         self._server_challenge = b""
         self._done = False
-        self.attempt: NtlmAttempt | None = None
+        self.attempt: NtlmClaim | None = None
         self.identity: NtlmIdentity | None = None
 
     # ---------------------------------------------------------------- step 1: CHALLENGE
@@ -280,7 +280,7 @@ class NtlmAcceptContext:
         service = target or (self.config.service_names[0] if self.config.service_names else "")
         pairs = blob.av_pairs if blob else {}
         av_flags = int.from_bytes(pairs.get(w.AV_FLAGS, bytes(4)), "little")
-        self.attempt = NtlmAttempt(
+        self.attempt = NtlmClaim(
             msg.user, msg.domain, msg.workstation, self._client_address, service, version, now,
             msg.flags, bool(av_flags & w.AV_FLAG_MIC_PRESENT),
             pairs.get(w.AV_CHANNEL_BINDINGS, _ZERO16) != _ZERO16,

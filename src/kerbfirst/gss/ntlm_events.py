@@ -26,7 +26,7 @@ from collections.abc import Mapping
 from datetime import UTC
 from typing import NamedTuple
 
-from kerbfirst.gss.ntlm import NtlmAttempt, NtlmFault, NtlmVersion
+from kerbfirst.gss.ntlm import NtlmClaim, NtlmFault, NtlmVersion
 from kerbfirst.policy import Decision
 
 PROVIDER_NTLM = "Microsoft-Windows-NTLM"
@@ -59,7 +59,7 @@ _VERSION = {NtlmVersion.V2: "NTLMv2", NtlmVersion.V1: "NTLMv1", NtlmVersion.LM: 
 
 
 class NtlmOutcome(NamedTuple):
-    attempt: NtlmAttempt
+    attempt: NtlmClaim
     decision: Decision | None  # None: refused before the policy was asked (anonymous)
     fault: NtlmFault | None  # None: authenticated
     detail: str

@@ -8,7 +8,7 @@
 
 Every AUTHENTICATE consults the policy with the whole flow: the client's address (and its
 self-declared workstation name, when `trust_workstation_name`), this server, the account
-and domain, the NTLM version and the time (`policy.Flow`). Audit mode allows what
+and domain, the NTLM version and the time (`policy.NtlmAttempt`). Audit mode allows what
 enforcement would refuse and logs it as "would be blocked" (8003); enforce mode refuses it
 (4003, 4625 with STATUS_NTLM_BLOCKED). The
 decision's reason names the exception that would have allowed the flow, or says that none
@@ -25,7 +25,7 @@ from kerbfirst.gss.ntlm import (
     GateVerdict,
     NtlmAcceptContext,
     NtlmAcceptorConfig,
-    NtlmAttempt,
+    NtlmClaim,
     NtlmIdentity,
     NtlmRefused,
     NtlmVerifier,
@@ -33,7 +33,7 @@ from kerbfirst.gss.ntlm import (
 )
 from kerbfirst.gss.ntlm_events import NtlmOutcome, windows_events
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.policy import Decision, Flow, Policy
+from kerbfirst.policy import Decision, NtlmAttempt, Policy
 
 PolicySource = Callable[[], Policy | None]
 EventSink = Callable[[Mapping[str, object]], None]
@@ -68,7 +68,7 @@ class NtlmGovernor:
                 channel_bindings: bytes | None = None) -> GovernedContext:
         return GovernedContext(self, client_address, channel_bindings)
 
-    def flow(self, attempt: NtlmAttempt) -> Flow:
+    def flow(self, attempt: NtlmClaim) -> NtlmAttempt:
         names = {n.casefold() for n in self.config.service_names}
         spn = attempt.service if attempt.service.casefold() in names else (
             self.config.service_names[0] if self.config.service_names else self.host)
@@ -76,7 +76,7 @@ class NtlmGovernor:
         # peer's address is the network's word. An exception limited to a client matches
         # on the address, and on the workstation name only when the operator trusts it.
         client = attempt.workstation if self.trust_workstation_name else ""
-        return Flow(client=client, server=service_host(spn), user=attempt.user,
+        return NtlmAttempt(client=client, server=service_host(spn), user=attempt.user,
                     domain=attempt.domain, ntlmv1=attempt.version is not NtlmVersion.V2,
                     client_address=attempt.client_address)
 
@@ -92,7 +92,7 @@ class GovernedContext:
                                       channel_bindings=channel_bindings,
                                       client_address=client_address)
 
-    def _gate(self, attempt: NtlmAttempt) -> GateVerdict:
+    def _gate(self, attempt: NtlmClaim) -> GateVerdict:
         policy = self._gov.policy()
         if policy is None:
             return GateVerdict(False, NO_POLICY)
@@ -113,7 +113,7 @@ class GovernedContext:
         return identity
 
     @property
-    def attempt(self) -> NtlmAttempt | None:
+    def attempt(self) -> NtlmClaim | None:
         return self._ctx.attempt
 
     def _log(self, refusal: NtlmRefused | None) -> None:

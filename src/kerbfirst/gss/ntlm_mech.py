@@ -1,6 +1,6 @@
 """The governed NTLM acceptor as a GSS mechanism and as an HTTP NTLM conversation: what
-SPNEGO (a `Mechanism` for OID 1.3.6.1.4.1.311.2.2.10), the web middleware's NTLM hook and
-the gss sample server drive.
+SPNEGO (a `MechContext`, gss/mechanism.py, for OID 1.3.6.1.4.1.311.2.2.10), the web
+middleware's NTLM hook and the gss stream server drive.
 
     authenticator = NtlmAuthenticator(governor, random=os.urandom)
     conv = authenticator.conversation(client_address="192.0.2.7", channel_bindings=None)

@@ -26,7 +26,7 @@ import dataclasses
 import ipaddress
 from datetime import date
 
-from kerbfirst.policy.ntlm import ExceptionEntry, Flow, Mode, Policy
+from kerbfirst.policy.ntlm import ExceptionEntry, Mode, NtlmAttempt, Policy
 
 MAIN_FILE = "smb-ntlm.conf"
 
@@ -48,7 +48,7 @@ def samba_files(policy: Policy, server: str, directory: str, today: date,
                 source: str = "") -> dict[str, str]:
     """File name -> text. `directory` is where the files will live on the Samba server
     (the include lines name it); include `directory/smb-ntlm.conf` from [global]."""
-    in_scope = policy.scope_reason(Flow(client="", server=server)) is not None
+    in_scope = policy.scope_reason(NtlmAttempt(client="", server=server)) is not None
     enforce = policy.mode is Mode.ENFORCE
     head = [f"# kerbfirst NTLM policy for Samba server {server}"
             + (f" (from {source})" if source else ""),
@@ -76,7 +76,7 @@ def samba_files(policy: Policy, server: str, directory: str, today: date,
                 per_client[address] = ["ntlm auth = disabled",
                                        f"# scope.clients {pattern}"]
         for e in policy.active_exceptions(today):
-            if not dataclasses.replace(e, client=None, user=None).matches(Flow("", server)):
+            if not dataclasses.replace(e, client=None, user=None).matches(NtlmAttempt("", server)):
                 continue
             reason = _inexpressible(e)
             if reason:
