@@ -21,13 +21,13 @@ import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-from kerbfirst.gss.acceptor import Krb5Acceptor
-from kerbfirst.gss.krb5 import Krb5Initiator
 from spnego.channel_bindings import GssChannelBindings
 
 import spnego
 from kerbfirst.crypto import Key, encrypt
 from kerbfirst.gss import ntlm_crypto as nc
+from kerbfirst.gss.krb5_acceptor import Krb5Acceptor
+from kerbfirst.gss.krb5_initiator import Krb5Initiator
 from kerbfirst.gss.ntlm import (
     GateVerdict,
     NtHashVerifier,
