@@ -16,7 +16,7 @@ from datetime import datetime
 from kerbfirst.gss.errors import NoContext
 from kerbfirst.gss.iakerb_acceptor import MAX_TOKEN, IakerbAcceptor
 from kerbfirst.gss.mechanism import KdcFailure, StepResult
-from kerbfirst.gss.per_message import SecurityContext
+from kerbfirst.gss.per_message import MicContext
 from kerbfirst.gss.spnego_acceptor import MechanismFactory, SpnegoAcceptor
 from kerbfirst.wire.gss_framing import OID_IAKERB, OID_KRB5, OID_KRB5_MS, OID_SPNEGO
 from kerbfirst.wire.spnego import framed_mech_oid
@@ -42,7 +42,7 @@ class IakerbServiceAcceptor:
         return self.inner is not None and self.inner.complete
 
     @property
-    def context(self) -> SecurityContext | None:
+    def context(self) -> MicContext | None:
         return self.inner.context if self.inner is not None else None
 
     @property

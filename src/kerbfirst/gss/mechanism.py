@@ -12,8 +12,9 @@ the outcome back with `mech.kdc_reply(reply_or_failure, now=now, kdc=...)`, whic
 the token to send to the peer. Failures raise kerbfirst.gss.errors.GssError; its
 `output_token`, when set, is owed to the peer before closing.
 
-`context` is the established SecurityContext (get_mic/verify_mic/wrap/unwrap) once
-`complete`. The krb5 contexts of krb5_initiator.py/krb5_acceptor.py get thin adapters here.
+`context` is the established context once `complete`: what SPNEGO's mechListMIC needs
+(MicContext: get_mic/verify_mic); krb5's is a SecurityContext (also wrap/unwrap), NTLM's
+is its session security. The krb5 contexts of krb5_initiator.py/krb5_acceptor.py get thin adapters here.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Protocol, runtime_checkable
 from kerbfirst.gss.errors import NoContext
 from kerbfirst.gss.krb5_acceptor import Krb5Acceptor
 from kerbfirst.gss.krb5_initiator import Krb5Initiator
-from kerbfirst.gss.per_message import SecurityContext
+from kerbfirst.gss.per_message import MicContext, SecurityContext
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ class MechContext(Protocol):
     def complete(self) -> bool: ...
 
     @property
-    def context(self) -> SecurityContext | None: ...
+    def context(self) -> MicContext | None: ...
 
     def step(self, token: bytes | None, *, now: datetime) -> StepResult: ...
 

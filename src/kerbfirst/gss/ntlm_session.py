@@ -29,14 +29,16 @@ from datetime import datetime
 
 from Crypto.Cipher import ARC4
 
+from kerbfirst.gss.errors import BadMic
 from kerbfirst.wire import ntlm as w
 
 _C2S = "client-to-server"
 _S2C = "server-to-client"
 
 
-class NtlmIntegrityError(Exception):
-    """A signature or sealed message did not verify."""
+class NtlmIntegrityError(BadMic):
+    """A signature or sealed message did not verify. A BadMic, so that SPNEGO refuses a
+    mechListMIC that fails here as it refuses a krb5 one (RFC 4178 5)."""
 
 
 def _magic(kind: str, direction: str) -> bytes:

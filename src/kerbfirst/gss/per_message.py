@@ -15,7 +15,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 from kerbfirst.crypto import IntegrityError, Key, decrypt, encrypt, get_profile, make_checksum
 from kerbfirst.crypto import verify_checksum as crypto_verify_checksum
@@ -57,6 +57,18 @@ class ContextKeys:
     @property
     def initiator_key(self) -> Key:
         return self.initiator_subkey if self.initiator_subkey is not None else self.session_key
+
+
+class MicContext(Protocol):
+    """What a carrier needs of an established context for SPNEGO's mechListMIC
+    (RFC 4178 5; MS-SPNG 3.1.5.1): krb5's SecurityContext and NTLM's session security
+    (gss/ntlm_session.py) both have it. `verify_mic` raises a GssError when the MIC does
+    not verify; what it returns is not used."""
+
+    def get_mic(self, message: bytes, *, now: datetime | None = None) -> bytes: ...
+
+    def verify_mic(self, message: bytes, token: bytes, *,
+                   now: datetime | None = None) -> object: ...
 
 
 class SecurityContext:

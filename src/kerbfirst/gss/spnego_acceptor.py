@@ -28,7 +28,7 @@ from kerbfirst.gss.errors import BadMechanism, BadMic, DefectiveToken, GssError,
 from kerbfirst.gss.krb5_acceptor import DEFAULT_SKEW, Krb5Acceptor
 from kerbfirst.gss.krb5_initiator import Random
 from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, Krb5AcceptorMechanism, MechContext
-from kerbfirst.gss.per_message import SecurityContext
+from kerbfirst.gss.per_message import MicContext
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.gss.spnego_select import (
     NegotiationRejected,
@@ -63,7 +63,7 @@ class MicState:
         self.sent = False
         self.received = False
 
-    def verify(self, context: SecurityContext, mic: bytes, now: datetime) -> None:
+    def verify(self, context: MicContext, mic: bytes, now: datetime) -> None:
         if self.received:
             raise DefectiveToken("peer sent a second mechListMIC (RFC 4178 5 allows one)")
         try:
@@ -77,7 +77,7 @@ class MicState:
         self.received = True
         self.required = True  # MIT: a side that got a MIC sends one back
 
-    def make(self, context: SecurityContext, now: datetime) -> bytes | None:
+    def make(self, context: MicContext, now: datetime) -> bytes | None:
         if not self.required or self.sent:
             return None
         self.sent = True
@@ -135,7 +135,7 @@ class SpnegoAcceptor:
         return self._complete
 
     @property
-    def context(self) -> SecurityContext | None:
+    def context(self) -> MicContext | None:
         return self.mech.context if self._complete and self.mech is not None else None
 
     def step(self, token: bytes | None, *, now: datetime) -> bytes | ForwardToKdc | None:

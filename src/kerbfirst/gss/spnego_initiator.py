@@ -18,7 +18,7 @@ from datetime import datetime
 
 from kerbfirst.gss.errors import BadMechanism, DefectiveToken, GssError, NoContext
 from kerbfirst.gss.mechanism import ForwardToKdc, MechContext, StepResult
-from kerbfirst.gss.per_message import SecurityContext
+from kerbfirst.gss.per_message import MicContext
 from kerbfirst.gss.spnego_acceptor import MicState, defective
 from kerbfirst.gss.spnego_select import NegotiationRejected, canonical_oid
 from kerbfirst.wire.der import DecodeError
@@ -66,7 +66,7 @@ class SpnegoInitiator:
         return self._complete
 
     @property
-    def context(self) -> SecurityContext | None:
+    def context(self) -> MicContext | None:
         return self.mech.context if self._complete and self.mech is not None else None
 
     @property

@@ -23,6 +23,7 @@ from kerbfirst.gss.errors import GssError
 from kerbfirst.gss.iakerb_acceptor import MAX_TOKEN
 from kerbfirst.gss.iakerb_negotiate import SPNEGO_OVERHEAD
 from kerbfirst.gss.mechanism import ForwardToKdc, MechContext, ProxyingAcceptor
+from kerbfirst.gss.per_message import SecurityContext
 from kerbfirst.net.gss_stream import (
     DEFAULT_TIMEOUT,
     TOKEN_CONTEXT,
@@ -74,13 +75,20 @@ async def run_mechanism_client(
             if not flags & TOKEN_CONTEXT:
                 raise SampleProtocolError(f"expected a context token, got flags 0x{flags:02x}")
             out = mech.step(token, now=clock())
-        context = mech.context
+        context = _krb5_context(mech)
         if context is None:
             raise SampleProtocolError("context establishment ended without a context")
         return await send_message(reader, writer, context, message, wrap=wrap,
                                   encrypt=encrypt, mic=mic, timeout=timeout)
     finally:
         await close_connection(writer, timeout)
+
+
+def _krb5_context(mech: MechContext) -> SecurityContext | None:
+    """The established krb5 context wrap/unwrap need; MIT's sample protocol carries
+    Kerberos (krb5 or IAKerb) only, so any other context counts as none."""
+    context = mech.context
+    return context if isinstance(context, SecurityContext) else None
 
 
 async def serve_mechanism_connection(
@@ -105,7 +113,8 @@ async def serve_mechanism_connection(
                                  max_token)
         except TimeoutError:
             raise SampleProtocolError(f"no security context after {budget} s") from None
-        await serve_messages(reader, writer, acceptor.context, on_message, clock, timeout,
+        await serve_messages(reader, writer, _krb5_context(acceptor), on_message, clock,
+                             timeout,
                              max_size=max_token)
     except (SampleProtocolError, GssError, OSError, TimeoutError) as exc:
         log.warning("gss-sample connection from %s refused: %s", peer, exc)

@@ -34,6 +34,7 @@ from kerbfirst.gss.errors import BadBindings, GssError
 from kerbfirst.gss.iakerb_acceptor import IakerbAcceptor
 from kerbfirst.gss.krb5_acceptor import DEFAULT_SKEW
 from kerbfirst.gss.mechanism import ForwardToKdc, KdcFailure, MechContext
+from kerbfirst.gss.per_message import SecurityContext
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.gss.spnego_acceptor import SpnegoAcceptor
 from kerbfirst.gss.spnego_select import NtlmRefused
@@ -328,7 +329,7 @@ class NegotiateServer:
         if isinstance(inner, NtlmConversation):
             return inner.principal, "ntlm"
         context = mech.context
-        name = context.client if context is not None else None
+        name = context.client if isinstance(context, SecurityContext) else None
         if isinstance(inner, IakerbAcceptor):
             return name, "iakerb" if inner.hops else "kerberos"
         return name, "kerberos"

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from kerbfirst.gss.errors import GssError, NoContext
 from kerbfirst.gss.mechanism import MechContext, StepResult
-from kerbfirst.gss.per_message import SecurityContext
+from kerbfirst.gss.per_message import MicContext
 from kerbfirst.web.ntlm_hook import NtlmAuthenticator, NtlmContext, NtlmFlow
 from kerbfirst.wire.gss_framing import OID_NTLMSSP
 
@@ -32,7 +32,7 @@ class NtlmConversation:
         self._ctx = context
         self._in_spnego = in_spnego
         self._complete = False
-        self._security: SecurityContext | None = None
+        self._security: MicContext | None = None
         self.principal: str | None = None
         self.refusal: str | None = None
 
@@ -41,7 +41,7 @@ class NtlmConversation:
         return self._complete
 
     @property
-    def context(self) -> SecurityContext | None:
+    def context(self) -> MicContext | None:
         return self._security
 
     def step(self, token: bytes | None, *, now: datetime) -> StepResult:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
-from kerbfirst.gss.per_message import SecurityContext
+from kerbfirst.gss.per_message import MicContext
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +55,7 @@ class NtlmStep:
     refusal: str | None = None  # set when the conversation is refused: why, for the log
     # For NTLM carried in SPNEGO: the established context whose get_mic/verify_mic SPNEGO
     # uses for the mechListMIC (MS-SPNG 3.1.5.1); without it SPNEGO cannot complete.
-    security_context: SecurityContext | None = None
+    security_context: MicContext | None = None
 
 
 class NtlmContext(Protocol):
