@@ -14,7 +14,8 @@ the token to send to the peer. Failures raise kerbfirst.gss.errors.GssError; its
 
 `context` is the established context once `complete`: what SPNEGO's mechListMIC needs
 (MicContext: get_mic/verify_mic); krb5's is a SecurityContext (also wrap/unwrap), NTLM's
-is its session security. The krb5 contexts of krb5_initiator.py/krb5_acceptor.py get thin adapters here.
+is its session security. The krb5 contexts of krb5_initiator.py/krb5_acceptor.py get
+thin adapters here.
 """
 
 from __future__ import annotations
