@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
+from kerbfirst.cli.http_ntlm import fail_on_error, governed_ntlm
 from kerbfirst.net.kdc_address import parse_kdc_address
 from kerbfirst.policy.ntlm import Policy, PolicyError
 from kerbfirst.store.binary import FileFormatError
@@ -34,6 +35,7 @@ from kerbfirst.web.gateway import (
 from kerbfirst.web.kkdcp import KdcProxyApp
 from kerbfirst.web.local_names import RuleError
 from kerbfirst.web.negotiate import NegotiateConfig, NegotiateServer
+from kerbfirst.web.ntlm_governed import GovernedNtlm
 
 app = typer.Typer(help="Kerberos for web applications: the authenticating gateway.",
                   no_args_is_help=True)
@@ -80,8 +82,18 @@ def gateway(
         help="REALM=ADDRESS (repeatable): serve /KdcProxy (MS-KKDCP) and IAKerb for "
              "this realm, forwarding only to ADDRESS (host:port, tcp/host:port).")] = None,
     policy: Annotated[Path | None, typer.Option(
-        help="NTLM policy file (TOML, examples/ntlm-policy.toml). Validated now; NTLM "
-             "stays refused until an NTLM authenticator is plugged in.")] = None,
+        help="NTLM policy file (TOML, examples/ntlm-policy.toml, `kerbfirst policy`): "
+             "enables the governed NTLM acceptor, which allows an NTLM attempt only as the "
+             "policy does (reloaded on change). Without it NTLM is refused.")] = None,
+    ntlm_dir: Annotated[Path | None, typer.Option(
+        help="LocalKDC realm directory whose accounts' NT hashes (`kerbfirst policy "
+             "credential set`) verify NTLM; default: Samba's winbind (ntlm_auth).")] = None,
+    ntlm_events: Annotated[Path | None, typer.Option(
+        help="NTLM event log (Windows-shaped JSON lines, for `kerbfirst audit ingest`); "
+             "default: ntlm-events.jsonl beside --policy.")] = None,
+    ntlm_legacy_clients: Annotated[bool, typer.Option(
+        "--ntlm-legacy-clients",
+        help="Accept NTLMv2 without MIC and target name (curl, older clients).")] = False,
     realm: Annotated[str | None, typer.Option(
         help="Default realm (auth_to_local DEFAULT); default: the keytab's.")] = None,
     service: Annotated[str | None, typer.Option(
@@ -112,10 +124,17 @@ def gateway(
         raise _fail(f"cannot read keytab {keytab}: {exc}") from None
     if not entries:
         raise _fail(f"keytab {keytab} holds no keys")
+    ntlm: GovernedNtlm | None = None
     if policy is not None:
         try:
             Policy.from_dict(tomllib.loads(policy.read_text()))
-        except (OSError, tomllib.TOMLDecodeError, PolicyError) as exc:
+            names = sorted({"/".join(e.principal.components) for e in entries})
+            ntlm, _ = governed_ntlm(
+                policy, service_names=names, realm=realm or entries[0].principal.realm,
+                events=ntlm_events or policy.with_name("ntlm-events.jsonl"),
+                ntlm_dir=ntlm_dir, legacy_clients=ntlm_legacy_clients,
+                on_error=fail_on_error)
+        except (OSError, tomllib.TOMLDecodeError, PolicyError, ValueError) as exc:
             raise _fail(f"policy {policy}: {exc}") from None
     routes = _routes(kkdcp_realm or [])
     try:
@@ -123,7 +142,7 @@ def gateway(
             key_lookup=keytab_key_lookup(keytab), realm=realm or entries[0].principal.realm,
             service=service, epa=epa, allowed_realms=allowed_realm or None,
             auth_to_local=auth_to_local or ("DEFAULT",), kdc_routes=routes,
-            audit=json_lines_sink(audit_log) if audit_log else None)
+            audit=json_lines_sink(audit_log) if audit_log else None, ntlm=ntlm)
         server = NegotiateServer(config)
         proxy = ReverseProxy(upstream, user_header=user_header,
                              principal_header=principal_header)

@@ -131,6 +131,15 @@ class NegotiateConfig:
     clock_skew: timedelta = DEFAULT_SKEW
 
 
+def _ntlm_domain_allowed(domain: str, allowed: Sequence[str] | None) -> bool:
+    """An NTLM domain is allowed when it is an allowed realm or that realm's NetBIOS name
+    (its first label, as Windows derives it), compared without case as Windows does."""
+    if allowed is None:
+        return True
+    wanted = {r.casefold() for r in allowed} | {r.split(".")[0].casefold() for r in allowed}
+    return bool(domain) and domain.casefold() in wanted
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -310,6 +319,18 @@ class NegotiateServer:
         if principal is None:
             return self._refuse(req, now, Decision.REFUSED, "the mechanism completed without "
                                 "naming the client", mechanism)
+        if mechanism == "ntlm":
+            # NTLM names its user DOMAIN\\user (MS-NLMP 2.2.1.3), not a Kerberos principal:
+            # auth_to_local does not apply; the local name is the account.
+            domain, _, local = principal.rpartition("\\")
+            if not _ntlm_domain_allowed(domain, self.config.allowed_realms):
+                return self._refuse(req, now, Decision.REALM_NOT_ALLOWED, f"the domain of "
+                                    f"{principal} is not allowed on this service", mechanism,
+                                    principal=principal, status=403)
+            user = WebUser(principal, local, domain, mechanism)
+            self._audit(req, now, Decision.NTLM_ACCEPTED, "authenticated", mechanism,
+                        principal)
+            return Outcome(200, (header,) if out else (), user, "authenticated")
         if not realm_allowed(principal, self.config.allowed_realms):
             return self._refuse(req, now, Decision.REALM_NOT_ALLOWED, f"the realm of "
                                 f"{principal} is not allowed on this service", mechanism,

@@ -1,0 +1,156 @@
+"""The governed NTLM acceptor behind the gateway (web/ntlm_governed.py): curl --ntlm is
+refused by default (401, the web audit record and the Windows NTLM events), allowed by an
+exception for that user and client, refused again after the exception's expiry (the
+gateway's clock is injected); `kerbfirst http gateway --policy` refuses NTLM when the policy
+has no exception for it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from kerbfirst.audit.ingest import IngestStats, iter_events
+from kerbfirst.cli.http_ntlm import governed_ntlm
+from kerbfirst.gss import ntlm_crypto as nc
+from kerbfirst.gss.ntlm import NtHashVerifier
+from kerbfirst.store.keytab import keytab_key_lookup
+from kerbfirst.web.asgi import ASGIApp, NegotiateMiddleware
+from kerbfirst.web.audit import json_lines_sink
+from kerbfirst.web.gateway import ReverseProxy, build_gateway
+from kerbfirst.web.negotiate import NegotiateConfig, NegotiateServer
+from peerlib import free_port, require_program, wait_listening
+from web.conftest import HTTP_SPN, REALM, WebRealm
+from web.webenv import uvicorn_server
+
+pytestmark = pytest.mark.peer
+
+PASSWORD = "Correct horse 7!"
+ACCOUNTS = {("alice", "CORP"): nc.nt_hash(PASSWORD)}
+
+
+class _Hello(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        body = f"hello {self.headers.get('X-Remote-User', '-')}".encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def _upstream() -> Iterator[int]:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd.server_address[1]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _write_policy(path: Path, *, exception: bool, expires: date) -> None:
+    text = 'mode = "enforce"\n[scope]\nestate = true\n'
+    if exception:
+        text += ('[[exception]]\nid = "EX-WEB"\ntarget = "localhost"\nclient = "127.0.0.1"\n'
+                 f'user = "CORP\\\\alice"\nowner = "web-team"\nexpires = {expires.isoformat()}\n'
+                 'reason = "legacy client"\ncompensating_control = "loopback only"\n')
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def _curl(port: int, password: str = PASSWORD) -> tuple[int, str]:
+    require_program("curl")
+    out = subprocess.run(["curl", "-sS", "--max-time", "20", "--ntlm", "-u",
+                          f"CORP\\alice:{password}", "-w", "\n%{http_code}",
+                          f"http://localhost:{port}/app"],
+                         capture_output=True, text=True, timeout=30, check=False)
+    body, _, code = out.stdout.rpartition("\n")
+    return int(code or 0), body
+
+
+def _event_ids(path: Path) -> list[int]:
+    return [e.event_id for e in iter_events([path], stats=IngestStats(), warn=print)]
+
+
+def test_curl_ntlm_through_gateway_policy_exception_expiry(web_realm: WebRealm,
+                                                           tmp_path: Path) -> None:
+    policy, events, audit = (tmp_path / "ntlm-policy.toml", tmp_path / "ntlm-events.jsonl",
+                             tmp_path / "web.jsonl")
+    # curl stamps its NTLMv2 blob with its own clock: the gateway runs on real time, and
+    # the expiry is passed by moving the gateway's clock a day on.
+    clock = [datetime.now(UTC)]
+    _write_policy(policy, exception=False, expires=clock[0].date())
+    ntlm, log = governed_ntlm(policy, service_names=[HTTP_SPN], realm=REALM, events=events,
+                              ntlm_dir=None, legacy_clients=True, clock=lambda: clock[0],
+                              check_interval=0,
+                              verifier=NtHashVerifier(lambda u, d: ACCOUNTS.get(
+                                  (u.casefold(), d.upper()))))
+    policy_file = ntlm.authenticator.governor.policy
+    server = NegotiateServer(NegotiateConfig(
+        key_lookup=keytab_key_lookup(web_realm.keytab), realm=REALM,
+        audit=json_lines_sink(audit), ntlm=ntlm), clock=lambda: clock[0])
+
+    def middleware(inner: ASGIApp) -> NegotiateMiddleware:
+        return NegotiateMiddleware(inner, server)
+
+    try:
+        with _upstream() as up:
+            app = build_gateway(ReverseProxy(f"http://127.0.0.1:{up}"), middleware, None)
+            with uvicorn_server(app) as port:
+                code, body = _curl(port)
+                assert code == 401, body
+                assert {4003, 4625} <= set(_event_ids(events))
+                _write_policy(policy, exception=True, expires=clock[0].date())
+                assert policy_file() is not None
+                code, body = _curl(port)
+                assert (code, body) == (200, "hello alice"), body  # local name: the account
+                assert 4624 in _event_ids(events)
+                code, _ = _curl(port, password="wrong")
+                assert code == 401
+                clock[0] += timedelta(days=1)  # the exception held through its day
+                code, body = _curl(port)
+                assert code == 401, body
+    finally:
+        log.close()
+    decisions = [json.loads(x)["extra"]["decision"] for x in audit.read_text().splitlines()]
+    assert decisions.count("ntlm-accepted") == 1, decisions
+    assert len(decisions) >= 4
+
+
+def test_gateway_cli_policy_refuses_ntlm_without_exception(web_realm: WebRealm,
+                                                           tmp_path: Path) -> None:
+    policy, events = tmp_path / "ntlm-policy.toml", tmp_path / "ntlm-events.jsonl"
+    _write_policy(policy, exception=False, expires=datetime.now(UTC).date())
+    port = free_port()
+    with _upstream() as up:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "kerbfirst.cli.main", "http", "gateway",
+             "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{up}",
+             "--keytab", str(web_realm.keytab), "--policy", str(policy),
+             "--ntlm-dir", str(web_realm.cli.directory), "--ntlm-legacy-clients"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            wait_listening(port, proc)
+            code, body = _curl(port)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=10)
+    assert code == 401, body
+    assert {4003, 4625} <= set(_event_ids(events))
