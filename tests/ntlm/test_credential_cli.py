@@ -9,7 +9,7 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from kerbfirst.cli.config import load_config
+from kerbfirst.app.realm_config import load_config
 from kerbfirst.cli.main import app
 from kerbfirst.gss.ntlm import NtHashVerifier
 from kerbfirst.gss.replay import ReplayCache

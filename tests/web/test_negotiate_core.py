@@ -168,6 +168,10 @@ def test_ntlm_plug_in_point(realm: Realm) -> None:
     refusing.begin(_req(NTLM_NEGOTIATE, scheme="NTLM"), T0)
     no = refusing.begin(_req(b"NTLMSSP\x00\x03\x00\x00\x00" + bytes(20), scheme="NTLM"), T0)
     assert isinstance(no, Outcome) and no.status == 401 and "NTLMv1" in no.reason
+    elsewhere = _server(realm, ntlm=_FakeNtlm(), allowed_realms=["OTHER.EXAMPLE"])
+    elsewhere.begin(_req(NTLM_NEGOTIATE, scheme="NTLM"), T0)
+    other = elsewhere.begin(_req(b"NTLMSSP\x00\x03\x00\x00\x00" + bytes(20), scheme="NTLM"), T0)
+    assert isinstance(other, Outcome) and other.status == 403 and "CORP" in other.reason
 
 
 def test_audit_records_are_read_by_the_ingest(tmp_path: Path) -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from kerbfirst.app.web_ntlm import governed_ntlm
 from kerbfirst.audit.ingest import IngestStats, iter_events
-from kerbfirst.cli.http_ntlm import governed_ntlm
 from kerbfirst.gss import ntlm_crypto as nc
 from kerbfirst.gss.ntlm import NtHashVerifier
 from kerbfirst.store.keytab import keytab_key_lookup

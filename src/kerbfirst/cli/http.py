@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from kerbfirst.cli.http_ntlm import fail_on_error, governed_ntlm
+from kerbfirst.app.web_ntlm import governed_ntlm
 from kerbfirst.net.kdc_address import parse_kdc_address
 from kerbfirst.policy.ntlm import Policy, PolicyError
 from kerbfirst.store.binary import FileFormatError
@@ -59,6 +59,11 @@ def _routes(items: list[str]) -> dict[str, list[str]]:
             raise _fail(f"--kkdcp-realm {item!r}: {exc}") from None
         routes.setdefault(realm, []).append(address)
     return routes
+
+
+def _policy_error(message: str) -> None:
+    typer.echo(f"kerbfirst http: NTLM policy: {message} (the last good policy stays)",
+               err=True)
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -133,7 +138,7 @@ def gateway(
                 policy, service_names=names, realm=realm or entries[0].principal.realm,
                 events=ntlm_events or policy.with_name("ntlm-events.jsonl"),
                 ntlm_dir=ntlm_dir, legacy_clients=ntlm_legacy_clients,
-                on_error=fail_on_error)
+                on_error=_policy_error)
         except (OSError, tomllib.TOMLDecodeError, PolicyError, ValueError) as exc:
             raise _fail(f"policy {policy}: {exc}") from None
     routes = _routes(kkdcp_realm or [])

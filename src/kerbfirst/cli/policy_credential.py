@@ -18,7 +18,7 @@ RealmDirOpt = Annotated[Path, typer.Option("--dir", help="The LocalKDC realm dir
 
 
 def _nt_store(directory: Path) -> tuple[Any, Any]:
-    from kerbfirst.cli.config import ConfigError, load_config
+    from kerbfirst.app.realm_config import ConfigError, load_config
     from kerbfirst.store.masterkey import MasterKeyError, load_master_key
     from kerbfirst.store.nt_hashes import NtHashStore
 

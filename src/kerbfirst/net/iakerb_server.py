@@ -114,8 +114,7 @@ async def serve_mechanism_connection(
         except TimeoutError:
             raise SampleProtocolError(f"no security context after {budget} s") from None
         await serve_messages(reader, writer, _krb5_context(acceptor), on_message, clock,
-                             timeout,
-                             max_size=max_token)
+                             timeout, max_size=max_token)
     except (SampleProtocolError, GssError, OSError, TimeoutError) as exc:
         log.warning("gss-sample connection from %s refused: %s", peer, exc)
     except Exception:  # a bug must not take the server down; the type is enough to report

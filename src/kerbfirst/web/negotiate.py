@@ -320,9 +320,12 @@ class NegotiateServer:
             return self._refuse(req, now, Decision.REFUSED, "the mechanism completed without "
                                 "naming the client", mechanism)
         if mechanism == "ntlm":
-            # NTLM names its user DOMAIN\\user (MS-NLMP 2.2.1.3), not a Kerberos principal:
-            # auth_to_local does not apply; the local name is the account.
-            domain, _, local = principal.rpartition("\\")
+            # An NTLM user is DOMAIN\\user (MS-NLMP 2.2.1.3) or user@DOMAIN, not a Kerberos
+            # principal: auth_to_local does not apply; the local name is the account.
+            if "\\" in principal:
+                domain, _, local = principal.rpartition("\\")
+            else:
+                local, _, domain = principal.rpartition("@")
             if not _ntlm_domain_allowed(domain, self.config.allowed_realms):
                 return self._refuse(req, now, Decision.REALM_NOT_ALLOWED, f"the domain of "
                                     f"{principal} is not allowed on this service", mechanism,

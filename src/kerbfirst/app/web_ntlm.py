@@ -1,4 +1,4 @@
-"""The governed NTLM acceptor for `kerbfirst http gateway --policy FILE`: the NTLM policy
+"""The governed NTLM acceptor `kerbfirst http gateway --policy FILE` runs: the NTLM policy
 file (reloaded on change), the accounts' NT hashes from a LocalKDC realm (kept only while
 a live exception names the account, store/nt_hashes.py) or from Samba's winbind, and the
 Windows-shaped NTLM event log."""
@@ -9,8 +9,6 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-
-import typer
 
 from kerbfirst.gss.ntlm import NtHashVerifier, NtlmAcceptorConfig, NtlmVerifier
 from kerbfirst.gss.ntlm_governed import NtlmGovernor, service_host
@@ -26,7 +24,7 @@ def _utc_now() -> datetime:
 
 def _local_verifier(directory: Path, policy: PolicyFile,
                     clock: Callable[[], datetime]) -> NtlmVerifier:
-    from kerbfirst.cli.config import ConfigError, load_config
+    from kerbfirst.app.realm_config import ConfigError, load_config
     from kerbfirst.store.masterkey import MasterKeyError, load_master_key
     from kerbfirst.store.nt_hashes import NtHashStore
 
@@ -75,8 +73,3 @@ def governed_ntlm(
                             sink=log.write, host=host, process="kerbfirst-http",
                             pid=os.getpid(), mechanism_oid="(NULL)")
     return GovernedNtlm(NtlmAuthenticator(governor, random=os.urandom)), log
-
-
-def fail_on_error(message: str) -> None:
-    typer.echo(f"kerbfirst http: NTLM policy: {message} (the last good policy stays)",
-               err=True)
