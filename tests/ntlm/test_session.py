@@ -83,3 +83,17 @@ def test_spnego_with_pyspnego_then_sealed_messages_both_ways() -> None:
     assert ours.unseal(wrapped[16:], wrapped[:16]) == b"to the server"
     sealed, signature = ours.seal(b"to the client")
     assert peer.unwrap(signature + sealed).data == b"to the client"
+
+
+def test_bad_mech_list_mic_is_a_spnego_refusal() -> None:
+    """SPNEGO's mechListMIC check (RFC 4178 5) refuses an NTLM signature that does not verify
+    as it refuses a krb5 one: BadMic, a GssError, not an exception its carriers miss."""
+    from kerbfirst.gss.errors import BadMic
+    from kerbfirst.gss.spnego_acceptor import MicState
+
+    peer, ours = _pair()
+    state = MicState(b"\x30\x0c\x06\x0a\x2b\x06\x01\x04\x01\x82\x37\x02\x02\x0a",
+                     required=True)
+    mic = peer.sign(b"another mechanism list")
+    with pytest.raises(BadMic, match="mechListMIC does not verify"):
+        state.verify(ours, mic, NOW)

@@ -6,6 +6,7 @@ has no exception for it."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -17,8 +18,10 @@ from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pytest
 
+import spnego
 from kerbfirst.app.web_ntlm import governed_ntlm
 from kerbfirst.audit.ingest import IngestStats, iter_events
 from kerbfirst.gss import ntlm_crypto as nc
@@ -154,3 +157,42 @@ def test_gateway_cli_policy_refuses_ntlm_without_exception(web_realm: WebRealm,
             proc.wait(timeout=10)
     assert code == 401, body
     assert {4003, 4625} <= set(_event_ids(events))
+
+
+def test_pyspnego_negotiate_ntlm_in_spnego_through_gateway(web_realm: WebRealm,
+                                                          tmp_path: Path) -> None:
+    """NTLMSSP carried by SPNEGO (Negotiate), strict acceptor (MIC and target name required):
+    the mechListMIC is made and checked with NTLM's session security both ways."""
+    policy, events = tmp_path / "ntlm-policy.toml", tmp_path / "ntlm-events.jsonl"
+    _write_policy(policy, exception=True, expires=datetime.now(UTC).date())
+    ntlm, log = governed_ntlm(policy, service_names=[HTTP_SPN], realm=REALM, events=events,
+                              ntlm_dir=None, legacy_clients=False, check_interval=0,
+                              verifier=NtHashVerifier(lambda u, d: ACCOUNTS.get(
+                                  (u.casefold(), d.upper()))))
+    server = NegotiateServer(NegotiateConfig(key_lookup=keytab_key_lookup(web_realm.keytab),
+                                             realm=REALM, ntlm=ntlm))
+
+    def middleware(inner: ASGIApp) -> NegotiateMiddleware:
+        return NegotiateMiddleware(inner, server)
+
+    ctx = spnego.client("CORP\\alice", PASSWORD, hostname="localhost", service="HTTP",
+                        protocol="negotiate")
+    try:
+        with _upstream() as up, uvicorn_server(build_gateway(
+                ReverseProxy(f"http://127.0.0.1:{up}"), middleware, None)) as port, \
+                httpx.Client(timeout=10) as http:
+            token = ctx.step()
+            for _ in range(4):
+                r = http.get(f"http://localhost:{port}/app", headers={
+                    "Authorization": f"Negotiate {base64.b64encode(token).decode()}"})
+                challenge = r.headers.get("www-authenticate", "")
+                if r.status_code != 401 or not challenge.startswith("Negotiate "):
+                    break
+                token = ctx.step(base64.b64decode(challenge.split(" ", 1)[1]))
+    finally:
+        log.close()
+    assert (r.status_code, r.text) == (200, "hello alice"), r.text
+    assert challenge.startswith("Negotiate ")  # the acceptor's mechListMIC on the 200
+    ctx.step(base64.b64decode(challenge.split(" ", 1)[1]))  # pyspnego verifies it
+    assert ctx.complete and ctx.negotiated_protocol == "ntlm"
+    assert 4624 in _event_ids(events)
