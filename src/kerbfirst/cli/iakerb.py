@@ -15,7 +15,6 @@ keytab's service principal (or of the only route), as MIT's acceptor answers it.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -23,43 +22,18 @@ from typing import Annotated
 
 import typer
 
-from kerbfirst.app.kdc import StoreUnavailable, build_kdc
-from kerbfirst.cli.common import console, fail, load_realm, out
+from kerbfirst.app.iakerb import IakerbSetupError, build_iakerb_service
+from kerbfirst.cli.common import console, fail, out
 from kerbfirst.cli.fields import kv
-from kerbfirst.gss.iakerb import IakerbAcceptor, IakerbAuditEvent
+from kerbfirst.gss.iakerb import IakerbAuditEvent
 from kerbfirst.gss.iakerb_negotiate import IakerbServiceAcceptor
-from kerbfirst.gss.spnego_acceptor import krb5_factory
 from kerbfirst.net.gss_stream import ReceivedMessage
-from kerbfirst.net.iakerb_proxy import KdcForwarder, RouteSpec
-from kerbfirst.net.iakerb_rcache import (
-    DEFAULT_SLOTS,
-    FileReplayCache,
-    ReplayFileError,
-    default_replay_cache_path,
-)
+from kerbfirst.net.iakerb_proxy import KdcForwarder
 from kerbfirst.net.iakerb_server import DEFAULT_MAX_CONNECTIONS, start_mechanism_server
-from kerbfirst.net.kdc_address import parse_kdc_address
-from kerbfirst.store.audit_log import JsonLinesAuditLog
-from kerbfirst.store.binary import FileFormatError
-from kerbfirst.store.keytab import keytab_key_lookup, read_keytab
 
 app = typer.Typer(
     help="IAKerb: Kerberos for clients that cannot reach a KDC.", no_args_is_help=True
 )
-
-
-def _routes(realm_kdc: list[str]) -> dict[str, list[str]]:
-    routes: dict[str, list[str]] = {}
-    for item in realm_kdc:
-        realm, sep, address = item.partition("=")
-        if not sep or not realm or not address:
-            raise fail(f"--realm-kdc {item!r}: write REALM=ADDRESS, e.g. CORP.EXAMPLE=dc1:88")
-        try:
-            parse_kdc_address(address)
-        except ValueError as exc:
-            raise fail(f"--realm-kdc {item!r}: {exc}") from None
-        routes.setdefault(realm, []).append(address)
-    return routes
 
 
 @app.command("serve")
@@ -101,49 +75,20 @@ def serve(
     """Accept IAKerb (bare or inside SPNEGO) and krb5 contexts from MIT's gss-client,
     proxying KDC messages."""
     try:
-        lookup = keytab_key_lookup(keytab)
-        keytab_realms = {e.principal.realm for e in read_keytab(keytab)}
-    except (OSError, FileFormatError) as exc:
-        raise fail(f"cannot read keytab {keytab}: {exc}") from None
-    routes: dict[str, RouteSpec] = dict(_routes(realm_kdc or []))
-    audit_path = audit
-    local_realm: str | None = None
-    if directory is not None:
-        cfg = load_realm(directory)
-        local_realm = cfg.realm
-        try:
-            routes[cfg.realm] = build_kdc(cfg)
-        except StoreUnavailable as exc:
-            raise fail(str(exc)) from None
-        audit_path = audit_path or cfg.audit_path
-        replay_cache = replay_cache or directory / "iakerb.rcache"
-    if not routes:
-        raise fail("no realm to forward to: give --dir and/or --realm-kdc REALM=ADDRESS")
-    realm = realm or default_realm(keytab_realms, routes, local_realm)
-    sink = JsonLinesAuditLog(audit_path).write if audit_path else None
-    try:
-        # One for all connections and processes, kept across restarts: a replayed AP-REQ
-        # is refused (error 34), as by MIT's file rcache.
-        cache = FileReplayCache(replay_cache or default_replay_cache_path(), slots=DEFAULT_SLOTS)
-    except (ReplayFileError, OSError) as exc:
-        raise fail(f"replay cache: {exc}") from None
-    krb5 = krb5_factory(key_lookup=lookup, replay_cache=cache, random=os.urandom)
-
-    def new_acceptor(peer: str) -> IakerbServiceAcceptor:
-        def iakerb() -> IakerbAcceptor:
-            return IakerbAcceptor(key_lookup=lookup, replay_cache=cache, random=os.urandom,
-                                  realm=realm, peer=peer, audit=_audit(sink))
-
-        return IakerbServiceAcceptor(iakerb, krb5=krb5)
-
+        service = build_iakerb_service(
+            keytab=keytab, realm_kdc=realm_kdc or [], directory=directory, realm=realm,
+            replay_cache=replay_cache, audit=audit, timeout=timeout, on_event=_print_event,
+        )
+    except IakerbSetupError as exc:
+        raise fail(str(exc)) from None
     host, _, port = listen.rpartition(":")
     try:
         asyncio.run(
             _serve(
                 host.strip("[]") or "127.0.0.1",
                 int(port),
-                new_acceptor,
-                KdcForwarder(routes, timeout=timeout),
+                service.new_acceptor,
+                service.forwarder,
                 timeout,
                 max_connections,
             )
@@ -152,36 +97,15 @@ def serve(
         raise fail(f"cannot listen on {listen}: {exc}") from None
 
 
-AuditSink = Callable[[IakerbAuditEvent], None]
-
-
-def default_realm(keytab_realms: set[str], routes: dict[str, RouteSpec],
-                  local: str | None = None) -> str | None:
-    """The answer to realm discovery when --realm is not given, as MIT's acceptor takes its
-    credential's realm: the keytab's one realm, else the --dir realm, else the only route's."""
-    if len(keytab_realms) == 1:
-        return next(iter(keytab_realms))
-    if local is not None:
-        return local
-    if len(routes) == 1:
-        return next(iter(routes))
-    return None  # realm discovery is answered with KRB-ERROR 85
-
-
-def _audit(sink: AuditSink | None) -> AuditSink:
-    def emit(event: IakerbAuditEvent) -> None:
-        failed = event.result_code != 0
-        console.print(
-            f"iakerb: {event.outcome.value} "
-            + kv(client=event.client, realm=event.target_realm, kdc=event.kdc, hops=event.hops,
-                 code=event.result_code if failed else None,
-                 reason=event.reason if failed else None),
-            markup=False,
-        )
-        if sink is not None:
-            sink(event)
-
-    return emit
+def _print_event(event: IakerbAuditEvent) -> None:
+    failed = event.result_code != 0
+    console.print(
+        f"iakerb: {event.outcome.value} "
+        + kv(client=event.client, realm=event.target_realm, kdc=event.kdc, hops=event.hops,
+             code=event.result_code if failed else None,
+             reason=event.reason if failed else None),
+        markup=False,
+    )
 
 
 async def _serve(

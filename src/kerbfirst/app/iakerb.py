@@ -1,0 +1,142 @@
+"""The IAKerb server assembled from its options: the service's keys from its keytab, the
+routes to the KDCs it may forward to (a LocalKDC realm served in-process, and/or KDC
+addresses), the replay cache, the audit sink and the acceptor each connection gets. What
+`kerbfirst iakerb serve` runs; it only parses options, prints and listens."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kerbfirst.app.kdc import StoreUnavailable, build_kdc
+from kerbfirst.app.realm_config import ConfigError, load_config
+from kerbfirst.gss.iakerb import IakerbAcceptor, IakerbAuditEvent
+from kerbfirst.gss.iakerb_negotiate import IakerbServiceAcceptor
+from kerbfirst.gss.spnego_acceptor import krb5_factory
+from kerbfirst.net.iakerb_proxy import KdcForwarder, RouteSpec
+from kerbfirst.net.iakerb_rcache import (
+    DEFAULT_SLOTS,
+    FileReplayCache,
+    ReplayFileError,
+    default_replay_cache_path,
+)
+from kerbfirst.net.kdc_address import parse_kdc_address
+from kerbfirst.store.audit_log import JsonLinesAuditLog
+from kerbfirst.store.binary import FileFormatError
+from kerbfirst.store.keytab import keytab_key_lookup, read_keytab
+
+AuditSink = Callable[[IakerbAuditEvent], None]
+
+
+class IakerbSetupError(Exception):
+    """The IAKerb server cannot be assembled; the message says what was wrong and what to do."""
+
+
+@dataclass(frozen=True)
+class IakerbService:
+    """What the server runs: a new acceptor for each connection (given the peer's address)
+    and the forwarder that answers the acceptors' KDC exchanges."""
+
+    new_acceptor: Callable[[str], IakerbServiceAcceptor]
+    forwarder: KdcForwarder
+
+
+def parse_routes(realm_kdc: Sequence[str]) -> dict[str, list[str]]:
+    """REALM=ADDRESS routes (repeatable per realm) as realm -> addresses."""
+    routes: dict[str, list[str]] = {}
+    for item in realm_kdc:
+        realm, sep, address = item.partition("=")
+        if not sep or not realm or not address:
+            raise IakerbSetupError(
+                f"--realm-kdc {item!r}: write REALM=ADDRESS, e.g. CORP.EXAMPLE=dc1:88"
+            )
+        try:
+            parse_kdc_address(address)
+        except ValueError as exc:
+            raise IakerbSetupError(f"--realm-kdc {item!r}: {exc}") from None
+        routes.setdefault(realm, []).append(address)
+    return routes
+
+
+def discovery_realm(keytab_realms: set[str], routes: dict[str, RouteSpec],
+                    local: str | None = None) -> str | None:
+    """The answer to realm discovery when --realm is not given, as MIT's acceptor takes its
+    credential's realm: the keytab's one realm, else the --dir realm, else the only route's."""
+    if len(keytab_realms) == 1:
+        return next(iter(keytab_realms))
+    if local is not None:
+        return local
+    if len(routes) == 1:
+        return next(iter(routes))
+    return None  # realm discovery is answered with KRB-ERROR 85
+
+
+def build_iakerb_service(
+    *,
+    keytab: Path,
+    realm_kdc: Sequence[str] = (),
+    directory: Path | None = None,
+    realm: str | None = None,
+    replay_cache: Path | None = None,
+    audit: Path | None = None,
+    timeout: float,
+    on_event: AuditSink | None = None,
+) -> IakerbService:
+    """The IAKerb server `iakerb serve` runs. `on_event` sees each conversation's audit event
+    before it is written to the audit file (`audit`, by default with `directory` the KDC's).
+    Raises IakerbSetupError naming what cannot be used."""
+    try:
+        lookup = keytab_key_lookup(keytab)
+        keytab_realms = {e.principal.realm for e in read_keytab(keytab)}
+    except (OSError, FileFormatError) as exc:
+        raise IakerbSetupError(f"cannot read keytab {keytab}: {exc}") from None
+    routes: dict[str, RouteSpec] = dict(parse_routes(realm_kdc))
+    audit_path = audit
+    local_realm: str | None = None
+    if directory is not None:
+        try:
+            cfg = load_config(directory)
+        except ConfigError as exc:
+            raise IakerbSetupError(str(exc)) from None
+        local_realm = cfg.realm
+        try:
+            routes[cfg.realm] = build_kdc(cfg)
+        except StoreUnavailable as exc:
+            raise IakerbSetupError(str(exc)) from None
+        audit_path = audit_path or cfg.audit_path
+        replay_cache = replay_cache or directory / "iakerb.rcache"
+    if not routes:
+        raise IakerbSetupError(
+            "no realm to forward to: give --dir and/or --realm-kdc REALM=ADDRESS"
+        )
+    answer = realm or discovery_realm(keytab_realms, routes, local_realm)
+    sink = JsonLinesAuditLog(audit_path).write if audit_path else None
+    try:
+        # One for all connections and processes, kept across restarts: a replayed AP-REQ
+        # is refused (error 34), as by MIT's file rcache.
+        cache = FileReplayCache(replay_cache or default_replay_cache_path(), slots=DEFAULT_SLOTS)
+    except (ReplayFileError, OSError) as exc:
+        raise IakerbSetupError(f"replay cache: {exc}") from None
+    krb5 = krb5_factory(key_lookup=lookup, replay_cache=cache, random=os.urandom)
+    emit = _audit(on_event, sink)
+
+    def new_acceptor(peer: str) -> IakerbServiceAcceptor:
+        def iakerb() -> IakerbAcceptor:
+            return IakerbAcceptor(key_lookup=lookup, replay_cache=cache, random=os.urandom,
+                                  realm=answer, peer=peer, audit=emit)
+
+        return IakerbServiceAcceptor(iakerb, krb5=krb5)
+
+    return IakerbService(new_acceptor, KdcForwarder(routes, timeout=timeout))
+
+
+def _audit(on_event: AuditSink | None, sink: AuditSink | None) -> AuditSink:
+    def emit(event: IakerbAuditEvent) -> None:
+        if on_event is not None:
+            on_event(event)
+        if sink is not None:
+            sink(event)
+
+    return emit
