@@ -48,7 +48,9 @@ def load_policy(path: Path) -> Policy:
         raise PolicyError(f"{path}: {exc}") from exc
 
 
-class Outcome(NamedTuple):
+class SimulatedOutcome(NamedTuple):
+    """One NTLM flow and what the simulated policy decides for it."""
+
     flow: Flow
     decision: Decision
 
@@ -84,8 +86,8 @@ class Simulation(NamedTuple):
     mode: str
     flows: int
     events: int
-    would_fail: list[Outcome]
-    saved: list[Outcome]
+    would_fail: list[SimulatedOutcome]
+    saved: list[SimulatedOutcome]
     users: list[Party]
     clients: list[Party]
     servers: list[Party]
@@ -102,7 +104,7 @@ def _policy_flow(f: Flow) -> NtlmAttempt:
                       f.cause == Cause.NTLMV1_OR_LM)
 
 
-def _parties(outcomes: list[Outcome], name: Any, other: Any) -> list[Party]:
+def _parties(outcomes: list[SimulatedOutcome], name: Any, other: Any) -> list[Party]:
     flows: dict[str, int] = defaultdict(int)
     events: dict[str, int] = defaultdict(int)
     others: dict[str, set[str]] = defaultdict(set)
@@ -116,8 +118,8 @@ def _parties(outcomes: list[Outcome], name: Any, other: Any) -> list[Party]:
 
 
 def simulate(policy: Policy, flows: Iterable[Flow], *, at: date) -> Simulation:
-    would_fail: list[Outcome] = []
-    saved: list[Outcome] = []
+    would_fail: list[SimulatedOutcome] = []
+    saved: list[SimulatedOutcome] = []
     n_flows = n_events = 0
     all_flows = list(flows)
     for f in all_flows:
@@ -125,10 +127,10 @@ def simulate(policy: Policy, flows: Iterable[Flow], *, at: date) -> Simulation:
         n_events += f.events
         d = policy.decide(_policy_flow(f), at)
         if d.would_block:
-            would_fail.append(Outcome(f, d))
+            would_fail.append(SimulatedOutcome(f, d))
         elif d.exception is not None:
-            saved.append(Outcome(f, d))
-    used: dict[str, list[Outcome]] = defaultdict(list)
+            saved.append(SimulatedOutcome(f, d))
+    used: dict[str, list[SimulatedOutcome]] = defaultdict(list)
     for o in saved:
         if o.decision.exception is not None:
             used[o.decision.exception.id].append(o)
@@ -172,7 +174,7 @@ def simulate(policy: Policy, flows: Iterable[Flow], *, at: date) -> Simulation:
 # ------------------------------------------------------------------ output
 
 
-def _flow_json(o: Outcome) -> dict[str, Any]:
+def _flow_json(o: SimulatedOutcome) -> dict[str, Any]:
     f = o.flow
     return {
         "client": f.client, "server": f.server, "account": f.account, "process": f.process,
