@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 from kerbfirst.audit.events import (
     AccountScope,
     AuthEvent,
+    AuthMechanism,
     Cause,
     Disposition,
-    Mechanism,
     NtlmVersion,
     Remedy,
     Role,
@@ -51,7 +51,7 @@ def event(
     domain: str = "CORP",
     process: str = "svchost.exe",
     cause: Cause | None = Cause.SPN_MISSING,
-    mechanism: Mechanism = Mechanism.NEGOTIATE,
+    mechanism: AuthMechanism = AuthMechanism.NEGOTIATE,
     extra: dict[str, str] | None = None,
 ) -> AuthEvent:
     return AuthEvent(

@@ -11,7 +11,7 @@ import pytest
 from audit_estate import START, estate, event
 
 from kerbfirst.audit.analytics import Analytics, duckdb_runner, trend_of
-from kerbfirst.audit.events import KERBEROS_REMEDIES, AuthEvent, Cause, Mechanism, Role
+from kerbfirst.audit.events import KERBEROS_REMEDIES, AuthEvent, AuthMechanism, Cause, Role
 from kerbfirst.audit.store import EventStore
 
 
@@ -33,7 +33,7 @@ def _key(e: AuthEvent) -> tuple[str, ...]:
 def events() -> list[AuthEvent]:
     evs = estate(800)
     # Kerberos events that explain NTLM ones are stored but never counted as NTLM.
-    evs += [event(record_id=10_000 + i, mechanism=Mechanism.KERBEROS) for i in range(5)]
+    evs += [event(record_id=10_000 + i, mechanism=AuthMechanism.KERBEROS) for i in range(5)]
     return evs
 
 
@@ -50,7 +50,7 @@ def analytics(
 def test_failure_map_matches_a_python_count(
     analytics: Analytics, events: list[AuthEvent]
 ) -> None:
-    ntlm = [e for e in events if e.mechanism is not Mechanism.KERBEROS]
+    ntlm = [e for e in events if e.mechanism is not AuthMechanism.KERBEROS]
     by_key: dict[tuple[str, ...], list[AuthEvent]] = defaultdict(list)
     for e in ntlm:
         by_key[_key(e)].append(e)
@@ -73,7 +73,7 @@ def test_failure_map_matches_a_python_count(
 
 
 def test_daily_top_causes_and_readiness(analytics: Analytics, events: list[AuthEvent]) -> None:
-    ntlm = [e for e in events if e.mechanism is not Mechanism.KERBEROS]
+    ntlm = [e for e in events if e.mechanism is not AuthMechanism.KERBEROS]
     daily = Counter((e.time.date().isoformat(), str(e.cause)) for e in ntlm)
     assert {(d.day, d.cause): d.events for d in analytics.daily_by_cause()} == daily
 

@@ -15,7 +15,7 @@ import pytest
 from audit_estate import estate, event
 
 from kerbfirst.audit.analytics import Analytics, duckdb_runner
-from kerbfirst.audit.events import Disposition, Mechanism
+from kerbfirst.audit.events import AuthMechanism, Disposition
 from kerbfirst.audit.store import EventStore
 
 pytestmark = pytest.mark.peer
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.peer
 def store(tmp_path_factory: pytest.TempPathFactory) -> EventStore:
     s = EventStore(tmp_path_factory.mktemp("spark-store"))
     evs = estate(500, days=20)
-    evs.append(event(record_id=9999, mechanism=Mechanism.KERBEROS))
+    evs.append(event(record_id=9999, mechanism=AuthMechanism.KERBEROS))
     evs.append(event(record_id=9998, target="", client="", domain="", cause=None))
     failed = estate(60, seed=3, source="failed.evtx")
     for e in failed:  # failed logons from two addresses

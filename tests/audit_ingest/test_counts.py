@@ -15,7 +15,7 @@ import evtx
 from typer.testing import CliRunner
 
 from kerbfirst.audit.classify import classify
-from kerbfirst.audit.events import Cause, Mechanism, NtlmVersion
+from kerbfirst.audit.events import AuthMechanism, Cause, NtlmVersion
 from kerbfirst.audit.ingest import IngestStats, iter_events
 from kerbfirst.audit.pipeline import ingest_to_store
 from kerbfirst.audit.store import EventStore
@@ -235,7 +235,7 @@ def test_the_kdcs_own_audit_log_is_read_also_when_rotated(tmp_path):
     with store.connect() as con:
         rows = con.execute("SELECT event_id, status, mechanism, cause, host, target_name, "
                            "client_address FROM events ORDER BY status").fetchall()
-    assert rows[1][:4] == (4769, "0xE", Mechanism.KERBEROS.value, "unknown")
-    assert rows[0][:4] == (4769, "0x7", Mechanism.KERBEROS.value, Cause.SPN_MISSING.value)
+    assert rows[1][:4] == (4769, "0xE", AuthMechanism.KERBEROS.value, "unknown")
+    assert rows[0][:4] == (4769, "0x7", AuthMechanism.KERBEROS.value, Cause.SPN_MISSING.value)
     assert rows[0][4:] == ("kerbfirst-kdc.corp.example.com",
                            "cifs/fs09.corp.example.com@CORP.EXAMPLE.COM", "10.1.2.3")

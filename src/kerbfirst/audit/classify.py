@@ -33,8 +33,8 @@ from collections.abc import Callable
 from kerbfirst.audit.events import (
     AccountScope,
     AuthEvent,
+    AuthMechanism,
     Cause,
-    Mechanism,
     NtlmVersion,
     Remedy,
     Role,
@@ -143,7 +143,7 @@ def _trust(e: AuthEvent) -> str | None:
         value = e.extra.get(name)
         if value:
             return f"{name}={value}"
-    if e.role is Role.DC_PASSTHROUGH and e.domain and e.mechanism is not Mechanism.KERBEROS:
+    if e.role is Role.DC_PASSTHROUGH and e.domain and e.mechanism is not AuthMechanism.KERBEROS:
         labels = _dc_domain_labels(e.host)
         dom = e.domain.split(".", 1)[0].upper()
         if labels and dom not in labels and e.account_scope is not AccountScope.LOCAL:
@@ -187,7 +187,7 @@ def _spn_missing(e: AuthEvent) -> str | None:
     if e.usage_reason in (REASON_TARGET_MISSING, REASON_TARGET_UNRESOLVED):
         what = "missing" if e.usage_reason == REASON_TARGET_MISSING else "not resolvable"
         return f"NtlmUsageId={e.usage_reason} (target name {what})"
-    if e.mechanism is Mechanism.KERBEROS and e.status in ("0x7", "0x07"):
+    if e.mechanism is AuthMechanism.KERBEROS and e.status in ("0x7", "0x07"):
         return f"Status={e.status} (KDC_ERR_S_PRINCIPAL_UNKNOWN) ServiceName={e.target_name}"
     for name in KERBEROS_STATUS_FIELDS:
         value = e.extra.get(name, "")
@@ -203,7 +203,7 @@ def _app_explicit(e: AuthEvent) -> str | None:
         return f"NtlmUsageId={REASON_APP_DIRECT} (application called NTLM directly)"
     if e.event_id == 4015:
         return "EventID=4015 (application blocked from NTLM)"
-    if e.mechanism is Mechanism.NTLM:
+    if e.mechanism is AuthMechanism.NTLM:
         return f"MechanismOID=(NULL): NTLM package called by name; ProcessName={e.process}"
     return None
 

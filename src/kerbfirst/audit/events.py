@@ -39,7 +39,9 @@ class NtlmVersion(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
-class Mechanism(enum.StrEnum):
+class AuthMechanism(enum.StrEnum):
+    """How a logged authentication chose its protocol (the record's `mechanism` field)."""
+
     NTLM = "ntlm"  # the application asked for NTLM by name
     NEGOTIATE = "negotiate"  # reached through SPNEGO/Negotiate: Kerberos lost
     KERBEROS = "kerberos"  # a Kerberos event kept because it explains an NTLM one
@@ -113,7 +115,7 @@ class AuthEvent:
     account_scope: AccountScope = AccountScope.UNKNOWN
     process: str = ""  # ProcessName / LogonProcessName, with CallerPID if any
     ntlm_version: NtlmVersion = NtlmVersion.UNKNOWN
-    mechanism: Mechanism = Mechanism.UNKNOWN
+    mechanism: AuthMechanism = AuthMechanism.UNKNOWN
     usage_reason: int | None = None  # Windows 24H2 usage reason code, kept raw
     disposition: Disposition = Disposition.ALLOWED
     status: str = ""  # NTSTATUS or error code as text, e.g. "0xC0000418"

@@ -28,8 +28,8 @@ from kerbfirst.audit.events import (
     RECORD_ID_MAX,
     AccountScope,
     AuthEvent,
+    AuthMechanism,
     Disposition,
-    Mechanism,
     NtlmVersion,
     Role,
 )
@@ -257,29 +257,31 @@ def _disposition(event_id: int, status: str, sub_status: str) -> Disposition:
     return Disposition.ALLOWED
 
 
-def _mechanism(event_id: int, data: Mapping[str, object], usage_reason: int | None) -> Mechanism:
+def _mechanism(
+    event_id: int, data: Mapping[str, object], usage_reason: int | None
+) -> AuthMechanism:
     if event_id in KERBEROS_IDS:
-        return Mechanism.KERBEROS
+        return AuthMechanism.KERBEROS
     if event_id in EXPLICIT_CREDENTIAL_IDS:
-        return Mechanism.EXPLICIT_CREDENTIALS
+        return AuthMechanism.EXPLICIT_CREDENTIALS
     if event_id == 4015 or usage_reason == 1:
-        return Mechanism.NTLM
+        return AuthMechanism.NTLM
     _, oid = _first(data, F_MECH_OID)
     if oid:
         # Negotiate (SPNEGO) names the mechanism it chose; a caller of the NTLM package
         # itself has no SPNEGO mechanism OID.
-        return Mechanism.NEGOTIATE if NTLMSSP_OID in oid else Mechanism.UNKNOWN
+        return AuthMechanism.NEGOTIATE if NTLMSSP_OID in oid else AuthMechanism.UNKNOWN
     if event_id in NTLM_OPERATIONAL_ROLES and "MechanismOID" in data:
-        return Mechanism.NTLM  # field present but "(NULL)": NTLM was called by name
+        return AuthMechanism.NTLM  # field present but "(NULL)": NTLM was called by name
     name, package = _first(data, ("SecurityPackage", "NegotiatedPackage"))
     if name:
         up = package.upper()
         if up == "NTLM":
-            return Mechanism.NTLM
+            return AuthMechanism.NTLM
         if up == "NEGOTIATE":
-            return Mechanism.NEGOTIATE
+            return AuthMechanism.NEGOTIATE
     # 4624/4625 report "NTLM" as the package whether or not Negotiate chose it.
-    return Mechanism.UNKNOWN
+    return AuthMechanism.UNKNOWN
 
 
 def account_scope(domain: str, host: str, client_host: str) -> AccountScope:

@@ -17,7 +17,7 @@ OWN_KEYS = ("source", "record_id", "event_id", "host", "time")
 
 _ENUMS: dict[str, type[Any]] = {
     "role": ev.Role, "account_scope": ev.AccountScope, "ntlm_version": ev.NtlmVersion,
-    "mechanism": ev.Mechanism, "disposition": ev.Disposition, "cause": ev.Cause,
+    "mechanism": ev.AuthMechanism, "disposition": ev.Disposition, "cause": ev.Cause,
     "remedy": ev.Remedy,
 }
 _FIELDS = {f.name: f for f in dataclasses.fields(ev.AuthEvent)}

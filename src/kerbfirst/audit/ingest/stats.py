@@ -6,7 +6,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING, TypeGuard
 
-from kerbfirst.audit.events import Mechanism
+from kerbfirst.audit.events import AuthMechanism
 
 if TYPE_CHECKING:
     from kerbfirst.audit.events import AuthEvent
@@ -80,9 +80,9 @@ class ReadContext:
             stats.records_skipped_irrelevant += 1
             return False
         stats.events_yielded += 1
-        if event.mechanism is Mechanism.KERBEROS:
+        if event.mechanism is AuthMechanism.KERBEROS:
             stats.kerberos_failures += 1
-        elif event.mechanism is Mechanism.EXPLICIT_CREDENTIALS:
+        elif event.mechanism is AuthMechanism.EXPLICIT_CREDENTIALS:
             stats.explicit_credentials += 1
         return True
 
