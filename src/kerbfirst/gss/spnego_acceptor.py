@@ -92,7 +92,24 @@ def defective(what: str, exc: DecodeError) -> DefectiveToken:
     return DefectiveToken(f"{what} is not a valid SPNEGO token (RFC 4178 4.2): {exc}")
 
 
-class SpnegoAcceptor:
+class SpnegoContext:
+    """What both SPNEGO sides expose as a GSS-API mechanism (RFC 4178): whether the
+    negotiation is complete, and then the selected mechanism's security context."""
+
+    mech_oid = OID_SPNEGO
+    mech: MechContext | None
+    _complete: bool
+
+    @property
+    def complete(self) -> bool:
+        return self._complete
+
+    @property
+    def context(self) -> MicContext | None:
+        return self.mech.context if self._complete and self.mech is not None else None
+
+
+class SpnegoAcceptor(SpnegoContext):
     """GSS_Accept_sec_context for SPNEGO. One object per context.
 
     `factories` maps canonical mechanism OIDs (krb5, IAKerb) to context builders;
@@ -104,8 +121,6 @@ class SpnegoAcceptor:
     with `kdc_reply`. On failure it raises a GssError whose `output_token` is the
     NegTokenResp reject (carrying the mechanism's own error token, e.g. a KRB-ERROR).
     """
-
-    mech_oid = OID_SPNEGO
 
     def __init__(
         self, factories: Mapping[str, MechanismFactory], *, supported: Sequence[str] | None = None,
@@ -129,14 +144,6 @@ class SpnegoAcceptor:
         self._complete = False
         self._failed = False
         self._pending_mic: bytes | None = None  # a MIC that arrived with a token that forwards
-
-    @property
-    def complete(self) -> bool:
-        return self._complete
-
-    @property
-    def context(self) -> MicContext | None:
-        return self.mech.context if self._complete and self.mech is not None else None
 
     def step(self, token: bytes | None, *, now: datetime) -> bytes | ForwardToKdc | None:
         if self._complete or self._failed:

@@ -18,11 +18,9 @@ from datetime import datetime
 
 from kerbfirst.gss.errors import BadMechanism, DefectiveToken, GssError, NoContext
 from kerbfirst.gss.mechanism import ForwardToKdc, MechContext, StepResult
-from kerbfirst.gss.per_message import MicContext
-from kerbfirst.gss.spnego_acceptor import MicState, defective
+from kerbfirst.gss.spnego_acceptor import MicState, SpnegoContext, defective
 from kerbfirst.gss.spnego_select import NegotiationRejected, canonical_oid
 from kerbfirst.wire.der import DecodeError
-from kerbfirst.wire.gss_framing import OID_SPNEGO
 from kerbfirst.wire.spnego import (
     MAX_MECH_TYPES,
     NegState,
@@ -40,10 +38,8 @@ def _token(result: StepResult) -> bytes | None:
     return result
 
 
-class SpnegoInitiator:
+class SpnegoInitiator(SpnegoContext):
     """GSS_Init_sec_context for SPNEGO over `mechs`, in the initiator's preference order."""
-
-    mech_oid = OID_SPNEGO
 
     def __init__(self, mechs: Sequence[MechContext]) -> None:
         oids = [m.mech_oid for m in mechs]
@@ -60,14 +56,6 @@ class SpnegoInitiator:
         self._replies = 0
         self._complete = False
         self._failed = False
-
-    @property
-    def complete(self) -> bool:
-        return self._complete
-
-    @property
-    def context(self) -> MicContext | None:
-        return self.mech.context if self._complete and self.mech is not None else None
 
     @property
     def selected(self) -> str | None:
