@@ -22,7 +22,7 @@ from kerbfirst.net.iakerb_rcache import (
     ReplayFileError,
     default_replay_cache_path,
 )
-from kerbfirst.net.kdc_address import parse_kdc_address
+from kerbfirst.net.kdc_address import parse_realm_routes
 from kerbfirst.store.audit_log import JsonLinesAuditLog
 from kerbfirst.store.binary import FileFormatError
 from kerbfirst.store.keytab import keytab_key_lookup, read_keytab
@@ -44,20 +44,11 @@ class IakerbService:
 
 
 def parse_routes(realm_kdc: Sequence[str]) -> dict[str, list[str]]:
-    """REALM=ADDRESS routes (repeatable per realm) as realm -> addresses."""
-    routes: dict[str, list[str]] = {}
-    for item in realm_kdc:
-        realm, sep, address = item.partition("=")
-        if not sep or not realm or not address:
-            raise IakerbSetupError(
-                f"--realm-kdc {item!r}: write REALM=ADDRESS, e.g. CORP.EXAMPLE=dc1:88"
-            )
-        try:
-            parse_kdc_address(address)
-        except ValueError as exc:
-            raise IakerbSetupError(f"--realm-kdc {item!r}: {exc}") from None
-        routes.setdefault(realm, []).append(address)
-    return routes
+    """--realm-kdc REALM=ADDRESS routes (repeatable per realm) as realm -> addresses."""
+    try:
+        return parse_realm_routes(realm_kdc, option="--realm-kdc", example="CORP.EXAMPLE=dc1:88")
+    except ValueError as exc:
+        raise IakerbSetupError(str(exc)) from None
 
 
 def discovery_realm(keytab_realms: set[str], routes: dict[str, RouteSpec],

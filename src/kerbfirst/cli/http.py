@@ -19,7 +19,7 @@ import typer
 import uvicorn
 
 from kerbfirst.app.web_ntlm import governed_ntlm
-from kerbfirst.net.kdc_address import parse_kdc_address
+from kerbfirst.net.kdc_address import parse_realm_routes
 from kerbfirst.policy.ntlm import Policy, PolicyError
 from kerbfirst.store.binary import FileFormatError
 from kerbfirst.store.keytab import keytab_key_lookup, read_keytab
@@ -47,18 +47,11 @@ def _fail(message: str) -> typer.Exit:
 
 
 def _routes(items: list[str]) -> dict[str, list[str]]:
-    routes: dict[str, list[str]] = {}
-    for item in items:
-        realm, sep, address = item.partition("=")
-        if not sep or not realm or not address:
-            raise _fail(f"--kkdcp-realm {item!r}: write REALM=ADDRESS, e.g. "
-                        "CORP.EXAMPLE=dc1.corp.example:88")
-        try:
-            parse_kdc_address(address)
-        except ValueError as exc:
-            raise _fail(f"--kkdcp-realm {item!r}: {exc}") from None
-        routes.setdefault(realm, []).append(address)
-    return routes
+    try:
+        return parse_realm_routes(items, option="--kkdcp-realm",
+                                  example="CORP.EXAMPLE=dc1.corp.example:88")
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _policy_error(message: str) -> None:

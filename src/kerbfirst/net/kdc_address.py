@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import re
+from collections.abc import Sequence
 from typing import Literal
 
 #: "any" is MIT's "UDP or TCP" for a `kdc = host` line without a transport prefix.
@@ -73,6 +74,24 @@ def parse_kdc_address(text: str) -> KdcAddress:
 
 # RFC 1123 2.1 host names: dot-separated labels of letters, digits and hyphens.
 _HOST_NAME = re.compile(r"(?=.{1,253}\Z)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.?)+\Z")
+
+
+def parse_realm_routes(
+    items: Sequence[str], *, option: str, example: str
+) -> dict[str, list[str]]:
+    """REALM=ADDRESS items (a realm may repeat) as realm -> its addresses in order. A bad
+    item raises ValueError naming `option` and showing `example` (a REALM=ADDRESS)."""
+    routes: dict[str, list[str]] = {}
+    for item in items:
+        realm, sep, address = item.partition("=")
+        if not sep or not realm or not address:
+            raise ValueError(f"{option} {item!r}: write REALM=ADDRESS, e.g. {example}")
+        try:
+            parse_kdc_address(address)
+        except ValueError as exc:
+            raise ValueError(f"{option} {item!r}: {exc}") from None
+        routes.setdefault(realm, []).append(address)
+    return routes
 
 
 def parse_listen_address(text: str) -> tuple[str, int]:
