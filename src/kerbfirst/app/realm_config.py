@@ -30,7 +30,7 @@ Configuration file (TOML)::
     min_password_length = 8             # new passwords; an empty one is always refused
 
 Why the realm defaults to the host name: a Windows LocalKDC's realm is the machine's NetBIOS
-name (DESIGN.md, IAKerb), so clients that know the host name also know the realm.
+name (MS-KILE, LocalKDC), so clients that know the host name also know the realm.
 """
 
 from __future__ import annotations

@@ -263,7 +263,8 @@ def check(ctx: KdcContext, r: TgsRequest) -> CheckedTgsRequest:
 
 
 def _renewal_times(r: TgsRequest) -> TicketTimes:
-    """RFC 4120 3.3.3: same lifetime as before, from now, never past renew-till."""
+    """RFC 4120 3.3.3: the renewed ticket keeps the old ticket's lifetime, starts now, and
+    never runs past renew-till."""
     h = r.header
     renew_till = h.renew_till
     if renew_till is None:
