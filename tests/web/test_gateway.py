@@ -10,15 +10,15 @@ import json
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
 from peerlib import free_port, require_program, run_peer, wait_listening
 from web.conftest import REALM, WebRealm
+from web.webenv import http_upstream
 
 pytestmark = pytest.mark.peer
 
@@ -39,18 +39,6 @@ class _Echo(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
-
-
-@contextlib.contextmanager
-def _upstream() -> Iterator[int]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield httpd.server_address[1]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 @contextlib.contextmanager
@@ -76,7 +64,7 @@ def _gateway(realm: WebRealm, upstream: int, *extra: str) -> Iterator[int]:
 def test_curl_through_gateway_strips_forged_identity(web_realm: WebRealm,
                                                      tmp_path: Path) -> None:
     audit = tmp_path / "gw.jsonl"
-    with _upstream() as up, _gateway(web_realm, up, "--audit-log", str(audit)) as port:
+    with http_upstream(_Echo) as up, _gateway(web_realm, up, "--audit-log", str(audit)) as port:
         url = f"http://localhost:{port}/app"
         forged = run_peer(["curl", "-sS", "-H", "X-Remote-User: root", "-H",
                            "x-REMOTE-principal: root@EVIL", url], env=web_realm.env())
@@ -106,7 +94,7 @@ def test_chromium_logs_in_through_gateway(web_realm: WebRealm, tmp_path: Path) -
             "--auth-server-allowlist=localhost", "--disable-auth-negotiate-cname-lookup",
             "--dump-dom"]
     env = web_realm.env(HOME=str(tmp_path))
-    with _upstream() as up, _gateway(web_realm, up) as port:
+    with http_upstream(_Echo) as up, _gateway(web_realm, up) as port:
         url = f"http://localhost:{port}/"
         first = run_peer([*args, url], env=env, timeout=60)
         second = run_peer([*args, url], env=env, timeout=60)
@@ -131,7 +119,7 @@ def test_gateway_tls_epa_kdc_proxy_and_iakerb(web_realm: WebRealm, tmp_path: Pat
 
     ca, cert, key = make_tls(tmp_path / "tls")
     route = f"{REALM}=127.0.0.1:{web_realm.port}"
-    with _upstream() as up, _gateway(web_realm, up, "--tls-cert", str(cert), "--tls-key",
+    with http_upstream(_Echo) as up, _gateway(web_realm, up, "--tls-cert", str(cert), "--tls-key",
                                      str(key), "--epa", "required", "--kkdcp-realm",
                                      route) as port:
         conf = tmp_path / "krb5.conf"

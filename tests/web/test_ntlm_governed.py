@@ -7,15 +7,12 @@ has no exception for it."""
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import httpx
@@ -33,7 +30,7 @@ from kerbfirst.web.gateway import ReverseProxy, build_gateway
 from kerbfirst.web.negotiate import NegotiateConfig, NegotiateServer
 from peerlib import free_port, require_program, wait_listening
 from web.conftest import HTTP_SPN, REALM, WebRealm
-from web.webenv import uvicorn_server
+from web.webenv import http_upstream, uvicorn_server
 
 pytestmark = pytest.mark.peer
 
@@ -53,18 +50,6 @@ class _Hello(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
-
-
-@contextlib.contextmanager
-def _upstream() -> Iterator[int]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Hello)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield httpd.server_address[1]
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
 
 
 def _write_policy(path: Path, *, exception: bool, expires: date) -> None:
@@ -114,7 +99,7 @@ def test_curl_ntlm_through_gateway_policy_exception_expiry(web_realm: WebRealm,
         return NegotiateMiddleware(inner, server)
 
     try:
-        with _upstream() as up:
+        with http_upstream(_Hello) as up:
             app = build_gateway(ReverseProxy(f"http://127.0.0.1:{up}"), middleware, None)
             with uvicorn_server(app) as port:
                 code, body = _curl(port)
@@ -142,7 +127,7 @@ def test_gateway_cli_policy_refuses_ntlm_without_exception(web_realm: WebRealm,
     policy, events = tmp_path / "ntlm-policy.toml", tmp_path / "ntlm-events.jsonl"
     _write_policy(policy, exception=False, expires=datetime.now(UTC).date())
     port = free_port()
-    with _upstream() as up:
+    with http_upstream(_Hello) as up:
         proc = subprocess.Popen(
             [sys.executable, "-m", "kerbfirst.cli.main", "http", "gateway",
              "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{up}",
@@ -178,7 +163,7 @@ def test_pyspnego_negotiate_ntlm_in_spnego_through_gateway(web_realm: WebRealm,
     ctx = spnego.client("CORP\\alice", PASSWORD, hostname="localhost", service="HTTP",
                         protocol="negotiate")
     try:
-        with _upstream() as up, uvicorn_server(build_gateway(
+        with http_upstream(_Hello) as up, uvicorn_server(build_gateway(
                 ReverseProxy(f"http://127.0.0.1:{up}"), middleware, None)) as port, \
                 httpx.Client(timeout=10) as http:
             token = ctx.step()

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,17 @@ def make_tls(directory: Path, *, name: str = "localhost", algorithm: str = "rsa-
                                            serialization.NoEncryption()))
     key_path.chmod(0o600)
     return ca_path, cert_path, key_path
+
+
+@contextlib.contextmanager
+def http_upstream(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
+    """A plain HTTP server on a loopback port in a thread, standing for the application
+    behind the gateway; yields its port."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd.server_address[1]
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
