@@ -29,6 +29,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from procs import free_port, rss_mib, wait_port
+
 from kerbfirst.krb.names import Principal
 from kerbfirst.store.keytab import KeytabEntry, write_keytab
 
@@ -36,29 +38,7 @@ NOOP_CONTEXT_NEXT = bytes((0x11,)) + struct.pack(">I", 0)
 CONTEXT = 0x02
 
 
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no VmRSS")
 
-
-def wait_port(port: int, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited: {proc.communicate()[0]!r}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise SystemExit("server did not listen")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def flood(port: int, n: int, announce: int) -> tuple[list[socket.socket], int, int]:

@@ -43,6 +43,8 @@ HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 sys.path[:0] = [str(SRC), str(HERE.parent / "tests")]
 
+from procs import free_port, wait_port  # noqa: E402
+
 from kerbfirst.store.keytab import keytab_key_lookup  # noqa: E402
 from kerbfirst.web.client_credentials import KerberosCredentials  # noqa: E402
 from kerbfirst.web.negotiate import (  # noqa: E402
@@ -62,22 +64,6 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"{proc.args!r} exited early")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise SystemExit(f"nothing listened on port {port}")
 
 
 def stop(proc: subprocess.Popen[bytes]) -> None:
