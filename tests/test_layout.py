@@ -1,9 +1,11 @@
 """The layout of docs/architecture.md, enforced: the protocol core does no I/O and reads no
 clock; each package imports only the packages below it; no import cycles (imports inside
-functions and under TYPE_CHECKING count); no module imports another's private names."""
+functions and under TYPE_CHECKING count); no module imports another's private names; no
+class name is defined in two modules."""
 
 import ast
 import pathlib
+from collections.abc import Callable
 
 import pytest
 
@@ -245,3 +247,80 @@ def test_benchmarks_do_not_import_the_cli() -> None:
                 assert name != "kerbfirst.cli" and not name.startswith("kerbfirst.cli."), (
                     f"{path}:{node.lineno}: imports {name}; use kerbfirst.app, not the CLI"
                 )
+
+
+# Class names still defined twice while their renames land separately. Each entry must
+# still be a duplicate (the test below fails once it is not), so this set empties as the
+# renames land and is then deleted.
+PENDING_DUPLICATE_CLASSES = {"NtlmAuthenticator", "NtlmConversation", "NtlmRefused", "NtlmVersion"}
+
+
+def _top_level_classes(path: pathlib.Path) -> list[tuple[int, str]]:
+    """(line, name) of each class a module defines at its top level, including under a
+    module-level `if`, `try` or `with` (e.g. `if TYPE_CHECKING:`), not inside functions."""
+    found = []
+    todo: list[ast.stmt] = list(ast.parse(path.read_text(), filename=str(path)).body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, ast.ClassDef):
+            found.append((node.lineno, node.name))
+        elif isinstance(node, ast.If | ast.With):
+            todo += [*node.body, *getattr(node, "orelse", [])]
+        elif isinstance(node, ast.Try | ast.TryStar):
+            todo += [*node.body, *node.orelse, *node.finalbody]
+            todo += [stmt for handler in node.handlers for stmt in handler.body]
+    return sorted(found)
+
+
+def _class_homes(
+    files: list[pathlib.Path], label: Callable[[pathlib.Path], str] = _module_name
+) -> dict[str, list[str]]:
+    homes: dict[str, list[str]] = {}
+    for path in files:
+        for line, name in _top_level_classes(path):
+            homes.setdefault(name, []).append(f"{label(path)} (line {line})")
+    return homes
+
+
+def _duplicate_class_report(homes: dict[str, list[str]], pending: set[str]) -> list[str]:
+    bad = []
+    for name, where in sorted(homes.items()):
+        if len(where) > 1 and name not in pending:
+            bad.append(
+                f"class {name} is defined in {len(where)} modules: {', '.join(where)}; "
+                "one name, one meaning: rename one of them to say what it is"
+            )
+    for name in sorted(pending):
+        if len(homes.get(name, [])) < 2:
+            bad.append(
+                f"class {name} is no longer defined twice: remove it from "
+                "PENDING_DUPLICATE_CLASSES in tests/test_layout.py"
+            )
+    return bad
+
+
+def test_each_class_name_has_one_home() -> None:
+    """A class name means one thing across src/kerbfirst, so a reader (and a grep) never
+    has to ask which `Outcome` or `Reader` a line means."""
+    report = _duplicate_class_report(
+        _class_homes(sorted(MODULES.values())), PENDING_DUPLICATE_CLASSES
+    )
+    assert not report, "\n".join(report)
+
+
+def test_duplicate_class_check_names_both_modules(tmp_path: pathlib.Path) -> None:
+    pkg = tmp_path / "kerbfirst_demo"
+    pkg.mkdir()
+    (pkg / "one.py").write_text("class Outcome:\n    pass\n")
+    (pkg / "two.py").write_text("import typing\nif typing.TYPE_CHECKING:\n    class Outcome: ...\n")
+    (pkg / "three.py").write_text("class Pending: ...\ndef f() -> None:\n    class Outcome: ...\n")
+    homes = _class_homes(sorted(pkg.iterdir()), label=lambda path: path.name)
+    assert homes == {
+        "Outcome": ["one.py (line 1)", "two.py (line 3)"],
+        "Pending": ["three.py (line 1)"],
+    }
+    report = _duplicate_class_report(homes, {"Pending"})
+    assert len(report) == 2
+    assert "Outcome" in report[0] and "one.py" in report[0] and "two.py" in report[0]
+    assert "rename one" in report[0]
+    assert "Pending is no longer defined twice" in report[1]

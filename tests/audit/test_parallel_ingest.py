@@ -99,7 +99,7 @@ def test_dedup_holds_across_parallel_runs(logs: Path, tmp_path: Path) -> None:
 
 
 def test_a_failed_worker_commits_nothing(logs: Path, tmp_path: Path) -> None:
-    """One worker meets a damaged store file (StoreError in the worker): the run raises,
+    """One worker meets a damaged store file (AuditStoreError in the worker): the run raises,
     and neither its files nor the other workers' become visible or stay behind."""
     files = sorted(logs.iterdir())
     store = EventStore(tmp_path / "s")

@@ -13,7 +13,7 @@ from audit_estate import START, estate, event
 
 from kerbfirst.audit import store as store_mod
 from kerbfirst.audit.events import AuthEvent
-from kerbfirst.audit.store import SCHEMA, EventStore, StoreError
+from kerbfirst.audit.store import SCHEMA, AuditStoreError, EventStore
 
 
 def test_schema_covers_every_event_field() -> None:
@@ -118,7 +118,7 @@ def test_empty_store_has_an_empty_events_view(tmp_path: Path) -> None:
 
 
 def test_record_id_out_of_range_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="record_id"):
+    with pytest.raises(AuditStoreError, match="record_id"):
         EventStore(tmp_path).append([event(record_id=2**64 - 1)])
 
 
@@ -162,5 +162,5 @@ def test_append_reads_only_the_days_it_touches(tmp_path: Path) -> None:
     bad.write_bytes(b"PAR1 not parquet")
     assert s.append([event(record_id=1, time=START + timedelta(days=1))]).duplicates == 1
     # ... and one it does touch is named in the error
-    with pytest.raises(StoreError, match="day=2025-03-05"):
+    with pytest.raises(AuditStoreError, match="day=2025-03-05"):
         s.append([event(record_id=9, time=START + timedelta(days=4))])

@@ -20,8 +20,8 @@ from kerbfirst.web.audit import AuditRecords, WebAuditEvent
 from kerbfirst.web.negotiate import (
     HttpRequestInfo,
     NegotiateConfig,
+    NegotiateResult,
     NegotiateServer,
-    Outcome,
     Pending,
 )
 from kerbfirst.web.ntlm_hook import NtlmFlow, NtlmStep
@@ -47,7 +47,7 @@ def _req(token: bytes | None, conn: object = ("10.0.0.1", 5000), scheme: str = "
     return HttpRequestInfo(auth, conn, "10.0.0.1:5000", "server.test.realm")
 
 
-def _drive(server: NegotiateServer, req: HttpRequestInfo, now: datetime = T0) -> Outcome:
+def _drive(server: NegotiateServer, req: HttpRequestInfo, now: datetime = T0) -> NegotiateResult:
     result = server.begin(req, now)
     while isinstance(result, Pending):
         reply = server.config.kdc_routes[REALM].local_kdc.handle(  # type: ignore[union-attr]
@@ -56,7 +56,7 @@ def _drive(server: NegotiateServer, req: HttpRequestInfo, now: datetime = T0) ->
     return result
 
 
-def _token_of(outcome: Outcome) -> bytes:
+def _token_of(outcome: NegotiateResult) -> bytes:
     scheme, _, b64 = outcome.www_authenticate[0].partition(" ")
     assert scheme == "Negotiate" and b64
     return base64.b64decode(b64)
@@ -112,12 +112,12 @@ def test_table_is_bounded_and_expires(realm: Realm) -> None:
 def test_no_authorization_challenges_and_garbage_is_refused(realm: Realm) -> None:
     server = _server(realm)
     out = server.begin(_req(None), T0)
-    assert isinstance(out, Outcome) and out.status == 401
+    assert isinstance(out, NegotiateResult) and out.status == 401
     assert out.www_authenticate == ("Negotiate",)
     bad = server.begin(HttpRequestInfo("Negotiate !!!", "c", "a", "h"), T0)
-    assert isinstance(bad, Outcome) and bad.status == 401 and "base64" in bad.reason
+    assert isinstance(bad, NegotiateResult) and bad.status == 401 and "base64" in bad.reason
     basic = server.begin(HttpRequestInfo("Basic YTpi", "c", "a", "h"), T0)
-    assert isinstance(basic, Outcome) and basic.status == 401
+    assert isinstance(basic, NegotiateResult) and basic.status == 401
 
 
 NTLM_NEGOTIATE = b"NTLMSSP\x00\x01\x00\x00\x00" + bytes(24)
@@ -128,7 +128,7 @@ def test_ntlm_refused_by_default_with_audit(realm: Realm) -> None:
     server = _server(realm, events)
     for scheme in ("NTLM", "Negotiate"):
         out = server.begin(_req(NTLM_NEGOTIATE, scheme=scheme), T0)
-        assert isinstance(out, Outcome) and out.status == 401
+        assert isinstance(out, NegotiateResult) and out.status == 401
         assert "NTLM is refused" in out.reason and "NTLM" not in out.www_authenticate
     assert [(e.decision.value, e.mechanism) for e in events] == [
         ("ntlm-refused", "ntlm"), ("ntlm-refused", "negotiate")]
@@ -158,28 +158,29 @@ def test_ntlm_plug_in_point(realm: Realm) -> None:
     fake = _FakeNtlm()
     server = _server(realm, ntlm=fake, allowed_realms=["CORP"])
     out = server.begin(_req(NTLM_NEGOTIATE, scheme="NTLM"), T0)
-    assert isinstance(out, Outcome) and out.status == 401
+    assert isinstance(out, NegotiateResult) and out.status == 401
     assert out.www_authenticate[0].startswith("NTLM ")
     done = server.begin(_req(b"NTLMSSP\x00\x03\x00\x00\x00" + bytes(20), scheme="NTLM"), T0)
-    assert isinstance(done, Outcome) and done.status == 200 and done.user is not None
+    assert isinstance(done, NegotiateResult) and done.status == 200 and done.user is not None
     assert (done.user.principal, done.user.mechanism) == ("alice@CORP", "ntlm")
     assert fake.flows[0].scheme == "NTLM" and fake.flows[0].spn == "HTTP/server.test.realm"
     refusing = _server(realm, ntlm=_FakeNtlm(refuse=True))
     refusing.begin(_req(NTLM_NEGOTIATE, scheme="NTLM"), T0)
     no = refusing.begin(_req(b"NTLMSSP\x00\x03\x00\x00\x00" + bytes(20), scheme="NTLM"), T0)
-    assert isinstance(no, Outcome) and no.status == 401 and "NTLMv1" in no.reason
+    assert isinstance(no, NegotiateResult) and no.status == 401 and "NTLMv1" in no.reason
     elsewhere = _server(realm, ntlm=_FakeNtlm(), allowed_realms=["OTHER.EXAMPLE"])
     elsewhere.begin(_req(NTLM_NEGOTIATE, scheme="NTLM"), T0)
     other = elsewhere.begin(_req(b"NTLMSSP\x00\x03\x00\x00\x00" + bytes(20), scheme="NTLM"), T0)
-    assert isinstance(other, Outcome) and other.status == 403 and "CORP" in other.reason
+    assert isinstance(other, NegotiateResult) and other.status == 403 and "CORP" in other.reason
 
 
 def test_audit_records_are_read_by_the_ingest(tmp_path: Path) -> None:
     records = AuditRecords(source="web-test", host="web1")
-    from kerbfirst.web.audit import Decision
+    from kerbfirst.web.audit import HttpAuthDecision
 
-    for decision, principal in [(Decision.KERBEROS_ACCEPTED, f"alice@{REALM}"),
-                                (Decision.NTLM_REFUSED, None), (Decision.EPA_FAILURE, None)]:
+    for decision, principal in [(HttpAuthDecision.KERBEROS_ACCEPTED, f"alice@{REALM}"),
+                                (HttpAuthDecision.NTLM_REFUSED, None),
+                                (HttpAuthDecision.EPA_FAILURE, None)]:
         record = records.record(WebAuditEvent(T0, decision, "why", "10.0.0.1:5000",
                                               "HTTP/web1", principal, "kerberos"))
         event = event_from_json(json.loads(json.dumps(record)), "web.jsonl")
@@ -194,12 +195,12 @@ def test_kerbfirst_audit_ingest_reads_the_web_log(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from kerbfirst.web.audit import Decision, json_lines_sink
+    from kerbfirst.web.audit import HttpAuthDecision, json_lines_sink
 
     log = tmp_path / "web.jsonl"
     sink = json_lines_sink(log)
-    for decision in (Decision.KERBEROS_ACCEPTED, Decision.IAKERB_ACCEPTED,
-                     Decision.NTLM_REFUSED, Decision.EPA_FAILURE):
+    for decision in (HttpAuthDecision.KERBEROS_ACCEPTED, HttpAuthDecision.IAKERB_ACCEPTED,
+                     HttpAuthDecision.NTLM_REFUSED, HttpAuthDecision.EPA_FAILURE):
         sink(WebAuditEvent(T0, decision, "why", "10.0.0.1:5000", "HTTP/web1",
                            f"alice@{REALM}" if "accepted" in decision.value else None))
     assert oct(log.stat().st_mode & 0o777) == "0o600"

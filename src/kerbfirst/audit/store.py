@@ -83,7 +83,7 @@ DICTIONARY_MIN_ROWS = 1000  # see write_parquet
 ADD_CHUNK = 8192  # events held as objects at a time (files still hold batch_size rows)
 
 
-class StoreError(Exception):
+class AuditStoreError(Exception):
     """The store cannot be read or written; the message says which path and why."""
 
 
@@ -186,7 +186,7 @@ class EventStore:
         except FileNotFoundError:
             return []
         except OSError as exc:
-            raise StoreError(f"{path}: cannot read: {exc}") from exc
+            raise AuditStoreError(f"{path}: cannot read: {exc}") from exc
         try:
             if len(raw) > MAX_DC_HOSTS_BYTES:
                 raise ValueError("file too large")
@@ -194,7 +194,7 @@ class EventStore:
             if not isinstance(hosts, list) or not all(isinstance(h, str) for h in hosts):
                 raise ValueError("not a list of host names")
         except ValueError as exc:
-            raise StoreError(f"{path}: damaged ({exc}); delete it and ingest the domain "
+            raise AuditStoreError(f"{path}: damaged ({exc}); delete it and ingest the domain "
                              "controllers' Security logs again") from exc
         return hosts
 
@@ -334,8 +334,8 @@ class _Appender:
     def _staged_in(self, directory: Path) -> list[Path]:
         return [p for p in self.staged if p.parent == directory]
 
-    def _damaged(self, path: Path, exc: Exception) -> StoreError:
-        return StoreError(
+    def _damaged(self, path: Path, exc: Exception) -> AuditStoreError:
+        return AuditStoreError(
             f"cannot read the event store {self.store.events_dir}: {path}: {exc}; "
             "remove or repair the damaged file it names"
         )
@@ -348,7 +348,7 @@ class _Appender:
         for e in batch:
             rid = e.record_id
             if not 0 <= rid <= RECORD_ID_MAX:
-                raise StoreError(
+                raise AuditStoreError(
                     f"record_id {rid} does not fit a signed 64-bit integer; "
                     "the ingest must give record ids in 0..2**63-1"
                 )

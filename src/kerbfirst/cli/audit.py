@@ -125,7 +125,7 @@ def ingest(
     """
     from kerbfirst.audit.ingest import IngestError, IngestStats
     from kerbfirst.audit.pipeline import WorkerError, ingest_to_store
-    from kerbfirst.audit.store import EventStore, StoreError
+    from kerbfirst.audit.store import AuditStoreError, EventStore
 
     console = _console()
     stats = IngestStats()
@@ -181,7 +181,7 @@ def ingest(
             progress.stop()
             _err(str(exc))
             raise typer.Exit(1) from None
-        except (StoreError, WorkerError) as exc:
+        except (AuditStoreError, WorkerError) as exc:
             progress.stop()
             _err(str(exc))
             raise typer.Exit(1) from None

@@ -19,7 +19,7 @@ _U32 = struct.Struct(">I")
 _I32 = struct.Struct(">i")
 
 
-class Reader:
+class MitFileReader:
     __slots__ = ("data", "end", "pos", "what")
 
     def __init__(self, data: bytes, what: str, start: int = 0, end: int | None = None) -> None:

@@ -31,7 +31,7 @@ from typing import Any, cast
 from kerbfirst.krb.names import Principal
 from kerbfirst.store.binary import (
     FileFormatError,
-    Reader,
+    MitFileReader,
     bytes_text,
     counted32,
     i32,
@@ -115,7 +115,7 @@ def _encode_principal(p: Principal) -> bytes:
     return b"".join(parts)
 
 
-def _decode_principal(r: Reader, field: str) -> Principal:
+def _decode_principal(r: MitFileReader, field: str) -> Principal:
     name_type = r.u32(field + " name_type")
     count = r.u32(field + " num_components")
     if count > MAX_COMPONENTS:
@@ -160,7 +160,7 @@ def encode_ccache(cache: Ccache) -> bytes:
     return b"".join(out)
 
 
-def _decode_credential(r: Reader) -> CcacheCredential:
+def _decode_credential(r: MitFileReader) -> CcacheCredential:
     client = _decode_principal(r, "client")
     server = _decode_principal(r, "server")
     etype = r.u16("key enctype")
@@ -207,7 +207,7 @@ def _decode_credential(r: Reader) -> CcacheCredential:
 def decode_ccache(data: bytes, what: str = "credential cache") -> Ccache:
     if len(data) > MAX_CCACHE_SIZE:
         raise FileFormatError(f"{what}: {len(data)} bytes, larger than {MAX_CCACHE_SIZE}")
-    r = Reader(data, what)
+    r = MitFileReader(data, what)
     version = r.u16("version")
     if version != CCACHE_VERSION:
         if version in (0x0501, 0x0502, 0x0503):
@@ -219,7 +219,7 @@ def decode_ccache(data: bytes, what: str = "credential cache") -> Ccache:
     header_len = r.u16("header length")
     if header_len > MAX_HEADER:
         raise FileFormatError(f"{what}: header of {header_len} bytes (limit {MAX_HEADER})")
-    header = Reader(data, what + " header", r.pos, r.pos + header_len)
+    header = MitFileReader(data, what + " header", r.pos, r.pos + header_len)
     if header_len > r.remaining():
         raise FileFormatError(f"{what}: header runs past the end of the file")
     r.pos += header_len
@@ -231,7 +231,7 @@ def decode_ccache(data: bytes, what: str = "credential cache") -> Ccache:
         if tag == TAG_KDC_TIME_OFFSET:
             if len(value) != 8:
                 raise FileFormatError(f"{what}: KDC time offset tag has {len(value)} bytes, not 8")
-            v = Reader(value, what)
+            v = MitFileReader(value, what)
             offset = (v.i32("offset seconds"), v.i32("offset microseconds"))
         else:
             others.append((tag, value))

@@ -23,7 +23,7 @@ from kerbfirst.krb.names import Principal
 from kerbfirst.krb.rd_req import KeyLookup
 from kerbfirst.store.binary import (
     FileFormatError,
-    Reader,
+    MitFileReader,
     bytes_text,
     counted16,
     i32,
@@ -77,7 +77,7 @@ def encode_keytab(entries: list[KeytabEntry] | tuple[KeytabEntry, ...]) -> bytes
     return u16(KEYTAB_VERSION) + b"".join(encode_entry(e) for e in entries)
 
 
-def _decode_record(r: Reader) -> KeytabEntry:
+def _decode_record(r: MitFileReader) -> KeytabEntry:
     count = r.u16("num_components")
     if count > MAX_COMPONENTS:
         raise FileFormatError(
@@ -101,7 +101,7 @@ def _decode_record(r: Reader) -> KeytabEntry:
 def decode_keytab(data: bytes, what: str = "keytab") -> list[KeytabEntry]:
     if len(data) > MAX_KEYTAB_SIZE:
         raise FileFormatError(f"{what}: {len(data)} bytes, larger than {MAX_KEYTAB_SIZE}")
-    r = Reader(data, what)
+    r = MitFileReader(data, what)
     if r.remaining() < 2:
         raise FileFormatError(f"{what}: empty or truncated file, not a keytab")
     first = r.u8("format byte")
@@ -134,7 +134,7 @@ def decode_keytab(data: bytes, what: str = "keytab") -> list[KeytabEntry]:
                 f"{what}: entry at offset {r.pos - 4} claims {size} bytes, only "
                 f"{r.remaining()} left"
             )
-        sub = Reader(data, what, r.pos, r.pos + size)
+        sub = MitFileReader(data, what, r.pos, r.pos + size)
         entries.append(_decode_record(sub))
         r.pos += size
     return entries

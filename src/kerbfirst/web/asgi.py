@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from kerbfirst.web.channel_binding import application_data, certificate_der
-from kerbfirst.web.negotiate import HttpRequestInfo, NegotiateServer, Outcome
+from kerbfirst.web.negotiate import HttpRequestInfo, NegotiateResult, NegotiateServer
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -96,7 +96,7 @@ class NegotiateMiddleware:
         await self.app(scope, receive, send_with_token)
 
 
-async def _deny(send: Send, outcome: Outcome) -> None:
+async def _deny(send: Send, outcome: NegotiateResult) -> None:
     body = (outcome.reason + "\n").encode()
     headers = [(b"content-type", b"text/plain; charset=utf-8"),
                (b"content-length", str(len(body)).encode())]

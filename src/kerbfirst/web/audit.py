@@ -30,7 +30,7 @@ from typing import Any
 from kerbfirst.store.audit_log import JsonLinesAuditLog
 
 
-class Decision(enum.StrEnum):
+class HttpAuthDecision(enum.StrEnum):
     KERBEROS_ACCEPTED = "kerberos-accepted"
     IAKERB_ACCEPTED = "iakerb-accepted"
     NTLM_ACCEPTED = "ntlm-accepted"
@@ -40,21 +40,21 @@ class Decision(enum.StrEnum):
     REFUSED = "refused"
 
 
-_SHAPE: dict[Decision, tuple[int, str, str]] = {
-    Decision.KERBEROS_ACCEPTED: (4624, "allowed", "0x0"),
-    Decision.IAKERB_ACCEPTED: (4624, "allowed", "0x0"),
-    Decision.NTLM_ACCEPTED: (4624, "allowed", "0x0"),
-    Decision.NTLM_REFUSED: (4002, "blocked", "0xC0000418"),
-    Decision.EPA_FAILURE: (4625, "failed", "0xC000035B"),
-    Decision.REALM_NOT_ALLOWED: (4625, "failed", "0xC000015B"),
-    Decision.REFUSED: (4625, "failed", "0xC000006D"),
+_SHAPE: dict[HttpAuthDecision, tuple[int, str, str]] = {
+    HttpAuthDecision.KERBEROS_ACCEPTED: (4624, "allowed", "0x0"),
+    HttpAuthDecision.IAKERB_ACCEPTED: (4624, "allowed", "0x0"),
+    HttpAuthDecision.NTLM_ACCEPTED: (4624, "allowed", "0x0"),
+    HttpAuthDecision.NTLM_REFUSED: (4002, "blocked", "0xC0000418"),
+    HttpAuthDecision.EPA_FAILURE: (4625, "failed", "0xC000035B"),
+    HttpAuthDecision.REALM_NOT_ALLOWED: (4625, "failed", "0xC000015B"),
+    HttpAuthDecision.REFUSED: (4625, "failed", "0xC000006D"),
 }
 
 
 @dataclass(frozen=True, slots=True)
 class WebAuditEvent:
     time: datetime
-    decision: Decision
+    decision: HttpAuthDecision
     reason: str
     client_address: str
     target: str  # the service principal (or Host) the client authenticated to
@@ -109,4 +109,4 @@ def json_lines_sink(path: str | os.PathLike[str]) -> AuditSink:
     return sink
 
 
-__all__ = ["AuditRecords", "AuditSink", "Decision", "WebAuditEvent", "json_lines_sink"]
+__all__ = ["AuditRecords", "AuditSink", "HttpAuthDecision", "WebAuditEvent", "json_lines_sink"]

@@ -13,7 +13,7 @@ refused with a 401 that says why, and audited, unless an `NtlmAuthenticator` is 
 (web/ntlm_hook.py). The authenticated principal must be of an allowed realm (else 403) and
 is mapped to a local name by auth_to_local rules (web/local_names.py).
 
-`NegotiateServer.begin` returns an `Outcome`, or a `Pending` KDC exchange for IAKerb that
+`NegotiateServer.begin` returns a `NegotiateResult`, or a `Pending` KDC exchange for IAKerb that
 the I/O driver resolves (`authenticate` does it with net/iakerb_proxy's forwarder).
 """
 
@@ -42,7 +42,7 @@ from kerbfirst.krb.rd_req import KeyLookup
 from kerbfirst.net.iakerb_proxy import KdcForwarder, RouteSpec
 from kerbfirst.store.keytab import keytab_key_lookup, read_keytab
 from kerbfirst.web.acceptors import AcceptorFactory
-from kerbfirst.web.audit import AuditSink, Decision, WebAuditEvent
+from kerbfirst.web.audit import AuditSink, HttpAuthDecision, WebAuditEvent
 from kerbfirst.web.channel_binding import BindingPolicy, EpaMode
 from kerbfirst.web.local_names import AuthToLocal, realm_allowed
 from kerbfirst.web.ntlm_bridge import NtlmConversation, is_ntlm_token
@@ -90,7 +90,7 @@ class WebUser:
 
 
 @dataclass(frozen=True, slots=True)
-class Outcome:
+class NegotiateResult:
     status: int  # 200: pass the request on as `user`; 401 or 403: answer it here
     www_authenticate: tuple[str, ...] = ()  # header values to send (challenge / final token)
     user: WebUser | None = None
@@ -180,7 +180,7 @@ class NegotiateServer:
 
     # ------------------------------------------------------------------ drivers
 
-    async def authenticate(self, request: HttpRequestInfo) -> Outcome:
+    async def authenticate(self, request: HttpRequestInfo) -> NegotiateResult:
         result = self.begin(request, self.clock())
         while isinstance(result, Pending):
             reply, where = await self.forwarder.forward(result.effect,
@@ -188,7 +188,7 @@ class NegotiateServer:
             result = self.resume(result, reply, where, self.clock())
         return result
 
-    def authenticate_sync(self, request: HttpRequestInfo) -> Outcome:
+    def authenticate_sync(self, request: HttpRequestInfo) -> NegotiateResult:
         """For WSGI: KDC forwards run in a private event loop of this thread."""
         result = self.begin(request, self.clock())
         while isinstance(result, Pending):
@@ -200,34 +200,36 @@ class NegotiateServer:
 
     # ------------------------------------------------------------------ core
 
-    def begin(self, req: HttpRequestInfo, now: datetime) -> Outcome | Pending:
+    def begin(self, req: HttpRequestInfo, now: datetime) -> NegotiateResult | Pending:
         ntlm_on = self.config.ntlm is not None
         if not req.authorization:
-            return Outcome(401, _challenge(ntlm_on), reason="authentication required")
+            return NegotiateResult(401, _challenge(ntlm_on), reason="authentication required")
         scheme, _, b64 = req.authorization.strip().partition(" ")
         scheme = scheme.capitalize() if scheme.lower() == "negotiate" else scheme.upper()
         if scheme not in ("Negotiate", "NTLM"):
-            return Outcome(401, _challenge(ntlm_on),
-                           reason=f"the {scheme[:20]!r} scheme is not accepted; use Negotiate")
+            return NegotiateResult(
+                401, _challenge(ntlm_on),
+                reason=f"the {scheme[:20]!r} scheme is not accepted; use Negotiate")
         token = self._decode(b64.strip())
         if token is None:
-            return self._refuse(req, now, Decision.REFUSED, "the Authorization token is not "
-                                "valid base64 of at most 64 KiB (RFC 4559 4.2)", "kerberos")
+            return self._refuse(req, now, HttpAuthDecision.REFUSED, "the Authorization token "
+                                "is not valid base64 of at most 64 KiB (RFC 4559 4.2)",
+                                "kerberos")
         if (scheme == "NTLM" or is_ntlm_token(token)) and self.config.ntlm is None:
-            return self._refuse(req, now, Decision.NTLM_REFUSED, "NTLM is refused on this "
+            return self._refuse(req, now, HttpAuthDecision.NTLM_REFUSED, "NTLM is refused on this "
                                 "service: use Kerberos (Negotiate) or IAKerb",
                                 "ntlm" if scheme == "NTLM" else "negotiate")
         with self._lock:
             exchange = self._continuing(req, token, now)
         if exchange is None:
             built = self._new_exchange(req, scheme, token, now)
-            if isinstance(built, Outcome):
+            if isinstance(built, NegotiateResult):
                 return built
             exchange = built
         return self._step(exchange, token, now)
 
     def resume(self, pending: Pending, reply: bytes | KdcFailure, kdc: str,
-               now: datetime) -> Outcome | Pending:
+               now: datetime) -> NegotiateResult | Pending:
         exchange = pending.exchange
         mech = exchange.mech
         try:
@@ -270,10 +272,10 @@ class NegotiateServer:
             _abandon(oldest, now, "the conversation timed out or was evicted")
 
     def _new_exchange(self, req: HttpRequestInfo, scheme: str, token: bytes,
-                      now: datetime) -> _Exchange | Outcome:
+                      now: datetime) -> _Exchange | NegotiateResult:
         bindings = self.binding.for_request(req.channel_binding_data)
         if isinstance(bindings, str):
-            return self._refuse(req, now, Decision.EPA_FAILURE, bindings, "kerberos")
+            return self._refuse(req, now, HttpAuthDecision.EPA_FAILURE, bindings, "kerberos")
         cb, required = bindings
         expires = now + self.config.context_timeout
         ntlm = self.config.ntlm
@@ -292,7 +294,7 @@ class NegotiateServer:
                         scheme="NTLM" if scheme == "NTLM" else "Negotiate",
                         channel_binding_data=req.channel_binding_data, tls=req.tls)
 
-    def _step(self, exchange: _Exchange, token: bytes, now: datetime) -> Outcome | Pending:
+    def _step(self, exchange: _Exchange, token: bytes, now: datetime) -> NegotiateResult | Pending:
         try:
             with self._lock:
                 out = exchange.mech.step(token, now=now)
@@ -302,23 +304,23 @@ class NegotiateServer:
             return Pending(out, exchange)
         return self._after(exchange, out, now)
 
-    def _after(self, exchange: _Exchange, out: bytes | None, now: datetime) -> Outcome:
+    def _after(self, exchange: _Exchange, out: bytes | None, now: datetime) -> NegotiateResult:
         mech = exchange.mech
         header = exchange.scheme + (" " + base64.b64encode(out).decode() if out else "")
         if isinstance(mech, NtlmConversation) and mech.refusal is not None:
-            return self._refuse(exchange.request, now, Decision.NTLM_REFUSED, mech.refusal,
+            return self._refuse(exchange.request, now, HttpAuthDecision.NTLM_REFUSED, mech.refusal,
                                 "ntlm")
         if not mech.complete:
             exchange.expires = now + self.config.context_timeout
             with self._lock:
                 self._purge(now)
                 self._table[exchange.request.connection] = exchange
-            return Outcome(401, (header,), reason="authentication continues")
+            return NegotiateResult(401, (header,), reason="authentication continues")
         principal, mechanism = self._principal(exchange)
         req = exchange.request
         if principal is None:
-            return self._refuse(req, now, Decision.REFUSED, "the mechanism completed without "
-                                "naming the client", mechanism)
+            return self._refuse(req, now, HttpAuthDecision.REFUSED, "the mechanism completed "
+                                "without naming the client", mechanism)
         if mechanism == "ntlm":
             # An NTLM user is DOMAIN\\user (MS-NLMP 2.2.1.3) or user@DOMAIN, not a Kerberos
             # principal: auth_to_local does not apply; the local name is the account.
@@ -327,23 +329,24 @@ class NegotiateServer:
             else:
                 local, _, domain = principal.rpartition("@")
             if not _ntlm_domain_allowed(domain, self.config.allowed_realms):
-                return self._refuse(req, now, Decision.REALM_NOT_ALLOWED, f"the domain of "
+                return self._refuse(req, now, HttpAuthDecision.REALM_NOT_ALLOWED, f"the domain of "
                                     f"{principal} is not allowed on this service", mechanism,
                                     principal=principal, status=403)
             user = WebUser(principal, local, domain, mechanism)
-            self._audit(req, now, Decision.NTLM_ACCEPTED, "authenticated", mechanism,
+            self._audit(req, now, HttpAuthDecision.NTLM_ACCEPTED, "authenticated", mechanism,
                         principal)
-            return Outcome(200, (header,) if out else (), user, "authenticated")
+            return NegotiateResult(200, (header,) if out else (), user, "authenticated")
         if not realm_allowed(principal, self.config.allowed_realms):
-            return self._refuse(req, now, Decision.REALM_NOT_ALLOWED, f"the realm of "
+            return self._refuse(req, now, HttpAuthDecision.REALM_NOT_ALLOWED, f"the realm of "
                                 f"{principal} is not allowed on this service", mechanism,
                                 principal=principal, status=403)
         local = self.names.local_name(principal) or principal
         user = WebUser(principal, local, principal.rpartition("@")[2], mechanism)
-        decision = {"iakerb": Decision.IAKERB_ACCEPTED, "ntlm": Decision.NTLM_ACCEPTED}.get(
-            mechanism, Decision.KERBEROS_ACCEPTED)
+        decision = {"iakerb": HttpAuthDecision.IAKERB_ACCEPTED,
+                    "ntlm": HttpAuthDecision.NTLM_ACCEPTED}.get(
+            mechanism, HttpAuthDecision.KERBEROS_ACCEPTED)
         self._audit(req, now, decision, "authenticated", mechanism, principal)
-        return Outcome(200, (header,) if out else (), user, "authenticated")
+        return NegotiateResult(200, (header,) if out else (), user, "authenticated")
 
     def _principal(self, exchange: _Exchange) -> tuple[str | None, str]:
         mech = exchange.mech
@@ -358,7 +361,7 @@ class NegotiateServer:
             return name, "iakerb" if inner.hops else "kerberos"
         return name, "kerberos"
 
-    def _failed(self, exchange: _Exchange, exc: GssError, now: datetime) -> Outcome:
+    def _failed(self, exchange: _Exchange, exc: GssError, now: datetime) -> NegotiateResult:
         req = exchange.request
         with self._lock:
             self._table.pop(req.connection, None)
@@ -367,26 +370,27 @@ class NegotiateServer:
                 isinstance(exchange.mech, SpnegoAcceptor)
                 and isinstance(exchange.mech.mech, IakerbAcceptor)):
             mechanism = "iakerb"
-        decision = Decision.REFUSED
+        decision = HttpAuthDecision.REFUSED
         if isinstance(exc, NtlmRefused):
-            decision, mechanism = Decision.NTLM_REFUSED, "negotiate"
+            decision, mechanism = HttpAuthDecision.NTLM_REFUSED, "negotiate"
         elif isinstance(exc, BadBindings):
-            decision = Decision.EPA_FAILURE
+            decision = HttpAuthDecision.EPA_FAILURE
         token = exc.output_token
         return self._refuse(req, now, decision, str(exc), mechanism, token=token,
                             scheme=exchange.scheme)
 
-    def _refuse(self, req: HttpRequestInfo, now: datetime, decision: Decision, reason: str,
+    def _refuse(self, req: HttpRequestInfo, now: datetime, decision: HttpAuthDecision, reason: str,
                 mechanism: str, *, principal: str | None = None, status: int = 401,
-                token: bytes | None = None, scheme: str = "Negotiate") -> Outcome:
+                token: bytes | None = None, scheme: str = "Negotiate") -> NegotiateResult:
         self._audit(req, now, decision, reason, mechanism, principal)
         if status != 401:
-            return Outcome(status, (), None, reason)
+            return NegotiateResult(status, (), None, reason)
         if token:
-            return Outcome(401, (f"{scheme} {base64.b64encode(token).decode()}",), None, reason)
-        return Outcome(401, _challenge(self.config.ntlm is not None), None, reason)
+            challenge = f"{scheme} {base64.b64encode(token).decode()}"
+            return NegotiateResult(401, (challenge,), None, reason)
+        return NegotiateResult(401, _challenge(self.config.ntlm is not None), None, reason)
 
-    def _audit(self, req: HttpRequestInfo, now: datetime, decision: Decision, reason: str,
+    def _audit(self, req: HttpRequestInfo, now: datetime, decision: HttpAuthDecision, reason: str,
                mechanism: str, principal: str | None) -> None:
         sink = self.config.audit
         if sink is None:
@@ -410,5 +414,5 @@ def _abandon(exchange: _Exchange, now: datetime, reason: str) -> None:
         inner.abandon(now, reason)
 
 
-__all__ = ["HttpRequestInfo", "NegotiateConfig", "NegotiateServer", "Outcome", "Pending",
+__all__ = ["HttpRequestInfo", "NegotiateConfig", "NegotiateResult", "NegotiateServer", "Pending",
            "WebUser"]
