@@ -6,7 +6,7 @@
 
 The input layout and the seeds (real exchanges by pyspnego's NTLM client, with and without
 channel bindings, right and wrong password) are in tests/ntlm/fuzz_harness.py. Any
-exception other than NtlmRefused is a crash. The seeds are written to a temporary directory
+exception other than NtlmLogonRefused is a crash. The seeds are written to a temporary directory
 added after the corpus directories given (libFuzzer writes new inputs to the first).
 """
 

@@ -3,7 +3,7 @@
 An input is `len(NEGOTIATE)` (2 bytes, big-endian) + NEGOTIATE + AUTHENTICATE. The
 acceptor's CHALLENGE is deterministic (fixed server challenge and time), so a seed recorded
 from pyspnego's client is a valid exchange and mutations reach the MIC and replay checks.
-The only exception allowed out of the acceptor is NtlmRefused.
+The only exception allowed out of the acceptor is NtlmLogonRefused.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import contextlib
 import struct
 
 from kerbfirst.gss import ntlm_crypto as nc
-from kerbfirst.gss.ntlm import NtlmRefused
+from kerbfirst.gss.ntlm import NtlmLogonRefused
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.wire import ntlm as w
 from ntlm.peer import CERT_A, NOW, acceptor, client
@@ -34,7 +34,7 @@ def run_one(data: bytes) -> None:
         try:
             ctx.challenge(negotiate, server_challenge=SERVER_CHALLENGE, now=NOW)
             ctx.authenticate(authenticate, now=NOW)
-        except NtlmRefused:
+        except NtlmLogonRefused:
             pass
 
 

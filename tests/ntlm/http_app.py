@@ -17,9 +17,9 @@ from typing import Any
 import uvicorn
 
 from kerbfirst.gss.errors import GssError
-from kerbfirst.gss.ntlm import NtlmRefused
+from kerbfirst.gss.ntlm import NtlmLogonRefused
 from kerbfirst.gss.ntlm_governed import NtlmGovernor
-from kerbfirst.gss.ntlm_mech import NtlmAuthenticator, NtlmConversation
+from kerbfirst.gss.ntlm_mech import NtlmMechanism, NtlmMechContext
 from kerbfirst.gss.spnego_acceptor import SpnegoAcceptor
 from kerbfirst.gss.spnego_select import NtlmVerdict
 from kerbfirst.wire.gss_framing import OID_NTLMSSP
@@ -27,15 +27,16 @@ from kerbfirst.wire.gss_framing import OID_NTLMSSP
 
 class NtlmApp:
     def __init__(self, governor: NtlmGovernor, clock: Callable[[], datetime]) -> None:
-        self.auth = NtlmAuthenticator(governor, random=os.urandom)
+        self.auth = NtlmMechanism(governor, random=os.urandom)
         self.clock = clock
-        self.conversations: dict[tuple[str, int], Any] = {}
+        self.conversations: dict[tuple[str, int], NtlmMechContext | SpnegoAcceptor] = {}
         self.refusals: list[str] = []
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             return
-        peer = tuple(scope["client"])
+        host, port = scope["client"]
+        peer: tuple[str, int] = (str(host), int(port))
         header = dict(scope["headers"]).get(b"authorization", b"").decode()
         scheme, _, b64 = header.partition(" ")
         if scheme not in ("NTLM", "Negotiate"):
@@ -45,30 +46,34 @@ class NtlmApp:
             token = base64.b64decode(b64, validate=True)
         except ValueError:
             return await self._reply(send, 400, "bad token", [])
-        conv = self.conversations.get(peer)  # type: ignore[arg-type]
+        conv = self.conversations.get(peer)
         if conv is None or token[:12] == b"NTLMSSP\x00\x01\x00\x00\x00" or (scheme == "Negotiate" \
                 and token[:1] == b"\x60"):
             conv = self._new(scheme, peer[0])
-            self.conversations[peer] = conv  # type: ignore[index]
+            self.conversations[peer] = conv
         try:
             out = conv.step(token, now=self.clock())
-        except (NtlmRefused, GssError) as exc:
-            self.conversations.pop(peer, None)  # type: ignore[arg-type]
+            if not isinstance(out, bytes | None):
+                raise GssError(f"an NTLM acceptor returned {type(out).__name__}")
+        except (NtlmLogonRefused, GssError) as exc:
+            self.conversations.pop(peer, None)
             self.refusals.append(str(exc))
             return await self._reply(send, 401, f"refused: {exc}", [(scheme, "")])
         challenge = [(scheme, base64.b64encode(out).decode())] if out else []
         if not conv.complete:
             return await self._reply(send, 401, "continue", challenge)
-        self.conversations.pop(peer, None)  # type: ignore[arg-type]
+        self.conversations.pop(peer, None)
         inner = conv.mech if isinstance(conv, SpnegoAcceptor) else conv
+        if not isinstance(inner, NtlmMechContext):
+            return await self._reply(send, 500, "SPNEGO chose a mechanism other than NTLM", [])
         return await self._reply(send, 200, f"hello {inner.principal}", challenge)
 
-    def _new(self, scheme: str, address: str) -> NtlmConversation | SpnegoAcceptor:
+    def _new(self, scheme: str, address: str) -> NtlmMechContext | SpnegoAcceptor:
         if scheme == "NTLM":
             return self.auth.conversation(client_address=address)
         return SpnegoAcceptor(
             {OID_NTLMSSP: lambda oid: self.auth.conversation(client_address=address,
-                                                              spnego=True)},  # type: ignore[dict-item]
+                                                              spnego=True)},
             ntlm_gate=lambda r: NtlmVerdict(True, "the NTLM policy decides per attempt"))
 
     @staticmethod

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 
 from kerbfirst.gss import ntlm_crypto as nc
-from kerbfirst.gss.ntlm import GateVerdict, NtlmAcceptorConfig, NtlmFault, NtlmRefused
+from kerbfirst.gss.ntlm import GateVerdict, NtlmAcceptorConfig, NtlmFault, NtlmLogonRefused
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.wire import ntlm as w
 from ntlm.peer import CERT_A, CERT_B, NOW, WEB, acceptor, client, exchange
@@ -35,8 +35,8 @@ def test_pyspnego_authenticates_with_channel_bindings_over_tls() -> None:
     assert ident.channel_bound and peer.session_key == ident.session_key
 
 
-def _refused(ctx, auth, fault: NtlmFault, now=NOW) -> NtlmRefused:  # type: ignore[no-untyped-def]
-    with pytest.raises(NtlmRefused) as info:
+def _refused(ctx, auth, fault: NtlmFault, now=NOW) -> NtlmLogonRefused:  # type: ignore[no-untyped-def]
+    with pytest.raises(NtlmLogonRefused) as info:
         ctx.authenticate(auth, now=now)
     assert info.value.fault is fault, info.value.detail
     return info.value
@@ -94,7 +94,7 @@ def test_ntlmv1_and_lm_are_refused_even_when_the_gate_allows(
     ctx = acceptor()
     _, _, auth = exchange(ctx, client())
     _refused(ctx, auth, NtlmFault.NTLMV1)
-    assert ctx.attempt is not None and ctx.attempt.version.value == "NTLM V1"
+    assert ctx.attempt is not None and ctx.attempt.version.value == "NTLMv1"
 
 
 def test_timestamp_outside_window_is_refused() -> None:

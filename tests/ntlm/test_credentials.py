@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from kerbfirst.gss import ntlm_crypto as nc
-from kerbfirst.gss.ntlm import NtHashVerifier, NtlmFault, NtlmRefused, VerifyStatus
+from kerbfirst.gss.ntlm import NtHashVerifier, NtlmFault, NtlmLogonRefused, VerifyStatus
 from kerbfirst.gss.ntlm_governed import NtlmGovernor
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.net.ntlm_winbind import WinbindVerifier
@@ -103,7 +103,7 @@ def test_pyspnego_against_stored_hash_until_expiry(store: NtHashStore) -> None:
     assert attempt().user == "alice"
     clock["now"] = NOW + timedelta(days=1)
     # audit mode lets the flow through the policy, but the credential died with EX-1
-    with pytest.raises(NtlmRefused) as info:
+    with pytest.raises(NtlmLogonRefused) as info:
         attempt()
     assert info.value.fault is NtlmFault.UNKNOWN_USER
     assert store.accounts() == []
@@ -175,13 +175,13 @@ def test_winbind_verifier_with_pyspnego_against_a_stand_in_helper(fake_dc: list[
         assert identity.session_key == peer.session_key  # the helper's key checked the MIC
         ctx = acceptor(verifier=verifier)
         _, _, auth = exchange(ctx, client(password="wrong"))
-        with pytest.raises(NtlmRefused) as info:
+        with pytest.raises(NtlmLogonRefused) as info:
             ctx.authenticate(auth, now=NOW)
         assert info.value.fault is NtlmFault.BAD_PASSWORD
         assert "NT_STATUS_WRONG_PASSWORD" in info.value.detail
         ctx = acceptor(verifier=verifier)
         _, _, auth = exchange(ctx, client(user="CORP\\bob"))
-        with pytest.raises(NtlmRefused) as info:
+        with pytest.raises(NtlmLogonRefused) as info:
             ctx.authenticate(auth, now=NOW)
         assert info.value.fault is NtlmFault.UNKNOWN_USER
     finally:

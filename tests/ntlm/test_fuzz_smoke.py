@@ -1,5 +1,5 @@
 """A few thousand mutations of real exchanges through the fuzz harness: malformed input
-never escapes the acceptor as anything but NtlmRefused (fuzz/ntlm_fuzz.py runs it longer)."""
+never escapes the acceptor as anything but NtlmLogonRefused (fuzz/ntlm_fuzz.py runs it longer)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from ntlm.fuzz_harness import run_one, seed_inputs
 
 
 def test_seeds_are_real_exchanges() -> None:
-    from kerbfirst.gss.ntlm import NtlmRefused  # noqa: F401
+    from kerbfirst.gss.ntlm import NtlmLogonRefused  # noqa: F401
 
     seeds = seed_inputs()
     assert len(seeds) == 4

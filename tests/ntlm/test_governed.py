@@ -14,7 +14,7 @@ from kerbfirst.audit.classify import classify
 from kerbfirst.audit.events import AuthEvent, Cause, Disposition
 from kerbfirst.audit.ingest import IngestStats, iter_events
 from kerbfirst.gss import ntlm_crypto as nc
-from kerbfirst.gss.ntlm import NtHashVerifier, NtlmFault, NtlmRefused
+from kerbfirst.gss.ntlm import NtHashVerifier, NtlmFault, NtlmLogonRefused
 from kerbfirst.gss.ntlm_governed import NtlmGovernor, service_host
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.policy import Policy
@@ -64,8 +64,8 @@ class Env:
         challenge = ctx.challenge(peer.step(), server_challenge=os.urandom(8), now=now)
         return ctx, ctx.authenticate(peer.step(challenge), now=now)
 
-    def refused(self, *, now=NOW, **client_kw) -> NtlmRefused:  # type: ignore[no-untyped-def]
-        with pytest.raises(NtlmRefused) as info:
+    def refused(self, *, now=NOW, **client_kw) -> NtlmLogonRefused:  # type: ignore[no-untyped-def]
+        with pytest.raises(NtlmLogonRefused) as info:
             self.attempt(now=now, **client_kw)
         return info.value
 

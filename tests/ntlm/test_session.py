@@ -55,7 +55,7 @@ def test_spnego_with_pyspnego_then_sealed_messages_both_ways() -> None:
     import spnego
     from kerbfirst.gss.ntlm import NtHashVerifier
     from kerbfirst.gss.ntlm_governed import NtlmGovernor
-    from kerbfirst.gss.ntlm_mech import NtlmAuthenticator
+    from kerbfirst.gss.ntlm_mech import NtlmMechanism
     from kerbfirst.gss.replay import ReplayCache
     from kerbfirst.gss.spnego_acceptor import SpnegoAcceptor
     from kerbfirst.gss.spnego_select import NtlmVerdict
@@ -67,7 +67,7 @@ def test_spnego_with_pyspnego_then_sealed_messages_both_ways() -> None:
     gov = NtlmGovernor(WEB, NtHashVerifier(lookup), policy=lambda: policy,
                        replay=ReplayCache(), sink=lambda d: None, host="web.corp.example",
                        mechanism_oid=OID_NTLMSSP)
-    auth = NtlmAuthenticator(gov, random=os.urandom)
+    auth = NtlmMechanism(gov, random=os.urandom)
     acc = SpnegoAcceptor(
         {OID_NTLMSSP: lambda oid: auth.conversation(spnego=True)},  # type: ignore[dict-item]
         ntlm_gate=lambda r: NtlmVerdict(True, "the NTLM policy decides per attempt"))

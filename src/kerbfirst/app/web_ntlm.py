@@ -12,7 +12,7 @@ from pathlib import Path
 
 from kerbfirst.gss.ntlm import NtHashVerifier, NtlmAcceptorConfig, NtlmVerifier
 from kerbfirst.gss.ntlm_governed import NtlmGovernor, service_host
-from kerbfirst.gss.ntlm_mech import NtlmAuthenticator
+from kerbfirst.gss.ntlm_mech import NtlmMechanism
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.store.ntlm_policy_file import NtlmEventLog, PolicyFile
 from kerbfirst.web.ntlm_governed import GovernedNtlm
@@ -72,4 +72,4 @@ def governed_ntlm(
     governor = NtlmGovernor(config, verifier, policy=policy.current, replay=ReplayCache(),
                             sink=log.write, host=host, process="kerbfirst-http",
                             pid=os.getpid(), mechanism_oid="(NULL)")
-    return GovernedNtlm(NtlmAuthenticator(governor, random=os.urandom)), log
+    return GovernedNtlm(NtlmMechanism(governor, random=os.urandom)), log

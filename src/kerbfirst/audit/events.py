@@ -16,6 +16,8 @@ import enum
 from datetime import datetime
 from typing import Any
 
+from kerbfirst.wire.ntlm import NtlmVersion as NtlmVersion
+
 
 class Role(enum.StrEnum):
     """Which side of the authentication reported it."""
@@ -29,13 +31,6 @@ class Role(enum.StrEnum):
 class AccountScope(enum.StrEnum):
     LOCAL = "local"  # TargetDomainName == host name (Security 4624), or a LocalKDC realm
     DOMAIN = "domain"
-    UNKNOWN = "unknown"
-
-
-class NtlmVersion(enum.StrEnum):
-    NTLMV2 = "NTLMv2"
-    NTLMV1 = "NTLMv1"
-    LM = "LM"
     UNKNOWN = "unknown"
 
 

@@ -7,9 +7,9 @@ One `NtlmAcceptContext` per exchange (a connection, or an HTTP challenge the ser
     ctx = NtlmAcceptContext(config, verifier, replay=cache, gate=gate,
                             channel_bindings=cb, client_address="192.0.2.7")
     challenge = ctx.challenge(negotiate_bytes, server_challenge=os.urandom(8), now=now)
-    identity = ctx.authenticate(authenticate_bytes, now=now)   # or NtlmRefused
+    identity = ctx.authenticate(authenticate_bytes, now=now)   # or NtlmLogonRefused
 
-Refusals (MS-NLMP 3.3.2 and the policy) raise `NtlmRefused` with a `NtlmFault` code and a
+Refusals (MS-NLMP 3.3.2 and the policy) raise `NtlmLogonRefused` with a `NtlmFault` code and a
 sentence a person can act on; `ctx.attempt` then holds what the client claimed (user,
 domain, workstation, version), for the log. What is refused and why:
 
@@ -41,6 +41,7 @@ from typing import NamedTuple, Protocol
 from kerbfirst.gss import ntlm_crypto as nc
 from kerbfirst.gss.replay import ReplayCache, ReplayCacheFull
 from kerbfirst.wire import ntlm as w
+from kerbfirst.wire.ntlm import NtlmVersion
 
 FILETIME_EPOCH = datetime(1601, 1, 1, tzinfo=UTC)
 _ZERO16 = bytes(16)
@@ -75,17 +76,11 @@ class NtlmFault(enum.StrEnum):
     UNVERIFIABLE = "verifier_unavailable"
 
 
-class NtlmRefused(Exception):
+class NtlmLogonRefused(Exception):
     def __init__(self, fault: NtlmFault, detail: str) -> None:
         super().__init__(detail)
         self.fault = fault
         self.detail = detail
-
-
-class NtlmVersion(enum.StrEnum):
-    LM = "LM"
-    V1 = "NTLM V1"
-    V2 = "NTLM V2"
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -225,11 +220,11 @@ class NtlmAcceptContext:
 
     def challenge(self, negotiate: bytes, *, server_challenge: bytes, now: datetime) -> bytes:
         if self._negotiate is not None:
-            raise NtlmRefused(NtlmFault.STATE, "this NTLM exchange already has a CHALLENGE")
+            raise NtlmLogonRefused(NtlmFault.STATE, "this NTLM exchange already has a CHALLENGE")
         try:
             msg = w.decode_negotiate(negotiate)
         except w.NtlmFormatError as exc:
-            raise NtlmRefused(NtlmFault.MALFORMED, f"NEGOTIATE is malformed: {exc}") from None
+            raise NtlmLogonRefused(NtlmFault.MALFORMED, f"NEGOTIATE is malformed: {exc}") from None
         if len(server_challenge) != 8:
             raise ValueError("server_challenge must be 8 random bytes")
         cfg = self.config
@@ -255,28 +250,29 @@ class NtlmAcceptContext:
 
     def authenticate(self, authenticate: bytes, *, now: datetime) -> NtlmIdentity:
         if self._challenge is None or self._negotiate is None or self._done:
-            raise NtlmRefused(NtlmFault.STATE,
+            raise NtlmLogonRefused(NtlmFault.STATE,
                               "AUTHENTICATE without a CHALLENGE of this exchange, or twice")
         self._done = True  # one AUTHENTICATE per CHALLENGE, whatever its outcome
         try:
             msg = w.decode_authenticate(authenticate)
         except w.NtlmFormatError as exc:
-            raise NtlmRefused(NtlmFault.MALFORMED, f"AUTHENTICATE is malformed: {exc}") from None
+            raise NtlmLogonRefused(NtlmFault.MALFORMED,
+                                   f"AUTHENTICATE is malformed: {exc}") from None
         nt = msg.nt_response
-        version = (NtlmVersion.V2 if len(nt) > 24 else
-                   NtlmVersion.V1 if len(nt) == 24 else NtlmVersion.LM)
+        version = (NtlmVersion.NTLMV2 if len(nt) > 24 else
+                   NtlmVersion.NTLMV1 if len(nt) == 24 else NtlmVersion.LM)
         blob: w.ClientChallenge | None = None
-        if version is NtlmVersion.V2:
+        if version is NtlmVersion.NTLMV2:
             if len(nt) < w.NTLMV2_RESPONSE_MIN:
-                raise NtlmRefused(NtlmFault.MALFORMED, "NTLMv2 response is too short")
+                raise NtlmLogonRefused(NtlmFault.MALFORMED, "NTLMv2 response is too short")
             try:
                 blob = w.decode_client_challenge(nt[16:])
             except w.NtlmFormatError as exc:
-                raise NtlmRefused(NtlmFault.MALFORMED, f"NTLMv2 response: {exc}") from None
+                raise NtlmLogonRefused(NtlmFault.MALFORMED, f"NTLMv2 response: {exc}") from None
         try:
             target = (w.av_text(blob.av_pairs, w.AV_TARGET_NAME) or "") if blob else ""
         except w.NtlmFormatError as exc:
-            raise NtlmRefused(NtlmFault.MALFORMED, f"MsvAvTargetName: {exc}") from None
+            raise NtlmLogonRefused(NtlmFault.MALFORMED, f"MsvAvTargetName: {exc}") from None
         service = target or (self.config.service_names[0] if self.config.service_names else "")
         pairs = blob.av_pairs if blob else {}
         av_flags = int.from_bytes(pairs.get(w.AV_FLAGS, bytes(4)), "little")
@@ -286,14 +282,14 @@ class NtlmAcceptContext:
             pairs.get(w.AV_CHANNEL_BINDINGS, _ZERO16) != _ZERO16,
         )
         if not msg.user and (not nt or msg.flags & w.NEGOTIATE_ANONYMOUS):
-            raise NtlmRefused(NtlmFault.ANONYMOUS, "anonymous NTLM is refused")
+            raise NtlmLogonRefused(NtlmFault.ANONYMOUS, "anonymous NTLM is refused")
         verdict = self._gate(self.attempt)
         if not verdict.allowed:
-            raise NtlmRefused(NtlmFault.POLICY, verdict.reason)
+            raise NtlmLogonRefused(NtlmFault.POLICY, verdict.reason)
         if version is NtlmVersion.LM:
-            raise NtlmRefused(NtlmFault.LM, "LM authentication is refused: use Kerberos")
-        if version is NtlmVersion.V1 or blob is None:
-            raise NtlmRefused(NtlmFault.NTLMV1, "NTLMv1 is refused; only NTLMv2 is accepted "
+            raise NtlmLogonRefused(NtlmFault.LM, "LM authentication is refused: use Kerberos")
+        if version is NtlmVersion.NTLMV1 or blob is None:
+            raise NtlmLogonRefused(NtlmFault.NTLMV1, "NTLMv1 is refused; only NTLMv2 is accepted "
                               "(set LmCompatibilityLevel to 5 on the client)")
         self._check_av_pairs(blob, target, now)
         return self._finish(msg, blob, target, now)
@@ -302,33 +298,33 @@ class NtlmAcceptContext:
         cfg = self.config
         if not target:
             if cfg.require_target_name:
-                raise NtlmRefused(NtlmFault.NO_TARGET_NAME,
+                raise NtlmLogonRefused(NtlmFault.NO_TARGET_NAME,
                                   "the client named no target (MsvAvTargetName): refused, an "
                                   "unnamed exchange can be relayed to any service")
         elif target.casefold() not in {n.casefold() for n in cfg.service_names}:
-            raise NtlmRefused(NtlmFault.WRONG_TARGET_NAME,
+            raise NtlmLogonRefused(NtlmFault.WRONG_TARGET_NAME,
                               f"the client authenticated to {target!r}, not to this service "
                               f"({', '.join(cfg.service_names)}): a relayed exchange")
         bound = blob.av_pairs.get(w.AV_CHANNEL_BINDINGS, _ZERO16)
         if self._cb is None:
             if bound != _ZERO16:
-                raise NtlmRefused(NtlmFault.BAD_CHANNEL_BINDINGS,
+                raise NtlmLogonRefused(NtlmFault.BAD_CHANNEL_BINDINGS,
                                   "the client bound this exchange to a TLS channel, but it "
                                   "arrived without TLS: a relayed exchange")
         elif bound == _ZERO16:
             if cfg.require_channel_bindings:
-                raise NtlmRefused(NtlmFault.NO_CHANNEL_BINDINGS,
+                raise NtlmLogonRefused(NtlmFault.NO_CHANNEL_BINDINGS,
                                   "no channel bindings (MsvAvChannelBindings) over TLS: the "
                                   "client must support Extended Protection for Authentication")
         elif not hmac.compare_digest(bound, nc.channel_bindings_hash(self._cb)):
-            raise NtlmRefused(NtlmFault.BAD_CHANNEL_BINDINGS,
+            raise NtlmLogonRefused(NtlmFault.BAD_CHANNEL_BINDINGS,
                               "the channel bindings name another TLS channel: a relayed "
                               "exchange (or a TLS-terminating proxy between client and server)")
         # Compared as FILETIME integers: any 64-bit value is a valid input, not every one a
         # representable datetime.
         skew = blob.timestamp - to_filetime(now)
         if abs(skew) > cfg.max_skew // timedelta(microseconds=1) * 10:
-            raise NtlmRefused(NtlmFault.CLOCK_SKEW,
+            raise NtlmLogonRefused(NtlmFault.CLOCK_SKEW,
                               f"the client's NTLMv2 timestamp is {skew / 1e7:+.0f} s from this "
                               f"server's time {now.isoformat()}; more than {cfg.max_skew} is "
                               "refused (check both clocks)")
@@ -338,21 +334,22 @@ class NtlmAcceptContext:
         av_flags = int.from_bytes(blob.av_pairs.get(w.AV_FLAGS, bytes(4)), "little")
         has_mic = bool(av_flags & w.AV_FLAG_MIC_PRESENT)
         if has_mic and not msg.has_mic_field:
-            raise NtlmRefused(NtlmFault.MALFORMED, "MsvAvFlags announces a MIC the message lacks")
+            raise NtlmLogonRefused(NtlmFault.MALFORMED,
+                                   "MsvAvFlags announces a MIC the message lacks")
         if not has_mic and self.config.require_mic:
-            raise NtlmRefused(NtlmFault.NO_MIC, "the client sent no MIC: refused, the "
+            raise NtlmLogonRefused(NtlmFault.NO_MIC, "the client sent no MIC: refused, the "
                               "NEGOTIATE and CHALLENGE could have been altered")
         result = self._verifier.verify(msg.user, msg.domain, self._server_challenge,
                                        msg.nt_response)
         why = f" ({result.detail})" if result.detail else ""
         if result.status is VerifyStatus.UNKNOWN_USER:
-            raise NtlmRefused(NtlmFault.UNKNOWN_USER,
+            raise NtlmLogonRefused(NtlmFault.UNKNOWN_USER,
                               f"no NTLM credential for {msg.domain}\\{msg.user}{why}")
         if result.status is VerifyStatus.UNAVAILABLE:
-            raise NtlmRefused(NtlmFault.UNVERIFIABLE,
+            raise NtlmLogonRefused(NtlmFault.UNVERIFIABLE,
                               f"{msg.domain}\\{msg.user} could not be checked{why}")
         if result.status is not VerifyStatus.OK:
-            raise NtlmRefused(NtlmFault.BAD_PASSWORD,
+            raise NtlmLogonRefused(NtlmFault.BAD_PASSWORD,
                               f"wrong password for {msg.domain}\\{msg.user}{why}")
         exported = nc.exported_session_key(result.session_base_key, msg.encrypted_session_key,
                                            msg.flags, w.NEGOTIATE_KEY_EXCH)
@@ -360,16 +357,16 @@ class NtlmAcceptContext:
             expected = nc.mic(exported, self._negotiate or b"", self._challenge or b"",
                               msg.raw_without_mic())
             if not hmac.compare_digest(expected, msg.mic):
-                raise NtlmRefused(NtlmFault.BAD_MIC, "the MIC does not verify: the messages "
+                raise NtlmLogonRefused(NtlmFault.BAD_MIC, "the MIC does not verify: the messages "
                                   "were altered in transit")
         key = (f"{msg.domain}\\{msg.user}".casefold(), from_filetime(blob.timestamp), 0,
                msg.nt_response[:16])
         try:
             fresh = self._replay.check_and_store(key, now=now, lifetime=self.config.max_skew)
         except ReplayCacheFull as exc:
-            raise NtlmRefused(NtlmFault.REPLAY, str(exc)) from None
+            raise NtlmLogonRefused(NtlmFault.REPLAY, str(exc)) from None
         if not fresh:
-            raise NtlmRefused(NtlmFault.REPLAY, "this AUTHENTICATE was seen before: a replay")
+            raise NtlmLogonRefused(NtlmFault.REPLAY, "this AUTHENTICATE was seen before: a replay")
         self.identity = NtlmIdentity(result.account or msg.user, msg.domain, msg.workstation,
                                      exported, msg.flags, self._cb is not None, target)
         return self.identity

@@ -26,8 +26,9 @@ from collections.abc import Mapping
 from datetime import UTC
 from typing import NamedTuple
 
-from kerbfirst.gss.ntlm import NtlmClaim, NtlmFault, NtlmVersion
+from kerbfirst.gss.ntlm import NtlmClaim, NtlmFault
 from kerbfirst.policy import Decision
+from kerbfirst.wire.ntlm import NtlmVersion
 
 PROVIDER_NTLM = "Microsoft-Windows-NTLM"
 CHANNEL_NTLM = "Microsoft-Windows-NTLM/Operational"
@@ -55,7 +56,6 @@ _SUB_STATUS = {
     NtlmFault.NO_CHANNEL_BINDINGS: STATUS_BAD_BINDINGS,
     NtlmFault.BAD_CHANNEL_BINDINGS: STATUS_BAD_BINDINGS,
 }
-_VERSION = {NtlmVersion.V2: "NTLMv2", NtlmVersion.V1: "NTLMv1", NtlmVersion.LM: "LM"}
 
 
 class NtlmOutcome(NamedTuple):
@@ -104,8 +104,8 @@ def windows_events(outcome: NtlmOutcome, *, host: str, server: str, process: str
     a = outcome.attempt
     t = a.now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     status, sub = status_of(outcome.fault)
-    version = _VERSION[a.version]
-    weak = a.version is not NtlmVersion.V2 or not a.mic or not a.channel_bound
+    version = a.version.value
+    weak = a.version is not NtlmVersion.NTLMV2 or not a.mic or not a.channel_bound
     policy = _policy_fields(outcome)
 
     def doc(event_id: int, provider: str, channel: str, **fields: object) -> dict[str, object]:
@@ -134,7 +134,7 @@ def windows_events(outcome: NtlmOutcome, *, host: str, server: str, process: str
     logon: dict[str, object] = dict(
         SubjectUserSid="S-1-0-0", TargetUserName=a.user, TargetDomainName=a.domain,
         LogonType="3", LogonProcessName="NtLmSsp ", AuthenticationPackageName="NTLM",
-        WorkstationName=a.workstation, LmPackageName=version.replace("NTLMv", "NTLM V"),
+        WorkstationName=a.workstation, LmPackageName=a.version.lm_package,
         ProcessName=process, IpAddress=a.client_address, TargetMachine=server,
     )
     if outcome.fault is None:

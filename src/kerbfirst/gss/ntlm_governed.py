@@ -4,7 +4,7 @@
                             sink=log.write, host="web.corp.example", process="kerbfirst-web")
     ctx = governor.context(client_address=peer_ip, channel_bindings=cb_or_None)
     challenge = ctx.challenge(negotiate, server_challenge=os.urandom(8), now=now)
-    identity = ctx.authenticate(authenticate, now=now)   # or NtlmRefused; events written
+    identity = ctx.authenticate(authenticate, now=now)   # or NtlmLogonRefused; events written
 
 Every AUTHENTICATE consults the policy with the whole flow: the client's address (and its
 self-declared workstation name, when `trust_workstation_name`), this server, the account
@@ -27,13 +27,13 @@ from kerbfirst.gss.ntlm import (
     NtlmAcceptorConfig,
     NtlmClaim,
     NtlmIdentity,
-    NtlmRefused,
+    NtlmLogonRefused,
     NtlmVerifier,
-    NtlmVersion,
 )
 from kerbfirst.gss.ntlm_events import NtlmOutcome, windows_events
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.policy import Decision, NtlmAttempt, Policy
+from kerbfirst.wire.ntlm import NtlmVersion
 
 PolicySource = Callable[[], Policy | None]
 EventSink = Callable[[Mapping[str, object]], None]
@@ -77,7 +77,7 @@ class NtlmGovernor:
         # on the address, and on the workstation name only when the operator trusts it.
         client = attempt.workstation if self.trust_workstation_name else ""
         return NtlmAttempt(client=client, server=service_host(spn), user=attempt.user,
-                    domain=attempt.domain, ntlmv1=attempt.version is not NtlmVersion.V2,
+                    domain=attempt.domain, ntlmv1=attempt.version is not NtlmVersion.NTLMV2,
                     client_address=attempt.client_address)
 
 
@@ -106,7 +106,7 @@ class GovernedContext:
     def authenticate(self, authenticate: bytes, *, now: datetime) -> NtlmIdentity:
         try:
             identity = self._ctx.authenticate(authenticate, now=now)
-        except NtlmRefused as refusal:
+        except NtlmLogonRefused as refusal:
             self._log(refusal)
             raise
         self._log(None)
@@ -116,7 +116,7 @@ class GovernedContext:
     def attempt(self) -> NtlmClaim | None:
         return self._ctx.attempt
 
-    def _log(self, refusal: NtlmRefused | None) -> None:
+    def _log(self, refusal: NtlmLogonRefused | None) -> None:
         attempt = self._ctx.attempt
         if attempt is None:  # nothing was claimed (malformed or out of order): no event
             return

@@ -2,11 +2,11 @@
 SPNEGO (a `MechContext`, gss/mechanism.py, for OID 1.3.6.1.4.1.311.2.2.10), the web
 middleware's NTLM hook and the gss stream server drive.
 
-    authenticator = NtlmAuthenticator(governor, random=os.urandom)
+    authenticator = NtlmMechanism(governor, random=os.urandom)
     conv = authenticator.conversation(client_address="192.0.2.7", channel_bindings=None)
     out = conv.step(negotiate, now=now)        # CHALLENGE
     out = conv.step(authenticate, now=now)     # None: complete; conv.principal is the user
-                                               # NtlmRefused: refused, events written
+                                               # NtlmLogonRefused: refused, events written
 
 `random` gives the 8-byte server challenge (MS-NLMP 3.2.5.1.1); like `now`, it is passed
 in. After completion `context` is the NTLM session security (sign/verify, seal/unseal)
@@ -26,7 +26,7 @@ from kerbfirst.wire import ntlm as w
 from kerbfirst.wire.gss_framing import OID_NTLMSSP
 
 
-class NtlmConversation:
+class NtlmMechContext:
     """One NTLM exchange (NEGOTIATE -> CHALLENGE -> AUTHENTICATE), acceptor side."""
 
     mech_oid = OID_NTLMSSP
@@ -60,7 +60,7 @@ class NtlmConversation:
         return self._ctx
 
     def step(self, token: bytes | None, *, now: datetime) -> bytes | None:
-        """CHALLENGE for the NEGOTIATE, None once the AUTHENTICATE is accepted; NtlmRefused
+        """CHALLENGE for the NEGOTIATE, None once the AUTHENTICATE is accepted; NtlmLogonRefused
         (gss/ntlm.py) when it is not."""
         if token is None or self.complete or self._steps >= 2:
             raise NoContext("this NTLM conversation expects no token now")
@@ -76,7 +76,7 @@ class NtlmConversation:
         return None
 
 
-class NtlmAuthenticator:
+class NtlmMechanism:
     """Makes conversations for a service under one governor (policy, verifier, log)."""
 
     def __init__(self, governor: NtlmGovernor, *, random: Callable[[int], bytes]) -> None:
@@ -84,10 +84,10 @@ class NtlmAuthenticator:
         self._random = random
 
     def conversation(self, *, client_address: str = "", channel_bindings: bytes | None = None,
-                     spnego: bool = False) -> NtlmConversation:
+                     spnego: bool = False) -> NtlmMechContext:
         """`spnego`: the conversation is carried by SPNEGO, whose mechListMIC resets the
         NTLM RC4 states (gss/ntlm_session.py)."""
         ctx = self.governor.context(client_address=client_address,
                                     channel_bindings=channel_bindings)
         names = self.governor.config.service_names
-        return NtlmConversation(ctx, self._random, names[0] if names else "", spnego=spnego)
+        return NtlmMechContext(ctx, self._random, names[0] if names else "", spnego=spnego)

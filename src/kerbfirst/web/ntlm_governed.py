@@ -2,7 +2,7 @@
 (gss/ntlm_mech.py): every conversation is decided by the NTLM policy and logged as Windows
 logs it; NTLMv2 only, channel bindings from the TLS connection (EPA, MS-NLMP 3.1.5.2.2).
 
-    ntlm = GovernedNtlm(NtlmAuthenticator(governor, random=os.urandom))
+    ntlm = GovernedNtlm(NtlmMechanism(governor, random=os.urandom))
     server = NegotiateServer(NegotiateConfig(..., ntlm=ntlm))
 
 No policy loaded, or no exception that covers the attempt under an enforcing policy: the
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from kerbfirst.gss.ntlm import NtlmRefused
-from kerbfirst.gss.ntlm_mech import NtlmAuthenticator, NtlmConversation
+from kerbfirst.gss.ntlm import NtlmLogonRefused
+from kerbfirst.gss.ntlm_mech import NtlmMechanism, NtlmMechContext
 from kerbfirst.web.ntlm_hook import NtlmContext, NtlmFlow, NtlmStep
 
 
@@ -31,7 +31,7 @@ def peer_host(address: str) -> str:
 class GovernedNtlm:
     """`NtlmAuthenticator` (web/ntlm_hook.py) over the governed acceptor."""
 
-    def __init__(self, authenticator: NtlmAuthenticator) -> None:
+    def __init__(self, authenticator: NtlmMechanism) -> None:
         self.authenticator = authenticator
 
     def new_context(self, flow: NtlmFlow) -> NtlmContext:
@@ -43,14 +43,14 @@ class GovernedNtlm:
 
 
 class _GovernedContext:
-    def __init__(self, conversation: NtlmConversation) -> None:
+    def __init__(self, conversation: NtlmMechContext) -> None:
         self._conversation = conversation
 
     def step(self, token: bytes, *, now: datetime) -> NtlmStep:
         conv = self._conversation
         try:
             out = conv.step(token, now=now)
-        except NtlmRefused as refusal:
+        except NtlmLogonRefused as refusal:
             return NtlmStep(None, False, None, refusal=str(refusal))
         if not conv.complete:
             return NtlmStep(out, False, None)

@@ -11,6 +11,7 @@ code pages cannot be decoded without knowing the client's locale.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import struct
 from collections.abc import Iterable, Mapping
 
@@ -18,6 +19,22 @@ SIGNATURE = b"NTLMSSP\x00"
 MAX_MESSAGE = 4096  # Windows' AUTHENTICATE is well under 2 KiB; a larger one is not NTLM
 MAX_AV_PAIRS = 32
 MAX_STRING = 512  # bytes of one user/domain/workstation name (UTF-16LE)
+
+
+class NtlmVersion(enum.StrEnum):
+    """Which NTLM response an AUTHENTICATE carried (MS-NLMP 3.3.1 LM/NTLMv1, 3.3.2
+    NTLMv2), as the acceptor tells it apart and as an audit log reports it. The values
+    are what the workbench stores; Windows' 4624 LmPackageName spells them `lm_package`."""
+
+    NTLMV2 = "NTLMv2"
+    NTLMV1 = "NTLMv1"
+    LM = "LM"
+    UNKNOWN = "unknown"  # a log that did not say
+
+    @property
+    def lm_package(self) -> str:
+        """Security 4624's LmPackageName: "NTLM V2", "NTLM V1", "LM" ("-" when unknown)."""
+        return {"NTLMv2": "NTLM V2", "NTLMv1": "NTLM V1", "LM": "LM"}.get(self.value, "-")
 
 # NegotiateFlags (MS-NLMP 2.2.2.5)
 NEGOTIATE_UNICODE = 0x00000001
