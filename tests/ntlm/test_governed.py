@@ -18,7 +18,8 @@ from kerbfirst.gss.ntlm import NtHashVerifier, NtlmFault, NtlmLogonRefused
 from kerbfirst.gss.ntlm_governed import NtlmGovernor, service_host
 from kerbfirst.gss.replay import ReplayCache
 from kerbfirst.policy import Policy
-from kerbfirst.store.ntlm_policy_file import NtlmEventLog, PolicyFile
+from kerbfirst.store.ntlm_policy_file import PolicyFile
+from kerbfirst.store.windows_event_log import WindowsEventLog
 from ntlm.peer import CERT_A, NOW, WEB, client, lookup
 
 EXCEPTION = """
@@ -52,7 +53,7 @@ class Env:
         self.changes: list[Policy] = []
         self.policy = PolicyFile(self.policy_path, check_interval=0,
                                  on_error=self.errors.append, on_change=self.changes.append)
-        self.log = NtlmEventLog(self.log_path)
+        self.log = WindowsEventLog(self.log_path)
         self.gov = NtlmGovernor(WEB, NtHashVerifier(lookup), policy=self.policy.current,
                                 replay=ReplayCache(), sink=self.log.write,
                                 host="web.corp.example", process="kerbfirst-test", pid=4242)
@@ -189,8 +190,8 @@ def test_service_host() -> None:
 
 def test_event_record_ids_never_repeat_across_writers(tmp_path: Path) -> None:
     # two writers (a restart, or two workers) on one log: the ingest keeps every event
-    a = NtlmEventLog(tmp_path / "log.jsonl")
-    b = NtlmEventLog(tmp_path / "log.jsonl")
+    a = WindowsEventLog(tmp_path / "log.jsonl")
+    b = WindowsEventLog(tmp_path / "log.jsonl")
     doc = {"EventTime": "2026-12-04 12:00:00", "Hostname": "web", "EventID": 4624,
            "SourceName": "Microsoft-Windows-Security-Auditing", "Channel": "Security",
            "AuthenticationPackageName": "NTLM", "TargetUserName": "alice"}

@@ -21,7 +21,8 @@ from kerbfirst.audit.ingest import IngestStats, iter_events
 from kerbfirst.gss.ntlm import NtHashVerifier, NtlmAcceptorConfig
 from kerbfirst.gss.ntlm_governed import NtlmGovernor
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.store.ntlm_policy_file import NtlmEventLog, PolicyFile
+from kerbfirst.store.ntlm_policy_file import PolicyFile
+from kerbfirst.store.windows_event_log import WindowsEventLog
 from kerbfirst.wire.gss_framing import OID_NTLMSSP
 from ntlm.http_app import NtlmApp, Served
 from ntlm.peer import NOW, PASSWORD, WEB, lookup
@@ -50,7 +51,7 @@ class Service:
         self.log_path = tmp / "ntlm-events.jsonl"
         self.now = NOW
         self.policy = PolicyFile(self.policy_path, check_interval=0)
-        self.log = NtlmEventLog(self.log_path)
+        self.log = WindowsEventLog(self.log_path)
         gov = NtlmGovernor(config, NtHashVerifier(lookup), policy=self.policy.current,
                            replay=ReplayCache(), sink=self.log.write, host="web.corp.example",
                            mechanism_oid=mech_oid)

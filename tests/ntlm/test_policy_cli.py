@@ -138,13 +138,14 @@ def test_unused_reads_the_audit_store(cli: Cli, tmp_path: Path) -> None:
     from kerbfirst.gss.ntlm import NtHashVerifier
     from kerbfirst.gss.ntlm_governed import NtlmGovernor
     from kerbfirst.gss.replay import ReplayCache
-    from kerbfirst.store.ntlm_policy_file import NtlmEventLog, PolicyFile
+    from kerbfirst.store.ntlm_policy_file import PolicyFile
+    from kerbfirst.store.windows_event_log import WindowsEventLog
     from ntlm.peer import NOW as T
     from ntlm.peer import WEB, client, lookup
 
     cli.add("EX-WEB", "web.corp.example", "2026-12-30", "--client", "192.0.2.*")
     cli.add("EX-IDLE", "printer.corp.example", "2026-12-30")
-    log = NtlmEventLog(tmp_path / "events.jsonl")
+    log = WindowsEventLog(tmp_path / "events.jsonl")
     gov = NtlmGovernor(WEB, NtHashVerifier(lookup), policy=PolicyFile(cli.policy).current,
                        replay=ReplayCache(), sink=log.write, host="web.corp.example")
     ctx = gov.context(client_address="192.0.2.7")

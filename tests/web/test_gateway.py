@@ -79,7 +79,7 @@ def test_curl_through_gateway_strips_forged_identity(web_realm: WebRealm,
     assert "root" not in json.dumps(headers) and "authorization" not in headers
     assert headers["x-forwarded-host"].startswith("localhost:")
     lines = [json.loads(x) for x in audit.read_text().splitlines()]
-    assert [x["extra"]["decision"] for x in lines] == ["kerberos-accepted"]
+    assert [x["Decision"] for x in lines] == ["kerberos-accepted"]
 
 
 def test_chromium_logs_in_through_gateway(web_realm: WebRealm, tmp_path: Path) -> None:

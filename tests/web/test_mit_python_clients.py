@@ -80,5 +80,5 @@ def test_mit_initiator_channel_bindings_epa(mit_env: WebRealm, tmp_path: Path,
         bad = httpx.get(url, verify=tls, headers={
             "Authorization": "Negotiate " + base64.b64encode(relayed).decode()})
         assert bad.status_code == 401
-    assert [e["extra"]["decision"] for e in audit_lines(audit)] == [
+    assert [e["Decision"] for e in audit_lines(audit)] == [
         "kerberos-accepted", "epa-failure"]

@@ -16,7 +16,7 @@ from kerbfirst.audit.ingest.jsonl_reader import event_from_json
 from kerbfirst.gss.iakerb_initiator import IakerbInitiator
 from kerbfirst.gss.spnego_initiator import SpnegoInitiator
 from kerbfirst.net.iakerb_proxy import RealmRoute
-from kerbfirst.web.audit import AuditRecords, WebAuditEvent
+from kerbfirst.web.audit import WebAuditEvent
 from kerbfirst.web.negotiate import (
     HttpRequestInfo,
     NegotiateConfig,
@@ -175,20 +175,22 @@ def test_ntlm_plug_in_point(realm: Realm) -> None:
 
 
 def test_audit_records_are_read_by_the_ingest(tmp_path: Path) -> None:
-    records = AuditRecords(source="web-test", host="web1")
-    from kerbfirst.web.audit import HttpAuthDecision
+    from kerbfirst.web.audit import HttpAuthDecision, windows_event
 
     for decision, principal in [(HttpAuthDecision.KERBEROS_ACCEPTED, f"alice@{REALM}"),
                                 (HttpAuthDecision.NTLM_REFUSED, None),
                                 (HttpAuthDecision.EPA_FAILURE, None)]:
-        record = records.record(WebAuditEvent(T0, decision, "why", "10.0.0.1:5000",
-                                              "HTTP/web1", principal, "kerberos"))
-        event = event_from_json(json.loads(json.dumps(record)), "web.jsonl")
+        doc = windows_event(WebAuditEvent(T0, decision, "why", "10.0.0.1:5000",
+                                          "HTTP/web1", principal, "kerberos"))
+        event = event_from_json(json.loads(json.dumps({**doc, "EventRecordID": 7})),
+                                "web.jsonl")
         assert event is not None and event.host == "web1"
         assert event.event_id == {"kerberos-accepted": 4624, "ntlm-refused": 4002,
                                   "epa-failure": 4625}[decision.value]
-        assert event.extra["decision"] == decision.value
+        assert event.extra["Decision"] == decision.value
+        assert event.client_address == "10.0.0.1"
     assert event.disposition.value == "failed" and event.status == "0xC000035B"
+    assert event.mechanism.value == "kerberos"
 
 
 def test_kerbfirst_audit_ingest_reads_the_web_log(tmp_path: Path) -> None:
@@ -208,8 +210,10 @@ def test_kerbfirst_audit_ingest_reads_the_web_log(tmp_path: Path) -> None:
                           str(log), "--store", str(tmp_path / "store"), "-q"],
                          capture_output=True, text=True, timeout=120, check=False)
     assert got.returncode == 0, got.stderr
-    assert "4 records read" in got.stdout + got.stderr
-    assert "0 corrupt" in got.stdout + got.stderr
+    out = " ".join((got.stdout + got.stderr).split())  # rich wraps the line
+    assert "4 records read, 1 NTLM events" in out, out
+    assert "3 Kerberos logons at kerbfirst's services" in out, out
+    assert "0 corrupt" in out, out
 
 
 def test_mutated_tokens_never_raise(realm: Realm) -> None:

@@ -117,7 +117,7 @@ def test_curl_ntlm_through_gateway_policy_exception_expiry(web_realm: WebRealm,
                 assert code == 401, body
     finally:
         log.close()
-    decisions = [json.loads(x)["extra"]["decision"] for x in audit.read_text().splitlines()]
+    decisions = [json.loads(x)["Decision"] for x in audit.read_text().splitlines()]
     assert decisions.count("ntlm-accepted") == 1, decisions
     assert len(decisions) >= 4
 

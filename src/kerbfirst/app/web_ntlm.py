@@ -14,7 +14,8 @@ from kerbfirst.gss.ntlm import NtHashVerifier, NtlmAcceptorConfig, NtlmVerifier
 from kerbfirst.gss.ntlm_governed import NtlmGovernor, service_host
 from kerbfirst.gss.ntlm_mech import NtlmMechanism
 from kerbfirst.gss.replay import ReplayCache
-from kerbfirst.store.ntlm_policy_file import NtlmEventLog, PolicyFile
+from kerbfirst.store.ntlm_policy_file import PolicyFile
+from kerbfirst.store.windows_event_log import WindowsEventLog
 from kerbfirst.web.ntlm_governed import GovernedNtlm
 
 
@@ -48,7 +49,7 @@ def governed_ntlm(
     clock: Callable[[], datetime] = _utc_now,
     on_error: Callable[[str], None] | None = None,
     verifier: NtlmVerifier | None = None, check_interval: float = 1.0,
-) -> tuple[GovernedNtlm, NtlmEventLog]:
+) -> tuple[GovernedNtlm, WindowsEventLog]:
     """The web plug-in; ValueError names what is wrong with the configuration.
     `legacy_clients`: accept an AUTHENTICATE without MIC and MsvAvTargetName (curl and
     other clients that send neither, MS-NLMP 3.1.5.1.2); channel bindings over TLS stay
@@ -68,7 +69,7 @@ def governed_ntlm(
         nb_domain=realm.split(".")[0].upper()[:15], dns_computer=host,
         dns_domain=realm.lower(), require_mic=not legacy_clients,
         require_target_name=not legacy_clients)
-    log = NtlmEventLog(events)
+    log = WindowsEventLog(events)
     governor = NtlmGovernor(config, verifier, policy=policy.current, replay=ReplayCache(),
                             sink=log.write, host=host, process="kerbfirst-http",
                             pid=os.getpid(), mechanism_oid="(NULL)")

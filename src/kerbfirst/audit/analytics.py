@@ -44,6 +44,7 @@ from kerbfirst.audit.analytics_sql import (
     SQL_FAILURE_MAP,
     SQL_FAILURE_SOURCES,
     SQL_FLOWS,
+    SQL_KERBEROS_LOGONS,
     SQL_OUTCOMES,
     SQL_READINESS,
     SQL_TOP_CLIENTS,
@@ -113,6 +114,17 @@ class HostCoverage(NamedTuple):
     @property
     def security_only(self) -> bool:
         return self.events > 0 and self.security_events == self.events
+
+
+class KerberosLogons(NamedTuple):
+    """Kerberos logons at one of kerbfirst's services, and the NTLM events it logged."""
+
+    server: str
+    succeeded: int
+    failed: int
+    accounts: int
+    ntlm: int  # NTLM events that worked (or were only audited) at the same host
+    ntlm_refused: int  # NTLM events failed or blocked there
 
 
 class DailyCount(NamedTuple):
@@ -324,6 +336,11 @@ class Analytics:
                               _int(r["workstations"]), _int(r["servers"]),
                               _utc(r["first_seen"]), _utc(r["last_seen"]))
                 for r in self.run(SQL_FAILURE_SOURCES.format(min_events=min_events))]
+
+    def kerberos_logons(self) -> list[KerberosLogons]:
+        return [KerberosLogons(r["server"], _int(r["succeeded"]), _int(r["failed"]),
+                               _int(r["accounts"]), _int(r["ntlm"]), _int(r["ntlm_refused"]))
+                for r in self.run(SQL_KERBEROS_LOGONS)]
 
     def coverage(self) -> list[HostCoverage]:
         return [HostCoverage(r["host"], _int(r["events"]), _int(r["security_events"]),

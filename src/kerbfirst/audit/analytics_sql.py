@@ -56,7 +56,8 @@ kf AS (
     MIN(e.time) AS first_t,
     MAX(CASE WHEN e.status IN ('0x7', '0x1F', '0x29') THEN 1 ELSE 0 END) AS spn
   FROM events e
-  WHERE e.mechanism = 'kerberos' AND COALESCE(e.client_address, '') <> ''
+  WHERE e.mechanism = 'kerberos' AND e.event_id IN (4768, 4769, 4771)
+    AND COALESCE(e.client_address, '') <> ''
   GROUP BY CAST(e.day AS DATE), UPPER(REGEXP_EXTRACT(COALESCE(e.user, ''), '^([^@]*)', 1)),
     e.client_address
 )"""
@@ -290,3 +291,28 @@ LEFT JOIN dcs ON {_netbios('n.host')} = dcs.host
 GROUP BY n.host
 ORDER BY events DESC, host
 """)  # noqa: S608 (module constants only)
+
+# Kerberos logons (4624/4625) at kerbfirst's own services, per reporting host, beside the
+# NTLM the same host logged: how much of a kerbfirst service's traffic is already Kerberos.
+SQL_KERBEROS_LOGONS = with_ntlm(""",
+kl AS (
+  SELECT UPPER(COALESCE(e.host, '')) AS host,
+    SUM(CASE WHEN e.event_id = 4624 THEN 1 ELSE 0 END) AS succeeded,
+    SUM(CASE WHEN e.event_id = 4625 THEN 1 ELSE 0 END) AS failed,
+    COUNT(DISTINCT CASE WHEN e.event_id = 4624 THEN UPPER(COALESCE(e.user, '')) END)
+      AS accounts
+  FROM events e
+  WHERE e.mechanism = 'kerberos' AND e.event_id IN (4624, 4625)
+  GROUP BY UPPER(COALESCE(e.host, ''))
+),
+nl AS (
+  SELECT host, SUM(CASE WHEN outcome = 'success' THEN 1 ELSE 0 END) AS ntlm,
+    SUM(CASE WHEN outcome <> 'success' THEN 1 ELSE 0 END) AS ntlm_refused
+  FROM ntlm_all
+  GROUP BY host
+)
+SELECT kl.host AS server, kl.succeeded, kl.failed, kl.accounts,
+  COALESCE(nl.ntlm, 0) AS ntlm, COALESCE(nl.ntlm_refused, 0) AS ntlm_refused
+FROM kl LEFT JOIN nl ON nl.host = kl.host
+ORDER BY kl.succeeded DESC, kl.host
+""")

@@ -56,7 +56,8 @@ FORKSERVER_PRELOAD = ("duckdb", "evtx", "orjson", "pyarrow", "pyarrow.compute",
 
 # counters a worker reports, as deltas: IngestStats field names
 _COUNTERS = ("records_read", "records_skipped_irrelevant", "records_corrupt",
-             "events_yielded", "kerberos_failures", "explicit_credentials", "files_done")
+             "events_yielded", "kerberos_failures", "explicit_credentials", "kerberos_logons",
+             "files_done")
 
 
 class WorkerError(RuntimeError):

@@ -43,6 +43,8 @@ CSV_FILES: dict[str, tuple[str, tuple[str, ...]]] = {
     "failure_sources.csv": ("failure_sources", (
         "source", "events", "accounts", "workstations", "servers", "first_seen",
         "last_seen")),
+    "kerberos_logons.csv": ("kerberos_logons", (
+        "server", "succeeded", "failed", "accounts", "ntlm", "ntlm_refused")),
     "coverage.csv": ("coverage", (
         "host", "events", "security_events", "unknown_events", "is_dc", "security_only")),
 }
@@ -87,6 +89,7 @@ def gather(analytics: Analytics, *, as_of: date | None, now: datetime,
                             analytics.failure_sources(BURST_MIN_EVENTS)],
         "coverage": [dict(c._asdict(), security_only=c.security_only)
                      for c in analytics.coverage()],
+        "kerberos_logons": [k._asdict() for k in analytics.kerberos_logons()],
         "simulation": None,
     }
     if policy is not None:

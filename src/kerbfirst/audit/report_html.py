@@ -215,6 +215,28 @@ every client (see export-policy).</p>
 </section>"""
 
 
+def _kerberos_html(data: dict[str, Any]) -> str:
+    """Kerberos beside NTLM at kerbfirst's own services (their 4624/4625 events)."""
+    own = data.get("kerberos_logons") or []
+    if not own:
+        return ""
+    rows = [[k["server"], k["succeeded"], k["failed"], k["accounts"], k["ntlm"],
+             k["ntlm_refused"]] for k in own[:TOP_ROWS]]
+    table = _table("kerberos-logons", [
+        ("server", "Service host", "text"), ("succeeded", "Kerberos logons", "number"),
+        ("failed", "Kerberos failures", "number"), ("accounts", "Accounts", "number"),
+        ("ntlm", "NTLM events", "number"), ("refused", "NTLM failed or blocked", "number")],
+        rows)
+    return f"""<section id="kerberos-logons-section">
+<h2>kerbfirst's own services</h2>
+<p class="why">{sum(k['succeeded'] for k in own):,} Kerberos logons and
+{sum(k['failed'] for k in own):,} failed ones at {len(own):,} kerbfirst services, beside the
+NTLM events the same hosts logged.</p>
+{table}
+{_more(len(rows), len(own), 'kerberos_logons.csv', 'services')}
+</section>"""
+
+
 def _coverage_html(data: dict[str, Any]) -> str:
     cover = data["coverage"]
     blind = [c for c in cover if c["security_only"] and c["unknown_events"]]
@@ -349,6 +371,7 @@ compares the last 7 days with the 7 before.</p>
 {_more(len(map_rows), len(fmap), 'failure_map.csv', 'flows')}
 </section>
 {_exceptions_html(data)}
+{_kerberos_html(data)}
 {_coverage_html(data)}
 <footer>kerbfirst audit report &middot; all data in report.json and the CSV files</footer>
 </main>

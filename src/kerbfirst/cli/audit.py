@@ -199,6 +199,8 @@ def ingest(
         f"explain a fallback"
         + (f", {stats.explicit_credentials} explicit-credential logons (4648) to an IP "
            "address" if stats.explicit_credentials else "")
+        + (f", {stats.kerberos_logons} Kerberos logons at kerbfirst's services"
+           if stats.kerberos_logons else "")
         + f": {result.added} added, "
         f"{result.duplicates} duplicates, {stats.records_corrupt} corrupt records skipped "
         f"-> {store_dir}",

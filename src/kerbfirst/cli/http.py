@@ -107,7 +107,9 @@ def gateway(
     principal_header: Annotated[str, typer.Option(
         help="Header carrying the principal upstream.")] = DEFAULT_PRINCIPAL_HEADER,
     audit_log: Annotated[Path | None, typer.Option(
-        help="Append one JSON line per decision (readable by `kerbfirst audit ingest`)."
+        help="Append each decision as a Windows-shaped event (Security 4624/4625 with "
+             "package Kerberos or NTLM, NTLM/Operational 4002), one JSON line each, for "
+             "`kerbfirst audit ingest`; with --policy, NTLM decisions go to --ntlm-events."
     )] = None,
 ) -> None:
     """Authenticate every request with Negotiate and forward it to --upstream."""
@@ -140,7 +142,8 @@ def gateway(
             key_lookup=keytab_key_lookup(keytab), realm=realm or entries[0].principal.realm,
             service=service, epa=epa, allowed_realms=allowed_realm or None,
             auth_to_local=auth_to_local or ("DEFAULT",), kdc_routes=routes,
-            audit=json_lines_sink(audit_log) if audit_log else None, ntlm=ntlm)
+            audit=json_lines_sink(audit_log, ntlm_logged_by_acceptor=ntlm is not None)
+            if audit_log else None, ntlm=ntlm)
         server = NegotiateServer(config)
         proxy = ReverseProxy(upstream, user_header=user_header,
                              principal_header=principal_header)

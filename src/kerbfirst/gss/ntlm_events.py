@@ -23,27 +23,29 @@ have allowed it, reach the workbench.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC
 from typing import NamedTuple
 
+from kerbfirst.gss.logon_events import (
+    PACKAGE_NTLM,
+    STATUS_BAD_BINDINGS,
+    STATUS_LOGON_FAILURE,
+    STATUS_NO_LOGON_SERVERS,
+    STATUS_NO_SUCH_USER,
+    STATUS_NTLM_BLOCKED,
+    STATUS_SUCCESS,
+    STATUS_TIME_DIFFERENCE,
+    STATUS_WRONG_PASSWORD,
+    Logon,
+    event_time,
+    logon_event,
+)
 from kerbfirst.gss.ntlm import NtlmClaim, NtlmFault
 from kerbfirst.policy import Decision
 from kerbfirst.wire.ntlm import NtlmVersion
 
 PROVIDER_NTLM = "Microsoft-Windows-NTLM"
 CHANNEL_NTLM = "Microsoft-Windows-NTLM/Operational"
-PROVIDER_SECURITY = "Microsoft-Windows-Security-Auditing"
 NTLMSSP_OID = "1.3.6.1.4.1.311.2.2.10"
-
-# NTSTATUS values (MS-ERREF 2.3.1) Windows reports for these outcomes.
-STATUS_SUCCESS = "0x0"
-STATUS_LOGON_FAILURE = "0xC000006D"
-STATUS_NO_SUCH_USER = "0xC0000064"
-STATUS_WRONG_PASSWORD = "0xC000006A"  # noqa: S105 (a status code)
-STATUS_TIME_DIFFERENCE = "0xC0000133"
-STATUS_NTLM_BLOCKED = "0xC0000418"
-STATUS_BAD_BINDINGS = "0xC000035B"  # STATUS_BAD_BINDINGS: channel bindings do not match
-STATUS_NO_LOGON_SERVERS = "0xC000005E"
 
 _SUB_STATUS = {
     NtlmFault.POLICY: STATUS_NTLM_BLOCKED,
@@ -102,7 +104,7 @@ def windows_events(outcome: NtlmOutcome, *, host: str, server: str, process: str
     `mechanism_oid` is NTLMSSP's OID when SPNEGO chose NTLM, "(NULL)" when the client
     called NTLM by name (HTTP `NTLM`)."""
     a = outcome.attempt
-    t = a.now.astimezone(UTC).replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
+    t = event_time(a.now)
     status, sub = status_of(outcome.fault)
     version = a.version.value
     weak = a.version is not NtlmVersion.NTLMV2 or not a.mic or not a.channel_bound
@@ -131,17 +133,13 @@ def windows_events(outcome: NtlmOutcome, *, host: str, server: str, process: str
             LogonType="3", MechanismOID=mechanism_oid, TargetMachine=server,
             NtlmVersion=version,  # not in Windows' 8003; without it v1 would look unexplained
         ))
-    logon: dict[str, object] = dict(
-        SubjectUserSid="S-1-0-0", TargetUserName=a.user, TargetDomainName=a.domain,
-        LogonType="3", LogonProcessName="NtLmSsp ", AuthenticationPackageName="NTLM",
-        WorkstationName=a.workstation, LmPackageName=a.version.lm_package,
-        ProcessName=process, IpAddress=a.client_address, TargetMachine=server,
-    )
-    if outcome.fault is None:
-        out.append(doc(4624, PROVIDER_SECURITY, "Security", **logon))
-    else:
-        out.append(doc(4625, PROVIDER_SECURITY, "Security", **logon, Status=status,
-                       SubStatus=sub, FailureReason=outcome.detail[:200]))
+    out.append(logon_event(Logon(
+        time=a.now, package=PACKAGE_NTLM, acceptor=process, host=host,
+        client_address=a.client_address, user=a.user, domain=a.domain,
+        workstation=a.workstation, service=a.service, target_machine=server,
+        status=status, sub_status=sub,
+        failure=outcome.detail if outcome.fault is not None else "",
+        lm_package=a.version.lm_package, process=process, pid=pid, extra=policy)))
     return out
 
 

@@ -10,14 +10,6 @@ force and `error` says why (the `on_error` callback hears it once per bad versio
 file). With no good policy ever loaded, `current()` returns None and NTLM is refused.
 `on_change` hears each new policy (the NT hash store sweeps the credentials of revoked
 exceptions then).
-
-`NtlmEventLog` numbers the governor's Windows-shaped events and appends them as JSON lines
-through the one audit-log writer (store/audit_log.py). The ingest drops a second event with
-the same (host, channel, EventRecordID), so numbers must never repeat: each is the current
-time in microseconds times 1024 plus the process id modulo 1024, and at least 1024 more
-than the process's previous one. A restarted service and several worker processes
-(different pids) writing one log thus never reuse a number, unless one process wrote more
-than an event per microsecond (2026's microsecond clock times 1024 stays below 2**63).
 """
 
 from __future__ import annotations
@@ -26,16 +18,12 @@ import os
 import threading
 import time
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 
 from kerbfirst.policy import Policy, PolicyError
-from kerbfirst.store.audit_log import JsonLinesAuditLog
 
 MAX_POLICY_FILE = 16 * 1024 * 1024
-_STRIDE = 1024
-_record_lock = threading.Lock()
-_last_record_id = 0  # shared by every NtlmEventLog of this process
 
 
 def load_policy_file(path: str | os.PathLike[str]) -> Policy:
@@ -113,19 +101,3 @@ class PolicyFile:
         self.error = message + kept
         if self._on_error is not None:
             self._on_error(self.error)
-
-
-class NtlmEventLog:
-    def __init__(self, path: str | os.PathLike[str]) -> None:
-        self._log = JsonLinesAuditLog(path)
-
-    def write(self, doc: Mapping[str, object]) -> None:
-        global _last_record_id
-        stamp = (time.time_ns() // 1000) * _STRIDE + os.getpid() % _STRIDE
-        with _record_lock:
-            number = max(stamp, _last_record_id + _STRIDE)
-            _last_record_id = number
-        self._log.write({**doc, "EventRecordID": number})
-
-    def close(self) -> None:
-        self._log.close()

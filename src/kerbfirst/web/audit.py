@@ -1,33 +1,46 @@
-"""One audit record per HTTP authentication decision, in the shape `kerbfirst audit
-ingest` reads as kerbfirst's own (the flat `AuthEvent.to_record()` fields), with Windows'
-event numbers so the workbench counts them beside Windows' logs:
+"""One Windows-shaped event per HTTP authentication decision (built by
+gss/logon_events.py, written by store/windows_event_log.py), so that `kerbfirst audit
+ingest` reads the middleware's and the gateway's decisions as it reads Windows' own:
 
-    decision           event_id  disposition  status       Windows' equivalent
-    kerberos accepted  4624      allowed      0x0          Security 4624, package Kerberos
-    iakerb accepted    4624      allowed      0x0          (extra.mechanism = "iakerb")
-    ntlm accepted      4624      allowed      0x0          Security 4624, package NTLM
-    ntlm refused       4002      blocked      0xC0000418   NTLM/Operational 4002, blocked
-    epa failure        4625      failed       0xC000035B   STATUS_BAD_BINDINGS
-    realm not allowed  4625      failed       0xC000015B   STATUS_LOGON_TYPE_NOT_GRANTED
-    refused (other)    4625      failed       0xC000006D   STATUS_LOGON_FAILURE
+    decision           event                      Status / SubStatus
+    kerberos accepted  Security 4624, Kerberos    -
+    iakerb accepted    Security 4624, Kerberos    - (KerbfirstMechanism "iakerb")
+    ntlm accepted      Security 4624, NTLM        -
+    ntlm refused       NTLM/Operational 4002      0xC0000418 (no NTLM acceptor, or SPNEGO
+                                                  refused to select NTLM)
+    epa failure        Security 4625, Kerberos    0xC000006D / 0xC000035B (bad bindings)
+    realm not allowed  Security 4625, Kerberos    0xC000015B (logon type not granted)
+    refused (other)    Security 4625, Kerberos    0xC000006D / 0xC000006D
 
-`source` + `record_id` is the ingest's de-duplication key: the source names this process
-and its start, the record id counts up. No field holds a token or key material.
+`Decision`, `KerbfirstMechanism` and `Reason` ride along as fields Windows does not have (the
+ingest keeps them in `extra`). No field holds a token or key material.
 """
 
 from __future__ import annotations
 
 import enum
-import itertools
 import os
 import socket
-import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from kerbfirst.store.audit_log import JsonLinesAuditLog
+from kerbfirst.gss.logon_events import (
+    ACCEPTOR_FIELD,
+    PACKAGE_KERBEROS,
+    PACKAGE_NTLM,
+    STATUS_BAD_BINDINGS,
+    STATUS_LOGON_FAILURE,
+    STATUS_LOGON_TYPE_NOT_GRANTED,
+    STATUS_NTLM_BLOCKED,
+    STATUS_SUCCESS,
+    Logon,
+    event_time,
+    logon_event,
+    split_peer,
+    split_principal,
+)
+from kerbfirst.store.windows_event_log import WindowsEventLog
 
 
 class HttpAuthDecision(enum.StrEnum):
@@ -38,17 +51,6 @@ class HttpAuthDecision(enum.StrEnum):
     EPA_FAILURE = "epa-failure"
     REALM_NOT_ALLOWED = "realm-not-allowed"
     REFUSED = "refused"
-
-
-_SHAPE: dict[HttpAuthDecision, tuple[int, str, str]] = {
-    HttpAuthDecision.KERBEROS_ACCEPTED: (4624, "allowed", "0x0"),
-    HttpAuthDecision.IAKERB_ACCEPTED: (4624, "allowed", "0x0"),
-    HttpAuthDecision.NTLM_ACCEPTED: (4624, "allowed", "0x0"),
-    HttpAuthDecision.NTLM_REFUSED: (4002, "blocked", "0xC0000418"),
-    HttpAuthDecision.EPA_FAILURE: (4625, "failed", "0xC000035B"),
-    HttpAuthDecision.REALM_NOT_ALLOWED: (4625, "failed", "0xC000015B"),
-    HttpAuthDecision.REFUSED: (4625, "failed", "0xC000006D"),
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,47 +68,68 @@ class WebAuditEvent:
 AuditSink = Callable[[WebAuditEvent], None]
 
 _HOST = socket.gethostname()
+ACCEPTOR = "kerbfirst-web"
+# (Status, SubStatus) of a refused Kerberos logon, as Windows' 4625 reports them.
+_FAILURE = {
+    HttpAuthDecision.EPA_FAILURE: (STATUS_LOGON_FAILURE, STATUS_BAD_BINDINGS),
+    HttpAuthDecision.REALM_NOT_ALLOWED: (STATUS_LOGON_TYPE_NOT_GRANTED, STATUS_SUCCESS),
+    HttpAuthDecision.REFUSED: (STATUS_LOGON_FAILURE, STATUS_LOGON_FAILURE),
+}
+_NTLMSSP_OID = "1.3.6.1.4.1.311.2.2.10"
+_NTLM_DECISIONS = frozenset({HttpAuthDecision.NTLM_ACCEPTED, HttpAuthDecision.NTLM_REFUSED})
 
 
-class AuditRecords:
-    """Turns WebAuditEvents into ingest-ready records (thread-safe numbering)."""
-
-    def __init__(self, *, source: str | None = None, host: str = _HOST) -> None:
-        tag = os.urandom(4).hex()  # one source per process start: record ids restart at 1
-        self.source = source or f"kerbfirst-web:{host}:{os.getpid()}:{tag}"
-        self.host = host
-        self._ids = itertools.count(1)
-        self._lock = threading.Lock()
-
-    def record(self, event: WebAuditEvent) -> dict[str, Any]:
-        with self._lock:
-            record_id = next(self._ids)
-        event_id, disposition, status = _SHAPE[event.decision]
-        user, _, domain = (event.principal or "").rpartition("@")
-        if not event.principal:
-            user, domain = "", ""
-        mechanism = {"iakerb": "kerberos", "kerberos": "kerberos", "ntlm": "ntlm",
-                     "negotiate": "negotiate"}.get(event.mechanism, "unknown")
-        return {
-            "source": self.source, "record_id": record_id, "time": event.time.isoformat(),
-            "host": self.host, "provider": "kerbfirst-web", "event_id": event_id,
-            "role": "server-incoming", "client_address": event.client_address,
-            "target_name": event.target, "user": user, "domain": domain,
-            "mechanism": mechanism, "disposition": disposition, "status": status,
-            "extra": {"decision": event.decision.value, "reason": event.reason[:500],
-                      "mechanism": event.mechanism, **dict(event.extra)},
-        }
+def _service_host(target: str, default: str) -> str:
+    """'HTTP/web.example.com@REALM' -> 'web.example.com': the server the event names."""
+    name = target.split("@", 1)[0]
+    host = name.split("/", 2)[1] if "/" in name else name
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else (host or default)
 
 
-def json_lines_sink(path: str | os.PathLike[str]) -> AuditSink:
-    """Append each event to a JSON-lines file (0600, atomic appends: store/audit_log.py)."""
-    log = JsonLinesAuditLog(path)
-    records = AuditRecords()
+def windows_event(event: WebAuditEvent, *, host: str = "") -> dict[str, object]:
+    """The Windows-shaped document for one decision (gss/logon_events.py): a Security
+    4624/4625 logon, or NTLM/Operational 4002 for NTLM refused without an NTLM acceptor.
+    `host` is the reporting computer (default: the service's host)."""
+    server = host or _service_host(event.target, _HOST)
+    user, domain = split_principal(event.principal or "")
+    extra = {"Decision": event.decision.value, "KerbfirstMechanism": event.mechanism,
+             "Reason": event.reason[:200], **{k.capitalize(): v for k, v in event.extra.items()}}
+    if event.decision is HttpAuthDecision.NTLM_REFUSED:
+        ip, _ = split_peer(event.client_address)
+        return {"EventTime": event_time(event.time), "Hostname": server,
+                "SourceName": "Microsoft-Windows-NTLM",
+                "Channel": "Microsoft-Windows-NTLM/Operational", "EventID": 4002,
+                "CallerPID": str(os.getpid()), "ProcessName": ACCEPTOR,
+                "ClientUserName": user or "-", "ClientDomainName": domain or "-",
+                "ClientIP": ip, "TargetMachine": server, "Status": STATUS_NTLM_BLOCKED,
+                "MechanismOID": _NTLMSSP_OID if event.mechanism == "negotiate" else "(NULL)",
+                ACCEPTOR_FIELD: ACCEPTOR, **extra}
+    ntlm = event.decision is HttpAuthDecision.NTLM_ACCEPTED
+    status, sub = _FAILURE.get(event.decision, (STATUS_SUCCESS, STATUS_SUCCESS))
+    return logon_event(Logon(
+        time=event.time, package=PACKAGE_NTLM if ntlm else PACKAGE_KERBEROS,
+        acceptor=ACCEPTOR, host=server, client_address=event.client_address, user=user,
+        domain=domain, service=event.target, status=status, sub_status=sub,
+        failure=event.reason if status != STATUS_SUCCESS else "", process=ACCEPTOR,
+        pid=os.getpid(), extra=extra))
+
+
+def json_lines_sink(path: str | os.PathLike[str], *,
+                    ntlm_logged_by_acceptor: bool = False) -> AuditSink:
+    """Append each decision's Windows-shaped event to a JSON-lines file (0600, atomic
+    appends: store/windows_event_log.py). `ntlm_logged_by_acceptor`: the NTLM acceptor
+    writes its own events (the governed one does, gss/ntlm_events.py), so NTLM decisions
+    are not written a second time here."""
+    log = WindowsEventLog(path)
 
     def sink(event: WebAuditEvent) -> None:
-        log.write(records.record(event))
+        if ntlm_logged_by_acceptor and event.decision in _NTLM_DECISIONS \
+                and event.mechanism == "ntlm":
+            return
+        log.write(windows_event(event))
 
     return sink
 
 
-__all__ = ["AuditRecords", "AuditSink", "HttpAuthDecision", "WebAuditEvent", "json_lines_sink"]
+__all__ = ["ACCEPTOR", "AuditSink", "HttpAuthDecision", "WebAuditEvent", "json_lines_sink",
+           "windows_event"]

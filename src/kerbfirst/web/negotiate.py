@@ -45,7 +45,7 @@ from kerbfirst.web.acceptors import AcceptorFactory
 from kerbfirst.web.audit import AuditSink, HttpAuthDecision, WebAuditEvent
 from kerbfirst.web.channel_binding import BindingPolicy, EpaMode
 from kerbfirst.web.local_names import AuthToLocal, realm_allowed
-from kerbfirst.web.ntlm_bridge import NtlmConversation, is_ntlm_token
+from kerbfirst.web.ntlm_bridge import NtlmConversation, NtlmRefusedByPolicy, is_ntlm_token
 from kerbfirst.web.ntlm_hook import NtlmAuthenticator, NtlmFlow
 from kerbfirst.wire.gss_framing import OID_SPNEGO
 from kerbfirst.wire.spnego import framed_mech_oid
@@ -371,8 +371,9 @@ class NegotiateServer:
                 and isinstance(exchange.mech.mech, IakerbAcceptor)):
             mechanism = "iakerb"
         decision = HttpAuthDecision.REFUSED
-        if isinstance(exc, NtlmRefused):
-            decision, mechanism = HttpAuthDecision.NTLM_REFUSED, "negotiate"
+        if isinstance(exc, NtlmRefused):  # "ntlm": the NTLM acceptor refused (and logged) it
+            decision = HttpAuthDecision.NTLM_REFUSED
+            mechanism = "ntlm" if isinstance(exc, NtlmRefusedByPolicy) else "negotiate"
         elif isinstance(exc, BadBindings):
             decision = HttpAuthDecision.EPA_FAILURE
         token = exc.output_token

@@ -9,6 +9,7 @@ from datetime import datetime
 from kerbfirst.gss.errors import GssError, NoContext
 from kerbfirst.gss.mechanism import MechContext, StepResult
 from kerbfirst.gss.per_message import MicContext
+from kerbfirst.gss.spnego_select import NtlmRefused
 from kerbfirst.web.ntlm_hook import NtlmAuthenticator, NtlmContext, NtlmFlow
 from kerbfirst.wire.gss_framing import OID_NTLMSSP
 
@@ -19,8 +20,8 @@ def is_ntlm_token(token: bytes) -> bool:
     return token.startswith(NTLMSSP_SIGNATURE)
 
 
-class NtlmRefusedByPolicy(GssError):
-    """The NTLM authenticator refused the conversation."""
+class NtlmRefusedByPolicy(NtlmRefused):
+    """SPNEGO selected NTLM and the NTLM authenticator then refused the conversation."""
 
 
 class NtlmConversation:

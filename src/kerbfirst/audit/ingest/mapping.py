@@ -208,7 +208,7 @@ def is_relevant(provider: str, channel: str, event_id: int, data: Mapping[str, o
     if provider != PROVIDER_SECURITY and channel != "Security":
         return False
     if event_id in (4624, 4625):
-        return is_ntlm_logon(data)
+        return is_ntlm_logon(data) or is_own_kerberos_logon(data)
     if event_id == 4776:
         return True
     if event_id in KERBEROS_IDS:
@@ -217,6 +217,19 @@ def is_relevant(provider: str, channel: str, event_id: int, data: Mapping[str, o
         return any(target_is_ip(_clean(data.get(f))) for f in ("TargetServerName",
                                                                 "TargetInfo"))
     return False
+
+
+# The field by which kerbfirst's own acceptors sign their Security logons (the event
+# builder gss/logon_events.py writes it; Windows has no such field).
+KERBFIRST_ACCEPTOR_FIELD = "KerbfirstAcceptor"
+
+
+def is_own_kerberos_logon(data: Mapping[str, object]) -> bool:
+    """A 4624/4625 Kerberos logon at one of kerbfirst's acceptors: kept so the workbench
+    counts Kerberos at kerbfirst's services beside their NTLM. Windows' own Kerberos
+    logons are not NTLM evidence and are not kept (they would swamp the store)."""
+    return (_clean(data.get("AuthenticationPackageName")).upper() == "KERBEROS"
+            and _clean(data.get(KERBFIRST_ACCEPTOR_FIELD)).startswith("kerbfirst"))
 
 
 def is_ntlm_logon(data: Mapping[str, object]) -> bool:
@@ -261,6 +274,8 @@ def _mechanism(
     event_id: int, data: Mapping[str, object], usage_reason: int | None
 ) -> AuthMechanism:
     if event_id in KERBEROS_IDS:
+        return AuthMechanism.KERBEROS
+    if event_id in (4624, 4625) and is_own_kerberos_logon(data):
         return AuthMechanism.KERBEROS
     if event_id in EXPLICIT_CREDENTIAL_IDS:
         return AuthMechanism.EXPLICIT_CREDENTIALS

@@ -30,6 +30,7 @@ class IngestStats:
     events_yielded: int = 0  # NTLM events, and the Kerberos failures that explain them
     kerberos_failures: int = 0  # of events_yielded: Kerberos failures that explain NTLM
     explicit_credentials: int = 0  # of events_yielded: 4648 to an IP address
+    kerberos_logons: int = 0  # of events_yielded: 4624/4625 of kerbfirst's own acceptors
     records_skipped_irrelevant: int = 0
     records_corrupt: int = 0  # unreadable records, skipped with a warning
     warnings: list[str] = dataclasses.field(default_factory=list)
@@ -46,7 +47,8 @@ class IngestStats:
     def ntlm_events(self) -> int:
         """Events yielded that are NTLM authentications (not the events kept because they
         explain one)."""
-        return self.events_yielded - self.kerberos_failures - self.explicit_credentials
+        return (self.events_yielded - self.kerberos_failures - self.explicit_credentials
+                - self.kerberos_logons)
 
     def records_per_second(self, now_monotonic: float) -> float:
         """Records read per second since `started_monotonic` (0.0 before it is set)."""
@@ -81,7 +83,10 @@ class ReadContext:
             return False
         stats.events_yielded += 1
         if event.mechanism is AuthMechanism.KERBEROS:
-            stats.kerberos_failures += 1
+            if event.event_id in (4624, 4625):
+                stats.kerberos_logons += 1
+            else:
+                stats.kerberos_failures += 1
         elif event.mechanism is AuthMechanism.EXPLICIT_CREDENTIALS:
             stats.explicit_credentials += 1
         return True
