@@ -121,7 +121,7 @@ def test_end_to_end(logs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert rep.exit_code == 0, rep.output
     assert {p.name for p in out.iterdir()} == {"report.html", "report.json", "failure_map.csv",
                                                "readiness.csv", "failure_sources.csv",
-                                               "coverage.csv"}
+                                               "coverage.csv", "kerberos_logons.csv"}
     assert json.loads((out / "report.json").read_text())["events"] == 120
 
     win = tmp_path / "win"

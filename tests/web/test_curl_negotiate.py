@@ -40,7 +40,10 @@ def test_curl_negotiate_asgi_uvicorn(web_realm: WebRealm, tmp_path: Path) -> Non
     assert final and base64.b64decode(final[-1])[:1] == b"\xa1", log
     events = audit_lines(audit)
     assert [e["Decision"] for e in events] == ["kerberos-accepted"]
-    assert events[0]["user"] == "alice" and events[0]["domain"] == REALM
+    assert events[0]["TargetUserName"] == "alice" and events[0]["TargetDomainName"] == REALM
+    assert (events[0]["EventID"], events[0]["AuthenticationPackageName"],
+            events[0]["LogonType"], events[0]["IpAddress"]) == (4624, "Kerberos", "3",
+                                                                "127.0.0.1")
     assert server.contexts() == 0  # one leg: nothing left in the table
 
 
@@ -63,7 +66,7 @@ def test_curl_ntlm_refused_with_audit(web_realm: WebRealm, tmp_path: Path) -> No
     assert "NTLM is refused" in got.stdout
     events = audit_lines(audit)
     assert events and events[0]["EventID"] == 4002
-    assert events[0]["disposition"] == "blocked" and events[0]["mechanism"] == "ntlm"
+    assert events[0]["Status"] == "0xC0000418" and events[0]["MechanismOID"] == "(NULL)"
 
 
 def test_curl_negotiate_wsgi(web_realm: WebRealm) -> None:

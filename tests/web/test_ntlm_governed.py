@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 import spnego
-from kerbfirst.app.web_ntlm import governed_ntlm
+from kerbfirst.app.ntlm_service import governed_ntlm
 from kerbfirst.audit.ingest import IngestStats, iter_events
 from kerbfirst.gss import ntlm_crypto as nc
 from kerbfirst.gss.ntlm import NtHashVerifier

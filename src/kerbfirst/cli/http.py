@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from kerbfirst.app.web_ntlm import governed_ntlm
+from kerbfirst.app.ntlm_service import governed_ntlm
 from kerbfirst.net.kdc_address import parse_realm_routes
 from kerbfirst.policy.ntlm import Policy, PolicyError
 from kerbfirst.store.binary import FileFormatError

@@ -24,6 +24,8 @@ import dataclasses
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from kerbfirst.wire.gss_framing import OID_NTLMSSP
+
 PROVIDER_SECURITY = "Microsoft-Windows-Security-Auditing"
 CHANNEL_SECURITY = "Security"
 ACCEPTOR_FIELD = "KerbfirstAcceptor"
@@ -128,6 +130,25 @@ def logon_event(logon: Logon) -> dict[str, object]:
     return doc
 
 
+def ntlm_blocked_event(*, time: datetime, acceptor: str, host: str, client_address: str,
+                       user: str = "", domain: str = "", spnego: bool, pid: int = 0,
+                       extra: Mapping[str, str] | None = None) -> dict[str, object]:
+    """NTLM/Operational 4002 ("incoming NTLM traffic to servers that are blocked"): NTLM
+    refused before any NTLM acceptor saw it (none is configured, or SPNEGO would not
+    select it). `spnego`: the client offered NTLMSSP inside SPNEGO (MechanismOID set), not
+    NTLM by name ("(NULL)")."""
+    ip, _ = split_peer(client_address)
+    return {"EventTime": event_time(time), "Hostname": host,
+            "SourceName": "Microsoft-Windows-NTLM",
+            "Channel": "Microsoft-Windows-NTLM/Operational", "EventID": 4002,
+            "CallerPID": str(pid), "ProcessName": acceptor,
+            "ClientUserName": user or "-", "ClientDomainName": domain or "-",
+            "ClientIP": ip, "TargetMachine": host, "Status": STATUS_NTLM_BLOCKED,
+            "MechanismOID": OID_NTLMSSP if spnego else "(NULL)",
+            ACCEPTOR_FIELD: acceptor, **(extra or {})}
+
+
 __all__ = ["ACCEPTOR_FIELD", "CHANNEL_SECURITY", "PACKAGE_KERBEROS", "PACKAGE_NTLM",
-           "PROVIDER_SECURITY", "Logon", "event_time", "logon_event", "split_peer",
+           "PROVIDER_SECURITY", "Logon", "event_time", "logon_event", "ntlm_blocked_event",
+           "split_peer",
            "split_principal"]

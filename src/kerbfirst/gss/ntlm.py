@@ -39,6 +39,7 @@ from datetime import UTC, datetime, timedelta
 from typing import NamedTuple, Protocol
 
 from kerbfirst.gss import ntlm_crypto as nc
+from kerbfirst.gss.errors import GssError
 from kerbfirst.gss.replay import ReplayCache, ReplayCacheFull
 from kerbfirst.wire import ntlm as w
 from kerbfirst.wire.ntlm import NtlmVersion
@@ -76,7 +77,10 @@ class NtlmFault(enum.StrEnum):
     UNVERIFIABLE = "verifier_unavailable"
 
 
-class NtlmLogonRefused(Exception):
+class NtlmLogonRefused(GssError):
+    """The acceptor refused the AUTHENTICATE (or an earlier message): `fault` says why. A
+    GSS failure, so a GSS carrier (SPNEGO, the sample-protocol server) handles it as any."""
+
     def __init__(self, fault: NtlmFault, detail: str) -> None:
         super().__init__(detail)
         self.fault = fault

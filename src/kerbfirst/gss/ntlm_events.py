@@ -45,7 +45,6 @@ from kerbfirst.wire.ntlm import NtlmVersion
 
 PROVIDER_NTLM = "Microsoft-Windows-NTLM"
 CHANNEL_NTLM = "Microsoft-Windows-NTLM/Operational"
-NTLMSSP_OID = "1.3.6.1.4.1.311.2.2.10"
 
 _SUB_STATUS = {
     NtlmFault.POLICY: STATUS_NTLM_BLOCKED,

@@ -44,6 +44,9 @@ from kerbfirst.net.iakerb_proxy import KdcForwarder
 log = logging.getLogger(__name__)
 
 NewAcceptor = Callable[[str], MechContext]  # peer "ip:port" -> a fresh acceptor
+# Hears how each context establishment ended: (peer "ip:port", the acceptor, None when the
+# context was established or the GSS error that refused it); app/iakerb.py logs it.
+OnEstablished = Callable[[str, MechContext, GssError | None], None]
 DEFAULT_MAX_TOKEN = MAX_TOKEN + SPNEGO_OVERHEAD  # an IAKerb token inside SPNEGO
 DEFAULT_MAX_CONNECTIONS = 256
 _EMPTY = 16  # the sample protocol's NOOP announcement carries nothing
@@ -95,7 +98,7 @@ async def serve_mechanism_connection(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, new_acceptor: NewAcceptor,
     forwarder: KdcForwarder | None, on_message: Callable[[ReceivedMessage], None],
     clock: Callable[[], datetime] = system_now, timeout: float = DEFAULT_TIMEOUT,
-    max_token: int = DEFAULT_MAX_TOKEN,
+    max_token: int = DEFAULT_MAX_TOKEN, on_established: OnEstablished | None = None,
 ) -> None:
     """Serve one gss-client connection; never raises."""
     peername = writer.get_extra_info("peername")
@@ -113,6 +116,10 @@ async def serve_mechanism_connection(
                                  max_token)
         except TimeoutError:
             raise SampleProtocolError(f"no security context after {budget} s") from None
+        except GssError as exc:
+            _tell(on_established, peer, acceptor, exc)
+            raise
+        _tell(on_established, peer, acceptor, None)
         await serve_messages(reader, writer, _krb5_context(acceptor), on_message, clock,
                              timeout, max_size=max_token)
     except (SampleProtocolError, GssError, OSError, TimeoutError) as exc:
@@ -124,6 +131,16 @@ async def serve_mechanism_connection(
         if acceptor is not None and not acceptor.complete and callable(abandon):
             abandon(clock())
         await close_connection(writer, timeout)
+
+
+def _tell(on_established: OnEstablished | None, peer: str, acceptor: MechContext,
+          error: GssError | None) -> None:
+    if on_established is None:
+        return
+    try:
+        on_established(peer, acceptor, error)
+    except Exception:  # an audit failure must not take the connection's answer with it
+        log.exception("gss-sample: recording the logon of %s failed", peer)
 
 
 async def _establish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
@@ -152,7 +169,7 @@ async def start_mechanism_server(
     host: str, port: int, *, new_acceptor: NewAcceptor, forwarder: KdcForwarder | None,
     on_message: Callable[[ReceivedMessage], None], clock: Callable[[], datetime] = system_now,
     timeout: float = DEFAULT_TIMEOUT, max_token: int = DEFAULT_MAX_TOKEN,
-    max_connections: int = DEFAULT_MAX_CONNECTIONS,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS, on_established: OnEstablished | None = None,
 ) -> asyncio.Server:
     """Listen like `gss-server -iakerb -port PORT`; each connection gets a fresh acceptor
     (share one ReplayCache between them). At most `max_connections` are served at once;
@@ -175,7 +192,8 @@ async def start_mechanism_server(
         try:
             await serve_mechanism_connection(
                 reader, writer, new_acceptor=new_acceptor, forwarder=forwarder,
-                on_message=on_message, clock=clock, timeout=timeout, max_token=max_token)
+                on_message=on_message, clock=clock, timeout=timeout, max_token=max_token,
+                on_established=on_established)
         finally:
             active -= 1
 

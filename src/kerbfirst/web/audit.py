@@ -26,18 +26,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kerbfirst.gss.logon_events import (
-    ACCEPTOR_FIELD,
     PACKAGE_KERBEROS,
     PACKAGE_NTLM,
     STATUS_BAD_BINDINGS,
     STATUS_LOGON_FAILURE,
     STATUS_LOGON_TYPE_NOT_GRANTED,
-    STATUS_NTLM_BLOCKED,
     STATUS_SUCCESS,
     Logon,
-    event_time,
     logon_event,
-    split_peer,
+    ntlm_blocked_event,
     split_principal,
 )
 from kerbfirst.store.windows_event_log import WindowsEventLog
@@ -75,7 +72,6 @@ _FAILURE = {
     HttpAuthDecision.REALM_NOT_ALLOWED: (STATUS_LOGON_TYPE_NOT_GRANTED, STATUS_SUCCESS),
     HttpAuthDecision.REFUSED: (STATUS_LOGON_FAILURE, STATUS_LOGON_FAILURE),
 }
-_NTLMSSP_OID = "1.3.6.1.4.1.311.2.2.10"
 _NTLM_DECISIONS = frozenset({HttpAuthDecision.NTLM_ACCEPTED, HttpAuthDecision.NTLM_REFUSED})
 
 
@@ -95,15 +91,10 @@ def windows_event(event: WebAuditEvent, *, host: str = "") -> dict[str, object]:
     extra = {"Decision": event.decision.value, "KerbfirstMechanism": event.mechanism,
              "Reason": event.reason[:200], **{k.capitalize(): v for k, v in event.extra.items()}}
     if event.decision is HttpAuthDecision.NTLM_REFUSED:
-        ip, _ = split_peer(event.client_address)
-        return {"EventTime": event_time(event.time), "Hostname": server,
-                "SourceName": "Microsoft-Windows-NTLM",
-                "Channel": "Microsoft-Windows-NTLM/Operational", "EventID": 4002,
-                "CallerPID": str(os.getpid()), "ProcessName": ACCEPTOR,
-                "ClientUserName": user or "-", "ClientDomainName": domain or "-",
-                "ClientIP": ip, "TargetMachine": server, "Status": STATUS_NTLM_BLOCKED,
-                "MechanismOID": _NTLMSSP_OID if event.mechanism == "negotiate" else "(NULL)",
-                ACCEPTOR_FIELD: ACCEPTOR, **extra}
+        return ntlm_blocked_event(time=event.time, acceptor=ACCEPTOR, host=server,
+                                  client_address=event.client_address, user=user,
+                                  domain=domain, spnego=event.mechanism == "negotiate",
+                                  pid=os.getpid(), extra=extra)
     ntlm = event.decision is HttpAuthDecision.NTLM_ACCEPTED
     status, sub = _FAILURE.get(event.decision, (STATUS_SUCCESS, STATUS_SUCCESS))
     return logon_event(Logon(
