@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from kerbfirst.app.iakerb import IakerbSetupError, build_iakerb_service
+from kerbfirst.app.iakerb import (
+    IakerbService,
+    IakerbSetupError,
+    NtlmOptions,
+    build_iakerb_service,
+)
 from kerbfirst.cli.common import console, fail, out
 from kerbfirst.cli.fields import kv
 from kerbfirst.gss.iakerb import IakerbAuditEvent
-from kerbfirst.gss.iakerb_negotiate import IakerbServiceAcceptor
 from kerbfirst.net.gss_stream import ReceivedMessage
-from kerbfirst.net.iakerb_proxy import KdcForwarder
 from kerbfirst.net.iakerb_server import DEFAULT_MAX_CONNECTIONS, start_mechanism_server
 
 app = typer.Typer(
@@ -71,13 +73,47 @@ def serve(
         float, typer.Option(help="Seconds for each KDC call and client read; a client must "
                             "establish its context within 6 times this.")
     ] = 5.0,
+    logon_events: Annotated[
+        Path | None,
+        typer.Option(help="Windows-shaped logon events (Security 4624/4625, package Kerberos; "
+                     "NTLM/Operational 4002 for NTLM refused unread), one JSON line each, for "
+                     "`kerbfirst audit ingest` (default with --dir: "
+                     "<dir>/logon-events.jsonl)."),
+    ] = None,
+    policy: Annotated[
+        Path | None,
+        typer.Option(help="NTLM policy file (TOML, `kerbfirst policy`): serve NTLM (bare or "
+                     "in SPNEGO) through the governed acceptor, which allows an attempt only "
+                     "as the policy does (reloaded on change). Without it NTLM is refused."),
+    ] = None,
+    ntlm_dir: Annotated[
+        Path | None,
+        typer.Option(help="LocalKDC realm directory whose accounts' NT hashes verify NTLM; "
+                     "default: Samba's winbind (ntlm_auth)."),
+    ] = None,
+    ntlm_events: Annotated[
+        Path | None,
+        typer.Option(help="NTLM event log (Windows-shaped JSON lines); default: "
+                     "ntlm-events.jsonl beside --policy."),
+    ] = None,
+    ntlm_legacy_clients: Annotated[
+        bool,
+        typer.Option("--ntlm-legacy-clients",
+                     help="Accept NTLMv2 without MIC and target name (older clients)."),
+    ] = False,
 ) -> None:
     """Accept IAKerb (bare or inside SPNEGO) and krb5 contexts from MIT's gss-client,
     proxying KDC messages."""
+    if policy is None and (ntlm_dir or ntlm_events or ntlm_legacy_clients):
+        raise fail("--ntlm-dir, --ntlm-events and --ntlm-legacy-clients need --policy")
+    ntlm = None if policy is None else NtlmOptions(
+        policy, ntlm_dir=ntlm_dir, events=ntlm_events, legacy_clients=ntlm_legacy_clients,
+        on_error=_policy_error)
     try:
         service = build_iakerb_service(
             keytab=keytab, realm_kdc=realm_kdc or [], directory=directory, realm=realm,
             replay_cache=replay_cache, audit=audit, timeout=timeout, on_event=_print_event,
+            logon_events=logon_events, ntlm=ntlm,
         )
     except IakerbSetupError as exc:
         raise fail(str(exc)) from None
@@ -87,14 +123,19 @@ def serve(
             _serve(
                 host.strip("[]") or "127.0.0.1",
                 int(port),
-                service.new_acceptor,
-                service.forwarder,
+                service,
                 timeout,
                 max_connections,
             )
         )
     except OSError as exc:
         raise fail(f"cannot listen on {listen}: {exc}") from None
+    finally:
+        service.close()
+
+
+def _policy_error(message: str) -> None:
+    console.print(f"iakerb: NTLM policy: {message}", markup=False)
 
 
 def _print_event(event: IakerbAuditEvent) -> None:
@@ -111,27 +152,30 @@ def _print_event(event: IakerbAuditEvent) -> None:
 async def _serve(
     host: str,
     port: int,
-    new_acceptor: Callable[[str], IakerbServiceAcceptor],
-    forwarder: KdcForwarder,
+    service: IakerbService,
     timeout: float,
     max_connections: int,
 ) -> None:
+    forwarder = service.forwarder
+
     def on_message(msg: ReceivedMessage) -> None:
         out.print(f"{msg.client}: {msg.data.decode(errors='replace')!r}")
 
     server = await start_mechanism_server(
         host,
         port,
-        new_acceptor=new_acceptor,
+        new_acceptor=service.new_acceptor,
         forwarder=forwarder,
         on_message=on_message,
         timeout=timeout,
         max_connections=max_connections,
+        on_established=service.on_established,
     )
     bound = server.sockets[0].getsockname()
     console.print(
         f"kerbfirst IAKerb acceptor listening on {bound[0]}:{bound[1]}; "
-        f"realms: {', '.join(sorted(forwarder.routes))}"
+        f"realms: {', '.join(sorted(forwarder.routes))}; NTLM "
+        f"{'by policy ' + str(service.ntlm.policy.path) if service.ntlm else 'refused'}"
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -142,4 +186,3 @@ async def _serve(
     finally:
         server.close()
         await server.wait_closed()
-        forwarder.close()

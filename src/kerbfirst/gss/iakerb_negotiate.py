@@ -6,6 +6,11 @@ IAKerb first inside SPNEGO, MS-SPNG 3.1.5.1); anything else gets a bare IakerbAc
 which also takes a plain krb5 AP-REQ (a client with a service ticket, as MIT). Either way
 the ForwardToKdc effects and `kdc_reply` pass straight through, so one carrier (the
 sample-protocol server, an HTTP Negotiate handler) relays KDC messages for both.
+
+NTLM (MS-NLMP), bare (an NTLMSSP NEGOTIATE) or inside SPNEGO, is served only when the
+service was given an NTLM mechanism (`ntlm`: the governed acceptor, gss/ntlm_mech.py,
+which asks the NTLM policy per attempt and logs it); otherwise it is refused
+(NtlmRefused), and SPNEGO never selects it while a Kerberos mechanism is offered.
 """
 
 from __future__ import annotations
@@ -15,26 +20,43 @@ from datetime import datetime
 
 from kerbfirst.gss.errors import NoContext
 from kerbfirst.gss.iakerb_acceptor import MAX_TOKEN, IakerbAcceptor
-from kerbfirst.gss.mechanism import KdcFailure, StepResult
+from kerbfirst.gss.mechanism import KdcFailure, MechContext, StepResult
 from kerbfirst.gss.per_message import MicContext
 from kerbfirst.gss.spnego_acceptor import MechanismFactory, SpnegoAcceptor
-from kerbfirst.wire.gss_framing import OID_IAKERB, OID_KRB5, OID_KRB5_MS, OID_SPNEGO
+from kerbfirst.gss.spnego_select import NtlmRefused, NtlmRequest, NtlmVerdict, deny_ntlm
+from kerbfirst.wire.gss_framing import (
+    OID_IAKERB,
+    OID_KRB5,
+    OID_KRB5_MS,
+    OID_NTLMSSP,
+    OID_SPNEGO,
+)
+from kerbfirst.wire.ntlm import SIGNATURE as NTLMSSP_SIGNATURE
 from kerbfirst.wire.spnego import framed_mech_oid
 
 NewIakerb = Callable[[], IakerbAcceptor]
+NewNtlm = Callable[[bool], MechContext]  # in SPNEGO? -> a fresh NTLM conversation
 SPNEGO_OVERHEAD = 1024  # NegTokenInit/NegTokenResp fields around the mechanism token
+
+
+def _policy_decides(request: NtlmRequest) -> NtlmVerdict:
+    """SPNEGO may select NTLM (never over Kerberos); the governed acceptor then asks the
+    NTLM policy with the whole flow, per attempt."""
+    return NtlmVerdict(True, "the NTLM policy decides each attempt")
 
 
 class IakerbServiceAcceptor:
     """GSS_Accept_sec_context for IAKerb, bare or SPNEGO-carried; one per conversation."""
 
     def __init__(self, new_iakerb: NewIakerb, *, krb5: MechanismFactory | None = None,
-                 always_mic: bool = False, max_token: int = MAX_TOKEN + SPNEGO_OVERHEAD) -> None:
+                 ntlm: NewNtlm | None = None, always_mic: bool = False,
+                 max_token: int = MAX_TOKEN + SPNEGO_OVERHEAD) -> None:
         self._new_iakerb = new_iakerb
         self._max_token = max_token
         self._krb5 = krb5
+        self._ntlm = ntlm
         self._always_mic = always_mic
-        self.inner: IakerbAcceptor | SpnegoAcceptor | None = None
+        self.inner: IakerbAcceptor | SpnegoAcceptor | MechContext | None = None
         self.mech_oid = OID_IAKERB  # the carrier's mechanism once the first token is seen
 
     @property
@@ -50,7 +72,7 @@ class IakerbServiceAcceptor:
         """The IAKerb acceptor of this conversation, if IAKerb was used."""
         if isinstance(self.inner, IakerbAcceptor):
             return self.inner
-        mech = self.inner.mech if self.inner is not None else None
+        mech = self.inner.mech if isinstance(self.inner, SpnegoAcceptor) else None
         return mech if isinstance(mech, IakerbAcceptor) else None
 
     @property
@@ -69,14 +91,25 @@ class IakerbServiceAcceptor:
                 if self._krb5 is not None:
                     factories[OID_KRB5] = self._krb5
                     factories[OID_KRB5_MS] = self._krb5
-                self.inner = SpnegoAcceptor(factories, always_mic=self._always_mic)
+                new_ntlm = self._ntlm
+                if new_ntlm is not None:
+                    factories[OID_NTLMSSP] = lambda oid: new_ntlm(True)
+                self.inner = SpnegoAcceptor(
+                    factories, always_mic=self._always_mic,
+                    ntlm_gate=_policy_decides if self._ntlm is not None else deny_ntlm)
                 self.mech_oid = OID_SPNEGO
+            elif token.startswith(NTLMSSP_SIGNATURE):  # MS-NLMP 2.2.1: bare NTLM
+                if self._ntlm is None:
+                    reason = deny_ntlm(NtlmRequest((OID_NTLMSSP,))).reason
+                    raise NtlmRefused(f"the initiator sent NTLM: {reason}")
+                self.inner = self._ntlm(False)
+                self.mech_oid = OID_NTLMSSP
             else:
                 self.inner = self._new_iakerb()
         return self.inner.step(token, now=now)
 
     def kdc_reply(self, reply: bytes | KdcFailure, *, now: datetime, kdc: str = "") -> bytes:
-        if self.inner is None:
+        if not isinstance(self.inner, IakerbAcceptor | SpnegoAcceptor):
             raise NoContext("no KDC exchange is pending")
         return self.inner.kdc_reply(reply, now=now, kdc=kdc)
 

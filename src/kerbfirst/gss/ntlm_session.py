@@ -29,7 +29,8 @@ from datetime import datetime
 
 from Crypto.Cipher import ARC4
 
-from kerbfirst.gss.errors import BadMic
+from kerbfirst.gss.errors import BadMic, DefectiveToken
+from kerbfirst.gss.per_message import Unwrapped
 from kerbfirst.wire import ntlm as w
 
 _C2S = "client-to-server"
@@ -57,6 +58,9 @@ def seal_key(exported: bytes, flags: int, direction: str) -> bytes:
     else:
         base = exported[:5]
     return hashlib.md5(base + _magic("sealing", direction)).digest()  # noqa: S324
+
+
+SIGNATURE_SIZE = 16  # NTLMSSP_MESSAGE_SIGNATURE, MS-NLMP 2.2.2.9.1
 
 
 class NtlmSessionSecurity:
@@ -127,3 +131,10 @@ class NtlmSessionSecurity:
         data = bytes(self._in_rc4.decrypt(sealed))
         self.verify_mic(data, signature)
         return data
+
+    def unwrap(self, token: bytes, *, now: datetime | None = None) -> Unwrapped:
+        """GSS_Unwrap of a sealed message: the 16-byte signature, then the sealed data (the
+        layout SSPI's stream form, gss-ntlmssp and pyspnego use for MS-NLMP 3.4.3)."""
+        if len(token) < SIGNATURE_SIZE:
+            raise DefectiveToken(f"an NTLM wrap token has at least {SIGNATURE_SIZE} bytes")
+        return Unwrapped(self.unseal(token[SIGNATURE_SIZE:], token[:SIGNATURE_SIZE]), True)

@@ -24,11 +24,12 @@ import struct
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from kerbfirst.gss.errors import GssError
 from kerbfirst.gss.krb5_acceptor import Krb5Acceptor
 from kerbfirst.gss.krb5_initiator import Krb5Initiator
-from kerbfirst.gss.per_message import SecurityContext
+from kerbfirst.gss.per_message import SecurityContext, Unwrapped
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,18 @@ TOKEN_SEND_MIC = 1 << 7
 MAX_TOKEN = 1 << 20  # a ticket with a large PAC fits; nothing legitimate is bigger
 DEFAULT_TIMEOUT = 10.0
 MAX_MESSAGES = 10_000  # messages per connection before the server closes it
+
+
+class MessageContext(Protocol):
+    """What the message phase needs of an established context: krb5's SecurityContext,
+    or NTLM's session security (gss/ntlm_session.py)."""
+
+    client: str
+    service: str
+
+    def unwrap(self, token: bytes, *, now: datetime | None = None) -> Unwrapped: ...
+
+    def get_mic(self, message: bytes, *, now: datetime | None = None) -> bytes: ...
 
 
 class SampleProtocolError(Exception):
@@ -198,7 +211,7 @@ async def _serve(
 
 async def serve_messages(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-    context: SecurityContext | None, on_message: Callable[[ReceivedMessage], None],
+    context: MessageContext | None, on_message: Callable[[ReceivedMessage], None],
     clock: Callable[[], datetime], timeout: float, *, max_size: int = MAX_TOKEN,
 ) -> None:
     """After context establishment, as gss-server's sign_server: unwrap each message and

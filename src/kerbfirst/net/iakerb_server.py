@@ -23,6 +23,7 @@ from kerbfirst.gss.errors import GssError
 from kerbfirst.gss.iakerb_acceptor import MAX_TOKEN
 from kerbfirst.gss.iakerb_negotiate import SPNEGO_OVERHEAD
 from kerbfirst.gss.mechanism import ForwardToKdc, MechContext, ProxyingAcceptor
+from kerbfirst.gss.ntlm_session import NtlmSessionSecurity
 from kerbfirst.gss.per_message import SecurityContext
 from kerbfirst.net.gss_stream import (
     DEFAULT_TIMEOUT,
@@ -30,6 +31,7 @@ from kerbfirst.net.gss_stream import (
     TOKEN_CONTEXT_NEXT,
     TOKEN_NOOP,
     ClientResult,
+    MessageContext,
     ReceivedMessage,
     SampleProtocolError,
     close_connection,
@@ -88,10 +90,16 @@ async def run_mechanism_client(
 
 
 def _krb5_context(mech: MechContext) -> SecurityContext | None:
-    """The established krb5 context wrap/unwrap need; MIT's sample protocol carries
-    Kerberos (krb5 or IAKerb) only, so any other context counts as none."""
+    """The established krb5 context an initiator's wrap and verify_mic need."""
     context = mech.context
     return context if isinstance(context, SecurityContext) else None
+
+
+def _message_context(mech: MechContext) -> MessageContext | None:
+    """The acceptor's established context for the message phase: krb5's, or NTLM's
+    session security (unwrap of a sealed message, MIC of it)."""
+    context = mech.context
+    return context if isinstance(context, SecurityContext | NtlmSessionSecurity) else None
 
 
 async def serve_mechanism_connection(
@@ -120,7 +128,7 @@ async def serve_mechanism_connection(
             _tell(on_established, peer, acceptor, exc)
             raise
         _tell(on_established, peer, acceptor, None)
-        await serve_messages(reader, writer, _krb5_context(acceptor), on_message, clock,
+        await serve_messages(reader, writer, _message_context(acceptor), on_message, clock,
                              timeout, max_size=max_token)
     except (SampleProtocolError, GssError, OSError, TimeoutError) as exc:
         log.warning("gss-sample connection from %s refused: %s", peer, exc)

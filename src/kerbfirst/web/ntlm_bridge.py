@@ -12,8 +12,7 @@ from kerbfirst.gss.per_message import MicContext
 from kerbfirst.gss.spnego_select import NtlmRefused
 from kerbfirst.web.ntlm_hook import NtlmAuthenticator, NtlmContext, NtlmFlow
 from kerbfirst.wire.gss_framing import OID_NTLMSSP
-
-NTLMSSP_SIGNATURE = b"NTLMSSP\x00"  # MS-NLMP 2.2.1
+from kerbfirst.wire.ntlm import SIGNATURE as NTLMSSP_SIGNATURE  # MS-NLMP 2.2.1
 
 
 def is_ntlm_token(token: bytes) -> bool:
