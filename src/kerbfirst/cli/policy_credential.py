@@ -43,13 +43,14 @@ def credential_set(
     the account, keep its NT hash until that exception ends."""
     import sys
 
-    from kerbfirst.gss.ntlm_crypto import nt_hash
+    from kerbfirst.app.ntlm_credentials import NtlmCredentialError, password_set
     from kerbfirst.store.masterkey import load_master_key
-    from kerbfirst.store.nt_hashes import NtHashRefused, naming_exception
+    from kerbfirst.store.nt_hashes import naming_exception
     from kerbfirst.store.principals import SqlitePrincipalStore, StoreError
 
     policy = load_policy()
     cfg, store = _nt_store(directory)
+    store.close()
     dom = (domain or cfg.realm.split(".", 1)[0]).upper()
     entry = naming_exception(policy, account, dom, current_time())
     if entry is None:  # refused before any key changes
@@ -67,13 +68,12 @@ def credential_set(
         with SqlitePrincipalStore(cfg.db_path, load_master_key(cfg.master_key_path),
                                   realm=cfg.realm) as principals:
             principals.rekey(f"{account}@{cfg.realm}", password=password, now=current_time())
-        store.set_password(account, dom, nt_hash(password), policy, current_time())
-    except (StoreError, NtHashRefused) as exc:
+        change = password_set(cfg, account, password, policy, current_time(), domain=dom)
+    except (StoreError, NtlmCredentialError) as exc:
         raise fail(str(exc)) from None
-    finally:
-        store.close()
     typer.echo(f"password set for {account}@{cfg.realm}; its NTLM credential ({dom}\\"
-               f"{account}) lives until {entry.id} ends on {entry.expires.isoformat()}")
+               f"{account}) lives until {entry.id} ends on {entry.expires.isoformat()}"
+               if change.kept_until is not None else change.describe() or "")
 
 
 @credential_app.command("list")

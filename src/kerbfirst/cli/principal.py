@@ -19,7 +19,9 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from kerbfirst.app import ntlm_credentials
 from kerbfirst.app.kdc import kdc_policy
+from kerbfirst.app.realm_config import RealmConfig
 from kerbfirst.cli.common import (
     DEFAULT_DIR,
     DirOption,
@@ -32,6 +34,7 @@ from kerbfirst.cli.common import (
     read_password,
     utc_now,
 )
+from kerbfirst.policy import Policy
 from kerbfirst.store.principal_records import check_password
 from kerbfirst.store.principals import PrincipalNotFound, StoreError
 
@@ -85,10 +88,18 @@ def principal_add(
     no_preauth: Annotated[
         bool, typer.Option("--no-preauth", help="Do not require pre-authentication.")
     ] = False,
+    ntlm_policy: Annotated[
+        Path | None,
+        typer.Option(help="NTLM policy file: when a live exception names the account, its NT "
+                     "hash is kept (sealed) until the exception ends; otherwise any old one "
+                     "is destroyed (default: ntlm-policy.toml in the realm directory, if "
+                     "present).")
+    ] = None,
 ) -> None:
     cfg = load_realm(directory)
     full = qualify(name, cfg.realm)
     etypes = parse_etypes(enctypes)
+    policy = _ntlm_policy(cfg, ntlm_policy)
     with open_store(cfg) as store:
         try:
             store.get_info(full)
@@ -118,6 +129,7 @@ def principal_add(
         except (StoreError, sqlite3.Error) as exc:
             raise _refused(exc) from None
     out.print(f"added {info.name}")
+    _ntlm_credential(cfg, full, password, policy)
 
 
 @principal_app.command("list")
@@ -271,9 +283,17 @@ def principal_rekey(
     keep_old: Annotated[
         int, typer.Option(min=0, help="Previous kvnos to keep so issued tickets still work.")
     ] = 2,
+    ntlm_policy: Annotated[
+        Path | None,
+        typer.Option(help="NTLM policy file: when a live exception names the account, its NT "
+                     "hash is kept (sealed) until the exception ends; otherwise any old one "
+                     "is destroyed (default: ntlm-policy.toml in the realm directory, if "
+                     "present).")
+    ] = None,
 ) -> None:
     cfg = load_realm(directory)
     full = qualify(name, cfg.realm)
+    policy = _ntlm_policy(cfg, ntlm_policy)
     min_length = cfg.policy.min_password_length
     with open_store(cfg) as store:
         try:
@@ -296,3 +316,28 @@ def principal_rekey(
         except (StoreError, sqlite3.Error) as exc:
             raise _refused(exc) from None
     out.print(f"rekeyed {full}: kvno {vars_of(info).get('kvno', '?')}")
+    _ntlm_credential(cfg, full, password, policy)
+
+
+def _ntlm_policy(cfg: RealmConfig, path: Path | None) -> Policy | None:
+    """Read before any key changes: a bad policy file changes nothing."""
+    try:
+        return ntlm_credentials.ntlm_policy(cfg, path)
+    except ntlm_credentials.NtlmCredentialError as exc:
+        raise fail(f"{exc}; nothing was changed") from None
+
+
+def _ntlm_credential(cfg: RealmConfig, principal: str, password: str | None,
+                     policy: Policy | None) -> None:
+    account = ntlm_credentials.account_of(principal, cfg)
+    if account is None:
+        return
+    try:  # random keys: no password, so no NT hash; an old one is destroyed
+        change = ntlm_credentials.password_set(cfg, account, password or "",
+                                               policy if password else None, utc_now())
+    except ntlm_credentials.NtlmCredentialError as exc:
+        raise fail(f"the Kerberos keys changed, but the NTLM credential did not: {exc}") \
+            from None
+    message = change.describe()
+    if message:
+        out.print(message)

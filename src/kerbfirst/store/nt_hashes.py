@@ -15,6 +15,8 @@ Life cycle:
   from the password itself, so an account excepted later must set its password again.
 - `lookup(account, domain, policy, now)`: the hash, if its exception is still in the
   policy and unexpired; if not, the row is destroyed on the spot and None returned.
+- `forget(account, domain)`: the password changed with no exception naming the account:
+  its old hash is destroyed.
 - `sweep(policy, now)`: destroys every hash whose exception expired or was revoked (the
   policy loader calls it on each reload; `kerbfirst policy exception revoke` too).
 """
@@ -130,6 +132,17 @@ class NtHashStore:
             dead = [(a, d) for a, d, e in rows.fetchall() if e not in live]
         self._destroy(dead)
         return [f"{d}\\{a}" for a, d in dead]
+
+    def forget(self, account: str, domain: str) -> bool:
+        """Destroy the account's hash (its password changed while no exception names it:
+        the old hash would still accept the old password). True when there was one."""
+        key = (account.casefold(), domain.upper())
+        with self._lock:
+            row = self._db.execute("SELECT 1 FROM nt_hash WHERE account = ? AND domain = ?",
+                                   key).fetchone()
+        if row is not None:
+            self._destroy([key])
+        return row is not None
 
     def accounts(self) -> list[tuple[str, str, str]]:
         """(domain, account, exception id) of every stored hash (never the hash)."""
