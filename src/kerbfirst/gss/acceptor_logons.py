@@ -29,6 +29,7 @@ from kerbfirst.gss.per_message import SecurityContext
 from kerbfirst.gss.spnego_acceptor import SpnegoAcceptor
 from kerbfirst.gss.spnego_select import NtlmRefused
 from kerbfirst.wire.constants import KRB_AP_ERR_SKEW
+from kerbfirst.wire.gss_framing import OID_SPNEGO
 
 
 def _inner(acceptor: MechContext) -> object:
@@ -56,7 +57,8 @@ def conversation_event(acceptor: MechContext, error: GssError | None, *, now: da
         return None
     if isinstance(error, NtlmRefused):
         return ntlm_blocked_event(time=now, acceptor=acceptor_name, host=host,
-                                  client_address=peer, spnego=True, pid=pid,
+                                  client_address=peer, pid=pid,
+                                  spnego=getattr(acceptor, "mech_oid", "") == OID_SPNEGO,
                                   extra={"Reason": str(error)[:200]})
     context = acceptor.context
     client = context.client if isinstance(context, SecurityContext) else None

@@ -39,6 +39,10 @@ NewNtlm = Callable[[bool], MechContext]  # in SPNEGO? -> a fresh NTLM conversati
 SPNEGO_OVERHEAD = 1024  # NegTokenInit/NegTokenResp fields around the mechanism token
 
 
+def _no_ntlm(oid: str) -> MechContext:
+    raise NtlmRefused(deny_ntlm(NtlmRequest((oid,))).reason)  # deny_ntlm's gate is first
+
+
 def _policy_decides(request: NtlmRequest) -> NtlmVerdict:
     """SPNEGO may select NTLM (never over Kerberos); the governed acceptor then asks the
     NTLM policy with the whole flow, per attempt."""
@@ -92,18 +96,20 @@ class IakerbServiceAcceptor:
                     factories[OID_KRB5] = self._krb5
                     factories[OID_KRB5_MS] = self._krb5
                 new_ntlm = self._ntlm
-                if new_ntlm is not None:
-                    factories[OID_NTLMSSP] = lambda oid: new_ntlm(True)
+                # NTLMSSP is always a mechanism SPNEGO knows, so that an offer of NTLM alone
+                # is refused as NTLM (by the gate, NtlmRefused), not as an unknown mechanism.
+                factories[OID_NTLMSSP] = (_no_ntlm if new_ntlm is None
+                                          else lambda oid: new_ntlm(True))
                 self.inner = SpnegoAcceptor(
                     factories, always_mic=self._always_mic,
                     ntlm_gate=_policy_decides if self._ntlm is not None else deny_ntlm)
                 self.mech_oid = OID_SPNEGO
             elif token.startswith(NTLMSSP_SIGNATURE):  # MS-NLMP 2.2.1: bare NTLM
+                self.mech_oid = OID_NTLMSSP
                 if self._ntlm is None:
                     reason = deny_ntlm(NtlmRequest((OID_NTLMSSP,))).reason
                     raise NtlmRefused(f"the initiator sent NTLM: {reason}")
                 self.inner = self._ntlm(False)
-                self.mech_oid = OID_NTLMSSP
             else:
                 self.inner = self._new_iakerb()
         return self.inner.step(token, now=now)

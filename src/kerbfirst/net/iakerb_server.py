@@ -121,13 +121,9 @@ async def serve_mechanism_connection(
         try:
             async with asyncio.timeout(budget):
                 await _establish(reader, writer, acceptor, forwarder, clock, timeout, peer,
-                                 max_token)
+                                 max_token, on_established)
         except TimeoutError:
             raise SampleProtocolError(f"no security context after {budget} s") from None
-        except GssError as exc:
-            _tell(on_established, peer, acceptor, exc)
-            raise
-        _tell(on_established, peer, acceptor, None)
         await serve_messages(reader, writer, _message_context(acceptor), on_message, clock,
                              timeout, max_size=max_token)
     except (SampleProtocolError, GssError, OSError, TimeoutError) as exc:
@@ -154,7 +150,9 @@ def _tell(on_established: OnEstablished | None, peer: str, acceptor: MechContext
 async def _establish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                      acceptor: MechContext, forwarder: KdcForwarder | None,
                      clock: Callable[[], datetime], timeout: float, peer: str,
-                     max_token: int) -> None:
+                     max_token: int, on_established: OnEstablished | None) -> None:
+    """Run the context establishment; its end (established or refused) is recorded before
+    the last token goes out, so a peer that has its answer finds the event written."""
     while not acceptor.complete:
         flags, token = await read_token(reader, timeout=timeout, max_size=max_token)
         if not flags & TOKEN_CONTEXT:
@@ -166,9 +164,12 @@ async def _establish(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
                     raise SampleProtocolError("an acceptor asked for a KDC; none is configured")
                 result = await forwarder.resolve(acceptor, result, peer=peer)
         except GssError as exc:
+            _tell(on_established, peer, acceptor, exc)
             if exc.output_token:
                 await write_token(writer, TOKEN_CONTEXT, exc.output_token, timeout=timeout)
             raise
+        if acceptor.complete:
+            _tell(on_established, peer, acceptor, None)
         if result:
             await write_token(writer, TOKEN_CONTEXT, result, timeout=timeout)
 
