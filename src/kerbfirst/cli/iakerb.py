@@ -30,8 +30,8 @@ from kerbfirst.app.iakerb import (
 from kerbfirst.cli.common import console, fail, out
 from kerbfirst.cli.fields import kv
 from kerbfirst.gss.iakerb import IakerbAuditEvent
-from kerbfirst.net.gss_stream import ReceivedMessage
-from kerbfirst.net.iakerb_server import DEFAULT_MAX_CONNECTIONS, start_mechanism_server
+from kerbfirst.net.gss_stream import DEFAULT_MAX_CONNECTIONS, ReceivedMessage
+from kerbfirst.net.iakerb_server import start_mechanism_server
 
 app = typer.Typer(
     help="IAKerb: Kerberos for clients that cannot reach a KDC.", no_args_is_help=True

@@ -11,7 +11,11 @@ Each message on the connection is a flag byte, a 4-byte big-endian length and th
 The old "v1" format (no flag byte, gss-client -v1) is refused with a clear error.
 
 Every read has a timeout and every token a size cap: a peer that stalls or announces a
-huge token is dropped, never waited for or buffered.
+huge token is dropped, never waited for or buffered. A server (`start_server`, and the
+IAKerb server through `start_bounded_server`) also caps the connections it serves at
+once (one more is closed as soon as it is accepted), gives a connection a few read
+timeouts in all to establish its context, and buffers at most about one token per
+connection: a flood of connections that each announce a large token cannot exhaust it.
 """
 
 from __future__ import annotations
@@ -42,9 +46,18 @@ TOKEN_WRAPPED = 1 << 5
 TOKEN_ENCRYPTED = 1 << 6
 TOKEN_SEND_MIC = 1 << 7
 
-MAX_TOKEN = 1 << 20  # a ticket with a large PAC fits; nothing legitimate is bigger
+MAX_TOKEN = 1 << 20  # the most a client reads from a server it chose to talk to
+# The largest context token a server reads: an AP-REQ whose ticket carries a large PAC
+# fits (Windows' default MaxTokenSize is 48,000 bytes), as does an IAKerb token.
+SERVER_MAX_TOKEN = 96 * 1024
 DEFAULT_TIMEOUT = 10.0
 MAX_MESSAGES = 10_000  # messages per connection before the server closes it
+DEFAULT_MAX_CONNECTIONS = 256
+ANNOUNCEMENT = 16  # the NOOP|CONTEXT_NEXT that opens a session carries nothing
+# The whole context establishment gets this many read timeouts: a real exchange (a krb5
+# AP-REQ in one round trip; IAKerb's discovery, AS-REQ twice, TGS-REQ, a referral, the
+# AP-REQ) is a few round trips, each far shorter than one timeout.
+ESTABLISH_ROUNDS = 6
 
 
 class MessageContext(Protocol):
@@ -172,12 +185,13 @@ async def serve_connection(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
     new_acceptor: Callable[[], Krb5Acceptor], on_message: Callable[[ReceivedMessage], None],
     clock: Callable[[], datetime] = system_now, timeout: float = DEFAULT_TIMEOUT,
+    max_token: int = SERVER_MAX_TOKEN,
 ) -> None:
     """Serve one gss-client connection as gss-server's sign_server does. Never raises: a
     broken or hostile peer is logged and disconnected."""
     peer = writer.get_extra_info("peername")
     try:
-        await _serve(reader, writer, new_acceptor, on_message, clock, timeout)
+        await _serve(reader, writer, new_acceptor, on_message, clock, timeout, max_token)
     except (SampleProtocolError, GssError, OSError, TimeoutError) as exc:
         log.warning("gss-sample connection from %s refused: %s", peer, exc)
     finally:
@@ -187,15 +201,28 @@ async def serve_connection(
 async def _serve(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
     new_acceptor: Callable[[], Krb5Acceptor], on_message: Callable[[ReceivedMessage], None],
-    clock: Callable[[], datetime], timeout: float,
+    clock: Callable[[], datetime], timeout: float, max_token: int,
 ) -> None:
-    flags, _ = await read_token(reader, timeout=timeout)
+    flags, _ = await read_token(reader, timeout=timeout, max_size=ANNOUNCEMENT)
     if not flags & TOKEN_NOOP or not flags & TOKEN_CONTEXT_NEXT:
         # gss-server would accept an unauthenticated session here; we never do.
         raise SampleProtocolError("client did not announce a context (NOOP|CONTEXT_NEXT)")
     acceptor = new_acceptor()
+    budget = ESTABLISH_ROUNDS * timeout
+    try:
+        async with asyncio.timeout(budget):
+            await _accept(reader, writer, acceptor, clock, timeout, max_token)
+    except TimeoutError:
+        raise SampleProtocolError(f"no security context after {budget} s") from None
+    await serve_messages(reader, writer, acceptor.context, on_message, clock, timeout,
+                         max_size=max_token)
+
+
+async def _accept(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                  acceptor: Krb5Acceptor, clock: Callable[[], datetime], timeout: float,
+                  max_token: int) -> None:
     while not acceptor.complete:
-        flags, token = await read_token(reader, timeout=timeout)
+        flags, token = await read_token(reader, timeout=timeout, max_size=max_token)
         if not flags & TOKEN_CONTEXT:
             raise SampleProtocolError(f"expected a context token, got flags 0x{flags:02x}")
         try:
@@ -206,7 +233,6 @@ async def _serve(
             raise
         if reply:
             await write_token(writer, TOKEN_CONTEXT, reply, timeout=timeout)
-    await serve_messages(reader, writer, acceptor.context, on_message, clock, timeout)
 
 
 async def serve_messages(
@@ -237,19 +263,54 @@ async def serve_messages(
     raise SampleProtocolError(f"more than {MAX_MESSAGES} messages on one connection")
 
 
+async def start_bounded_server(
+    host: str, port: int, serve: Callable[[asyncio.StreamReader, asyncio.StreamWriter],
+                                          Awaitable[None]],
+    *, max_connections: int = DEFAULT_MAX_CONNECTIONS, max_token: int = SERVER_MAX_TOKEN,
+) -> asyncio.Server:
+    """Listen and run `serve` per connection, at most `max_connections` at once: one more
+    is closed as soon as it is accepted (a warning says so, not once per connection). The
+    stream buffer holds at most about one token."""
+    if max_connections < 1:
+        raise ValueError("max_connections must be at least 1")
+    active = 0
+    refused = 0
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal active, refused
+        if active >= max_connections:
+            refused += 1
+            if refused == 1 or refused % 1000 == 0:  # a flood must not flood the log too
+                log.warning("gss-sample: %d connections open (the cap); refused %d so far",
+                            active, refused)
+            writer.transport.abort()
+            return
+        active += 1
+        try:
+            await serve(reader, writer)
+        finally:
+            active -= 1
+
+    return await asyncio.start_server(handle, host, port, limit=min(max_token, 64 * 1024))
+
+
 async def start_server(
     host: str, port: int, *, new_acceptor: Callable[[], Krb5Acceptor],
     on_message: Callable[[ReceivedMessage], None], clock: Callable[[], datetime] = system_now,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float = DEFAULT_TIMEOUT, max_token: int = SERVER_MAX_TOKEN,
+    max_connections: int = DEFAULT_MAX_CONNECTIONS,
 ) -> asyncio.Server:
     """Listen like `gss-server -port PORT`; each connection gets a fresh acceptor (which
-    should share one ReplayCache)."""
+    should share one ReplayCache). Bounded as `start_bounded_server` says; no context token
+    above `max_token` bytes is read."""
 
-    def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Awaitable[None]:
+    def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Awaitable[None]:
         return serve_connection(reader, writer, new_acceptor=new_acceptor,
-                                on_message=on_message, clock=clock, timeout=timeout)
+                                on_message=on_message, clock=clock, timeout=timeout,
+                                max_token=max_token)
 
-    return await asyncio.start_server(handle, host, port)
+    return await start_bounded_server(host, port, serve, max_connections=max_connections,
+                                      max_token=max_token)
 
 
 def system_random(n: int) -> bytes:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from kerbfirst.gss.errors import GssError
@@ -26,7 +26,10 @@ from kerbfirst.gss.mechanism import ForwardToKdc, MechContext, ProxyingAcceptor
 from kerbfirst.gss.ntlm_session import NtlmSessionSecurity
 from kerbfirst.gss.per_message import SecurityContext
 from kerbfirst.net.gss_stream import (
+    ANNOUNCEMENT,
+    DEFAULT_MAX_CONNECTIONS,
     DEFAULT_TIMEOUT,
+    ESTABLISH_ROUNDS,
     TOKEN_CONTEXT,
     TOKEN_CONTEXT_NEXT,
     TOKEN_NOOP,
@@ -38,6 +41,7 @@ from kerbfirst.net.gss_stream import (
     read_token,
     send_message,
     serve_messages,
+    start_bounded_server,
     system_now,
     write_token,
 )
@@ -50,12 +54,6 @@ NewAcceptor = Callable[[str], MechContext]  # peer "ip:port" -> a fresh acceptor
 # context was established or the GSS error that refused it); app/iakerb.py logs it.
 OnEstablished = Callable[[str, MechContext, GssError | None], None]
 DEFAULT_MAX_TOKEN = MAX_TOKEN + SPNEGO_OVERHEAD  # an IAKerb token inside SPNEGO
-DEFAULT_MAX_CONNECTIONS = 256
-_EMPTY = 16  # the sample protocol's NOOP announcement carries nothing
-# The whole context establishment gets this many read timeouts: a real exchange (discovery,
-# AS-REQ twice for pre-authentication, TGS-REQ, a referral, the AP-REQ) is a few round trips,
-# each far shorter than one timeout, even behind a slow KDC.
-ESTABLISH_ROUNDS = 6
 
 
 async def run_mechanism_client(
@@ -113,7 +111,7 @@ async def serve_mechanism_connection(
     peer = f"{peername[0]}:{peername[1]}" if isinstance(peername, tuple) else "unix"
     acceptor: MechContext | None = None
     try:
-        flags, _ = await read_token(reader, timeout=timeout, max_size=_EMPTY)
+        flags, _ = await read_token(reader, timeout=timeout, max_size=ANNOUNCEMENT)
         if not flags & TOKEN_NOOP or not flags & TOKEN_CONTEXT_NEXT:
             raise SampleProtocolError("client did not announce a context (NOOP|CONTEXT_NEXT)")
         acceptor = new_acceptor(peer)
@@ -182,29 +180,14 @@ async def start_mechanism_server(
 ) -> asyncio.Server:
     """Listen like `gss-server -iakerb -port PORT`; each connection gets a fresh acceptor
     (share one ReplayCache between them). At most `max_connections` are served at once;
-    one more is closed as soon as it is accepted. No token above `max_token` bytes is read."""
-    if max_connections < 1:
-        raise ValueError("max_connections must be at least 1")
-    active = 0
-    refused = 0
+    one more is closed as soon as it is accepted. No token above `max_token` bytes is read.
+    `on_established` hears how each context establishment ended."""
 
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal active, refused
-        if active >= max_connections:
-            refused += 1
-            if refused == 1 or refused % 1000 == 0:  # a flood must not flood the log too
-                log.warning("gss-sample: %d connections open (the cap); refused %d so far",
-                            active, refused)
-            writer.transport.abort()
-            return
-        active += 1
-        try:
-            await serve_mechanism_connection(
-                reader, writer, new_acceptor=new_acceptor, forwarder=forwarder,
-                on_message=on_message, clock=clock, timeout=timeout, max_token=max_token,
-                on_established=on_established)
-        finally:
-            active -= 1
+    def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> Awaitable[None]:
+        return serve_mechanism_connection(
+            reader, writer, new_acceptor=new_acceptor, forwarder=forwarder,
+            on_message=on_message, clock=clock, timeout=timeout, max_token=max_token,
+            on_established=on_established)
 
-    # The stream buffer limit: a connection holds at most about one token in memory.
-    return await asyncio.start_server(handle, host, port, limit=min(max_token, 64 * 1024))
+    return await start_bounded_server(host, port, serve, max_connections=max_connections,
+                                      max_token=max_token)
