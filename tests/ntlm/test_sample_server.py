@@ -21,8 +21,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 import spnego
+from kerbfirst.cli.main import app
 from kerbfirst.net.gss_stream import (
     TOKEN_CONTEXT,
     TOKEN_CONTEXT_NEXT,
@@ -42,10 +44,10 @@ ALICE_PW = "alice pässword 1"
 
 
 def kf(*args: str, stdin: str | None = None, ok: bool = True) -> str:
-    got = subprocess.run([*KF, *args], input=stdin, capture_output=True, text=True,
-                         timeout=60, check=False)
-    assert (got.returncode == 0) == ok, got.stdout + got.stderr
-    return got.stdout + got.stderr
+    """A kerbfirst command, in-process (the servers run as their own processes)."""
+    got = CliRunner().invoke(app, list(args), input=stdin)
+    assert (got.exit_code == 0) == ok, got.output
+    return got.output
 
 
 @pytest.fixture
