@@ -249,12 +249,6 @@ def test_benchmarks_do_not_import_the_cli() -> None:
                 )
 
 
-# Class names still defined twice while their renames land separately. Each entry must
-# still be a duplicate (the test below fails once it is not), so this set empties as the
-# renames land and is then deleted.
-PENDING_DUPLICATE_CLASSES = {"NtlmAuthenticator", "NtlmConversation", "NtlmRefused", "NtlmVersion"}
-
-
 def _top_level_classes(path: pathlib.Path) -> list[tuple[int, str]]:
     """(line, name) of each class a module defines at its top level, including under a
     module-level `if`, `try` or `with` (e.g. `if TYPE_CHECKING:`), not inside functions."""
@@ -282,29 +276,18 @@ def _class_homes(
     return homes
 
 
-def _duplicate_class_report(homes: dict[str, list[str]], pending: set[str]) -> list[str]:
-    bad = []
-    for name, where in sorted(homes.items()):
-        if len(where) > 1 and name not in pending:
-            bad.append(
-                f"class {name} is defined in {len(where)} modules: {', '.join(where)}; "
-                "one name, one meaning: rename one of them to say what it is"
-            )
-    for name in sorted(pending):
-        if len(homes.get(name, [])) < 2:
-            bad.append(
-                f"class {name} is no longer defined twice: remove it from "
-                "PENDING_DUPLICATE_CLASSES in tests/test_layout.py"
-            )
-    return bad
+def _duplicate_class_report(homes: dict[str, list[str]]) -> list[str]:
+    return [
+        f"class {name} is defined in {len(where)} modules: {', '.join(where)}; "
+        "one name, one meaning: rename one of them to say what it is"
+        for name, where in sorted(homes.items()) if len(where) > 1
+    ]
 
 
 def test_each_class_name_has_one_home() -> None:
     """A class name means one thing across src/kerbfirst, so a reader (and a grep) never
     has to ask which `Outcome` or `Reader` a line means."""
-    report = _duplicate_class_report(
-        _class_homes(sorted(MODULES.values())), PENDING_DUPLICATE_CLASSES
-    )
+    report = _duplicate_class_report(_class_homes(sorted(MODULES.values())))
     assert not report, "\n".join(report)
 
 
@@ -319,8 +302,7 @@ def test_duplicate_class_check_names_both_modules(tmp_path: pathlib.Path) -> Non
         "Outcome": ["one.py (line 1)", "two.py (line 3)"],
         "Pending": ["three.py (line 1)"],
     }
-    report = _duplicate_class_report(homes, {"Pending"})
-    assert len(report) == 2
+    report = _duplicate_class_report(homes)
+    assert len(report) == 1
     assert "Outcome" in report[0] and "one.py" in report[0] and "two.py" in report[0]
     assert "rename one" in report[0]
-    assert "Pending is no longer defined twice" in report[1]
