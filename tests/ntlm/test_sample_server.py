@@ -105,6 +105,7 @@ def test_gss_client_logons_reach_the_report(realm: Path, tmp_path: Path) -> None
             ok["KerbfirstAcceptor"], ok["ServiceName"]) == (
         4624, "Kerberos", "Kerberos", "3", "alice", REALM, "127.0.0.1", "kerbfirst-iakerb",
         f"host/{HOST}@{REALM}")
+    assert ok["KerbfirstMechanism"] == "iakerb"  # the AS and TGS exchanges went through it
     assert refused["EventID"] == 4625 and refused["TargetUserName"] == "alice"
     assert refused["Status"] == "0xC000006D" and refused["FailureReason"]
 

@@ -67,7 +67,9 @@ def conversation_event(acceptor: MechContext, error: GssError | None, *, now: da
         client = mech.client  # from the tunnelled AS/TGS-REQ: who tried
     user, domain = split_principal(client or "")
     extra: Mapping[str, str] = {
-        "KerbfirstMechanism": "iakerb" if isinstance(mech, IakerbAcceptor) else "kerberos"}
+        # IAKerb when KDC messages went through the acceptor; a plain AP-REQ is krb5
+        "KerbfirstMechanism": "iakerb" if isinstance(mech, IakerbAcceptor) and mech.hops
+        else "kerberos"}
     status, sub = (STATUS_SUCCESS, STATUS_SUCCESS) if error is None else _failure_status(error)
     if error is not None:
         extra = {**extra, "Reason": str(error)[:200]}
