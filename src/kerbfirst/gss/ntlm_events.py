@@ -22,7 +22,6 @@ have allowed it, reach the workbench.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import NamedTuple
 
 from kerbfirst.gss.logon_events import (
@@ -140,7 +139,3 @@ def windows_events(outcome: NtlmOutcome, *, host: str, server: str, process: str
         failure=outcome.detail if outcome.fault is not None else "",
         lm_package=a.version.lm_package, process=process, pid=pid, extra=policy)))
     return out
-
-
-def with_record_ids(docs: list[dict[str, object]], first: int) -> list[Mapping[str, object]]:
-    return [{**d, "EventRecordID": first + i} for i, d in enumerate(docs)]
