@@ -155,6 +155,9 @@ def gateway(
     typer.echo(f"kerbfirst http gateway: {'https' if tls_cert else 'http'}://{host}:{port}/"
                f" -> {upstream} (EPA {epa.value}"
                f"{', KdcProxy for ' + ', '.join(routes) if routes else ''})", err=True)
+    # proxy_headers off: the gateway is the edge, and uvicorn would otherwise take a
+    # loopback client's X-Forwarded-For/-Proto as its address and scheme.
     uvicorn.run(asgi, host=host, port=port, log_level="warning", lifespan="off",
+                proxy_headers=False,
                 ssl_certfile=str(tls_cert) if tls_cert else None,
                 ssl_keyfile=str(tls_key) if tls_key else None)
