@@ -274,3 +274,61 @@ def test_cli_gateway_trusts_no_forwarding_headers_from_clients(web_realm: WebRea
     records = [json.loads(line) for line in audit.read_text().splitlines()]
     assert records and all(r["client_address"].startswith("127.0.0.1:") for r in records), (
         records)
+
+
+def _closed_within(sock: socket.socket, seconds: float) -> tuple[bytes, float]:
+    sock.settimeout(seconds)
+    started = time.monotonic()
+    out = b""
+    with contextlib.suppress(OSError):
+        while chunk := sock.recv(65536):
+            out += chunk
+    return out, time.monotonic() - started
+
+
+def test_cli_gateway_bounds_the_request_head_in_time_and_size(web_realm: WebRealm) -> None:
+    """Slowloris (a header byte now and then), a silent connection, a header flood and
+    too many fields: each connection ends, with 408 or 431, instead of being held or
+    buffered without limit; a normal Negotiate request still passes."""
+    with http_upstream(_Recorder) as up, _cli_gateway(web_realm, up,
+                                                       "--header-timeout", "1") as port:
+        silent = socket.create_connection(("127.0.0.1", port))
+        slow = socket.create_connection(("127.0.0.1", port))
+        slow.sendall(b"GET /app HTTP/1.1\r\nHost: localhost\r\n")
+        started = time.monotonic()
+        answer = b""
+        slow.settimeout(0.3)
+        while time.monotonic() - started < 6:
+            with contextlib.suppress(OSError):
+                slow.sendall(b"X-A: b\r\n")
+            try:
+                chunk = slow.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                break
+            if not chunk:
+                break
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
+        assert time.monotonic() - started < 4
+        out, waited = _closed_within(silent, 6)
+        assert out == b"" and waited < 4, (out, waited)
+
+        flood = socket.create_connection(("127.0.0.1", port))
+        flood.sendall(b"GET /app HTTP/1.1\r\nHost: localhost\r\n")
+        with contextlib.suppress(OSError):
+            for i in range(100):  # 8 MB of header fields, unless the gateway stops reading
+                flood.sendall(b"X-F%d: " % i + b"a" * 80_000 + b"\r\n")
+        out, _ = _closed_within(flood, 6)
+        assert out.startswith(b"HTTP/1.1 431"), out[:200]
+
+        many = socket.create_connection(("127.0.0.1", port))
+        many.sendall(b"GET /app HTTP/1.1\r\nHost: localhost\r\n"
+                     + b"".join(b"X-%d: 1\r\n" % i for i in range(150)) + b"\r\n")
+        out, _ = _closed_within(many, 6)
+        assert out.startswith(b"HTTP/1.1 431"), out[:200]
+        for sock in (silent, slow, flood, many):
+            sock.close()
+        page = _curl(web_realm, port, "-H", "X-Big: " + "b" * 30_000)
+    assert len(page) == 1234 and _seen()
