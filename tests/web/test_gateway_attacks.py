@@ -25,7 +25,7 @@ from kerbfirst.web.asgi import ASGIApp, NegotiateMiddleware
 from kerbfirst.web.gateway import ReverseProxy, build_gateway
 from kerbfirst.web.negotiate import NegotiateServer
 from peerlib import free_port, run_peer, wait_listening
-from web.conftest import WebRealm
+from web.conftest import REALM, WebRealm
 from web.webenv import http_upstream, uvicorn_server
 
 pytestmark = pytest.mark.peer
@@ -332,3 +332,31 @@ def test_cli_gateway_bounds_the_request_head_in_time_and_size(web_realm: WebReal
             sock.close()
         page = _curl(web_realm, port, "-H", "X-Big: " + "b" * 30_000)
     assert len(page) == 1234 and _seen()
+
+
+@pytest.mark.parametrize("name,status,local", [("\u00e5lice", 200, "\u00e5lice"),
+                                               ("x\x1by", 403, None)],
+                         ids=["utf8", "control-char"])
+def test_odd_principal_names_reach_upstream_intact_or_not_at_all(
+        web_realm: WebRealm, tmp_path: Path, name: str, status: int, local: str | None) -> None:
+    """A principal the KDC allows but a header cannot carry as is: UTF-8 goes upstream as
+    UTF-8 (as mod_auth_gssapi passes it), a control character (an escape sequence into the
+    upstream's logs) is refused with 403, never a 500 or a raw control byte."""
+    password = "odd name password"
+    web_realm.cli.kf("principal", "add", name, "--password-stdin", stdin=password + "\n",
+                     check=False)
+    ccache = tmp_path / "odd.cc"
+    got = run_peer(["kinit", f"{name}@{REALM}"], env=web_realm.env(ccache),
+                   input=password + "\n")
+    assert got.returncode == 0, got.stderr
+    with _gateway(web_realm) as port:
+        out = run_peer(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--negotiate",
+                        "-u", ":", f"http://localhost:{port}/app"], env=web_realm.env(ccache))
+    assert out.stdout == str(status), out
+    seen = _seen()
+    if local is None:
+        assert seen == []
+        return
+    (request,) = seen
+    raw = [v.encode("latin-1") for k, v in request["headers"] if k.lower() == "x-remote-user"]
+    assert raw == [local.encode()], request

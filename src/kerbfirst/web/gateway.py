@@ -10,15 +10,16 @@ an identity; so are X-Forwarded-Proto and X-Forwarded-Host, which the gateway se
 client's Authorization header (its Negotiate token) is not forwarded; hop-by-hop headers
 and the headers a Connection header lists (RFC 9110 7.6.1) are dropped both ways. The
 upstream gets only what the client sent (no invented body, User-Agent or
-Accept-Encoding), and its cookies are relayed, never kept for the next request. `/KdcProxy` (MS-KKDCP) is
-served without authentication when KDC proxy realms are configured: clients need it to
-get the tickets they authenticate with.
+Accept-Encoding), and its cookies are relayed, never kept for the next request.
+`/KdcProxy` (MS-KKDCP) is served without authentication when KDC proxy realms are
+configured: clients need it to get the tickets they authenticate with.
 """
 
 from __future__ import annotations
 
 import asyncio
 import http.cookiejar
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -38,6 +39,7 @@ HOP_BY_HOP = frozenset({
 DEFAULT_USER_HEADER = "X-Remote-User"
 DEFAULT_PRINCIPAL_HEADER = "X-Remote-Principal"
 KDC_PROXY_PATH = "/KdcProxy"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 DEFAULT_BODY_TIMEOUT = 30.0  # seconds the client may leave the request body idle
 
 
@@ -101,18 +103,27 @@ class ReverseProxy:
             return
         raw = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers") or ()]
         strip = self._strip | _connection_listed(raw)
-        headers = [(k, v) for k, v in raw if _field(k) not in strip]
+        headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in raw
+                   if _field(k) not in strip]
         user = scope.get("user")
         if user is not None:
-            headers.append((self.user_header, user.local_name))
-            headers.append((self.principal_header, user.principal))
+            names = (user.local_name, user.principal)
+            if any(_CONTROL.search(n) for n in names):
+                # A field value holds no control characters (RFC 9110 5.5); passed on, an
+                # escape sequence would reach the upstream's logs and terminals.
+                await _plain(send, 403, "the authenticated name contains control characters "
+                             "and cannot be passed to the application\n")
+                return
+            # UTF-8, as mod_auth_gssapi passes a principal's name.
+            headers.append((self.user_header.encode(), user.local_name.encode()))
+            headers.append((self.principal_header.encode(), user.principal.encode()))
         client = scope.get("client")
         if client:
-            headers.append(("x-forwarded-for", str(client[0])))
-        headers.append(("x-forwarded-proto", str(scope.get("scheme", "http"))))
+            headers.append((b"x-forwarded-for", str(client[0]).encode("latin-1")))
+        headers.append((b"x-forwarded-proto", str(scope.get("scheme", "http")).encode()))
         host = next((v for k, v in raw if k == "host"), None)
         if host is not None:
-            headers.append(("x-forwarded-host", host))
+            headers.append((b"x-forwarded-host", host.encode("latin-1")))
         path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string") or b""
         url = self.upstream.copy_with(raw_path=self.upstream.raw_path.rstrip(b"/") + path
