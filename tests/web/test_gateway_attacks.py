@@ -360,3 +360,15 @@ def test_odd_principal_names_reach_upstream_intact_or_not_at_all(
     (request,) = seen
     raw = [v.encode("latin-1") for k, v in request["headers"] if k.lower() == "x-remote-user"]
     assert raw == [local.encode()], request
+
+
+def test_asterisk_request_target_is_a_400_not_a_crash(web_realm: WebRealm,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    token = _negotiate_token(web_realm, monkeypatch)
+    with _gateway(web_realm) as port:
+        sock = _raw(port, (f"OPTIONS * HTTP/1.1\r\nHost: localhost\r\nAuthorization: "
+                           f"Negotiate {token}\r\nConnection: close\r\n\r\n").encode())
+        answer = _read_all(sock)
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"request target" in answer

@@ -126,8 +126,16 @@ class ReverseProxy:
             headers.append((b"x-forwarded-host", host.encode("latin-1")))
         path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string") or b""
-        url = self.upstream.copy_with(raw_path=self.upstream.raw_path.rstrip(b"/") + path
-                                      + (b"?" + query if query else b""))
+        try:
+            if not path.startswith(b"/"):
+                raise httpx.InvalidURL("not a path")
+            url = self.upstream.copy_with(raw_path=self.upstream.raw_path.rstrip(b"/") + path
+                                          + (b"?" + query if query else b""))
+        except httpx.InvalidURL:
+            # The asterisk form (OPTIONS *, RFC 9112 3.2.4) names no resource upstream.
+            await _plain(send, 400, "the request target is not a path the gateway can "
+                         "forward\n")
+            return
         # A request without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3):
         # none is invented. A Content-Length goes on as the client sent it.
         has_body = any(k in ("content-length", "transfer-encoding") for k, _ in raw)
