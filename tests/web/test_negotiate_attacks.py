@@ -4,6 +4,7 @@ attempt in any shape is refused with a 401 that says so, and audited as an NTLM 
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import httpx
@@ -86,3 +87,25 @@ def test_iakerb_table_is_bounded_and_evicts_the_oldest(web_realm: WebRealm,
                 c.close()
     assert evicted.status_code == 401, evicted.text  # its conversation was evicted
     assert kept.status_code == 200, kept.text
+
+
+def test_spnego_offering_only_ntlm_is_an_ntlm_refusal(web_realm: WebRealm, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """pyspnego's Negotiate without a Kerberos ticket offers NTLM alone in SPNEGO: that is
+    an NTLM attempt, refused and audited as one (not a Kerberos failure), also when the
+    service has no NTLM acceptor configured at all."""
+    import spnego
+
+    monkeypatch.setenv("KRB5_CONFIG", str(web_realm.krb5_conf))
+    monkeypatch.setenv("KRB5CCNAME", f"FILE:{tmp_path / 'no-ticket.cc'}")
+    token = spnego.client("alice", "pw", hostname="localhost", service="HTTP",
+                          protocol="negotiate").step()
+    assert token is not None
+    audit = tmp_path / "web-audit.jsonl"
+    server = server_for(web_realm.keytab, audit)
+    with uvicorn_server(NegotiateMiddleware(whoami_asgi, server)) as port:
+        got = httpx.get(f"http://localhost:{port}/", headers={
+            "Authorization": "Negotiate " + base64.b64encode(token).decode()})
+    assert got.status_code == 401 and "NTLM" in got.text, got.text
+    (event,) = audit_lines(audit)
+    assert event["extra"]["decision"] == "ntlm-refused", event
