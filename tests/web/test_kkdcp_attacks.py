@@ -40,3 +40,52 @@ def test_slow_request_body_is_cut_off(trickle: bool) -> None:
         elapsed = time.monotonic() - started
     assert answer.startswith(b"HTTP/1.1 408"), answer[:200]
     assert elapsed < 4, f"the proxy waited {elapsed:.1f}s for a body that never came"
+
+
+def test_kdc_reply_longer_than_the_proxy_relays_is_refused_on_its_length() -> None:
+    """A KDC announcing a reply above the proxy's 64 KiB message cap is cut off at the
+    length prefix, not read (up to the transport's general 1 MiB bound) and then dropped:
+    a trickling KDC cannot hold the request until the timeout."""
+    import httpx
+
+    from kerbfirst.web.kkdcp import ProxyMessage
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(10)
+    kdc_port = listener.getsockname()[1]
+
+    def hostile() -> None:
+        try:
+            conn, _ = listener.accept()
+        except OSError:
+            return
+        with conn:
+            conn.settimeout(5)
+            try:
+                conn.recv(65536)
+                conn.sendall((200_000).to_bytes(4, "big"))
+                for _ in range(40):
+                    conn.sendall(b"\x6b")
+                    time.sleep(0.1)
+            except OSError:
+                pass
+
+    import threading
+
+    thread = threading.Thread(target=hostile, daemon=True)
+    thread.start()
+    as_req = b"\x6a\x03\x30\x01\x00"
+    app = KdcProxyApp({REALM: [f"tcp/127.0.0.1:{kdc_port}"]}, timeout=3.0)
+    try:
+        with uvicorn_server(app) as port:
+            started = time.monotonic()
+            got = httpx.post(f"http://127.0.0.1:{port}/KdcProxy",
+                             content=ProxyMessage(as_req, REALM).encode(), timeout=10)
+            elapsed = time.monotonic() - started
+    finally:
+        listener.close()
+        thread.join(timeout=10)
+    assert got.status_code == 503, got.text
+    assert elapsed < 2, f"the proxy read {elapsed:.1f}s of a reply it could never relay"
