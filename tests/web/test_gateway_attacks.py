@@ -120,6 +120,7 @@ def test_forged_identity_in_any_spelling_never_reaches_upstream(web_realm: WebRe
               "-H", "X-REMOTE_USER: root2", "-H", "Connection: keep-alive, X-Secret",
               "-H", "X-Secret: internal", "-H", "X-Forwarded-Proto: https",
               "-H", "X-Forwarded-Host: evil.example", "-H", "Expect: 100-continue",
+              "-H", "Forwarded: for=203.0.113.7;proto=https;host=evil.example",
               "-d", "x=1")
     (request,) = _seen()
     names = _names(request)
@@ -129,6 +130,7 @@ def test_forged_identity_in_any_spelling_never_reaches_upstream(web_realm: WebRe
     assert _values(request, "x-remote-user") == ["alice"], request
     assert "x-secret" not in names, "a Connection-listed header was forwarded (RFC 9110 7.6.1)"
     assert "expect" not in names
+    assert "forwarded" not in names, "a client's RFC 7239 Forwarded reached the upstream"
     assert _values(request, "x-forwarded-host") == [f"localhost:{port}"], request
 
 

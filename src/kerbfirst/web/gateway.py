@@ -6,7 +6,8 @@ The authenticated user goes upstream in two headers, the auth_to_local name
 (`X-Remote-User` by default) and the full principal (`X-Remote-Principal`); both are
 ALWAYS removed from what the client sent, whatever their case and whether spelled with
 "-" or "_" (CGI, WSGI and PHP read both as HTTP_X_REMOTE_USER), so a client cannot claim
-an identity; so are X-Forwarded-Proto and X-Forwarded-Host, which the gateway sets. The
+an identity; so are X-Forwarded-Proto and X-Forwarded-Host, which the gateway sets, and
+RFC 7239 Forwarded, which it does not (an upstream trusting it would take the client's). The
 client's Authorization header (its Negotiate token) is not forwarded; hop-by-hop headers
 and the headers a Connection header lists (RFC 9110 7.6.1) are dropped both ways. The
 upstream gets only what the client sent (no invented body, User-Agent or
@@ -93,7 +94,8 @@ class ReverseProxy:
         # Negotiate token, Expect: uvicorn answers 100-continue to the client itself).
         self._strip = {_field(n) for n in (*HOP_BY_HOP, self.user_header,
                                            self.principal_header, "authorization", "host",
-                                           "expect", "x-forwarded-proto", "x-forwarded-host")}
+                                           "expect", "x-forwarded-proto", "x-forwarded-host",
+                                           "forwarded")}
         self.client = client or httpx.AsyncClient(
             timeout=timeout, follow_redirects=False,
             cookies=http.cookiejar.CookieJar(policy=_RefuseCookies()))
