@@ -374,3 +374,19 @@ def test_asterisk_request_target_is_a_400_not_a_crash(web_realm: WebRealm,
         sock.close()
     assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
     assert b"request target" in answer
+
+
+def test_transfer_coding_other_than_chunked_is_501(web_realm: WebRealm,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A gzip transfer coding under chunked would reach the upstream as a plain body with
+    the coding dropped (Transfer-Encoding is hop-by-hop): the gateway says it cannot."""
+    token = _negotiate_token(web_realm, monkeypatch)
+    with _gateway(web_realm) as port:
+        sock = _raw(port, (f"POST /app HTTP/1.1\r\nHost: localhost\r\nAuthorization: "
+                           f"Negotiate {token}\r\nTransfer-Encoding: gzip, chunked\r\n"
+                           "Connection: close\r\n\r\n5\r\nhello\r\n0\r\n\r\n").encode())
+        answer = _read_all(sock)
+        sock.close()
+    assert answer.startswith(b"HTTP/1.1 501"), answer[:200]
+    assert b"gzip" in answer
+    assert _seen() == []

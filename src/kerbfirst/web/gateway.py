@@ -141,6 +141,15 @@ class ReverseProxy:
         # A request without Content-Length or Transfer-Encoding has no body (RFC 9112 6.3):
         # none is invented. A Content-Length goes on as the client sent it.
         has_body = any(k in ("content-length", "transfer-encoding") for k, _ in raw)
+        codings = [c.strip().lower() for k, v in raw if k == "transfer-encoding"
+                   for c in v.split(",") if c.strip()]
+        unknown = [c for c in codings if c != "chunked"]
+        if unknown:
+            # The server decoded only the chunked framing; relaying the rest as a plain body
+            # would drop a coding (RFC 9112 6.1: 501 for a coding not understood).
+            await _plain(send, 501, f"transfer coding {unknown[0][:40]!r} is not supported "
+                         "by the gateway; send the body with chunked or Content-Length\n")
+            return
 
         async def body() -> AsyncIterator[bytes]:
             while True:
