@@ -390,3 +390,54 @@ def test_transfer_coding_other_than_chunked_is_501(web_realm: WebRealm,
     assert answer.startswith(b"HTTP/1.1 501"), answer[:200]
     assert b"gzip" in answer
     assert _seen() == []
+
+
+_BIG_WRITE_ENDED: list[str] = []
+
+
+class _Big(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", str(256 << 20))
+        self.end_headers()
+        try:
+            for _ in range(256):
+                self.wfile.write(b"z" * (1 << 20))
+            _BIG_WRITE_ENDED.append("complete")
+            print("COMPLETE at", time.monotonic())
+        except OSError:
+            _BIG_WRITE_ENDED.append("cut")
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("leave", [False, True], ids=["stops-reading", "disconnects"])
+def test_client_that_stops_reading_or_leaves_frees_the_upstream(
+        web_realm: WebRealm, monkeypatch: pytest.MonkeyPatch, leave: bool) -> None:
+    """A client that asks for a large response and stops reading it, or goes away: the
+    gateway lets go of the upstream response (after the send timeout, or at once) instead
+    of holding it for ever or draining all of it into the void."""
+    _BIG_WRITE_ENDED.clear()
+    token = _negotiate_token(web_realm, monkeypatch)
+    server = NegotiateServer.from_keytab(web_realm.keytab)
+    with http_upstream(_Big) as up, uvicorn_server(build_gateway(
+            ReverseProxy(f"http://127.0.0.1:{up}", body_timeout=1.0),
+            lambda inner: NegotiateMiddleware(inner, server))) as port:
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", port))
+        sock.sendall((f"GET /big HTTP/1.1\r\nHost: localhost\r\nAuthorization: "
+                      f"Negotiate {token}\r\n\r\n").encode())
+        assert sock.recv(1024).startswith(b"HTTP/1.1 200")
+        if leave:
+            sock.close()
+        started = time.monotonic()
+        while not _BIG_WRITE_ENDED and time.monotonic() - started < 8:
+            time.sleep(0.05)
+        elapsed = time.monotonic() - started
+        sock.close()
+    assert _BIG_WRITE_ENDED == ["cut"], "the upstream response was held or drained"
+    assert elapsed < 5, elapsed

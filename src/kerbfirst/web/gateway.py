@@ -41,7 +41,7 @@ DEFAULT_USER_HEADER = "X-Remote-User"
 DEFAULT_PRINCIPAL_HEADER = "X-Remote-Principal"
 KDC_PROXY_PATH = "/KdcProxy"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-DEFAULT_BODY_TIMEOUT = 30.0  # seconds the client may leave the request body idle
+DEFAULT_BODY_TIMEOUT = 30.0  # seconds the client may stall its request body or our response
 
 
 def _field(name: str) -> str:
@@ -179,24 +179,46 @@ class ReverseProxy:
         except httpx.HTTPError as exc:
             await _plain(send, 502, f"upstream {self.upstream} failed: {type(exc).__name__}\n")
             return
+        # The response is relayed while watching the client: if it goes away, or stops
+        # reading for body_timeout, the upstream response is let go at once, not held for
+        # ever or drained to its end (an endless stream would never end).
+        relay = asyncio.ensure_future(self._relay(response, send))
+        left = asyncio.ensure_future(_client_left(receive))
         try:
-            upstream_headers = response.headers.multi_items()
-            drop = HOP_BY_HOP | _connection_listed(upstream_headers)
-            # Content-Length stays: the body is relayed raw (aiter_raw), byte for byte, and
-            # a HEAD response has no other way to tell it.
-            out = [(k.lower().encode("latin-1"), v.encode("latin-1"))
-                   for k, v in upstream_headers if _field(k) not in drop]
-            await send({"type": "http.response.start", "status": response.status_code,
-                        "headers": out})
-            try:
-                async for chunk in response.aiter_raw():
+            await asyncio.wait({relay, left}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            relay.cancel()
+            left.cancel()
+            await response.aclose()
+        failure = relay.exception() if relay.done() and not relay.cancelled() else None
+        if failure is not None:
+            raise failure  # not a client or upstream failure: a bug, for the server's log
+
+    async def _relay(self, response: httpx.Response, send: Send) -> None:
+        upstream_headers = response.headers.multi_items()
+        drop = HOP_BY_HOP | _connection_listed(upstream_headers)
+        # Content-Length stays: the body is relayed raw (aiter_raw), byte for byte, and a
+        # HEAD response has no other way to tell it.
+        out = [(k.lower().encode("latin-1"), v.encode("latin-1"))
+               for k, v in upstream_headers if _field(k) not in drop]
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                await send({"type": "http.response.start", "status": response.status_code,
+                            "headers": out})
+            async for chunk in response.aiter_raw():
+                async with asyncio.timeout(self.body_timeout):
                     await send({"type": "http.response.body", "body": chunk,
                                 "more_body": True})
-            except httpx.HTTPError:
-                return  # the response started: the server closes the connection unfinished
-            await send({"type": "http.response.body", "body": b""})
-        finally:
-            await response.aclose()
+            async with asyncio.timeout(self.body_timeout):
+                await send({"type": "http.response.body", "body": b""})
+        except (httpx.HTTPError, TimeoutError, OSError):
+            return  # the response started: the server closes the connection unfinished
+
+
+async def _client_left(receive: Receive) -> None:
+    """Returns when the client disconnects (the request body is consumed by then)."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 async def _plain(send: Send, status: int, text: str) -> None:
