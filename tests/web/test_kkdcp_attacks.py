@@ -89,3 +89,28 @@ def test_kdc_reply_longer_than_the_proxy_relays_is_refused_on_its_length() -> No
         thread.join(timeout=10)
     assert got.status_code == 503, got.text
     assert elapsed < 2, f"the proxy read {elapsed:.1f}s of a reply it could never relay"
+
+
+@pytest.mark.parametrize("realm", ["web.test", "WEB.TEST.", "WEB.TEST\x00", "WEB.TEST\x00EVIL",
+                                   " WEB.TEST", "WEB.TEST/../EVIL", "WEB.TE\u0405T"])
+def test_realm_spellings_near_a_configured_one_are_not_forwarded(realm: str) -> None:
+    """Realm names compare exactly (RFC 4120 6.1): no case folding, no trailing-dot or NUL
+    truncation, no homoglyph; the configured realm's KDC is never contacted for them."""
+    import httpx
+
+    from kerbfirst.web.kkdcp import ProxyMessage
+
+    kdc = socket.socket()
+    kdc.bind(("127.0.0.1", 0))
+    kdc.listen()
+    kdc.setblocking(False)
+    try:
+        app = KdcProxyApp({REALM: [f"tcp/127.0.0.1:{kdc.getsockname()[1]}"]}, timeout=1.0)
+        with uvicorn_server(app) as port:
+            got = httpx.post(f"http://127.0.0.1:{port}/KdcProxy",
+                             content=ProxyMessage(b"\x6a\x03\x30\x01\x00", realm).encode())
+        assert got.status_code == 400 and "not served" in got.text, got.text
+        with pytest.raises(BlockingIOError):
+            kdc.accept()  # nobody connected to the configured realm's KDC
+    finally:
+        kdc.close()
