@@ -55,6 +55,7 @@ def test_selection(offered: tuple[str, ...], supported: tuple[str, ...], kw: dic
     ((OID_NTLMSSP,), (OID_KRB5, OID_NTLMSSP), NtlmRefused, "policy exception"),
     ((OID_NTLMSSP, OID_KRB5), (OID_NTLMSSP,), NtlmRefused, "refused by default"),
     ((NEGOEX,), (OID_KRB5,), NegotiationRejected, "no mechanism in common"),
+    ((NEGOEX, OID_NTLMSSP), (OID_KRB5, OID_IAKERB), NtlmRefused, "does not offer it"),
     ((), (OID_KRB5,), NegotiationRejected, "offered \\[none\\]"),
 ])
 def test_refusals(offered: tuple[str, ...], supported: tuple[str, ...],

@@ -32,6 +32,7 @@ from kerbfirst.web.gateway import (
     ReverseProxy,
     build_gateway,
 )
+from kerbfirst.web.http_server import DEFAULT_HEADER_TIMEOUT, guarded_protocol
 from kerbfirst.web.kkdcp import KdcProxyApp
 from kerbfirst.web.local_names import RuleError
 from kerbfirst.web.negotiate import NegotiateConfig, NegotiateServer
@@ -111,6 +112,9 @@ def gateway(
              "package Kerberos or NTLM, NTLM/Operational 4002), one JSON line each, for "
              "`kerbfirst audit ingest`; with --policy, NTLM decisions go to --ntlm-events."
     )] = None,
+    header_timeout: Annotated[float, typer.Option(
+        help="Seconds a client has to send a request's head (request line and headers); "
+             "then 408 and the connection closes (slowloris).")] = DEFAULT_HEADER_TIMEOUT,
 ) -> None:
     """Authenticate every request with Negotiate and forward it to --upstream."""
     host, port = _listen(listen)
@@ -149,6 +153,10 @@ def gateway(
                              principal_header=principal_header)
     except (RuleError, ValueError) as exc:
         raise _fail(str(exc)) from None
+    try:
+        protocol = guarded_protocol(header_timeout=header_timeout)
+    except ValueError as exc:
+        raise _fail(f"--header-timeout {header_timeout}: {exc}") from None
     certificate = tls_cert.read_bytes() if tls_cert else None
 
     def middleware(inner: ASGIApp) -> NegotiateMiddleware:
@@ -158,6 +166,9 @@ def gateway(
     typer.echo(f"kerbfirst http gateway: {'https' if tls_cert else 'http'}://{host}:{port}/"
                f" -> {upstream} (EPA {epa.value}"
                f"{', KdcProxy for ' + ', '.join(routes) if routes else ''})", err=True)
+    # proxy_headers off: the gateway is the edge, and uvicorn would otherwise take a
+    # loopback client's X-Forwarded-For/-Proto as its address and scheme.
     uvicorn.run(asgi, host=host, port=port, log_level="warning", lifespan="off",
+                proxy_headers=False, http=protocol,
                 ssl_certfile=str(tls_cert) if tls_cert else None,
                 ssl_keyfile=str(tls_key) if tls_key else None)

@@ -95,6 +95,13 @@ def select_mechanism(
             raise NtlmRefused(f"initiator offered only NTLM among this acceptor's mechanisms: "
                               f"{verdict.reason}")
         return ntlm[0]
+    if (any(canonical_oid(o) == OID_NTLMSSP for o in offered)
+            and not any(o in KERBEROS_OIDS for o in offered)):
+        # An initiator with NTLM as its only way in is an NTLM attempt, whether or not
+        # this acceptor has NTLM at all: refused as NTLM, so it is counted as one.
+        raise NtlmRefused(f"initiator offered only NTLM and this acceptor does not offer it "
+                          f"(it supports [{', '.join(supported)}]): give the client Kerberos "
+                          "or IAKerb")
     raise NegotiationRejected(
         f"no mechanism in common: initiator offered [{', '.join(offered) or 'none'}], this "
         f"acceptor supports [{', '.join(supported)}]")

@@ -120,7 +120,8 @@ class KdcForwarder:
                         lambda: kdc.handle(message, peer=peer or "iakerb",
                                            transport="iakerb", now=now))
                 else:
-                    reply = await send_to_kdc(effect.message, route.kdcs, timeout=self.timeout)
+                    reply = await send_to_kdc(effect.message, route.kdcs, timeout=self.timeout,
+                                              max_reply=self.max_message)
         except (KdcUnreachable, TimeoutError, OSError, ValueError) as exc:
             log.warning("IAKerb: no KDC of %s answered (%s): %s", effect.realm, where,
                         type(exc).__name__)

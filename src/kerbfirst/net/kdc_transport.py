@@ -63,8 +63,10 @@ async def send_to_kdc(
     *,
     timeout: float = 3.0,
     tcp_only: bool = False,
+    max_reply: int = MAX_REPLY_SIZE,
 ) -> bytes:
-    """Send `message` to the first KDC of `kdcs` that answers; return its reply."""
+    """Send `message` to the first KDC of `kdcs` that answers; return its reply. A stream
+    reply announcing more than `max_reply` bytes is refused on its length prefix, unread."""
     if not 0 < len(message) <= MAX_MESSAGE_SIZE:
         raise ValueError(f"a KDC request must be 1..{MAX_MESSAGE_SIZE} bytes, not {len(message)}")
     if not timeout > 0:
@@ -76,7 +78,7 @@ async def send_to_kdc(
             transport = plan.pop(0)
             tried = KdcAddress(transport, host=kdc.host, port=kdc.port, path=kdc.path)
             try:
-                reply = await _exchange(tried, message, timeout)
+                reply = await _exchange(tried, message, timeout, max_reply)
             except (OSError, TimeoutError, asyncio.IncompleteReadError, FramingError) as exc:
                 attempts.append((tried, _describe(exc, timeout)))
                 continue
@@ -136,9 +138,13 @@ def _describe(exc: BaseException, timeout: float) -> str:
     return type(exc).__name__
 
 
-async def _exchange(kdc: KdcAddress, message: bytes, timeout: float) -> bytes:
+async def _exchange(kdc: KdcAddress, message: bytes, timeout: float, max_reply: int) -> bytes:
     if kdc.transport == "udp":
-        return await _exchange_udp(kdc, message, timeout)
+        reply = await _exchange_udp(kdc, message, timeout)
+        if len(reply) > max_reply:
+            raise FramingError(f"datagram of {len(reply)} bytes exceeds the limit of "
+                               f"{max_reply} bytes")
+        return reply
     async with asyncio.timeout(timeout):
         if kdc.transport == "unix":
             reader, writer = await asyncio.open_unix_connection(kdc.path)
@@ -148,7 +154,7 @@ async def _exchange(kdc: KdcAddress, message: bytes, timeout: float) -> bytes:
             writer.write(frame(message))
             await writer.drain()
             # readexactly: a stream read may return fewer bytes than asked (RFC 4120 7.2.2).
-            length = check_length(await reader.readexactly(4), max_size=MAX_REPLY_SIZE)
+            length = check_length(await reader.readexactly(4), max_size=max_reply)
             return await reader.readexactly(length)
         finally:
             writer.close()

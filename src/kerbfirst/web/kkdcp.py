@@ -11,13 +11,14 @@ form. The realm is the target-domain, else the realm of the request body; it mus
 of the configured realms, each reached only at its configured KDCs (or an in-process
 KDC), so no request can point the proxy anywhere else (kdcproxy CVE-2025-59088 resolved
 any realm through DNS). The request body, the KDC message and the KDC's reply are all
-capped, the body is read with a cap before any parsing, and every KDC call has a timeout
-(CVE-2025-59089: kdcproxy read a KDC's TCP reply without a bound). Only AS-REQ and
-TGS-REQ are forwarded (kpasswd is not offered).
+capped, the body is read with a size cap and a time limit before any parsing, and every
+KDC call has a timeout (CVE-2025-59089: kdcproxy read a KDC's TCP reply without a bound).
+Only AS-REQ and TGS-REQ are forwarded (kpasswd is not offered).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import struct
 from collections.abc import Awaitable, Callable, Mapping, MutableMapping
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 MAX_KDC_MESSAGE = 64 * 1024
 MAX_BODY = MAX_KDC_MESSAGE + 1024  # DER overhead around the message
+BODY_TIMEOUT = 10.0  # seconds for the whole request body
 CONTENT_TYPE = "application/kerberos"
 _REQUEST_TAGS = frozenset({0x6A, 0x6C})  # [APPLICATION 10] AS-REQ, [APPLICATION 12] TGS-REQ
 
@@ -106,11 +108,12 @@ class KdcProxyApp:
     """An ASGI app answering MS-KKDCP POSTs; mount it at /KdcProxy."""
 
     def __init__(self, realms: Mapping[str, RouteSpec], *, timeout: float = 3.0,
-                 max_body: int = MAX_BODY) -> None:
+                 max_body: int = MAX_BODY, body_timeout: float = BODY_TIMEOUT) -> None:
         if not realms:
             raise ValueError("a KDC proxy needs at least one realm (REALM=ADDRESS)")
         self.forwarder = KdcForwarder(realms, timeout=timeout, max_message=MAX_KDC_MESSAGE)
         self.max_body = max_body
+        self.body_timeout = body_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -119,7 +122,15 @@ class KdcProxyApp:
             await _plain(send, 405, "MS-KKDCP takes POST application/kerberos\n",
                          [(b"allow", b"POST")])
             return
-        body = await _read_body(receive, self.max_body)
+        try:
+            # The whole body within body_timeout: a client trickling or stalling its
+            # body would otherwise hold the connection and its buffer for ever.
+            async with asyncio.timeout(self.body_timeout):
+                body = await _read_body(receive, self.max_body)
+        except TimeoutError:
+            await _plain(send, 408, f"request body not received within "
+                         f"{self.body_timeout:g} s\n", [(b"connection", b"close")])
+            return
         if body is None:
             await _plain(send, 413, f"request body larger than {self.max_body} bytes\n")
             return

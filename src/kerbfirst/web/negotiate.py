@@ -53,6 +53,7 @@ from kerbfirst.wire.spnego import framed_mech_oid
 MAX_HEADER = 64 * 1024  # base64 of a token with a large PAC fits; longer is refused
 DEFAULT_MAX_CONTEXTS = 10_000
 DEFAULT_CONTEXT_TIMEOUT = timedelta(seconds=60)
+NTLM_REFUSED = "NTLM is refused on this service: use Kerberos (Negotiate) or IAKerb"
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,15 +211,18 @@ class NegotiateServer:
             return NegotiateResult(
                 401, _challenge(ntlm_on),
                 reason=f"the {scheme[:20]!r} scheme is not accepted; use Negotiate")
+        if scheme == "NTLM" and self.config.ntlm is None:
+            # The scheme alone is an NTLM attempt, whatever its token: refused and
+            # audited as NTLM, so the report counts it.
+            return self._refuse(req, now, HttpAuthDecision.NTLM_REFUSED, NTLM_REFUSED, "ntlm")
         token = self._decode(b64.strip())
         if token is None:
             return self._refuse(req, now, HttpAuthDecision.REFUSED, "the Authorization token "
                                 "is not valid base64 of at most 64 KiB (RFC 4559 4.2)",
                                 "kerberos")
-        if (scheme == "NTLM" or is_ntlm_token(token)) and self.config.ntlm is None:
-            return self._refuse(req, now, HttpAuthDecision.NTLM_REFUSED, "NTLM is refused on this "
-                                "service: use Kerberos (Negotiate) or IAKerb",
-                                "ntlm" if scheme == "NTLM" else "negotiate")
+        if is_ntlm_token(token) and self.config.ntlm is None:
+            return self._refuse(req, now, HttpAuthDecision.NTLM_REFUSED, NTLM_REFUSED,
+                                "negotiate")
         with self._lock:
             exchange = self._continuing(req, token, now)
         if exchange is None:
