@@ -3,7 +3,8 @@ uvicorn against Apache httpd with mod_auth_gssapi (MIT's acceptor), same run, sa
 same tickets.
 
     /work/main/.venv/bin/python bench/web_bench.py [--seconds 5] [--connections 4]
-        [--build compiled|pure] [--compiled-src DIR] [--apache-replay-cache on|off]
+        [--rounds 3] [--build compiled|pure] [--compiled-src DIR]
+        [--apache-replay-cache on|off]
 
 A throwaway realm (kerbfirst's KDC, `kerbfirst` command) has alice and HTTP/localhost;
 both servers get the same keytab. Every request carries a NEW Negotiate context (a fresh
@@ -27,9 +28,13 @@ Two layouts, each server alike in it:
 - "1 core": the server (one uvicorn worker; one httpd process) pinned to CPU 0 with
   `taskset`, the client pinned to CPU 1, so the client never takes the server's CPU.
 - "2 cores": the server unpinned with two processes (uvicorn --workers 2; httpd
-  StartServers 2), the client sharing both cores with it.
-For each, "server CPU us/req" is the server's own CPU time (all its processes and threads,
-from /proc) per authenticated request: what a request costs it, whatever the client took.
+  StartServers 2), the client sharing both cores with it. The kernel hands the
+  connections to whichever process accepts first, so the split between the two may be
+  uneven, for either server.
+Each row runs --rounds times, ours and Apache alternating which goes first; medians are
+printed with every round's rate. "CPU us/req" is the server's own CPU time (all its
+processes and threads, from /proc) per authenticated request: what a request costs it,
+whatever the client took.
 "overhead us" is the middleware's CPU per authenticated request over uvicorn serving the
 same app without it (no Authorization), and "acceptor us" the in-process time of
 NegotiateServer for one token, in the build served.
@@ -45,6 +50,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -278,8 +284,11 @@ LAYOUTS = (Layout("1 core", 1, "0", {1}), Layout("2 cores", 2, None, None))
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--seconds", type=float, default=5.0, help="per row and round")
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds of every row, Apache and ours alternating first; the "
+                        "medians are reported (the machine is shared: one row varies)")
     parser.add_argument("--build", choices=("compiled", "pure"), default="compiled",
                         help="which kerbfirst uvicorn serves (default: the compiled tree)")
     parser.add_argument("--compiled-src", type=Path,
@@ -288,8 +297,6 @@ def main() -> None:
     args = parser.parse_args()
     if len(ALL_CPUS) < 2:
         raise SystemExit("needs two CPUs (server and client pinned apart)")
-    from web.apache import apache_gssapi  # tests/web/apache.py: the same throwaway httpd
-
     d = Path(tempfile.mkdtemp(prefix="kf-webbench-"))
     try:
         if args.build == "pure":
@@ -302,48 +309,69 @@ def main() -> None:
         use_tree(src)
         from kerbfirst.web.client_credentials import KerberosCredentials
 
-        ours_name = f"kerbfirst ASGI, {'compiled' if src != SRC else 'pure Python'}"
-        rows: list[tuple[str, str, Rate]] = []
-        plain: Rate | None = None
+        results: dict[tuple[str, str], list[Rate]] = {}
         with realm(d) as (kdc_port, keytab, conf):
             creds = KerberosCredentials.from_password(f"alice@{REALM}", PASSWORD,
                                                       kdcs=[f"127.0.0.1:{kdc_port}"])
-            n = int(args.seconds * 12000) + 1000
-            for lay in LAYOUTS:
-                log(f"{lay.name}: building {n} tokens per server ...")
-                if lay.processes == 1:
-                    port = free_port()
-                    proc = uvicorn_proc(d, src, port, keytab, False, 1, lay.server_cpus)
-                    try:
-                        wait_port(port, proc)
-                        plain = blast(port, "/", [""] * n * 3, args.connections,
-                                      args.seconds, proc.pid, lay.client_cpus)
-                    finally:
-                        stop(proc)
-                port = free_port()
-                proc = uvicorn_proc(d, src, port, keytab, True, lay.processes,
-                                    lay.server_cpus)
-                try:
-                    wait_port(port, proc)
-                    time.sleep(1.0 if lay.processes > 1 else 0)  # let every worker start
-                    rows.append((lay.name, f"{ours_name} (uvicorn)",
-                                 blast(port, "/", tokens(creds, n), args.connections,
-                                       args.seconds, proc.pid, lay.client_cpus)))
-                finally:
-                    stop(proc)
-                with apache_gssapi(keytab, conf, processes=lay.processes, log_level="warn",
-                                   replay_cache=args.apache_replay_cache == "on",
-                                   cpus=lay.server_cpus) as aport:
-                    time.sleep(1.0 if lay.processes > 1 else 0)
-                    apid = _listener_pid(aport)
-                    rows.append((lay.name, "Apache mod_auth_gssapi",
-                                 blast(aport, "/index.html", tokens(creds, n),
-                                       args.connections, args.seconds, apid,
-                                       lay.client_cpus)))
+            bench = Bench(d, src, keytab, conf, creds, args)
+            for round_ in range(args.rounds):
+                for lay in LAYOUTS:
+                    log(f"round {round_ + 1}, {lay.name}")
+                    if lay.processes == 1:
+                        results.setdefault((lay.name, "plain"), []).append(bench.plain(lay))
+                    pair = [("ours", bench.ours), ("apache", bench.apache)]
+                    for who, run in pair[::-1] if round_ % 2 else pair:
+                        results.setdefault((lay.name, who), []).append(run(lay))
             acc = acceptor_us(keytab, creds)
-        report(rows, plain, acc, args, src)
+        report(results, acc, args, src)
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+class Bench:
+    """The rows of one run: ours, Apache and uvicorn without the middleware, per layout."""
+
+    def __init__(self, d: Path, src: Path, keytab: Path, conf: Path, creds: Any,
+                 args: argparse.Namespace) -> None:
+        self.d, self.src, self.keytab, self.conf, self.creds = d, src, keytab, conf, creds
+        self.args = args
+        self.n = int(args.seconds * 12000) + 1000  # prebuilt tokens per row
+
+    def _blast(self, port: int, path: str, headers: list[str], pid: int,
+               lay: Layout) -> Rate:
+        return blast(port, path, headers, self.args.connections, self.args.seconds, pid,
+                     lay.client_cpus)
+
+    def plain(self, lay: Layout) -> Rate:
+        port = free_port()
+        proc = uvicorn_proc(self.d, self.src, port, self.keytab, False, 1, lay.server_cpus)
+        try:
+            wait_port(port, proc)
+            return self._blast(port, "/", [""] * self.n * 3, proc.pid, lay)
+        finally:
+            stop(proc)
+
+    def ours(self, lay: Layout) -> Rate:
+        headers = tokens(self.creds, self.n)
+        port = free_port()
+        proc = uvicorn_proc(self.d, self.src, port, self.keytab, True, lay.processes,
+                            lay.server_cpus)
+        try:
+            wait_port(port, proc)
+            time.sleep(1.0 if lay.processes > 1 else 0)  # let every worker start
+            return self._blast(port, "/", headers, proc.pid, lay)
+        finally:
+            stop(proc)
+
+    def apache(self, lay: Layout) -> Rate:
+        from web.apache import apache_gssapi  # tests/web/apache.py: the same throwaway httpd
+
+        headers = tokens(self.creds, self.n)
+        with apache_gssapi(self.keytab, self.conf, processes=lay.processes, log_level="warn",
+                           replay_cache=self.args.apache_replay_cache == "on",
+                           cpus=lay.server_cpus) as port:
+            time.sleep(1.0 if lay.processes > 1 else 0)
+            return self._blast(port, "/index.html", headers, _listener_pid(port), lay)
 
 
 def _listener_pid(port: int) -> int:
@@ -359,25 +387,42 @@ def _listener_pid(port: int) -> int:
     raise RuntimeError(f"no process listens on port {port}")
 
 
-def report(rows: list[tuple[str, str, Rate]], plain: Rate | None, acc: float,
+def _median(rates: list[Rate]) -> Rate:
+    by_rate = sorted(rates, key=lambda r: r.per_second)
+    mid = by_rate[len(by_rate) // 2]
+    cpu = statistics.median(r.cpu_us for r in rates)
+    return Rate(mid.per_second, sum(r.failures for r in rates), cpu,
+                any(r.ran_out for r in rates))
+
+
+def report(results: dict[tuple[str, str], list[Rate]], acc: float,
            args: argparse.Namespace, src: Path) -> None:
-    print(f"kerbfirst served from {src}; Apache replay cache {args.apache_replay_cache}; "
-          f"{args.connections} connections, {args.seconds:g} s per row")
-    print(f"{'layout':8} {'server':42} {'auth req/s':>10} {'failed':>7} {'CPU us/req':>10}")
-    for layout, name, r in rows:
-        note = "  (tokens ran out)" if r.ran_out else ""
-        print(f"{layout:8} {name:42} {r.per_second:10.0f} {r.failures:7d} "
-              f"{r.cpu_us:10.0f}{note}")
-    for layout in dict.fromkeys(lay for lay, _, _ in rows):
-        ours, apache = (r for lay, _, r in rows if lay == layout)
-        print(f"ratio kerbfirst/Apache, {layout}: {ours.per_second / apache.per_second:.2f} "
-              f"requests/s, {apache.cpu_us / ours.cpu_us:.2f} CPU per request")
-    if plain is not None:
-        ours1 = rows[0][2]
-        print(f"uvicorn without the middleware (1 core): {plain.per_second:.0f} req/s, "
-              f"{plain.cpu_us:.0f} CPU us/req; middleware overhead "
-              f"{ours1.cpu_us - plain.cpu_us:.0f} CPU us per authenticated request; "
-              f"acceptor in-process {acc:.0f} us per token")
+    build = "compiled" if src != SRC else "pure Python"
+    names = {"ours": f"kerbfirst ASGI ({build}), uvicorn", "apache": "Apache mod_auth_gssapi",
+             "plain": "uvicorn, same app, no middleware"}
+    print(f"kerbfirst served from {src} ({build}); Apache replay cache "
+          f"{args.apache_replay_cache}; {args.connections} connections, {args.seconds:g} s "
+          f"per row, median of {args.rounds} round(s)")
+    print(f"{'layout':8} {'server':40} {'req/s':>7} {'failed':>6} {'CPU us/req':>10}  rounds")
+    for (layout, who), rates in results.items():
+        m = _median(rates)
+        note = " (tokens ran out)" if m.ran_out else ""
+        each = " ".join(f"{r.per_second:.0f}" for r in rates)
+        print(f"{layout:8} {names[who]:40} {m.per_second:7.0f} {m.failures:6d} "
+              f"{m.cpu_us:10.0f}  {each}{note}")
+    for layout in dict.fromkeys(lay for lay, _ in results):
+        ours, apache = results[(layout, "ours")], results[(layout, "apache")]
+        per_round = " ".join(f"{o.per_second / a.per_second:.2f}"
+                             for o, a in zip(ours, apache, strict=True))
+        mo, ma = _median(ours), _median(apache)
+        print(f"ratio kerbfirst/Apache, {layout}: {mo.per_second / ma.per_second:.2f} req/s "
+              f"(rounds {per_round}), {ma.cpu_us / mo.cpu_us:.2f} by CPU per request")
+    plain = results.get(("1 core", "plain"))
+    if plain:
+        p, o = _median(plain), _median(results[("1 core", "ours")])
+        print(f"middleware overhead (1 core): {o.cpu_us - p.cpu_us:.0f} CPU us per "
+              f"authenticated request over uvicorn alone ({p.cpu_us:.0f} us); acceptor "
+              f"in-process {acc:.0f} us per token")
 
 
 if __name__ == "__main__":
