@@ -41,9 +41,8 @@ def rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for process {pid}")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process `pid` and every process descended from it (a
-    server's workers), all threads included."""
+def _tree(pid: int) -> list[int]:
+    """`pid` and every process descended from it (a server's workers)."""
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
@@ -51,17 +50,27 @@ def cpu_seconds(pid: int) -> float:
         except OSError:
             continue  # the process ended while we looked
         children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    ticks = os.sysconf("SC_CLK_TCK")
-    total, todo = 0.0, [pid]
+    found, todo = [], [pid]
     while todo:
         p = todo.pop()
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rpartition(")")[2].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / ticks  # utime, stime (proc(5) 14, 15)
+        found.append(p)
         todo += children.get(p, [])
-    return total
+    return found
+
+
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(CPU seconds, seconds spent runnable but waiting for a CPU) of process `pid` and its
+    descendants, all threads included (proc(5): /proc/PID/task/TID/schedstat)."""
+    cpu = wait = 0
+    for p in _tree(pid):
+        for task in Path(f"/proc/{p}/task").glob("*/schedstat"):
+            try:
+                on_cpu, waiting, _ = task.read_text().split()
+            except (OSError, ValueError):
+                continue  # the thread ended while we looked
+            cpu += int(on_cpu)
+            wait += int(waiting)
+    return cpu / 1e9, wait / 1e9
 
 
 def build_compiled(base: Path) -> Path:
@@ -87,3 +96,15 @@ def check_compiled(src: Path) -> None:
                            text=True, check=False).stdout.strip()
     if not where.endswith(".so"):
         raise RuntimeError(f"the compiled tree imports kerbfirst.wire.der from {where!r}")
+
+
+def raise_priority(pid: int, nice: int) -> bool:
+    """Give the scheduler autogroup of `pid` (its session: sched(7), "The autogroup
+    feature") the nice value `nice`, so its processes keep their cores against other work on
+    the machine; needs root for a negative value. False when the kernel or the caller does
+    not allow it."""
+    try:
+        Path(f"/proc/{pid}/autogroup").write_text(f"{nice}\n")
+    except OSError:
+        return False
+    return True

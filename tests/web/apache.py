@@ -89,8 +89,10 @@ def apache_gssapi(keytab: Path, krb5_conf: Path, *, tls: tuple[Path, Path] | Non
         else:
             env["KRB5RCACHETYPE"] = "none"
         pin = ["taskset", "-c", cpus] if cpus else []
+        # A session of its own, as uvicorn gets in the benchmark (its scheduler autogroup).
         proc = subprocess.Popen([*pin, apache, "-f", str(conf), "-DFOREGROUND"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
         try:
             deadline = time.monotonic() + 20
             while not tcp_listening(port):
