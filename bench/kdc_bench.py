@@ -55,6 +55,7 @@ sys.path.insert(0, str(SRC))
 sys.path.insert(0, str(HERE))
 
 from loadgen import LoadResult, blast_parallel  # noqa: E402
+from procs import build_compiled  # noqa: E402
 
 from kerbfirst.client import AsExchange, Credential, TgsExchange  # noqa: E402
 from kerbfirst.crypto import get_profile, string_to_key  # noqa: E402
@@ -272,23 +273,6 @@ def our_realm(d: Path, port: int, etype: int, workers: int, src: Path = SRC,
                             env=env, start_new_session=True,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return Realm(label, ("127.0.0.1", port), proc, d / "kdc-audit.jsonl")
-
-
-def build_compiled(base: Path) -> Path:
-    """The compiled tree's src/ (scripts/build_compiled.py, ~35 s), checked to import .so."""
-    log("building the mypyc-compiled tree (scripts/build_compiled.py, ~35 s)")
-    done = subprocess.run([PYTHON, str(HERE.parent / "scripts" / "build_compiled.py"),
-                           str(base / "compiled"), "--quiet"],
-                          capture_output=True, text=True, check=False)
-    if done.returncode:
-        raise RuntimeError(f"compiled build failed: {done.stderr}{done.stdout}")
-    src = Path(done.stdout.strip().splitlines()[-1])
-    where = subprocess.run([PYTHON, "-c", "import kerbfirst.wire.der as m; print(m.__file__)"],
-                           env={**os.environ, "PYTHONPATH": str(src)}, capture_output=True,
-                           text=True, check=False).stdout.strip()
-    if not where.endswith(".so"):
-        raise RuntimeError(f"the compiled tree imports kerbfirst.wire.der from {where!r}")
-    return src
 
 
 # ------------------------------------------------------------------ measuring

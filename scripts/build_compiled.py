@@ -5,8 +5,9 @@
 
 Copies src/ to DEST/src and runs mypyc there on exactly the modules compiled_modules() lists
 (the DER codec, the Kerberos message encoders/decoders, the crypto profiles, the KDC
-exchanges, the shared Kerberos vocabulary (krb/); the audit ingest's EVTX loop, field
-mapping and classification), leaving a self-contained importable tree: each compiled
+exchanges, the shared Kerberos vocabulary (krb/); the path of an authenticated HTTP
+request: GSS framing and SPNEGO codecs, the SPNEGO and krb5 acceptors, the Negotiate
+middleware; the audit ingest's EVTX loop, field mapping and classification), leaving a self-contained importable tree: each compiled
 module's .so sits next to its .py and Python's import system prefers the extension module.
 Everything else stays pure Python.
 
@@ -15,7 +16,7 @@ shadows x.py, so a developer's edits to x.py would silently not run. This script
 DEST whose src/ is the repository's own src/, and the repository never holds .so files.
 
 Needs gcc and the Python development headers (mypyc builds C extensions) and mypy (which
-ships mypyc) in the running interpreter. Takes ~35 s on one core. Exit status 0 only if
+ships mypyc) in the running interpreter. Takes about a minute on one core. Exit status 0 only if
 every listed module was compiled; the last line printed is DEST/src.
 """
 
@@ -32,9 +33,19 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SRC = REPO / "src"
 
-# The hot path of one AS or TGS exchange. wire's other modules (GSS framing, SPNEGO, IAKerb)
-# and the outer layers (store, net, cli, audit) are not on it and stay pure Python.
-WIRE_MODULES = ("der", "krb5_encode", "krb5_decode", "krb5", "constants")
+# The hot path of one AS or TGS exchange, and the GSS framing and SPNEGO codecs of an HTTP
+# Negotiate request. wire's other modules (IAKerb, NTLMSSP) and the outer layers (store,
+# net, cli) stay pure Python.
+WIRE_MODULES = ("der", "krb5_encode", "krb5_decode", "krb5", "constants", "gss_framing", "spnego")
+# One authenticated HTTP request (Negotiate, RFC 4559): SPNEGO and GSS framing in wire, the
+# SPNEGO and krb5 acceptors and the 0x8003 checksum in gss, the middleware and its helpers
+# in web. gss/mechanism.py stays Python: its runtime-checkable Protocols are not native
+# classes. gss/errors.py and gss/replay.py too: Python classes elsewhere subclass them, and a
+# Python class cannot subclass a compiled one.
+WEB_PATH = ("gss/spnego_acceptor", "gss/spnego_initiator", "gss/spnego_select",
+            "gss/krb5_acceptor", "gss/krb5_initiator", "gss/krb5_tokens", "gss/checksum",
+            "gss/per_message", "gss/sequence", "web/negotiate", "web/asgi", "web/acceptors",
+            "web/channel_binding", "web/local_names", "web/audit")
 # The NTLM workbench's per-record path: the EVTX read loop, field mapping, classification.
 AUDIT_MODULES = ("audit/ingest/evtx_reader", "audit/ingest/mapping", "audit/ingest/json_text",
                  "audit/classify", "audit/events")
@@ -47,6 +58,7 @@ def compiled_modules(src: Path = SRC) -> list[str]:
     """Paths, relative to src, of the modules to compile (sorted, '/'-separated)."""
     paths = [f"kerbfirst/wire/{name}.py" for name in WIRE_MODULES]
     paths += [f"kerbfirst/{name}.py" for name in AUDIT_MODULES]
+    paths += [f"kerbfirst/{name}.py" for name in WEB_PATH]
     for package in WHOLE_PACKAGES:
         paths += [
             p.relative_to(src).as_posix()

@@ -10,12 +10,14 @@ import stat
 import pytest
 from tests.store.peers import ktutil_keytab, run_mit
 
+from kerbfirst.crypto import KerberosCryptoError
 from kerbfirst.krb.names import parse_name
 from kerbfirst.store.binary import FileFormatError
 from kerbfirst.store.keytab import (
     KeytabEntry,
     decode_keytab,
     encode_keytab,
+    keytab_key_lookup,
     read_keytab,
     write_keytab,
 )
@@ -131,3 +133,34 @@ def test_every_truncation_is_a_clear_error() -> None:
             continue
         # Only a cut between entries (or inside a size field) may decode, to a prefix.
         assert decoded == ENTRIES[: len(decoded)]
+
+
+def test_key_lookup_picks_newest_or_named_kvno_and_first_of_duplicates(
+        tmp_path: pathlib.Path) -> None:
+    """The acceptor's look-up (indexed once): kvno None is the newest key of that principal
+    and enctype, a kvno names one, the first of equal entries counts, other principals and
+    enctypes are not confused, and a key of the wrong length fails only its own look-up."""
+    svc = parse_name("HTTP/web.demo.test@DEMO.TEST")
+    path = tmp_path / "http.keytab"
+    write_keytab(path, [
+        KeytabEntry(svc, T0, 2, 17, b"\x02" * 16),
+        KeytabEntry(svc, T0, 5, 17, b"\x05" * 16),
+        KeytabEntry(svc, T0, 5, 17, b"\x55" * 16),  # a duplicate: the first one counts
+        KeytabEntry(svc, T0, 3, 17, b"\x03" * 16),
+        KeytabEntry(svc, T0, 4, 18, b"\x04" * 31),  # truncated aes256 key
+        KeytabEntry(parse_name("host/web.demo.test@DEMO.TEST"), T0, 9, 17, b"\x09" * 16),
+    ])
+    lookup = keytab_key_lookup(path)
+    name = "HTTP/web.demo.test@DEMO.TEST"
+    newest = lookup(name, None, 17)
+    assert newest is not None and newest.contents == b"\x05" * 16
+    assert lookup(name, None, 17) is newest  # one Key per entry, built once
+    named = lookup(name, 2, 17)
+    assert named is not None and named.contents == b"\x02" * 16
+    key3 = lookup(name, 3, 17)
+    assert key3 is not None and key3.contents == b"\x03" * 16
+    assert lookup(name, 9, 17) is None  # that kvno belongs to another principal
+    assert lookup(name, None, 19) is None
+    assert lookup("HTTP/other.demo.test@DEMO.TEST", None, 17) is None
+    with pytest.raises(KerberosCryptoError, match="32 bytes"):
+        lookup(name, 4, 18)

@@ -32,8 +32,15 @@ def require_apache() -> str:
 
 @contextlib.contextmanager
 def apache_gssapi(keytab: Path, krb5_conf: Path, *, tls: tuple[Path, Path] | None = None,
-                  workers: int = 25) -> Iterator[int]:
-    """Serve / behind `AuthType GSSAPI` (krb5 only) with `keytab`; yields the port."""
+                  workers: int = 25, processes: int = 1, replay_cache: bool = False,
+                  log_level: str = "warn auth_gssapi:debug",
+                  cpus: str | None = None) -> Iterator[int]:
+    """Serve / behind `AuthType GSSAPI` (krb5 only) with `keytab`; yields the port.
+
+    `workers` threads in each of `processes` event-MPM processes. `replay_cache` keeps
+    MIT's default replay cache (file2, in a directory of the instance that www-data writes)
+    instead of none; `cpus` runs httpd under `taskset -c CPUS` (the benchmark pins both
+    servers alike)."""
     apache = require_apache()
     root = Path(tempfile.mkdtemp(prefix="kf-apache-"))
     root.chmod(0o755)  # the worker user (www-data) reads the keytab and the page
@@ -49,14 +56,15 @@ def apache_gssapi(keytab: Path, krb5_conf: Path, *, tls: tuple[Path, Path] | Non
         lines = [
             f"ServerRoot {root}", f"PidFile {root}/httpd.pid", f"DefaultRuntimeDir {root}",
             f"Listen 127.0.0.1:{port}", "ServerName localhost", "User www-data",
-            "Group www-data", f"ErrorLog {root}/error.log", "LogLevel warn auth_gssapi:debug",
+            "Group www-data", f"ErrorLog {root}/error.log", f"LogLevel {log_level}",
             f"LoadModule mpm_event_module {MODULES}/mod_mpm_event.so",
             f"LoadModule authz_core_module {MODULES}/mod_authz_core.so",
             f"LoadModule authn_core_module {MODULES}/mod_authn_core.so",
             f"LoadModule authz_user_module {MODULES}/mod_authz_user.so",
             f"LoadModule auth_gssapi_module {MODULES}/mod_auth_gssapi.so",
-            "StartServers 1", f"ThreadsPerChild {workers}", f"MaxRequestWorkers {workers}",
-            "ServerLimit 1", "KeepAlive On", "MaxKeepAliveRequests 0",
+            f"StartServers {processes}", f"ThreadsPerChild {workers}",
+            f"MaxRequestWorkers {workers * processes}", f"ServerLimit {processes}",
+            "KeepAlive On", "MaxKeepAliveRequests 0",
             f"DocumentRoot {root}/www",
             "<Location />", "  AuthType GSSAPI", "  AuthName kerbfirst",
             f"  GssapiCredStore keytab:{root}/http.keytab", "  GssapiAllowedMech krb5",
@@ -73,9 +81,18 @@ def apache_gssapi(keytab: Path, krb5_conf: Path, *, tls: tuple[Path, Path] | Non
         conf = root / "httpd.conf"
         conf.write_text("\n".join(lines) + "\n")
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "LANG": "C",
-               "KRB5_CONFIG": str(root / "krb5.conf"), "KRB5RCACHETYPE": "none"}
-        proc = subprocess.Popen([apache, "-f", str(conf), "-DFOREGROUND"], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+               "KRB5_CONFIG": str(root / "krb5.conf")}
+        if replay_cache:
+            (root / "rcache").mkdir()
+            shutil.chown(root / "rcache", "www-data", "www-data")
+            env["KRB5RCACHEDIR"] = str(root / "rcache")
+        else:
+            env["KRB5RCACHETYPE"] = "none"
+        pin = ["taskset", "-c", cpus] if cpus else []
+        # A session of its own, as uvicorn gets in the benchmark (its scheduler autogroup).
+        proc = subprocess.Popen([*pin, apache, "-f", str(conf), "-DFOREGROUND"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                start_new_session=True)
         try:
             deadline = time.monotonic() + 20
             while not tcp_listening(port):

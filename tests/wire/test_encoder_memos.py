@@ -1,9 +1,11 @@
-"""krb5_encode's memos of recent encodings (principal names, LastReq) give what encoding
-anew gives, and stay bounded."""
+"""krb5_encode's memos of recent encodings (principal names, LastReq) and der's OID memos
+give what encoding anew gives, and stay bounded."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+
+import pytest
 
 from kerbfirst.wire import der, krb5_encode
 from kerbfirst.wire.krb5 import LastReqEntry, PrincipalName
@@ -52,3 +54,22 @@ def test_last_req_memo_is_bounded() -> None:
         kept.append(entries)
         assert krb5_encode.last_req(entries) == der.sequence_of((entries[0].encode(),))
         assert len(krb5_encode._LAST_REQ_CACHE) <= krb5_encode._LAST_REQ_CACHE_SIZE
+
+
+def test_oid_memos_give_fresh_results_and_stay_bounded() -> None:
+    krb5 = der.encode_oid("1.2.840.113554.1.2.2")
+    assert krb5 == bytes.fromhex("06092a864886f712010202")
+    assert der.encode_oid("1.2.840.113554.1.2.2") is krb5  # from the memo
+    assert der.oid_from_content(krb5[2:]) == "1.2.840.113554.1.2.2"
+    for i in range(der.OID_MEMO_SIZE + 20):
+        dotted = f"1.3.6.1.4.1.{i}.7"
+        encoded = der.encode_oid(dotted)
+        assert der.oid_from_content(encoded[2:]) == dotted
+        assert len(der._OID_DER) <= der.OID_MEMO_SIZE
+        assert len(der._OID_TEXT) <= der.OID_MEMO_SIZE
+    # refusals are not memoised: bad input is refused every time
+    for _ in range(2):
+        with pytest.raises(der.EncodeError):
+            der.encode_oid("1.x.3")
+        with pytest.raises(der.DecodeError):
+            der.oid_from_content(b"\x2a\x80\x80\x01", 0)

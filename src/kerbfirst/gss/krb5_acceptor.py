@@ -148,8 +148,8 @@ class Krb5Acceptor:
             raise DefectiveToken(f"expected an AP-REQ token (01 00), got TOK_ID {tok_id.hex()}")
         try:
             ap_req = ApReq.decode(body)
-        except DecodeError as exc:
-            raise DefectiveToken(f"AP-REQ does not decode: {exc}") from None
+        except DecodeError as decode_exc:  # own name: mypyc types a name once per function
+            raise DefectiveToken(f"AP-REQ does not decode: {decode_exc}") from None
         refusal = _Refusal(oid, ap_req, now)
         try:
             return self._accept(oid, ap_req, now, refusal)
@@ -199,8 +199,8 @@ class Krb5Acceptor:
         try:
             fresh = self._replay_cache.check_and_store(
                 (client, auth.ctime, auth.cusec, tag), now=now, lifetime=self.clock_skew)
-        except ReplayCacheFull as exc:
-            raise GssError(str(exc), krb_error=KRB_ERR_GENERIC) from None
+        except ReplayCacheFull as full:  # own name: mypyc types a name once per function
+            raise GssError(str(full), krb_error=KRB_ERR_GENERIC) from None
         if not fresh:
             raise DuplicateToken(f"replayed authenticator from {client}",
                                  krb_error=KRB_AP_ERR_REPEAT)

@@ -167,14 +167,30 @@ def write_keytab(
 
 def keytab_key_lookup(path: str | os.PathLike[str]) -> KeyLookup:
     """A key lookup for Krb5Acceptor over an MIT keytab, read once now (as gss-server reads
-    its -keytab): (principal, kvno, etype) -> key; kvno None picks the newest key."""
+    its -keytab): (principal, kvno, etype) -> key; kvno None picks the newest key. Of
+    entries with the same principal, etype and kvno the first in the file counts."""
     entries = read_keytab(path)
+    # Indexed once: the acceptor looks a key up for every AP-REQ.
+    exact: dict[tuple[str, int, int], KeytabEntry] = {}
+    newest: dict[tuple[str, int], KeytabEntry] = {}
+    for e in entries:
+        name = e.principal.unparse()
+        exact.setdefault((name, e.etype, e.kvno), e)
+        best = newest.get((name, e.etype))
+        if best is None or e.kvno > best.kvno:
+            newest[(name, e.etype)] = e
+    keys: dict[tuple[str, int, int], Key] = {}
 
     def lookup(principal: str, kvno: int | None, etype: int) -> Key | None:
-        found = [e for e in entries if e.etype == etype and e.principal.unparse() == principal
-                 and (kvno is None or e.kvno == kvno)]
-        if not found:
+        entry = (newest.get((principal, etype)) if kvno is None
+                 else exact.get((principal, etype, kvno)))
+        if entry is None:
             return None
-        return Key(etype, max(found, key=lambda e: e.kvno).key)
+        at = (principal, etype, entry.kvno)
+        key = keys.get(at)
+        if key is None:
+            # Key checks the length: a bad entry fails only the look-ups that reach it.
+            key = keys[at] = Key(etype, entry.key)
+        return key
 
     return lookup

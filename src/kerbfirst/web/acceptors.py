@@ -64,8 +64,10 @@ class AcceptorFactory:
         return make
 
     def for_token(self, token: bytes, cb: ChannelBindings | None, required: bool, peer: str,
-                  ntlm: NtlmAuthenticator | None, flow: NtlmFlow) -> tuple[MechContext, str]:
-        """(the acceptor, its kind: "spnego", "krb5" or "iakerb") for a first token."""
+                  ntlm: NtlmAuthenticator | None,
+                  flow: NtlmFlow | None) -> tuple[MechContext, str]:
+        """(the acceptor, its kind: "spnego", "krb5" or "iakerb") for a first token; `flow`
+        describes the request to `ntlm` and is needed only with it."""
         oid = framed_mech_oid(token)
         krb5 = self.krb5(cb, required)
         iakerb = self.iakerb(cb, required, peer)
@@ -76,6 +78,8 @@ class AcceptorFactory:
         factories: dict[str, Callable[[str], MechContext]] = {OID_KRB5: krb5, OID_IAKERB: iakerb}
         gate: NtlmGate = deny_ntlm
         if ntlm is not None:
+            if flow is None:
+                raise ValueError("an NTLM authenticator needs the request's NtlmFlow")
             factories[OID_NTLMSSP] = ntlm_mechanism_factory(ntlm, flow)
             gate = _allow_ntlm
         return SpnegoAcceptor(factories, ntlm_gate=gate), "spnego"

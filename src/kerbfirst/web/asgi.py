@@ -9,6 +9,11 @@ answered here: 401 with the challenge or the next leg's token, 403 for a realm t
 allowed. The conversation is bound to the connection: scope["client"] (address and port)
 with scope["server"], which the ASGI server gives per TCP connection.
 
+A WebSocket handshake (scope "websocket") is authenticated the same way: the final token
+is sent on the 101 that accepts it, and a refusal is the same 401/403 with its challenge
+where the server supports the ASGI WebSocket denial response (uvicorn does), else a close
+before accepting (403).
+
 Channel binding (EPA) on TLS uses the server certificate from the ASGI TLS extension
 (scope["extensions"]["tls"]["server_cert"]) when the server provides it, else the
 `certificate` given here (the PEM the server was started with: uvicorn does not expose
@@ -76,7 +81,7 @@ class NegotiateMiddleware:
         outcome = await self.server.authenticate(self.request_info(scope))
         if outcome.status != 200 or outcome.user is None:
             if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1008})
+                await _deny_websocket(scope, send, outcome)
                 return
             await _deny(send, outcome)
             return
@@ -88,7 +93,9 @@ class NegotiateMiddleware:
             return
 
         async def send_with_token(message: Message) -> None:
-            if message["type"] == "http.response.start":
+            # The final token rides on the response that completes the handshake: the
+            # 200 of a request, the 101 of a WebSocket upgrade (ASGI websocket.accept).
+            if message["type"] in _FINAL_TOKEN_MESSAGES:
                 message = dict(message)
                 message["headers"] = [*message.get("headers", ()), *final]
             await send(message)
@@ -96,13 +103,34 @@ class NegotiateMiddleware:
         await self.app(scope, receive, send_with_token)
 
 
-async def _deny(send: Send, outcome: NegotiateResult) -> None:
+_FINAL_TOKEN_MESSAGES = frozenset({"http.response.start", "websocket.accept"})
+
+
+def _denial(outcome: NegotiateResult) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     body = (outcome.reason + "\n").encode()
     headers = [(b"content-type", b"text/plain; charset=utf-8"),
                (b"content-length", str(len(body)).encode())]
     headers += [(b"www-authenticate", v.encode()) for v in outcome.www_authenticate]
+    return body, headers
+
+
+async def _deny(send: Send, outcome: NegotiateResult) -> None:
+    body, headers = _denial(outcome)
     await send({"type": "http.response.start", "status": outcome.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _deny_websocket(scope: Scope, send: Send, outcome: NegotiateResult) -> None:
+    """Refuse a WebSocket handshake with the same 401/403 and challenge as a request, where
+    the server offers the ASGI denial-response extension; else close it before accepting
+    (the server then answers 403, and the client cannot see the challenge)."""
+    if "websocket.http.response" in (scope.get("extensions") or {}):
+        body, headers = _denial(outcome)
+        await send({"type": "websocket.http.response.start", "status": outcome.status,
+                    "headers": headers})
+        await send({"type": "websocket.http.response.body", "body": body})
+        return
+    await send({"type": "websocket.close", "code": 1008})
 
 
 __all__ = ["NegotiateMiddleware"]

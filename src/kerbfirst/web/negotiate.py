@@ -220,13 +220,14 @@ class NegotiateServer:
             return self._refuse(req, now, HttpAuthDecision.REFUSED, "the Authorization token "
                                 "is not valid base64 of at most 64 KiB (RFC 4559 4.2)",
                                 "kerberos")
-        if is_ntlm_token(token) and self.config.ntlm is None:
+        ntlm_token = scheme == "NTLM" or is_ntlm_token(token)
+        if ntlm_token and self.config.ntlm is None:
             return self._refuse(req, now, HttpAuthDecision.NTLM_REFUSED, NTLM_REFUSED,
                                 "negotiate")
         with self._lock:
             exchange = self._continuing(req, token, now)
         if exchange is None:
-            built = self._new_exchange(req, scheme, token, now)
+            built = self._new_exchange(req, scheme, token, ntlm_token, now)
             if isinstance(built, NegotiateResult):
                 return built
             exchange = built
@@ -275,7 +276,7 @@ class NegotiateServer:
             del self._table[key]
             _abandon(oldest, now, "the conversation timed out or was evicted")
 
-    def _new_exchange(self, req: HttpRequestInfo, scheme: str, token: bytes,
+    def _new_exchange(self, req: HttpRequestInfo, scheme: str, token: bytes, ntlm_token: bool,
                       now: datetime) -> _Exchange | NegotiateResult:
         bindings = self.binding.for_request(req.channel_binding_data)
         if isinstance(bindings, str):
@@ -283,13 +284,15 @@ class NegotiateServer:
         cb, required = bindings
         expires = now + self.config.context_timeout
         ntlm = self.config.ntlm
-        if scheme == "NTLM" or is_ntlm_token(token):
+        if ntlm_token:
             if ntlm is None:  # checked by the caller; kept for the type checker
                 raise GssError("NTLM is not configured")
             conv = NtlmConversation(ntlm.new_context(self._flow(req, scheme)))
             return _Exchange(conv, "ntlm", scheme, expires, req)
+        # The NTLM flow is described only where NTLM can be chosen inside SPNEGO.
+        flow = self._flow(req, scheme) if ntlm is not None else None
         mech, kind = self.acceptors.for_token(token, cb, required, req.client_address, ntlm,
-                                              self._flow(req, scheme))
+                                              flow)
         return _Exchange(mech, kind, scheme, expires, req)
 
     def _flow(self, req: HttpRequestInfo, scheme: str) -> NtlmFlow:

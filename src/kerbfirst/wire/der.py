@@ -209,8 +209,27 @@ def encode_bit_string(value: bytes, unused_bits: int = 0) -> bytes:
     return tlv(TAG_BIT_STRING, bytes((unused_bits,)) + bytes(value))
 
 
+# The few OIDs a party speaks (mechanisms, SPNEGO) are converted on every token; each
+# conversion is a pure function of its input, so the first OID_MEMO_SIZE results are kept.
+# Only valid inputs are stored, and nothing is stored once full (a peer sending many OIDs
+# cannot grow memory).
+OID_MEMO_SIZE: Final = 64
+_OID_DER: dict[str, bytes] = {}
+_OID_TEXT: dict[bytes, str] = {}
+
+
 def encode_oid(dotted: str) -> bytes:
     """OBJECT IDENTIFIER "1.2.840.113554.1.2.2" as DER (X.690 8.19)."""
+    known = _OID_DER.get(dotted)
+    if known is not None:
+        return known
+    encoded = _encode_oid(dotted)
+    if len(_OID_DER) < OID_MEMO_SIZE:
+        _OID_DER[dotted] = encoded
+    return encoded
+
+
+def _encode_oid(dotted: str) -> bytes:
     try:
         arcs = [int(a) for a in dotted.split(".")]
     except ValueError:
@@ -235,6 +254,16 @@ MAX_OID_OCTETS: Final = 128
 
 def oid_from_content(content: bytes, offset: int = 0) -> str:
     """Dotted form of OID content octets; refuses non-minimal and unterminated arcs."""
+    known = _OID_TEXT.get(content)
+    if known is not None:
+        return known
+    text = _oid_text(content, offset)
+    if len(_OID_TEXT) < OID_MEMO_SIZE:
+        _OID_TEXT[bytes(content)] = text
+    return text
+
+
+def _oid_text(content: bytes, offset: int) -> str:
     if not content or len(content) > MAX_OID_OCTETS:
         raise DecodeError(f"OID of {len(content)} octets (1..{MAX_OID_OCTETS} allowed)", offset)
     if content[-1] & 0x80:
