@@ -86,6 +86,7 @@ def _ntlm(args: argparse.Namespace, password: str) -> dict[str, Any]:
     from kerbfirst.web.channel_binding import application_data
 
     result: dict[str, Any] = {}
+    os.environ["NETBIOS_COMPUTER_NAME"] = args.workstation  # pyspnego's workstation name
     if args.kerberos_first:
         why = _kerberos_fails(args.kerberos_first, args.kdc, password,
                               "HTTP/" + httpx.URL(args.url).host)
@@ -96,7 +97,6 @@ def _ntlm(args: argparse.Namespace, password: str) -> dict[str, Any]:
             _client_event(Path(args.client_log), user=args.user,
                           target="HTTP/" + httpx.URL(args.url).host,
                           status=STATUS_NO_LOGON_SERVERS, why=why)
-    os.environ["NETBIOS_COMPUTER_NAME"] = args.workstation
     url = httpx.URL(args.url)
     try:
         with httpx.Client(verify=args.ca, timeout=TIMEOUT) as http:

@@ -160,7 +160,7 @@ def phase1(lab: Lab) -> Step:
     seen_scanner = sorted({x for a, rs in by_account.items() if SCANNER in a for x in rs})
     check(step, "the report lists the legacy device's NTLM", "a remedy", seen_scanner,
           passed=bool(seen_scanner))
-    clients = sorted({str(e.get("ClientIP")) for e in _ntlm_events(logs)
+    clients = sorted({str(e.get("IpAddress")) for e in _ntlm_events(logs)
                       if e.get("EventID") == 4624})
     check(step, "NTLM logons (4624) at the gateway, by client", sorted(
         [BRANCH_IP, LEGACY_IP, WG_IP]), clients)
@@ -199,7 +199,8 @@ def phase2(lab: Lab) -> Step:
     accounts = sorted({str(r["account"]).lower() for r in ntlm_ok})
     check(step, "NTLM flows left in the report", [f"corp\\{SCANNER}"], accounts,
           passed=len(accounts) == 1 and SCANNER in accounts[0])
-    ntlm_clients = sorted({str(e.get("ClientIP")) for e in _ntlm_events(logs)})
+    ntlm_clients = sorted({str(e.get("IpAddress") or e.get("ClientIP"))
+                           for e in _ntlm_events(logs)})
     check(step, "NTLM events at the gateway, by client", [LEGACY_IP], ntlm_clients)
     web = read_jsonl(logs / "gateway-web.jsonl")
     kerb = {str(e.get("principal", e.get("user", ""))): str(e.get("mechanism", ""))

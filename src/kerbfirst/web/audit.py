@@ -82,20 +82,37 @@ class AuditRecords:
         with self._lock:
             record_id = next(self._ids)
         event_id, disposition, status = _SHAPE[event.decision]
-        user, _, domain = (event.principal or "").rpartition("@")
-        if not event.principal:
-            user, domain = "", ""
+        principal = event.principal or ""
+        if "@" in principal:  # Kerberos: user@REALM
+            user, _, domain = principal.rpartition("@")
+        else:  # NTLM: DOMAIN\user (MS-NLMP 2.2.1.3), or a bare user
+            domain, _, user = principal.rpartition("\\")
+        # Windows logs the address alone (IpAddress) and the port apart (IpPort): the
+        # workbench keys a flow by client, and a port would make each connection one.
+        address, port = _split_peer(event.client_address)
         mechanism = {"iakerb": "kerberos", "kerberos": "kerberos", "ntlm": "ntlm",
                      "negotiate": "negotiate"}.get(event.mechanism, "unknown")
         return {
             "source": self.source, "record_id": record_id, "time": event.time.isoformat(),
             "host": self.host, "provider": "kerbfirst-web", "event_id": event_id,
-            "role": "server-incoming", "client_address": event.client_address,
+            "role": "server-incoming", "client_address": address,
             "target_name": event.target, "user": user, "domain": domain,
             "mechanism": mechanism, "disposition": disposition, "status": status,
             "extra": {"decision": event.decision.value, "reason": event.reason[:500],
-                      "mechanism": event.mechanism, **dict(event.extra)},
+                      "mechanism": event.mechanism, **({"IpPort": port} if port else {}),
+                      **dict(event.extra)},
         }
+
+
+def _split_peer(peer: str) -> tuple[str, str]:
+    """'192.0.2.7:51234' / '[2001:db8::1]:443' / a bare address -> (address, port)."""
+    if peer.startswith("["):
+        address, _, rest = peer[1:].partition("]")
+        return address, rest.removeprefix(":")
+    if peer.count(":") == 1:
+        address, _, port = peer.partition(":")
+        return address, port
+    return peer, ""
 
 
 def json_lines_sink(path: str | os.PathLike[str]) -> AuditSink:
