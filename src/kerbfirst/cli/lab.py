@@ -1,9 +1,9 @@
 """`kerbfirst lab`: the NTLM migration rehearsed end to end on one machine (root, ip netns).
 
-    kerbfirst lab run --dir /var/tmp/kerbfirst-lab     # from nothing to the report; exit 1 on a failed step
-    kerbfirst lab up --dir DIR                         # the lab, left running to try by hand
-    kerbfirst lab report --dir DIR                     # rebuild DIR/report from DIR
-    kerbfirst lab down --dir DIR                       # stop it and remove its namespaces
+    kerbfirst lab run --dir DIR        # from nothing to the report; exit 1 on a failed step
+    kerbfirst lab up --dir DIR         # the lab, left running to try by hand
+    kerbfirst lab report --dir DIR     # rebuild DIR/report from DIR
+    kerbfirst lab down --dir DIR       # stop it and remove its namespaces
 """
 
 from __future__ import annotations
@@ -83,9 +83,8 @@ def up(directory: DirOpt = DEFAULT_DIR) -> None:
 @app.command()
 def report(directory: DirOpt = DEFAULT_DIR) -> None:
     """Rebuild DIR/report/lab-report.html and .json from the lab directory's evidence."""
-    from kerbfirst.lab.evidence import EVIDENCE_FILE
+    from kerbfirst.lab.evidence import EVIDENCE_FILE, Evidence
     from kerbfirst.lab.report import summary, write
-    from kerbfirst.lab.evidence import Evidence
 
     if not (directory / EVIDENCE_FILE).exists():
         raise _fail(f"{directory / EVIDENCE_FILE} does not exist: run `kerbfirst lab run "

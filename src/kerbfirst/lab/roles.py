@@ -45,7 +45,7 @@ def _negotiate(args: argparse.Namespace, password: str) -> dict[str, Any]:
     try:
         with httpx.Client(verify=args.ca, timeout=TIMEOUT) as http:
             r = http.get(args.url, auth=HttpxNegotiateAuth(creds))
-    except Exception as exc:  # noqa: BLE001 (the role reports any failure as its result)
+    except Exception as exc:
         return {"status": 0, "error": f"{type(exc).__name__}: {exc}",
                 "mechanism": creds.last_mechanism}
     return {"status": r.status_code, "body": r.text[:300], "mechanism": creds.last_mechanism}
@@ -80,9 +80,9 @@ def _client_event(path: Path, *, user: str, target: str, status: str, why: str) 
 
 
 def _ntlm(args: argparse.Namespace, password: str) -> dict[str, Any]:
-    import spnego
     from spnego.channel_bindings import GssChannelBindings
 
+    import spnego
     from kerbfirst.web.channel_binding import application_data
 
     result: dict[str, Any] = {}
@@ -114,7 +114,7 @@ def _ntlm(args: argparse.Namespace, password: str) -> dict[str, Any]:
                 if r.status_code != 401 or not challenge.startswith("NTLM "):
                     break
                 token = ctx.step(base64.b64decode(challenge.split(" ", 1)[1]))
-    except Exception as exc:  # noqa: BLE001 (the role reports any failure as its result)
+    except Exception as exc:
         return {**result, "status": 0, "error": f"{type(exc).__name__}: {exc}"}
     return {**result, "status": r.status_code, "body": r.text[:300], "mechanism": "ntlm"}
 

@@ -14,7 +14,7 @@ from types import FrameType
 
 from kerbfirst.lab import netns, report, scenario
 from kerbfirst.lab.context import Lab, LabError
-from kerbfirst.lab.evidence import Evidence
+from kerbfirst.lab.evidence import Evidence, Step
 
 
 class _Stop(Exception):
@@ -84,10 +84,7 @@ def run(directory: Path, say: Callable[[str], None], *, fault: str | None = None
     return not failed
 
 
-def _verdict(step: object) -> str:
-    from kerbfirst.lab.evidence import Step
-
-    assert isinstance(step, Step)
+def _verdict(step: Step) -> str:
     if step.passed:
         return f"ok ({len(step.checks)} checks)"
     bad = [c for c in step.checks if not c.passed]

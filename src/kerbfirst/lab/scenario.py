@@ -14,15 +14,15 @@ from kerbfirst.lab import flows, netns, servers
 from kerbfirst.lab.context import Lab, LabError
 from kerbfirst.lab.evidence import Step, check
 from kerbfirst.lab.realms import (
+    ALICE,
     BACKUP,
     CAROL,
     CORP,
+    DAVE,
     OTHER,
     SCANNER,
     WG,
     WG_NETBIOS,
-    ALICE,
-    DAVE,
     corp_realm,
     mit_realm,
     passwords,
@@ -126,6 +126,13 @@ def _close_phase(lab: Lab, step: Step, phase: str, mark: LogMark,
     return report
 
 
+def _accounts(rows: list[dict[str, Any]]) -> list[str]:
+    """The accounts of failure-map rows. The gateway's web-audit record of a refused NTLM
+    attempt names no account (the Windows-shaped 4003/4625 of the same attempt do), so
+    unnamed rows are left out here and counted in the step's events."""
+    return sorted({str(r["account"]).lower() for r in rows if r.get("account")})
+
+
 def _ntlm_events(logs: Path) -> list[dict[str, Any]]:
     return read_jsonl(logs / "ntlm-events.jsonl")
 
@@ -164,7 +171,8 @@ def phase1(lab: Lab) -> Step:
                       if e.get("EventID") == 4624})
     check(step, "NTLM logons (4624) at the gateway, by client", sorted(
         [BRANCH_IP, LEGACY_IP, WG_IP]), clients)
-    lab.evidence.facts["phase1_ntlm_flows"] = len(ntlm_ok)
+    lab.evidence.facts["phase1_ntlm_flows"] = len(_accounts(ntlm_ok))
+    lab.evidence.facts["phase1_failure_map_rows"] = len(ntlm_ok)
     return step
 
 
@@ -196,9 +204,8 @@ def phase2(lab: Lab) -> Step:
     lab.stop("iakerb")
     report = _close_phase(lab, step, "phase2", mark, policy)
     ntlm_ok = ntlm_flows(report)
-    accounts = sorted({str(r["account"]).lower() for r in ntlm_ok})
-    check(step, "NTLM flows left in the report", [f"corp\\{SCANNER}"], accounts,
-          passed=len(accounts) == 1 and SCANNER in accounts[0])
+    accounts = _accounts(ntlm_ok)
+    check(step, "accounts still on NTLM in the report", [f"corp\\{SCANNER}"], accounts)
     ntlm_clients = sorted({str(e.get("IpAddress") or e.get("ClientIP"))
                            for e in _ntlm_events(logs)})
     check(step, "NTLM events at the gateway, by client", [LEGACY_IP], ntlm_clients)
@@ -260,8 +267,8 @@ def phase3(lab: Lab) -> tuple[Step, Step]:
     _status(step, "branch client carol with Kerberos (IAKerb)",
             flows.negotiate(lab, step, "branch", CAROL, CORP), 200)
     report = _close_phase(lab, step, "phase3-enforce", mark, policy)
-    blocked = sorted({str(r["account"]).lower() for r in ntlm_flows(report, "blocked")})
-    allowed = sorted({str(r["account"]).lower() for r in ntlm_flows(report)})
+    blocked = _accounts(ntlm_flows(report, "blocked"))
+    allowed = _accounts(ntlm_flows(report))
     check(step, "blocked NTLM in the audit store, by account",
           sorted([f"corp\\{CAROL}", f"{WG_NETBIOS.lower()}\\{BACKUP}"]), blocked)
     check(step, "NTLM that worked, by account", [f"corp\\{SCANNER}"], allowed)
@@ -282,12 +289,12 @@ def phase3(lab: Lab) -> tuple[Step, Step]:
             flows.ntlm(lab, expiry, "legacy", SCANNER, "CORP", "SCAN01"), 401)
     report = _close_phase(lab, expiry, "phase3-expired", mark, policy)
     check(expiry, "NTLM that worked", [], ntlm_flows(report))
-    blocked = sorted({str(r["account"]).lower() for r in ntlm_flows(report, "blocked")})
+    blocked = _accounts(ntlm_flows(report, "blocked"))
     check(expiry, "blocked NTLM in the audit store, by account", [f"corp\\{SCANNER}"], blocked)
     events = _ntlm_events(logs)
     near = [e for e in events if e.get("EventID") == 4003]
     named = sorted({f"{e.get('PolicyNearException')}: {e.get('PolicyReason')}" for e in near})
     check(expiry, "the block event names the expired exception", "EX-LEGACY ... expired",
           named, passed=bool(named) and all("EX-LEGACY" in n and "expired" in n for n in named))
-    lab.evidence.facts["phase3_expired_ntlm_flows"] = len(ntlm_flows(report))
+    lab.evidence.facts["phase3_expired_ntlm_flows"] = len(_accounts(ntlm_flows(report)))
     return step, expiry
