@@ -55,6 +55,13 @@ def test_lab_run_from_nothing_to_the_report(tmp_path: Path) -> None:
     assert [s["ntlm_flows"] for s in report["summary"]["estate"]] == [3, 1, 1, 0]
     assert (tmp_path / "report" / "lab-report.html").read_text().count("phase 3") >= 2
     assert report["summary"]["checks"] >= 30 and report["summary"]["checks_failed"] == 0
+    # The lab's passwords (passwords.env, 0600) are in no recorded command or output.
+    assert (tmp_path / "passwords.env").stat().st_mode & 0o077 == 0
+    text = (tmp_path / "report" / "lab-report.json").read_text()
+    html = (tmp_path / "report" / "lab-report.html").read_text()
+    for line in (tmp_path / "passwords.env").read_text().splitlines():
+        secret = line.split("=", 1)[1]
+        assert secret not in text and secret not in html, line.split("=", 1)[0]
     # Nothing left running, nothing left in the kernel.
     assert _ours(tmp_path) == []
     servers = json.loads((tmp_path / "servers.json").read_text())

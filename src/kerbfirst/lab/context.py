@@ -45,6 +45,7 @@ class Lab:
     tag: str = ""
     servers: dict[str, tuple[str, int]] = field(default_factory=dict)  # name -> (role, pid)
     procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+    secrets: set[str] = field(default_factory=set)  # masked in the recorded commands
 
     def __post_init__(self) -> None:
         self.directory = self.directory.resolve()
@@ -65,8 +66,14 @@ class Lab:
             shown = ["kerbfirst", *argv[3:]]
         elif argv[:1] == [sys.executable]:
             shown = ["python", *argv[1:]]
+        shown = [self._masked(a) for a in shown]
         return run(step, role, argv, prefix=prefix, stdin=stdin,
                    env=env if env is not None else clean_env(), timeout=timeout, shown=shown)
+
+    def _masked(self, arg: str) -> str:
+        for secret in self.secrets:
+            arg = arg.replace(secret, "***")
+        return arg
 
     def kf(self, step: Step, role: str, *args: str, stdin: str | None = None,
            env: dict[str, str] | None = None, timeout: float = 60.0,

@@ -84,8 +84,5 @@ def gss_client_iakerb(lab: Lab, step: Step, role: str, account: str, realm: str,
         _program("gss-client", "krb5-gss-samples"), "-iakerb", "-user", account,
         "-pass", passwords(lab)[account], "-port", str(IAKERB_PORT), APP_HOST,
         f"HTTP@{APP_HOST}", "lab"], env=env)
-    # The password is an argument of gss-client; keep it out of the recorded evidence.
-    rec = step.commands[-1]
-    rec.argv = ["***" if a == passwords(lab)[account] else a for a in rec.argv]
     return {"status": 200 if done.returncode == 0 else 0, "exit": done.returncode,
             "verified": "Signature verified" in done.stdout}

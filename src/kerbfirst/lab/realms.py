@@ -45,12 +45,15 @@ def passwords(lab: Lab) -> dict[str, str]:
     path = lab.path("passwords.env")
     if path.exists():
         pairs = (line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
-        return {k: v for k, v in pairs}
+        found = {k: v for k, v in pairs}
+        lab.secrets.update(found.values())
+        return found
     names = [ALICE, CAROL, BACKUP, SCANNER, DAVE, "trust-other", "trust-wg", "mit-master"]
     found = {n: f"Lab-{secrets.token_urlsafe(12)}" for n in names}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write("".join(f"{k}={v}\n" for k, v in found.items()))
+    lab.secrets.update(found.values())
     return found
 
 

@@ -19,12 +19,17 @@ STAGES = (("phase1_ntlm_flows", "baseline (audit mode)"),
           ("phase3_expired_ntlm_flows", "the exception expired"))
 
 
+PHASES = (1, 2, 3)
+
+
 def summary(ev: Evidence) -> dict[str, Any]:
     failed = ev.failed_steps()
+    missing = [n for n in PHASES if not any(s.phase == n for s in ev.steps)]
     return {
-        "passed": not failed and bool(ev.steps),
+        "passed": not failed and not missing,
         "estate": [{"stage": label, "ntlm_flows": ev.facts.get(key)} for key, label in STAGES],
-        "failed_steps": [f"phase {s.phase}: {s.name}" for s in failed],
+        "failed_steps": [f"phase {s.phase}: {s.name}" for s in failed]
+        + [f"phase {n}: did not run" for n in missing],
         "checks": sum(len(s.checks) for s in ev.steps),
         "checks_failed": sum(1 for s in ev.steps for c in s.checks if not c.passed),
         "commands": sum(len(s.commands) for s in ev.steps),

@@ -31,6 +31,7 @@ from kerbfirst.lab.realms import (
 )
 from kerbfirst.lab.workbench import (
     LogMark,
+    event_counts,
     ingest_and_report,
     kdc_slices,
     ntlm_flows,
@@ -120,6 +121,13 @@ def _close_phase(lab: Lab, step: Step, phase: str, mark: LogMark,
     report = ingest_and_report(lab, step, logs, lab.directory / "workbench" / phase / "store",
                                lab.directory / "workbench" / phase, policy)
     step.counts["events_in_store"] = report.get("events", 0)
+    step.counts["log_records"] = event_counts(logs)
+    step.counts["ntlm_events"] = [
+        " ".join(f"{k}={e[k]}" for k in ("EventID", "UserName", "Username", "TargetUserName",
+                                         "ClientIP", "IpAddress", "PolicyDecision",
+                                         "PolicyException", "PolicyNearException")
+                 if e.get(k) not in (None, ""))
+        for e in _ntlm_events(logs)]
     step.counts["ntlm_flows"] = [
         {k: r.get(k) for k in ("client", "account", "cause", "remedy", "events", "outcome")}
         for r in report.get("failure_map", [])]

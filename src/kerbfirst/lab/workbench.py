@@ -59,12 +59,25 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
+def event_counts(logs: Path) -> dict[str, dict[str, int]]:
+    """Per log file of the phase: its records by event id (KDC records: by kind/outcome)."""
+    out: dict[str, dict[str, int]] = {}
+    for path in sorted(logs.glob("*.jsonl")):
+        counts: dict[str, int] = {}
+        for doc in read_jsonl(path):
+            key = doc.get("EventID", doc.get("event_id"))
+            name = str(key) if key is not None else f"{doc.get('kind')} {doc.get('outcome')}"
+            counts[name] = counts.get(name, 0) + 1
+        out[path.name] = counts
+    return out
+
+
 def ingest_and_report(lab: Lab, step: Step, logs: Path, store: Path, out: Path,
                       policy: Path | None = None) -> dict[str, Any]:
     """`audit ingest` of every log of the phase, then `audit report`; report.json's data."""
     files = sorted(str(p) for p in logs.glob("*.jsonl") if p.stat().st_size > 0)
     ingest = lab.kf(step, "host", "audit", "ingest", "--store", str(store), "--quiet", *files)
-    step.counts["ingest"] = ingest.stdout.strip().splitlines()[-1:] if ingest.stdout else []
+    step.counts["ingest"] = " ".join(ingest.stdout.split())
     args = ["audit", "report", "--store", str(store), "--out", str(out)]
     if policy is not None:
         args += ["--policy", str(policy)]
