@@ -150,3 +150,26 @@ def test_down_after_a_killed_run_removes_everything(tmp_path: Path) -> None:
     assert _ours(tmp_path) == []
     for name, info in servers.items():
         assert not Path(f"/proc/{info['pid']}").exists(), f"{name} still runs"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_removes_the_lab(tmp_path: Path, signum: int) -> None:
+    """Ctrl-C (SIGINT) or SIGTERM during the run: it unwinds through its clean-up."""
+    proc = subprocess.Popen([*KF, "lab", "run", "--dir", str(tmp_path)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    try:
+        first = proc.stdout.readline()
+        assert first.startswith("set-up:"), first
+        assert _ours(tmp_path), "no namespaces while the run is under way"
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == (130 if signum == signal.SIGINT else 143), err
+    assert "the lab was removed" in err, err
+    assert _ours(tmp_path) == []
+    servers = json.loads((tmp_path / "servers.json").read_text())
+    assert servers == {}

@@ -43,6 +43,7 @@ def run(
     lab. Prints "phase N: ..." per phase; exits 1 naming the step that did not behave."""
     from kerbfirst.lab.context import LabError
     from kerbfirst.lab.netns import NetnsError
+    from kerbfirst.lab.run import Interrupted
     from kerbfirst.lab.run import run as run_lab
     from kerbfirst.lab.scenario import FAULTS
 
@@ -54,6 +55,8 @@ def run(
         raise _fail(str(exc), 1) from None
     except KeyboardInterrupt:
         raise _fail("interrupted; the lab was removed", 130) from None
+    except Interrupted as exc:
+        raise _fail(f"stopped by {exc}; the lab was removed", 143) from None
     if not passed:
         raise typer.Exit(1)
 

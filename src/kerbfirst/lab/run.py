@@ -17,12 +17,12 @@ from kerbfirst.lab.context import Lab, LabError
 from kerbfirst.lab.evidence import Evidence, Step
 
 
-class _Stop(Exception):
-    """SIGTERM or SIGHUP arrived: unwind through the clean-up."""
+class Interrupted(Exception):
+    """SIGTERM or SIGHUP arrived: the run unwinds through its clean-up."""
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    raise _Stop(signal.Signals(signum).name)
+    raise Interrupted(signal.Signals(signum).name)
 
 
 def _fresh(directory: Path) -> Lab:
