@@ -67,16 +67,13 @@ def up(directory: DirOpt = DEFAULT_DIR) -> None:
     running; `kerbfirst lab down --dir DIR` removes it."""
     from kerbfirst.lab.context import LabError
     from kerbfirst.lab.netns import NetnsError
-    from kerbfirst.lab.run import down as down_lab
     from kerbfirst.lab.run import up as up_lab
 
     try:
         lab = up_lab(directory, _say)
     except (LabError, NetnsError) as exc:
-        down_lab(directory)
-        raise _fail(str(exc), 1) from None
+        raise _fail(f"{exc}; the lab was removed", 1) from None
     except KeyboardInterrupt:
-        down_lab(directory)
         raise _fail("interrupted; the lab was removed", 130) from None
     _say(f"up: {', '.join(sorted(lab.servers))} running; passwords in "
          f"{lab.directory / 'passwords.env'}; remove with `kerbfirst lab down --dir "

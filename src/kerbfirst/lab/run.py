@@ -14,7 +14,7 @@ from types import FrameType
 
 from kerbfirst.lab import netns, report, scenario
 from kerbfirst.lab.context import Lab, LabError
-from kerbfirst.lab.evidence import Evidence, Step
+from kerbfirst.lab.evidence import Evidence, Step, check
 
 
 class Interrupted(Exception):
@@ -30,49 +30,67 @@ def _fresh(directory: Path) -> Lab:
     return Lab(directory, Evidence(directory.resolve()))
 
 
-def up(directory: Path, say: Callable[[str], None], *, fault: str | None = None) -> Lab:
+def prepare(directory: Path, *, fault: str | None = None) -> Lab:
+    """A lab object on an emptied directory (every run starts from nothing)."""
     if netns.existing(netns.tag_for(directory)):
         raise LabError(f"a lab for {directory} is up already: `kerbfirst lab down --dir "
                        f"{directory}` first")
     for sub in ("corp", "wg", "other", "app", "logs", "workbench", "clients", "report"):
-        shutil.rmtree(directory / sub, ignore_errors=True)  # from nothing, every time
+        shutil.rmtree(directory / sub, ignore_errors=True)
     for name in ("passwords.env", "lab-evidence.json", "servers.json"):
         (directory / name).unlink(missing_ok=True)
     lab = _fresh(directory)
     if fault is not None:
         lab.evidence.facts["fault"] = fault
+    return lab
+
+
+def up(directory: Path, say: Callable[[str], None]) -> Lab:
+    """The lab, left running; on any failure (or Ctrl-C) nothing of it is left."""
+    lab = prepare(directory)
     try:
         scenario.up(lab, say)
     except BaseException:
-        lab.evidence.save()
+        lab.stop_all()
+        netns.destroy(lab.tag)
         raise
+    finally:
+        lab.evidence.save()
     return lab
 
 
 def run(directory: Path, say: Callable[[str], None], *, fault: str | None = None) -> bool:
     """The whole rehearsal; True when every step behaved as stated."""
     t0 = time.monotonic()
+    lab = prepare(directory, fault=fault)
     old = {s: signal.signal(s, _on_signal) for s in (signal.SIGTERM, signal.SIGHUP)}
-    lab: Lab | None = None
+    phase = 0
     try:
-        lab = up(directory, say, fault=fault)
+        scenario.up(lab, say)
+        phase = 1
         s1 = scenario.phase1(lab)
         say(f"phase 1: {_verdict(s1)}; {lab.evidence.facts.get('phase1_ntlm_flows')} NTLM "
             "flows, causes and remedies from the workbench report")
         lab.evidence.save()
+        phase = 2
         s2 = scenario.phase2(lab)
         say(f"phase 2: {_verdict(s2)}; NTLM flows left: "
             f"{lab.evidence.facts.get('phase2_ntlm_flows')} (branch on IAKerb, workgroup on "
             "its LocalKDC, second realm by cross-realm Kerberos)")
         lab.evidence.save()
+        phase = 3
         s3, s3b = scenario.phase3(lab)
         say(f"phase 3: {_verdict(s3)} (enforced, NTLM only under EX-LEGACY); expiry: "
             f"{_verdict(s3b)} (EX-LEGACY expired, the device refused and logged)")
+    except (LabError, netns.NetnsError) as exc:
+        # The step could not run to its end: recorded as its failure, and reported.
+        broken = lab.evidence.step(phase, "could not run to its end")
+        check(broken, "the step's commands and servers", "all ran", str(exc), passed=False)
+        say(f"phase {phase}: FAILED: {exc}")
     finally:
-        if lab is not None:
-            lab.stop_all()
-            lab.evidence.facts["seconds"] = round(time.monotonic() - t0, 1)
-            lab.evidence.save()
+        lab.stop_all()
+        lab.evidence.facts["seconds"] = round(time.monotonic() - t0, 1)
+        lab.evidence.save()
         netns.destroy(netns.tag_for(directory))
         for s, h in old.items():
             signal.signal(s, h)

@@ -234,6 +234,14 @@ def phase2(lab: Lab) -> Step:
                     if str(e.get("client", "")).startswith(f"{CAROL}@")})
     check(step, "carol's KDC requests came from the app server (IAKerb), none from the "
           "branch", [netns.address("app")], peers)
+    mit_log = lab.directory / "logs" / "mit-krb5kdc.log"
+    issued = [ln.split("ISSUE:", 1)[1].split(",")[-1].strip()
+              for ln in (mit_log.read_text().splitlines() if mit_log.exists() else [])
+              if "TGS_REQ" in ln and "ISSUE:" in ln]
+    step.counts["mit_kdc_tgs_issued"] = issued
+    check(step, "MIT krb5kdc issued the cross-realm TGT (its log)",
+          f"{DAVE}@{OTHER} for krbtgt/{CORP}@{OTHER}", issued,
+          passed=f"{DAVE}@{OTHER} for krbtgt/{CORP}@{OTHER}" in issued)
     check(step, "workgroup LocalKDC issued backup@WG.LAB's tickets", True,
           any(e.get("client") == f"{BACKUP}@{WG}" and e.get("outcome") == "granted"
               for e in wg_kdc))
