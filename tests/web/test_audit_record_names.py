@@ -9,12 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from kerbfirst.audit.ingest import IngestStats, iter_events
-from kerbfirst.web.audit import AuditRecords, Decision, WebAuditEvent
+from kerbfirst.web.audit import AuditRecords, HttpAuthDecision, WebAuditEvent
 
 NOW = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
 
 
-def _record(principal: str | None, peer: str, decision: Decision = Decision.NTLM_ACCEPTED,
+def _record(principal: str | None, peer: str,
+            decision: HttpAuthDecision = HttpAuthDecision.NTLM_ACCEPTED,
             mechanism: str = "ntlm") -> dict[str, object]:
     return AuditRecords(host="web01").record(WebAuditEvent(
         NOW, decision, "authenticated", peer, "HTTP/web01.corp.example", principal, mechanism))
@@ -24,11 +25,11 @@ def test_ntlm_principal_and_peer_are_split() -> None:
     r = _record("CORP\\carol", "10.0.0.7:51234")
     assert (r["user"], r["domain"], r["client_address"]) == ("carol", "CORP", "10.0.0.7")
     assert r["extra"]["IpPort"] == "51234"  # type: ignore[index]
-    r = _record("alice@CORP.EXAMPLE", "[2001:db8::1]:443", Decision.KERBEROS_ACCEPTED,
+    r = _record("alice@CORP.EXAMPLE", "[2001:db8::1]:443", HttpAuthDecision.KERBEROS_ACCEPTED,
                 "kerberos")
     assert (r["user"], r["domain"], r["client_address"]) == (
         "alice", "CORP.EXAMPLE", "2001:db8::1")
-    r = _record(None, "192.0.2.9", Decision.NTLM_REFUSED)
+    r = _record(None, "192.0.2.9", HttpAuthDecision.NTLM_REFUSED)
     assert (r["user"], r["domain"], r["client_address"]) == ("", "", "192.0.2.9")
     assert "IpPort" not in r["extra"]  # type: ignore[operator]
 
