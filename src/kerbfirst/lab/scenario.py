@@ -218,9 +218,16 @@ def phase2(lab: Lab) -> Step:
                            for e in _ntlm_events(logs)})
     check(step, "NTLM events at the gateway, by client", [LEGACY_IP], ntlm_clients)
     web = read_jsonl(logs / "gateway-web.jsonl")
-    kerb = {str(e.get("principal", e.get("user", ""))): str(e.get("mechanism", ""))
-            for e in web if e.get("event_id") == 4624 or e.get("EventID") == 4624}
-    step.counts["gateway_kerberos_logons"] = kerb
+    logons = {f"{e.get('user')}@{e.get('domain')}": str(e.get("extra", {}).get("mechanism"))
+              for e in web if e.get("event_id") == 4624}
+    step.counts["gateway_logons"] = logons
+    check(step, "the gateway's audit: how each client logged on", {
+        f"{CAROL}@{CORP}": "iakerb", f"{BACKUP}@{WG}": "kerberos",
+        f"{DAVE}@{OTHER}": "kerberos", f"{ALICE}@{CORP}": "kerberos",
+        f"{SCANNER}@CORP": "ntlm"}, logons,
+        passed=logons.get(f"{CAROL}@{CORP}") == "iakerb"
+        and logons.get(f"{BACKUP}@{WG}") == "kerberos"
+        and logons.get(f"{DAVE}@{OTHER}") == "kerberos")
     corp_kdc = read_jsonl(logs / "kdc-corp.jsonl")
     wg_kdc = read_jsonl(logs / "kdc-wg.jsonl")
     granted = {(str(e.get("client")), str(e.get("kind"))) for e in corp_kdc

@@ -28,6 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from kerbfirst.store.audit_log import JsonLinesAuditLog
+from kerbfirst.web.ntlm_governed import peer_host
 
 
 class HttpAuthDecision(enum.StrEnum):
@@ -106,13 +107,8 @@ class AuditRecords:
 
 def _split_peer(peer: str) -> tuple[str, str]:
     """'192.0.2.7:51234' / '[2001:db8::1]:443' / a bare address -> (address, port)."""
-    if peer.startswith("["):
-        address, _, rest = peer[1:].partition("]")
-        return address, rest.removeprefix(":")
-    if peer.count(":") == 1:
-        address, _, port = peer.partition(":")
-        return address, port
-    return peer, ""
+    address = peer_host(peer)
+    return address, peer.rpartition(":")[2] if address != peer else ""
 
 
 def json_lines_sink(path: str | os.PathLike[str]) -> AuditSink:
