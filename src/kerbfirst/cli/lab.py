@@ -75,9 +75,10 @@ def up(directory: DirOpt = DEFAULT_DIR) -> None:
         raise _fail(f"{exc}; the lab was removed", 1) from None
     except KeyboardInterrupt:
         raise _fail("interrupted; the lab was removed", 130) from None
-    _say(f"up: {', '.join(sorted(lab.servers))} running; passwords in "
-         f"{lab.directory / 'passwords.env'}; remove with `kerbfirst lab down --dir "
-         f"{directory}`")
+    _say(f"up: {', '.join(sorted(lab.servers))} running in namespaces {lab.tag_prefix}"
+         f"<role>; clients' krb5.conf in {lab.directory / 'clients'}, passwords in "
+         f"{lab.directory / 'passwords.env'}, the CA in {lab.directory / 'app/tls/ca.pem'}; "
+         f"remove with `kerbfirst lab down --dir {directory}`")
 
 
 @app.command()

@@ -51,6 +51,10 @@ class Lab:
         self.directory = self.directory.resolve()
         self.tag = self.tag or netns.tag_for(self.directory)
 
+    @property
+    def tag_prefix(self) -> str:
+        return netns.ns_name(self.tag, "")
+
     def path(self, *parts: str) -> Path:
         p = self.directory.joinpath(*parts)
         p.parent.mkdir(parents=True, exist_ok=True)

@@ -48,7 +48,7 @@ def passwords(lab: Lab) -> dict[str, str]:
         found = {k: v for k, v in pairs}
         lab.secrets.update(found.values())
         return found
-    names = [ALICE, CAROL, BACKUP, SCANNER, DAVE, "trust-other", "trust-wg", "mit-master"]
+    names = [ALICE, CAROL, BACKUP, SCANNER, DAVE, "trust_other", "trust_wg", "mit_master"]
     found = {n: f"Lab-{secrets.token_urlsafe(12)}" for n in names}
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
@@ -71,7 +71,8 @@ def krb5_conf(lab: Lab, default_realm: str) -> Path:
         "[realms]\n"
         f"    {CORP} = {{\n        kdc = {netns.address('kdc')}:88\n    }}\n"
         f"    {OTHER} = {{\n        kdc = {netns.address('mit')}:88\n    }}\n"
-        f"    {WG} = {{\n        kdc = {netns.address('wg')}:88\n    }}\n"
+        # The workgroup machine's LocalKDC answers on that machine's loopback only.
+        f"    {WG} = {{\n        kdc = 127.0.0.1:88\n    }}\n"
         "[domain_realm]\n"
         f"    .corp.lab = {CORP}\n    {APP_HOST} = {CORP}\n    .other.lab = {OTHER}\n"
         "[capaths]\n"
@@ -108,7 +109,7 @@ def corp_realm(lab: Lab, step: Step) -> None:
         "keytab export")
     _ok(step, kf(step, "kdc", "realm", "trust", "add", OTHER, "--direction", "both",
                  "--password-stdin", "--kdc", f"{netns.address('mit')}:88",
-                 "--domain", ".other.lab", "--dir", d, stdin=pw["trust-other"] + "\n"),
+                 "--domain", ".other.lab", "--dir", d, stdin=pw["trust_other"] + "\n"),
         "realm trust add OTHER.LAB")
 
 
@@ -133,35 +134,34 @@ def mit_realm(lab: Lab, step: Step) -> dict[str, str]:
     env = clean_env(KRB5_CONFIG=str(krb5_conf(lab, OTHER)), KRB5_KDC_PROFILE=str(kdc_conf))
     kdb5 = mit_program("kdb5_util", "krb5-kdc")
     kadmin = mit_program("kadmin.local", "krb5-admin-server")
-    _ok(step, lab.run(step, "mit", [kdb5, "create", "-s", "-r", OTHER, "-P", pw["mit-master"]],
+    _ok(step, lab.run(step, "mit", [kdb5, "create", "-s", "-r", OTHER, "-P", pw["mit_master"]],
                       env=env), "kdb5_util create")
-    for name, password in ((DAVE, pw[DAVE]), (f"krbtgt/{CORP}@{OTHER}", pw["trust-other"]),
-                           (f"krbtgt/{OTHER}@{CORP}", pw["trust-other"])):
+    for name, password in ((DAVE, pw[DAVE]), (f"krbtgt/{CORP}@{OTHER}", pw["trust_other"]),
+                           (f"krbtgt/{OTHER}@{CORP}", pw["trust_other"])):
         done = lab.run(step, "mit", [kadmin, "-r", OTHER, "-q",
                                      f"addprinc -e \"{AES}\" -pw {password} {name}"], env=env)
         _ok(step, done, f"kadmin.local addprinc {name}")
-        if "Principal or policy already exists" in done.stdout + done.stderr:
-            continue
     return env
 
 
 def workgroup_realm(lab: Lab, step: Step) -> None:
-    """The workgroup machine's own LocalKDC for its local accounts, and its one-way trust
-    to the corp realm (its users reach corp services; corp users never log on to it)."""
+    """The workgroup machine's own LocalKDC for its local accounts, listening on that
+    machine's loopback only, and its one-way trust to the corp realm (its users reach corp
+    services; corp users never log on to it)."""
     pw = passwords(lab)
     d = str(lab.path("wg", "x").parent)
     corp_dir = str(lab.path("corp", "x").parent)
     kf = lab.kf
-    _ok(step, kf(step, "wg", "realm", "init", "--realm", WG, "--listen",
-                 f"{netns.address('wg')}:88", "--dir", d), "realm init WG.LAB")
+    _ok(step, kf(step, "wg", "realm", "init", "--realm", WG, "--listen", "127.0.0.1:88",
+                 "--dir", d), "realm init WG.LAB")
     _ok(step, kf(step, "wg", "principal", "add", BACKUP, "--password-stdin", "--dir", d,
                  stdin=pw[BACKUP] + "\n"), "principal add backup@WG.LAB")
     _ok(step, kf(step, "wg", "realm", "trust", "add", CORP, "--direction", "outgoing",
                  "--password-stdin", "--kdc", f"{netns.address('kdc')}:88", "--domain",
-                 ".corp.lab", "--dir", d, stdin=pw["trust-wg"] + "\n"),
+                 ".corp.lab", "--dir", d, stdin=pw["trust_wg"] + "\n"),
         "realm trust add CORP.LAB (on the workgroup machine)")
     _ok(step, kf(step, "kdc", "realm", "trust", "add", WG, "--direction", "incoming",
-                 "--password-stdin", "--dir", corp_dir, stdin=pw["trust-wg"] + "\n"),
+                 "--password-stdin", "--dir", corp_dir, stdin=pw["trust_wg"] + "\n"),
         "realm trust add WG.LAB (on the corp KDC)")
 
 

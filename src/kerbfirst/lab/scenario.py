@@ -24,6 +24,7 @@ from kerbfirst.lab.realms import (
     WG,
     WG_NETBIOS,
     corp_realm,
+    krb5_conf,
     mit_realm,
     passwords,
     tls_certificate,
@@ -63,6 +64,8 @@ def up(lab: Lab, say: Callable[[str], None]) -> None:
     say(f"set-up: {len(names)} network namespaces ({netns.PREFIX}{lab.tag}-*), "
         "no route off the machine")
     passwords(lab)
+    for realm in (CORP, WG):  # the clients' krb5.conf, for a person trying the lab too
+        krb5_conf(lab, realm)
     corp_realm(lab, step)
     mit_realm(lab, step)
     tls_certificate(lab)
