@@ -69,7 +69,7 @@ def _html(data: dict[str, Any]) -> str:
         "margin:0;font-size:12px;max-height:12em;overflow:auto}</style></head><body>",
         "<h1>kerbfirst lab: the NTLM migration rehearsed</h1>",
         f"<p class='{'ok' if s['passed'] else 'bad'}'>{_e(verdict)}</p>",
-        f"<p>NTLM flows: {estate}</p>",
+        f"<p>NTLM flows (client accounts that authenticated with NTLM): {estate}</p>",
         f"<p>{s['checks']} checks ({s['checks_failed']} failed), {s['commands']} commands"
         f"{', ' + _e(s['seconds']) + ' s' if s.get('seconds') else ''}; generated "
         f"{_e(data['generated'])}; lab directory {_e(data['directory'])}</p>",

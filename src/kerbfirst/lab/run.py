@@ -69,12 +69,12 @@ def run(directory: Path, say: Callable[[str], None], *, fault: str | None = None
         scenario.up(lab, say)
         phase = 1
         s1 = scenario.phase1(lab)
-        say(f"phase 1: {_verdict(s1)}; {lab.evidence.facts.get('phase1_ntlm_flows')} NTLM "
-            "flows, causes and remedies from the workbench report")
+        say(f"phase 1: {_verdict(s1)}; {lab.evidence.facts.get('phase1_ntlm_flows')} client "
+            "accounts on NTLM, their causes and remedies from the workbench report")
         lab.evidence.save()
         phase = 2
         s2 = scenario.phase2(lab)
-        say(f"phase 2: {_verdict(s2)}; NTLM flows left: "
+        say(f"phase 2: {_verdict(s2)}; accounts left on NTLM: "
             f"{lab.evidence.facts.get('phase2_ntlm_flows')} (branch on IAKerb, workgroup on "
             "its LocalKDC, second realm by cross-realm Kerberos)")
         lab.evidence.save()
