@@ -40,6 +40,17 @@ def _ours(directory: Path) -> list[str]:
     return netns.existing(netns.tag_for(directory))
 
 
+def test_a_directory_that_is_not_a_lab_is_left_alone(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "mine.txt").write_text("not the lab's")
+    for command in ("run", "up"):
+        done = _lab(command, "--dir", str(tmp_path), timeout=60)
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert "is not empty and holds no lab" in done.stderr, done.stderr
+    assert (tmp_path / "app" / "mine.txt").read_text() == "not the lab's"
+    assert _ours(tmp_path) == []
+
+
 def test_lab_run_from_nothing_to_the_report(tmp_path: Path) -> None:
     t0 = time.monotonic()
     done = _lab("run", "--dir", str(tmp_path))

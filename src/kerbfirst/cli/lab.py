@@ -72,7 +72,7 @@ def up(directory: DirOpt = DEFAULT_DIR) -> None:
     try:
         lab = up_lab(directory, _say)
     except (LabError, NetnsError) as exc:
-        raise _fail(f"{exc}; the lab was removed", 1) from None
+        raise _fail(str(exc), 1) from None
     except KeyboardInterrupt:
         raise _fail("interrupted; the lab was removed", 130) from None
     _say(f"up: {', '.join(sorted(lab.servers))} running in namespaces {lab.tag_prefix}"

@@ -16,6 +16,8 @@ from kerbfirst.lab import netns, report, scenario
 from kerbfirst.lab.context import Lab, LabError
 from kerbfirst.lab.evidence import Evidence, Step, check
 
+MARKER = ".kerbfirst-lab"
+
 
 class Interrupted(Exception):
     """SIGTERM or SIGHUP arrived: the run unwinds through its clean-up."""
@@ -35,10 +37,16 @@ def prepare(directory: Path, *, fault: str | None = None) -> Lab:
     if netns.existing(netns.tag_for(directory)):
         raise LabError(f"a lab for {directory} is up already: `kerbfirst lab down --dir "
                        f"{directory}` first")
+    marker = directory / MARKER
+    if directory.is_dir() and any(directory.iterdir()) and not marker.exists():
+        raise LabError(f"{directory} is not empty and holds no lab (no {MARKER}): give a new "
+                       "or empty directory, which the lab then owns")
     for sub in ("corp", "wg", "other", "app", "logs", "workbench", "clients", "report"):
         shutil.rmtree(directory / sub, ignore_errors=True)
     for name in ("passwords.env", "lab-evidence.json", "servers.json"):
         (directory / name).unlink(missing_ok=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    marker.write_text("made by `kerbfirst lab`; `lab run` and `lab up` empty this directory\n")
     lab = _fresh(directory)
     if fault is not None:
         lab.evidence.facts["fault"] = fault
@@ -50,6 +58,10 @@ def up(directory: Path, say: Callable[[str], None]) -> Lab:
     lab = prepare(directory)
     try:
         scenario.up(lab, say)
+    except (LabError, netns.NetnsError) as exc:
+        lab.stop_all()
+        netns.destroy(lab.tag)
+        raise LabError(f"{exc} (the lab was removed)") from None
     except BaseException:
         lab.stop_all()
         netns.destroy(lab.tag)
