@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Sets kerbfirst up on a Debian 12 machine, from nothing but a `debootstrap bookworm` root.
 #
-#   bash scripts/bootstrap.sh          # what the main job needs (scripts/demo.sh)
+#   bash scripts/bootstrap.sh          # what the main job needs (scripts/lab.sh)
 #   bash scripts/bootstrap.sh --dev    # what every test needs (scripts/test.sh)
 #
-# Without --dev: Debian's python3, python3-venv, python3-dev, gcc and MIT's client programs,
-# then kerbfirst itself with its run-time dependencies only, installed (not editable) into
+# Without --dev: Debian's python3, python3-venv, python3-dev, gcc, MIT's client programs and
+# KDC (the lab's second realm), curl and iproute2 (the lab's peers and namespaces), then
+# kerbfirst itself with its run-time dependencies only, installed (not editable) into
 # .venv: the compiled build when gcc and the Python headers are there (setup.py), and
 # /usr/local/bin/kerbfirst pointing at .venv/bin/kerbfirst when run as root.
 # With --dev: also the real peers the tests run (MIT's KDC, chromium, curl, iproute2, a JRE,
@@ -30,9 +31,10 @@ step() { echo "bootstrap: $*" >&2; }
 
 # --- 1. Debian packages -------------------------------------------------------------------
 # Each pair: a program the code runs, and the Debian package that provides it.
-base_pairs=(kinit:krb5-user kvno:krb5-user gss-client:krb5-gss-samples gcc:gcc)
-dev_pairs=(krb5kdc:krb5-kdc kdb5_util:krb5-kdc kadmin.local:krb5-admin-server
-           chromium:chromium ip:iproute2 curl:curl java:default-jre-headless
+base_pairs=(kinit:krb5-user kvno:krb5-user gss-client:krb5-gss-samples gcc:gcc
+            krb5kdc:krb5-kdc kdb5_util:krb5-kdc kadmin.local:krb5-admin-server
+            ip:iproute2 curl:curl)
+dev_pairs=(chromium:chromium java:default-jre-headless
            systemd-socket-activate:systemd git:git
            smbd:samba smbclient:smbclient testparm:samba-common-bin ntlm_auth:winbind)
 pairs=("${base_pairs[@]}")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the README's promise on a pristine Debian 12: makes a root with `debootstrap bookworm`
 # (nothing in it but what debootstrap gives: no Python), clones this repository's HEAD into
-# it, runs the README's two set-up commands there (bash scripts/demo.sh, bash scripts/test.sh),
+# it, runs the README's two set-up commands there (bash scripts/lab.sh, bash scripts/test.sh),
 # then runs the README's command blocks in a NEW login shell, and reports pass or fail.
 #
 #   bash scripts/check_fresh_debian.sh [--copy-host-trust] [--keep] [--workdir DIR]
@@ -86,8 +86,8 @@ cat > "$root/root/check-inside.sh" <<EOF
 set -uo pipefail
 cd /root/kerbfirst
 status=0
-s=\$(date +%s); bash scripts/demo.sh; demo=\$?; t_demo=\$(( \$(date +%s) - s ))
-echo "check-inside: demo.sh exit \$demo after \${t_demo}s"
+s=\$(date +%s); bash scripts/lab.sh; demo=\$?; t_demo=\$(( \$(date +%s) - s ))
+echo "check-inside: lab.sh exit \$demo after \${t_demo}s"
 s=\$(date +%s); bash scripts/test.sh ${pytest_args[*]:-}; tests=\$?; t_tests=\$(( \$(date +%s) - s ))
 echo "check-inside: test.sh exit \$tests after \${t_tests}s"
 # Idempotent: a second set-up installs nothing. Repair: a virtualenv whose pip is gone (as one
@@ -104,7 +104,7 @@ env -i HOME=/root TERM=dumb LANG=C.UTF-8 bash -l -c \
   'command -v kerbfirst && kerbfirst --version && python3 /root/kerbfirst/scripts/readme_blocks.py run /root/kerbfirst/README.md'
 blocks=\$?; t_blocks=\$(( \$(date +%s) - s ))
 echo "check-inside: README blocks in a new shell exit \$blocks after \${t_blocks}s"
-echo "check-inside: RESULT demo=\$demo/\${t_demo}s tests=\$tests/\${t_tests}s readme=\$blocks/\${t_blocks}s idempotent=\$idem repair=\$repair"
+echo "check-inside: RESULT lab=\$demo/\${t_demo}s tests=\$tests/\${t_tests}s readme=\$blocks/\${t_blocks}s idempotent=\$idem repair=\$repair"
 [ \$demo -eq 0 ] && [ \$tests -eq 0 ] && [ \$blocks -eq 0 ] && [ \$idem -eq 0 ] && [ \$repair -eq 0 ]
 EOF
 chmod +x "$root/root/check-inside.sh"

@@ -81,8 +81,12 @@ ALLOWED: dict[str, set[str]] = {
     # HTTP adapters: the SPNEGO acceptor, keytabs/ccaches, the KDC transport and forwarder
     "web": _CORE | {"client", "gss", "policy", "store", "net"},
     "app": _CORE | {"kdc", "client", "gss", "policy", "store", "audit", "net", "web", "build_info"},
+    # the rehearsal (`kerbfirst lab`): assembly and I/O over everything but the CLI, whose
+    # commands it runs as subprocesses, as a user would
+    "lab": _CORE | {"kdc", "client", "gss", "policy", "store", "audit", "net", "web", "app"},
     "cli": _CORE
-    | {"kdc", "client", "gss", "policy", "store", "audit", "net", "web", "app", "build_info"},
+    | {"kdc", "client", "gss", "policy", "store", "audit", "net", "web", "app", "lab",
+       "build_info"},
     "build_info": {"wire", ""},
     "": set(),  # kerbfirst/__init__.py
 }

@@ -11,7 +11,9 @@ IAKerb forward to, each only to its ADDRESS (repeat the option for more KDCs).
 
 from __future__ import annotations
 
+import re
 import tomllib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -58,6 +60,16 @@ def _routes(items: list[str]) -> dict[str, list[str]]:
 def _policy_error(message: str) -> None:
     typer.echo(f"kerbfirst http: NTLM policy: {message} (the last good policy stays)",
                err=True)
+
+
+def _clock_offset(value: str | None) -> timedelta | None:
+    if value is None:
+        return None
+    found = re.fullmatch(r"(\d{1,4})([dhm])", value.strip())
+    if found is None:
+        raise _fail(f"--testing-clock-offset {value!r}: write a number and d, h or m, e.g. 2d")
+    unit = {"d": "days", "h": "hours", "m": "minutes"}[found.group(2)]
+    return timedelta(**{unit: int(found.group(1))})
 
 
 def _listen(value: str) -> tuple[str, int]:
@@ -115,9 +127,20 @@ def gateway(
     header_timeout: Annotated[float, typer.Option(
         help="Seconds a client has to send a request's head (request line and headers); "
              "then 408 and the connection closes (slowloris).")] = DEFAULT_HEADER_TIMEOUT,
+    testing_clock_offset: Annotated[str | None, typer.Option(
+        help="For rehearsals only (`kerbfirst lab`): run the gateway's clock this far ahead "
+             "(e.g. 2d, 36h, 90m), for Kerberos, NTLM and the NTLM policy alike, so that an "
+             "exception's expiry can be seen before it happens. Off by default; never set it "
+             "on a production gateway.")] = None,
 ) -> None:
     """Authenticate every request with Negotiate and forward it to --upstream."""
     host, port = _listen(listen)
+    offset = _clock_offset(testing_clock_offset)
+
+    def clock() -> datetime:
+        now = datetime.now(UTC)
+        return now + offset if offset is not None else now
+
     if (tls_cert is None) != (tls_key is None):
         raise _fail("give both --tls-cert and --tls-key, or neither")
     if epa is EpaMode.REQUIRED and tls_cert is None:
@@ -137,7 +160,7 @@ def gateway(
                 policy, service_names=names, realm=realm or entries[0].principal.realm,
                 events=ntlm_events or policy.with_name("ntlm-events.jsonl"),
                 ntlm_dir=ntlm_dir, legacy_clients=ntlm_legacy_clients,
-                on_error=_policy_error)
+                on_error=_policy_error, clock=clock)
         except (OSError, tomllib.TOMLDecodeError, PolicyError, ValueError) as exc:
             raise _fail(f"policy {policy}: {exc}") from None
     routes = _routes(kkdcp_realm or [])
@@ -148,7 +171,7 @@ def gateway(
             auth_to_local=auth_to_local or ("DEFAULT",), kdc_routes=routes,
             audit=json_lines_sink(audit_log, ntlm_logged_by_acceptor=ntlm is not None)
             if audit_log else None, ntlm=ntlm)
-        server = NegotiateServer(config)
+        server = NegotiateServer(config, clock=clock)
         proxy = ReverseProxy(upstream, user_header=user_header,
                              principal_header=principal_header)
     except (RuleError, ValueError) as exc:
@@ -163,6 +186,9 @@ def gateway(
         return NegotiateMiddleware(inner, server, certificate=certificate)
 
     asgi = build_gateway(proxy, middleware, KdcProxyApp(routes) if routes else None)
+    if offset is not None:
+        typer.echo(f"kerbfirst http gateway: TESTING CLOCK, {offset} ahead of real time "
+                   f"(now {clock().isoformat(timespec='seconds')})", err=True)
     typer.echo(f"kerbfirst http gateway: {'https' if tls_cert else 'http'}://{host}:{port}/"
                f" -> {upstream} (EPA {epa.value}"
                f"{', KdcProxy for ' + ', '.join(routes) if routes else ''})", err=True)

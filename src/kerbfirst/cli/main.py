@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from kerbfirst.cli import audit, http, iakerb, kinit, localkdc, policy, principal, trust
+from kerbfirst.cli import audit, http, iakerb, kinit, lab, localkdc, policy, principal, trust
 
 app = typer.Typer(
     name="kerbfirst",
@@ -49,6 +49,7 @@ app.add_typer(iakerb.app, name="iakerb")
 app.add_typer(audit.app, name="audit")  # the NTLM visibility workbench (issue 3)
 app.add_typer(http.app, name="http")  # Kerberos for web applications
 app.add_typer(policy.app, name="policy")  # the NTLM exception register
+app.add_typer(lab.app, name="lab")  # the migration rehearsed in network namespaces
 
 
 def main() -> None:
