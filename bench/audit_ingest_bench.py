@@ -1,6 +1,6 @@
 """Ingest throughput: records/s of the raw `evtx` parse against ours, same files, same run.
 
-    PYTHONPATH=src /work/main/.venv/bin/python bench/audit_ingest_bench.py \
+    PYTHONPATH=src .venv-dev/bin/python bench/audit_ingest_bench.py \
         [--reps 20] [--rounds 7] [--jobs 1] [--dense-events 100000] [--big-gb 0]
 
 Each round runs every measurement once, in turn (interleaved, so a noisy neighbour hits

@@ -1,6 +1,6 @@
 """The workbench report on the generated fixture estate, and a screenshot of it.
 
-    PYTHONPATH=src /work/main/.venv/bin/python bench/audit_report_demo.py \
+    PYTHONPATH=src .venv-dev/bin/python bench/audit_report_demo.py \
         [--out DIR] [--shot examples/audit-report.png] [--events 3000]
 
 Generates the fixture estate (audit/fixtures.py: every event type and cause, as NXLog

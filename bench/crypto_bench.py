@@ -6,7 +6,7 @@ the derived-key cache warm (the KDC's steady state), of encrypt under a key used
 of one string-to-key with the default iteration count. Rates are the best of
 several repeats, so a busy machine disturbs them less.
 
-    PYTHONPATH=src /work/main/.venv/bin/python bench/crypto_bench.py [repeats]
+    PYTHONPATH=src .venv-dev/bin/python bench/crypto_bench.py [repeats]
 """
 
 from __future__ import annotations

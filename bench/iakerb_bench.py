@@ -1,7 +1,7 @@
 """What does IAKerb cost? A full authentication through our IAKerb acceptor against direct
 Kerberos with the same KDC, all on loopback, and the acceptor's throughput.
 
-Run: /work/main/.venv/bin/python bench/iakerb_bench.py [ROUNDS] [CONCURRENCY]
+Run: .venv-dev/bin/python bench/iakerb_bench.py [ROUNDS] [CONCURRENCY]
 (from the repository root). Prints:
 - direct: AS (with the pre-auth round trip) and TGS to the KDC over TCP, then AP-REQ/AP-REP
   with the server over the gss-sample protocol;

@@ -1,6 +1,6 @@
 """KDC throughput over UDP: MIT krb5kdc against kerbfirst's KDC, same run, same generator.
 
-    /work/main/.venv/bin/python bench/kdc_bench.py [--seconds 5] [--workers 1 2] [--etype 18]
+    .venv-dev/bin/python bench/kdc_bench.py [--seconds 5] [--workers 1 2] [--etype 18]
         [--rounds 3] [--compiled]
 
 For each KDC and worker count: a throwaway realm (BENCH.TEST) on a free loopback port with

@@ -1,7 +1,7 @@
 """KDC memory under unauthenticated floods: MIT krb5kdc and kerbfirst's KDC, same run, same
 requests; server RSS (all processes) before, after each flood and after a pause.
 
-    /work/main/.venv/bin/python bench/kdc_flood_bench.py [--workers 1 2] [--big 500]
+    .venv-dev/bin/python bench/kdc_flood_bench.py [--workers 1 2] [--big 500]
         [--names 2000] [--huge-names 100] [--settle 30]
 
 Each KDC serves a throwaway realm (kdc_bench.py's BENCH.TEST on a free loopback port;

@@ -1,6 +1,6 @@
 """Instructions per KDC request, in-process, counted by valgrind: a repeatable cost figure.
 
-    /work/main/.venv/bin/python bench/kdc_icount.py [--kind as tgs] [--src DIR/src]
+    .venv-dev/bin/python bench/kdc_icount.py [--kind as tgs] [--src DIR/src]
 
 Wall-clock rates on these shared 2-core machines vary by a third from run to run; the number of
 instructions the KDC core executes per request does not (within ~1%), so it is what changes to

@@ -1,7 +1,7 @@
 """In-process KDC throughput: AS exchanges with pre-authentication and TGS requests per
 second on one core (no network). Compare with MIT krb5kdc (~1,800 AS/s, ~2,800 TGS/s).
 
-    /work/main/.venv/bin/python bench/kdc_inprocess.py [seconds-per-test]
+    .venv-dev/bin/python bench/kdc_inprocess.py [seconds-per-test]
 """
 
 from __future__ import annotations

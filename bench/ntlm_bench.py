@@ -10,7 +10,7 @@
    Kerberos AP-REQ acceptance by our krb5 GSS acceptor (aes256-cts-hmac-sha1-96), in the
    same run.
 
-    PYTHONPATH=src /work/main/.venv/bin/python bench/ntlm_bench.py [--n 300] [--repeats 3]
+    PYTHONPATH=src .venv-dev/bin/python bench/ntlm_bench.py [--n 300] [--repeats 3]
 """
 
 from __future__ import annotations

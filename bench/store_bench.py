@@ -1,6 +1,6 @@
 """How fast is SqlitePrincipalStore.get_principal, the KDC's per-request lookup?
 
-Run: /work/main/.venv/bin/python bench/store_bench.py   (from the repository root)
+Run: .venv-dev/bin/python bench/store_bench.py   (from the repository root)
 Prints per-call latency for cache hits, remembered misses and cold loads.
 """
 

@@ -2,7 +2,7 @@
 uvicorn against Apache httpd with mod_auth_gssapi (MIT's acceptor), same run, same client,
 same tickets.
 
-    /work/main/.venv/bin/python bench/web_bench.py [--seconds 5] [--connections 4]
+    .venv-dev/bin/python bench/web_bench.py [--seconds 5] [--connections 4]
         [--rounds 3] [--build compiled|pure] [--compiled-src DIR]
         [--apache-replay-cache on|off] [--nice -10]
 

@@ -1,7 +1,7 @@
 """Fuzz target: the IAKerb acceptor's token handling (kerbfirst.gss.iakerb_acceptor and
 kerbfirst.wire.iakerb), as an IAKerb server meets it from the network.
 
-    /work/main/.venv/bin/python fuzz/iakerb_fuzz.py [libFuzzer options] [CORPUS_DIR ...]
+    .venv-dev/bin/python fuzz/iakerb_fuzz.py [libFuzzer options] [CORPUS_DIR ...]
     e.g. fuzz/iakerb_fuzz.py -max_total_time=600 -max_len=4096
 
 The input is split into tokens (2-byte big-endian length + bytes, the first byte of the

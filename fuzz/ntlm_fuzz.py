@@ -1,7 +1,7 @@
 """Fuzz target: the NTLM acceptor (kerbfirst.gss.ntlm) and the NTLMSSP codecs
 (kerbfirst.wire.ntlm), as a server meets them from the network.
 
-    /work/main/.venv/bin/python fuzz/ntlm_fuzz.py [libFuzzer options] [CORPUS_DIR ...]
+    .venv-dev/bin/python fuzz/ntlm_fuzz.py [libFuzzer options] [CORPUS_DIR ...]
     e.g. bash fuzz/run.sh ntlm 600
 
 The input layout and the seeds (real exchanges by pyspnego's NTLM client, with and without

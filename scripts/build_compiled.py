@@ -1,14 +1,15 @@
 """Build an opt-in, mypyc-compiled copy of kerbfirst's hot paths in a separate directory.
 
-    /work/main/.venv/bin/python scripts/build_compiled.py DEST
+    .venv/bin/python scripts/build_compiled.py DEST
     PYTHONPATH=DEST/src python -m kerbfirst.cli.main kdc serve ...   # uses the compiled tree
 
 Copies src/ to DEST/src and runs mypyc there on exactly the modules compiled_modules() lists
 (the DER codec, the Kerberos message encoders/decoders, the crypto profiles, the KDC
 exchanges, the shared Kerberos vocabulary (krb/); the path of an authenticated HTTP
 request: GSS framing and SPNEGO codecs, the SPNEGO and krb5 acceptors, the Negotiate
-middleware; the audit ingest's EVTX loop, field mapping and classification), leaving a self-contained importable tree: each compiled
-module's .so sits next to its .py and Python's import system prefers the extension module.
+middleware; the audit ingest's EVTX loop, field mapping and classification), leaving a
+self-contained importable tree: each compiled module's .so sits next to its .py and
+Python's import system prefers the extension module.
 Everything else stays pure Python.
 
 NEVER compile in place in the repository tree: a stale .so next to src/kerbfirst/x.py
