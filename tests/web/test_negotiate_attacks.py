@@ -34,8 +34,10 @@ def test_ntlm_scheme_without_a_usable_token_is_an_ntlm_refusal(
     assert got.stdout.startswith("HTTP/1.1 401"), got.stdout[:300]
     assert "NTLM is refused" in got.stdout
     (event,) = audit_lines(audit)
-    assert event["extra"]["decision"] == "ntlm-refused", event
-    assert event["mechanism"] == "ntlm" and event["disposition"] == "blocked", event
+    # NTLM/Operational 4002 with STATUS_NTLM_BLOCKED, as Windows logs a refused NTLM.
+    assert event["Decision"] == "ntlm-refused", event
+    assert event["KerbfirstMechanism"] == "ntlm" and event["EventID"] == 4002, event
+    assert event["Status"] == "0xC0000418", event
 
 
 def _iakerb_server(web_realm: WebRealm, audit: Path, **options: object) -> NegotiateServer:
@@ -108,4 +110,4 @@ def test_spnego_offering_only_ntlm_is_an_ntlm_refusal(web_realm: WebRealm, tmp_p
             "Authorization": "Negotiate " + base64.b64encode(token).decode()})
     assert got.status_code == 401 and "NTLM" in got.text, got.text
     (event,) = audit_lines(audit)
-    assert event["extra"]["decision"] == "ntlm-refused", event
+    assert event["Decision"] == "ntlm-refused" and event["EventID"] == 4002, event

@@ -220,9 +220,12 @@ def phase2(lab: Lab) -> Step:
     ntlm_clients = sorted({str(e.get("IpAddress") or e.get("ClientIP"))
                            for e in _ntlm_events(logs)})
     check(step, "NTLM events at the gateway, by client", [LEGACY_IP], ntlm_clients)
-    web = read_jsonl(logs / "gateway-web.jsonl")
-    logons = {f"{e.get('user')}@{e.get('domain')}": str(e.get("extra", {}).get("mechanism"))
-              for e in web if e.get("event_id") == 4624}
+    # Security 4624s: the gateway's own (Kerberos, IAKerb) and the NTLM acceptor's, which
+    # keeps NTLM decisions in its own log so none is counted twice.
+    logons = {f"{e.get('TargetUserName')}@{e.get('TargetDomainName')}":
+              str(e.get("KerbfirstMechanism") or e.get("AuthenticationPackageName", "")).lower()
+              for e in read_jsonl(logs / "gateway-web.jsonl") + _ntlm_events(logs)
+              if e.get("EventID") == 4624}
     step.counts["gateway_logons"] = logons
     check(step, "the gateway's audit: how each client logged on", {
         f"{CAROL}@{CORP}": "iakerb", f"{BACKUP}@{WG}": "kerberos",
