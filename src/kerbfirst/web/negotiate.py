@@ -130,6 +130,10 @@ class NegotiateConfig:
     max_contexts: int = DEFAULT_MAX_CONTEXTS
     context_timeout: timedelta = DEFAULT_CONTEXT_TIMEOUT
     clock_skew: timedelta = DEFAULT_SKEW
+    # None: one cache in this process's memory. Worker processes serving one service must
+    # share one (net/iakerb_rcache.FileReplayCache on a path), or an authenticator accepted
+    # by one worker is accepted again by another (RFC 4120 3.2.3).
+    replay_cache: ReplayCache | None = None
 
 
 def _ntlm_domain_allowed(domain: str, allowed: Sequence[str] | None) -> bool:
@@ -159,7 +163,9 @@ class NegotiateServer:
         self.config = config
         self.random = random
         self.clock = clock
-        self.replay_cache = ReplayCache()
+        # `is None`, not `or`: an empty cache has length 0 and is falsy.
+        self.replay_cache = (ReplayCache() if config.replay_cache is None
+                             else config.replay_cache)
         self.acceptors = AcceptorFactory(config.key_lookup, self.replay_cache, random,
                                          config.realm, config.service, config.clock_skew)
         self.binding = BindingPolicy(config.epa)
