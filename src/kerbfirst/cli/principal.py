@@ -40,6 +40,15 @@ from kerbfirst.store.principals import PrincipalNotFound, StoreError
 
 principal_app = typer.Typer(help="Manage the principals of a realm.", no_args_is_help=True)
 
+# Where `add` and `rekey` look for live NTLM exceptions (app/ntlm_credentials.py).
+NtlmPolicyOption = Annotated[
+    Path | None,
+    typer.Option(help="NTLM policy file: when a live exception names the account, its NT "
+                 "hash is kept (sealed) until the exception ends; otherwise any old one "
+                 "is destroyed (default: ntlm-policy.toml in the realm directory, if "
+                 "present).")
+]
+
 
 def _refused(exc: Exception) -> typer.Exit:
     """A store error as the one line an administrator reads (never a traceback)."""
@@ -88,13 +97,7 @@ def principal_add(
     no_preauth: Annotated[
         bool, typer.Option("--no-preauth", help="Do not require pre-authentication.")
     ] = False,
-    ntlm_policy: Annotated[
-        Path | None,
-        typer.Option(help="NTLM policy file: when a live exception names the account, its NT "
-                     "hash is kept (sealed) until the exception ends; otherwise any old one "
-                     "is destroyed (default: ntlm-policy.toml in the realm directory, if "
-                     "present).")
-    ] = None,
+    ntlm_policy: NtlmPolicyOption = None,
 ) -> None:
     cfg = load_realm(directory)
     full = qualify(name, cfg.realm)
@@ -283,13 +286,7 @@ def principal_rekey(
     keep_old: Annotated[
         int, typer.Option(min=0, help="Previous kvnos to keep so issued tickets still work.")
     ] = 2,
-    ntlm_policy: Annotated[
-        Path | None,
-        typer.Option(help="NTLM policy file: when a live exception names the account, its NT "
-                     "hash is kept (sealed) until the exception ends; otherwise any old one "
-                     "is destroyed (default: ntlm-policy.toml in the realm directory, if "
-                     "present).")
-    ] = None,
+    ntlm_policy: NtlmPolicyOption = None,
 ) -> None:
     cfg = load_realm(directory)
     full = qualify(name, cfg.realm)

@@ -17,14 +17,13 @@ authenticator's identity (client, time, checksum) keeps names and checksums off 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import math
 import os
 import struct
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from kerbfirst.gss.replay import ReplayCache, ReplayCacheFull, ReplayKey
+from kerbfirst.gss.replay import ReplayCache, ReplayCacheFull, ReplayKey, replay_digest
 
 MAGIC = b"KFRCACHE"
 VERSION = 1
@@ -38,15 +37,6 @@ MAX_SLOTS = 1 << 24
 
 class ReplayFileError(OSError):
     """The replay cache file cannot be used (not ours, wrong size, not a regular file)."""
-
-
-def _tag(key: ReplayKey) -> bytes:
-    client, ctime, cusec, checksum = key
-    h = hashlib.sha256()
-    for part in (client.encode(), ctime.astimezone(UTC).isoformat().encode(),
-                 str(cusec).encode(), checksum):
-        h.update(struct.pack(">I", len(part)) + part)
-    return h.digest()[:SLOT.size - 8]
 
 
 class FileReplayCache(ReplayCache):
@@ -126,7 +116,7 @@ class FileReplayCache(ReplayCache):
         return sum(1 for tag, exp in SLOT.iter_unpack(data) if exp >= now and tag.strip(b"\0"))
 
     def check_and_store(self, key: ReplayKey, *, now: datetime, lifetime: timedelta) -> bool:
-        tag = _tag(key)
+        tag = replay_digest(key, SLOT.size - 8)
         try:
             self._follow_path()
         except OSError as exc:

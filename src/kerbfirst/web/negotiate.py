@@ -130,6 +130,10 @@ class NegotiateConfig:
     max_contexts: int = DEFAULT_MAX_CONTEXTS
     context_timeout: timedelta = DEFAULT_CONTEXT_TIMEOUT
     clock_skew: timedelta = DEFAULT_SKEW
+    # None: one cache in this process's memory. Worker processes serving one service must
+    # share one (net/iakerb_rcache.FileReplayCache on a path), or an authenticator accepted
+    # by one worker is accepted again by another (RFC 4120 3.2.3).
+    replay_cache: ReplayCache | None = None
 
 
 def _ntlm_domain_allowed(domain: str, allowed: Sequence[str] | None) -> bool:
@@ -159,7 +163,9 @@ class NegotiateServer:
         self.config = config
         self.random = random
         self.clock = clock
-        self.replay_cache = ReplayCache()
+        # `is None`, not `or`: an empty cache has length 0 and is falsy.
+        self.replay_cache = (ReplayCache() if config.replay_cache is None
+                             else config.replay_cache)
         self.acceptors = AcceptorFactory(config.key_lookup, self.replay_cache, random,
                                          config.realm, config.service, config.clock_skew)
         self.binding = BindingPolicy(config.epa)
@@ -227,7 +233,10 @@ class NegotiateServer:
         with self._lock:
             exchange = self._continuing(req, token, now)
         if exchange is None:
-            built = self._new_exchange(req, scheme, token, ntlm_token, now)
+            # A bare NTLMSSP token gets the NTLM acceptor directly (refused above when
+            # none is configured); anything else goes to SPNEGO or krb5.
+            direct = self.config.ntlm if ntlm_token else None
+            built = self._new_exchange(req, scheme, token, direct, now)
             if isinstance(built, NegotiateResult):
                 return built
             exchange = built
@@ -276,19 +285,18 @@ class NegotiateServer:
             del self._table[key]
             _abandon(oldest, now, "the conversation timed out or was evicted")
 
-    def _new_exchange(self, req: HttpRequestInfo, scheme: str, token: bytes, ntlm_token: bool,
+    def _new_exchange(self, req: HttpRequestInfo, scheme: str, token: bytes,
+                      direct_ntlm: NtlmAuthenticator | None,
                       now: datetime) -> _Exchange | NegotiateResult:
         bindings = self.binding.for_request(req.channel_binding_data)
         if isinstance(bindings, str):
             return self._refuse(req, now, HttpAuthDecision.EPA_FAILURE, bindings, "kerberos")
         cb, required = bindings
         expires = now + self.config.context_timeout
-        ntlm = self.config.ntlm
-        if ntlm_token:
-            if ntlm is None:  # checked by the caller; kept for the type checker
-                raise GssError("NTLM is not configured")
-            conv = NtlmConversation(ntlm.new_context(self._flow(req, scheme)))
+        if direct_ntlm is not None:
+            conv = NtlmConversation(direct_ntlm.new_context(self._flow(req, scheme)))
             return _Exchange(conv, "ntlm", scheme, expires, req)
+        ntlm = self.config.ntlm
         # The NTLM flow is described only where NTLM can be chosen inside SPNEGO.
         flow = self._flow(req, scheme) if ntlm is not None else None
         mech, kind = self.acceptors.for_token(token, cb, required, req.client_address, ntlm,

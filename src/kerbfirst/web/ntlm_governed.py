@@ -13,19 +13,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from kerbfirst.gss.logon_events import split_peer
 from kerbfirst.gss.ntlm import NtlmLogonRefused
 from kerbfirst.gss.ntlm_mech import NtlmMechanism, NtlmMechContext
 from kerbfirst.web.ntlm_hook import NtlmContext, NtlmFlow, NtlmStep
-
-
-def peer_host(address: str) -> str:
-    """'192.0.2.7:51234', '[2001:db8::1]:443' or a bare address -> the address alone, which
-    is what an exception's `client` names."""
-    if address.startswith("["):
-        return address[1:].partition("]")[0]
-    if address.count(":") == 1:
-        return address.rpartition(":")[0]
-    return address
 
 
 class GovernedNtlm:
@@ -36,7 +27,8 @@ class GovernedNtlm:
 
     def new_context(self, flow: NtlmFlow) -> NtlmContext:
         conversation = self.authenticator.conversation(
-            client_address=peer_host(flow.client_address),
+            # An exception's `client` names the address alone, not the port.
+            client_address=split_peer(flow.client_address)[0] if flow.client_address else "",
             channel_bindings=flow.channel_binding_data if flow.tls else None,
             spnego=flow.scheme == "Negotiate")
         return _GovernedContext(conversation)
@@ -57,4 +49,4 @@ class _GovernedContext:
         return NtlmStep(out, True, conv.principal, security_context=conv.context)
 
 
-__all__ = ["GovernedNtlm", "peer_host"]
+__all__ = ["GovernedNtlm"]
