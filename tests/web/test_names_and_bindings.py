@@ -17,7 +17,7 @@ from kerbfirst.web.channel_binding import (
     certificate_der,
     end_point_hash,
 )
-from kerbfirst.web.local_names import AuthToLocal, RuleError, realm_allowed
+from kerbfirst.web.local_names import AuthToLocal, RuleError, principal_realm, realm_allowed
 from web.webenv import make_tls
 
 
@@ -52,6 +52,16 @@ def test_allowed_realms_compare_exactly() -> None:
     assert realm_allowed("a@EXAMPLE.COM", None)
     assert realm_allowed("a@EXAMPLE.COM", ["EXAMPLE.COM"])
     assert not realm_allowed("a@example.com", ["EXAMPLE.COM"])
+
+
+def test_the_realm_of_a_name_is_after_the_unescaped_at() -> None:
+    """What reaches the app as request.user.realm: MIT's unparse escapes '@' and '/' in a
+    component and in the realm, so the last '@' is not always the separator."""
+    assert principal_realm("a@EXAMPLE.COM") == "EXAMPLE.COM"
+    assert principal_realm("a\\@b@EXAMPLE.COM") == "EXAMPLE.COM"
+    assert principal_realm("a@B\\@C") == "B@C"
+    assert principal_realm("svc/h@A\\/B") == "A/B"
+    assert realm_allowed("a@B\\@C", ["B@C"]) and not realm_allowed("a@B\\@C", ["C"])
 
 
 @pytest.mark.parametrize("algorithm,digest", [("rsa-sha256", "sha256"), ("rsa-sha384", "sha384"),

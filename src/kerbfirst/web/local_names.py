@@ -135,11 +135,17 @@ def _format(fmt: str, components: tuple[str, ...], realm: str) -> str:
     return re.sub(r"\$(\d+)", ref, fmt)
 
 
+def principal_realm(principal: str) -> str:
+    """The realm of an MIT-form principal name, unescaped: in 'a@B\\@C' it is 'B@C'
+    (an escaped '@' is not the separator)."""
+    return parse_name(principal).realm
+
+
 def realm_allowed(principal: str, allowed: Iterable[str] | None) -> bool:
     """Realm names compare exactly (RFC 4120 6.1: case-sensitive); None allows any."""
     if allowed is None:
         return True
-    return parse_name(principal).realm in set(allowed)
+    return principal_realm(principal) in set(allowed)
 
 
-__all__ = ["AuthToLocal", "RuleError", "parse_rule", "realm_allowed"]
+__all__ = ["AuthToLocal", "RuleError", "parse_rule", "principal_realm", "realm_allowed"]

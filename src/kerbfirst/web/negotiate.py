@@ -44,7 +44,7 @@ from kerbfirst.store.keytab import keytab_key_lookup, read_keytab
 from kerbfirst.web.acceptors import AcceptorFactory
 from kerbfirst.web.audit import AuditSink, HttpAuthDecision, WebAuditEvent
 from kerbfirst.web.channel_binding import BindingPolicy, EpaMode
-from kerbfirst.web.local_names import AuthToLocal, realm_allowed
+from kerbfirst.web.local_names import AuthToLocal, principal_realm, realm_allowed
 from kerbfirst.web.ntlm_bridge import NtlmConversation, NtlmRefusedByPolicy, is_ntlm_token
 from kerbfirst.web.ntlm_hook import NtlmAuthenticator, NtlmFlow
 from kerbfirst.wire.gss_framing import OID_SPNEGO
@@ -356,7 +356,7 @@ class NegotiateServer:
                                 f"{principal} is not allowed on this service", mechanism,
                                 principal=principal, status=403)
         local = self.names.local_name(principal) or principal
-        user = WebUser(principal, local, principal.rpartition("@")[2], mechanism)
+        user = WebUser(principal, local, principal_realm(principal), mechanism)
         decision = {"iakerb": HttpAuthDecision.IAKERB_ACCEPTED,
                     "ntlm": HttpAuthDecision.NTLM_ACCEPTED}.get(
             mechanism, HttpAuthDecision.KERBEROS_ACCEPTED)
