@@ -242,3 +242,23 @@ def test_rss_stays_flat_under_a_connection_flood(tmp_path: Path) -> None:
             s.close()
         serve.stop()
     assert during - before < 30, f"RSS grew from {before:.1f} to {during:.1f} MiB"
+
+
+def test_replay_cache_slots_size_a_new_file_and_an_existing_one_keeps_its_own(
+        tmp_path: Path) -> None:
+    """--replay-cache-slots sizes a new cache (32-octet slots after a 32-octet header); an
+    existing file keeps the size it was made with, as every process sharing it must."""
+    from kerbfirst.net.iakerb_rcache import HEADER, SLOT
+
+    realm = make_realm(seed=43)
+    keytab = _keytab(realm, tmp_path / "svc.keytab")
+    rc = tmp_path / "rc"
+    args = ["--keytab", str(keytab), "--realm-kdc", f"{REALM}=tcp/127.0.0.1:9",
+            "--replay-cache", str(rc)]
+    Serve([*args, "--replay-cache-slots", "4096"]).stop()
+    assert rc.stat().st_size == HEADER.size + 4096 * SLOT.size
+    Serve([*args, "--replay-cache-slots", "8192"]).stop()
+    assert rc.stat().st_size == HEADER.size + 4096 * SLOT.size
+    refused = subprocess.run([*KF, "iakerb", "serve", *args, "--replay-cache-slots", "10"],
+                             capture_output=True, text=True, timeout=30)
+    assert refused.returncode != 0 and "replay-cache-slots" in refused.stderr, refused

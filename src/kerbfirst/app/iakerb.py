@@ -103,6 +103,7 @@ def build_iakerb_service(
     directory: Path | None = None,
     realm: str | None = None,
     replay_cache: Path | None = None,
+    replay_cache_slots: int = DEFAULT_SLOTS,
     audit: Path | None = None,
     timeout: float,
     on_event: AuditSink | None = None,
@@ -145,8 +146,9 @@ def build_iakerb_service(
     try:
         # One for all connections and processes, kept across restarts: a replayed AP-REQ
         # is refused (error 34), as by MIT's file rcache.
-        cache = FileReplayCache(replay_cache or default_replay_cache_path(), slots=DEFAULT_SLOTS)
-    except (ReplayFileError, OSError) as exc:
+        cache = FileReplayCache(replay_cache or default_replay_cache_path(),
+                                slots=replay_cache_slots)
+    except (ReplayFileError, OSError, ValueError) as exc:
         raise IakerbSetupError(f"replay cache: {exc}") from None
     krb5 = krb5_factory(key_lookup=lookup, replay_cache=cache, random=os.urandom)
     emit = _audit(on_event, sink)

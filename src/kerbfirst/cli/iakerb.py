@@ -31,6 +31,7 @@ from kerbfirst.cli.common import console, fail, out
 from kerbfirst.cli.fields import kv
 from kerbfirst.gss.iakerb import IakerbAuditEvent
 from kerbfirst.net.gss_stream import DEFAULT_MAX_CONNECTIONS, ReceivedMessage
+from kerbfirst.net.iakerb_rcache import DEFAULT_SLOTS, MAX_SLOTS, MIN_SLOTS
 from kerbfirst.net.iakerb_server import start_mechanism_server
 
 app = typer.Typer(
@@ -65,6 +66,14 @@ def serve(
                      "(default: <dir>/iakerb.rcache with --dir, else "
                      "$KRB5RCACHEDIR or /var/tmp, kerbfirst_iakerb_<uid>.rcache)."),
     ] = None,
+    replay_cache_slots: Annotated[
+        int,
+        typer.Option(min=MIN_SLOTS, max=MAX_SLOTS,
+                     help="Slots of a new replay cache file (32 octets each, about one live "
+                     "authenticator each; an existing file keeps its size). An entry lives "
+                     "for the clock skew, so the default holds about 200 new contexts a "
+                     "second sustained; beyond that new ones are refused (fail closed)."),
+    ] = DEFAULT_SLOTS,
     audit: Annotated[
         Path | None,
         typer.Option(help="JSON-lines audit file (default with --dir: the KDC's kdc-audit.jsonl)."),
@@ -112,7 +121,8 @@ def serve(
     try:
         service = build_iakerb_service(
             keytab=keytab, realm_kdc=realm_kdc or [], directory=directory, realm=realm,
-            replay_cache=replay_cache, audit=audit, timeout=timeout, on_event=_print_event,
+            replay_cache=replay_cache, replay_cache_slots=replay_cache_slots, audit=audit,
+            timeout=timeout, on_event=_print_event,
             logon_events=logon_events, ntlm=ntlm,
         )
     except IakerbSetupError as exc:
@@ -161,6 +171,12 @@ async def _serve(
     def on_message(msg: ReceivedMessage) -> None:
         out.print(f"{msg.client}: {msg.data.decode(errors='replace')!r}")
 
+    # Handlers first: a SIGTERM that arrives once the port is open (a supervisor that
+    # saw it listening) is a clean stop, not death by the default action.
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
     server = await start_mechanism_server(
         host,
         port,
@@ -177,10 +193,6 @@ async def _serve(
         f"realms: {', '.join(sorted(forwarder.routes))}; NTLM "
         f"{'by policy ' + str(service.ntlm.policy.path) if service.ntlm else 'refused'}"
     )
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
     try:
         await stop.wait()
     finally:
