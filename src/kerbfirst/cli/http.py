@@ -34,7 +34,12 @@ from kerbfirst.web.gateway import (
     ReverseProxy,
     build_gateway,
 )
-from kerbfirst.web.http_server import DEFAULT_HEADER_TIMEOUT, guarded_protocol
+from kerbfirst.web.http_server import (
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    guarded_protocol,
+    open_file_room,
+)
 from kerbfirst.web.kkdcp import KdcProxyApp
 from kerbfirst.web.local_names import RuleError
 from kerbfirst.web.negotiate import NegotiateConfig, NegotiateServer
@@ -127,6 +132,10 @@ def gateway(
     header_timeout: Annotated[float, typer.Option(
         help="Seconds a client has to send a request's head (request line and headers); "
              "then 408 and the connection closes (slowloris).")] = DEFAULT_HEADER_TIMEOUT,
+    max_connections: Annotated[int, typer.Option(
+        min=1, help="Client connections served at once; a request on a connection past it "
+        "gets 503 (uvicorn's limit_concurrency). The soft open-file limit is raised to fit, "
+        "up to the hard limit.")] = DEFAULT_MAX_CONNECTIONS,
     testing_clock_offset: Annotated[str | None, typer.Option(
         help="For rehearsals only (`kerbfirst lab`): run the gateway's clock this far ahead "
              "(e.g. 2d, 36h, 90m), for Kerberos, NTLM and the NTLM policy alike, so that an "
@@ -194,7 +203,12 @@ def gateway(
                f"{', KdcProxy for ' + ', '.join(routes) if routes else ''})", err=True)
     # proxy_headers off: the gateway is the edge, and uvicorn would otherwise take a
     # loopback client's X-Forwarded-For/-Proto as its address and scheme.
+    room = open_file_room(max_connections)
+    if room < max_connections:
+        typer.echo(f"kerbfirst http gateway: warning: the open-file limit ({room}) is below "
+                   f"--max-connections {max_connections}; raise the hard limit (ulimit -Hn, "
+                   "systemd LimitNOFILE=)", err=True)
     uvicorn.run(asgi, host=host, port=port, log_level="warning", lifespan="off",
-                proxy_headers=False, http=protocol,
+                proxy_headers=False, http=protocol, limit_concurrency=max_connections,
                 ssl_certfile=str(tls_cert) if tls_cert else None,
                 ssl_keyfile=str(tls_key) if tls_key else None)

@@ -18,12 +18,15 @@ those (the gateway's body idle timeout, the KDC proxy's read cap and timeouts).
 from __future__ import annotations
 
 import asyncio
+import resource
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 DEFAULT_HEADER_TIMEOUT = 20.0  # seconds for the request head, as Apache's RequestReadTimeout
 DEFAULT_MAX_HEADER_BYTES = 96 * 1024
 DEFAULT_MAX_HEADER_FIELDS = 100  # Apache's LimitRequestFields
+DEFAULT_MAX_CONNECTIONS = 10_000  # client connections; past it requests get 503
+_SPARE_FILES = 512  # the upstream pool (100 by default), logs, keytab, the KDC proxy
 
 
 class _HeadTooLarge(Exception):
@@ -131,4 +134,21 @@ def guarded_protocol(*, header_timeout: float = DEFAULT_HEADER_TIMEOUT,
         "max_header_fields": max_header_fields})
 
 
-__all__ = ["DEFAULT_HEADER_TIMEOUT", "GuardedHttpToolsProtocol", "guarded_protocol"]
+def open_file_room(connections: int) -> int:
+    """Raise this process's soft open-file limit toward its hard limit so that
+    `connections` client sockets (and the upstream pool, the keytab, the logs) fit: with
+    Debian's default soft limit of 1,024, a flood of idle connections would exhaust the
+    descriptors and new clients would wait in the listen backlog until the head timeout
+    frees some (asyncio stops accepting on EMFILE). Returns the soft limit now in force.
+    The hard limit is never raised: that is the administrator's (systemd LimitNOFILE)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = connections + _SPARE_FILES
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+        soft = new
+    return soft
+
+
+__all__ = ["DEFAULT_HEADER_TIMEOUT", "DEFAULT_MAX_CONNECTIONS", "GuardedHttpToolsProtocol",
+           "guarded_protocol", "open_file_room"]
