@@ -165,3 +165,28 @@ def test_unused_reads_the_audit_store(cli: Cli, tmp_path: Path) -> None:
     idle = json.loads(cli("unused", "--days", "7", "--store", str(tmp_path / "audit"),
                           "--json", now=later))
     assert [e["id"] for e in idle] == ["EX-WEB", "EX-IDLE"]
+
+
+def test_mode_switch_is_recorded_and_a_running_service_sees_it(tmp_path: Path) -> None:
+    """audit -> enforce on the same register (its exceptions stay), in the history, and
+    picked up by a service's PolicyFile at its next check, without a restart."""
+    from kerbfirst.policy import Mode
+    from kerbfirst.store.ntlm_policy_file import PolicyFile
+
+    c = Cli(tmp_path)
+    c("init", "--mode", "audit", "--estate", "--max-days", "90", "--by", "admin")
+    c.add("EX-1", "web.corp.example", "2026-12-20", "--user", "CORP\\alice")
+    running = PolicyFile(c.policy, check_interval=0)
+    assert (p := running.current()) is not None and p.mode is Mode.AUDIT
+    out = c("mode", "enforce", "--why", "phase 1 report: only EX-1 left", "--by", "carol")
+    assert "enforce mode" in out and "1 live exception" in out
+    assert (p := running.current()) is not None and p.mode is Mode.ENFORCE
+    assert [e.id for e in p.exceptions] == ["EX-1"]
+    records = history.verify(c.policy)
+    assert (records[-1]["action"], records[-1]["who"], records[-1]["before"],
+            records[-1]["after"]) == ("mode", "carol", {"mode": "audit"}, {"mode": "enforce"})
+    assert "nothing recorded" in c("mode", "enforce", "--why", "again")
+    assert len(history.verify(c.policy)) == len(records)
+    c("mode", "enforce", "--why", "  ", ok=False)
+    c("mode", "block", "--why", "x", ok=False)
+    assert "mode" in c("history")

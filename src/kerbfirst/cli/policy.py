@@ -1,6 +1,7 @@
 """`kerbfirst policy`: the NTLM exception register as a tool.
 
     kerbfirst policy init --mode audit --estate --max-days 180
+    kerbfirst policy mode enforce --why "audit report: no NTLM left outside exceptions"
     kerbfirst policy exception add --id EX-1 --target web.corp.example --client '192.0.2.*' \\
         --user 'CORP\\alice' --owner web-team@corp.example --expires 2027-03-31 \\
         --reason "kiosk browser has no Kerberos" --compensating-control "kiosk VLAN, EPA"
@@ -22,6 +23,7 @@ ever rewrites the history, and `history --verify` proves it.
 
 from __future__ import annotations
 
+import dataclasses
 import getpass
 import json
 import os
@@ -84,13 +86,18 @@ def _date(text: str, what: str) -> date:
         raise fail(f"{what} must be a date YYYY-MM-DD, not {text!r}") from None
 
 
-def _change(new: Policy, *, action: str, eid: str | None, before: ExceptionEntry | None,
-            after: ExceptionEntry | None, why: str, by: str | None) -> None:
+def _change(new: Policy, *, action: str, eid: str | None,
+            before: ExceptionEntry | dict[str, Any] | None,
+            after: ExceptionEntry | dict[str, Any] | None, why: str, by: str | None) -> None:
+    """Record `new` with its history line; `before`/`after` are the exception changed, or
+    the policy settings changed (a dict) for a change that is not an exception's."""
+    def as_json(x: ExceptionEntry | dict[str, Any] | None) -> dict[str, Any] | None:
+        return reg.entry_json(x) if isinstance(x, ExceptionEntry) else x
+
     try:
         with history.locked(policy_path()):
             history.commit(policy_path(), new, who=_who(by), action=action, exception_id=eid,
-                           before=reg.entry_json(before) if before else None,
-                           after=reg.entry_json(after) if after else None, why=why,
+                           before=as_json(before), after=as_json(after), why=why,
                            now=current_time())
     except history.HistoryError as exc:
         raise fail(f"refusing to change the register: {exc}") from None
@@ -138,6 +145,36 @@ def init(
     _change(policy, action="init", eid=None, before=None, after=None,
             why="policy created", by=by)
     typer.echo(f"created {policy_path()} ({mode.value} mode, exceptions at most {max_days} days)")
+
+
+@app.command("mode")
+def set_mode(
+    mode: Annotated[Mode, typer.Argument(
+        help="audit: log what would be blocked, and allow it; enforce: refuse NTLM in the "
+        "policy's scope unless a live exception covers it.")],
+    why: Annotated[str, typer.Option(
+        help="Why now (recorded), e.g. the audit report that found no NTLM left outside "
+        "exceptions.")],
+    by: WhoOpt = None,
+) -> None:
+    """Switch the policy between audit and enforce. Running services pick it up at their
+    next policy check (about a second); no restart. The change is in the history."""
+    policy = load_policy()
+    if not why.strip():
+        raise fail("--why must say why the mode changes (it is recorded)")
+    if policy.mode is mode:
+        typer.echo(f"{policy_path()} is in {mode.value} mode already; nothing recorded")
+        return
+    new = dataclasses.replace(policy, mode=mode)
+    _change(new, action="mode", eid=None, before={"mode": policy.mode.value},
+            after={"mode": mode.value}, why=why.strip(), by=by)
+    live = sum(1 for e in new.exceptions if not e.expired(current_time().date()))
+    if mode is Mode.ENFORCE:
+        typer.echo(f"{policy_path()}: enforce mode; NTLM in scope is refused except under the "
+                   f"{live} live exception(s)")
+    else:
+        typer.echo(f"{policy_path()}: audit mode; NTLM is allowed and what enforce would "
+                   "refuse is logged as such")
 
 
 @exception_app.command("add")
