@@ -5,6 +5,7 @@ every comparison is a recorded check, so the run can fail and says which step di
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -40,6 +41,8 @@ from kerbfirst.lab.workbench import (
 )
 
 FAULTS = ("keep-branch-exception",)
+# A running service checks its policy file at most once a second (PolicyFile).
+POLICY_CHECK_WAIT = 1.5
 APP = "app.corp.lab"
 BRANCH_IP, LEGACY_IP, WG_IP = (netns.address("branch"), netns.address("legacy"),
                                netns.address("wg"))
@@ -272,21 +275,22 @@ def phase2(lab: Lab) -> Step:
 def phase3(lab: Lab) -> tuple[Step, Step]:
     step = lab.evidence.step(3, "enforce: NTLM refused except the legacy device's exception")
     logs, mark = _mark(lab, "phase3-enforce")
-    policy = lab.path("app", "ntlm-policy-enforce.toml")
-    today = datetime.now(UTC).date()
-    kfp = ["policy", "--policy", str(policy)]
-    _ok(step, lab.kf(step, "app", *kfp, "init", "--mode", "enforce", "--estate",
-                     "--max-days", "30", "--by", "lab"), "policy init --mode enforce")
-    kept = [("EX-LEGACY", LEGACY_IP, f"CORP\\{SCANNER}", today)]
-    if lab.evidence.facts.get("fault") == "keep-branch-exception":
-        kept.append(("EX-BRANCH", BRANCH_IP, f"CORP\\{CAROL}", today + timedelta(days=30)))
-    for eid, client, user, expires in kept:
-        _ok(step, lab.kf(step, "app", *kfp, "exception", "add", "--id", eid, "--target", APP,
-                         "--client", client, "--user", user, "--owner", "lab@corp.lab",
-                         "--expires", expires.isoformat(), "--reason", "carried over",
-                         "--compensating-control", "lab network, TLS with EPA", "--by", "lab"),
-            f"policy exception add {eid}")
+    # The same register, switched in place while the gateway runs: the exceptions phase 2
+    # left (EX-LEGACY) stay, the history records the switch, and the running gateway takes
+    # enforce at its next policy check (store/ntlm_policy_file.py), without a restart.
+    policy = lab.directory / "app" / "ntlm-policy.toml"
     servers.start_gateway(lab, servers.gateway_argv(lab, policy=policy, logs=logs, iakerb=True))
+    _ok(step, lab.kf(step, "app", "policy", "--policy", str(policy), "mode", "enforce",
+                     "--why", "phase 2 report: only the legacy device's NTLM is left",
+                     "--by", "lab"), "policy mode enforce (gateway running)")
+    changes = read_jsonl(policy.with_name(policy.name + ".history.jsonl"))
+    last = changes[-1] if changes else {}
+    seen = f"{last.get('action')} {last.get('before')} -> {last.get('after')}"
+    check(step, "the register's history records the switch", "mode audit -> enforce", seen,
+          passed=last.get("action") == "mode" and last.get("after") == {"mode": "enforce"})
+    _ok(step, lab.kf(step, "app", "policy", "--policy", str(policy), "history", "--verify"),
+        "policy history --verify")
+    time.sleep(POLICY_CHECK_WAIT)
     _status(step, "branch client carol tries NTLM", flows.ntlm(
         lab, step, "branch", CAROL, "CORP", "BR01"), 401)
     _status(step, "workgroup machine WG01\\backup tries NTLM", flows.ntlm(
