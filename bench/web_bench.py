@@ -216,7 +216,10 @@ def blast(port: int, path: str, headers: list[str], connections: int, seconds: f
                     counts[i] += 1
                 else:
                     failures[i] += 1
+            # One connection out of tokens ends the row for all: the rate is then measured
+            # over the time every connection was busy, not diluted by idle ones.
             ran_out[0] = True
+            stop_at[0] = min(stop_at[0], time.monotonic())
 
     if client_cpus is not None:
         os.sched_setaffinity(0, client_cpus)  # the client threads inherit it
@@ -361,7 +364,7 @@ class Bench:
                  args: argparse.Namespace) -> None:
         self.d, self.src, self.keytab, self.conf, self.creds = d, src, keytab, conf, creds
         self.args = args
-        self.n = int(args.seconds * 16000) + 2000  # prebuilt tokens per row
+        self.n = int(args.seconds * 24000) + 2000  # prebuilt tokens per row
 
     def _blast(self, port: int, path: str, headers: list[str], pid: int,
                lay: Layout) -> Rate:
