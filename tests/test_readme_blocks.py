@@ -71,6 +71,8 @@ def test_readme_blocks_run_as_printed(tmp_path: Path) -> None:
     assert "Signature verified" in text, text  # gss-client -iakerb
     assert "iakerb: authenticated client=alice@EXAMPLE.TEST" in text
     assert (home / "kerbfirst-realm" / "kdc-audit.jsonl").is_file()
+    assert "enforce mode" in text and "revoked EX-7" in text  # the exception's life
+    assert "history of" in text and "verifies: 5 changes" in text, text
     # Nothing the blocks started outlives them (the servers were killed with their session).
     marker = f"127.0.0.1:{iakerb_port}".encode()
     deadline = time.monotonic() + 10

@@ -190,3 +190,13 @@ def test_mode_switch_is_recorded_and_a_running_service_sees_it(tmp_path: Path) -
     c("mode", "enforce", "--why", "  ", ok=False)
     c("mode", "block", "--why", "x", ok=False)
     assert "mode" in c("history")
+
+
+def test_expiry_in_days_or_weeks_from_today(cli: Cli) -> None:
+    """--expires 30d is the 30th day after today (the --now of the command); 2w likewise."""
+    cli.add("EX-D", "web.corp.example", "30d")
+    assert load_policy_file(cli.policy).exceptions[0].expires.isoformat() == "2027-01-03"
+    cli("exception", "renew", "EX-D", "--expires", "6w", "--why", "still needed")
+    assert load_policy_file(cli.policy).exceptions[0].expires.isoformat() == "2027-01-15"
+    assert "days or weeks" in cli.add("EX-E", "web.corp.example", "soon", ok=False)
+    assert "90" in cli.add("EX-F", "web.corp.example", "91d", ok=False)  # past max-days

@@ -79,11 +79,18 @@ def _who(by: str | None) -> str:
         return f"uid {os.getuid()}"
 
 
-def _date(text: str, what: str) -> date:
+def _expiry(text: str, what: str) -> date:
+    """YYYY-MM-DD, or days or weeks from today ("90d", "12w"): the last day it holds."""
+    m = re.fullmatch(r"\s*\+?(\d{1,5})\s*([dw])\s*", text)
+    if m:
+        n = int(m.group(1))
+        return current_time().date() + (timedelta(weeks=n) if m.group(2) == "w"
+                                        else timedelta(days=n))
     try:
-        return date.fromisoformat(text)
+        return date.fromisoformat(text.strip())
     except ValueError:
-        raise fail(f"{what} must be a date YYYY-MM-DD, not {text!r}") from None
+        raise fail(f"{what} must be a date YYYY-MM-DD or a count of days or weeks from "
+                   f"today (90d, 12w), not {text!r}") from None
 
 
 def _change(new: Policy, *, action: str, eid: str | None,
@@ -182,7 +189,8 @@ def exception_add(
     exception_id: Annotated[str, typer.Option("--id", help="A short unique id, e.g. EX-17.")],
     target: Annotated[str, typer.Option(help="Server name or pattern NTLM may reach.")],
     owner: Annotated[str, typer.Option(help="Who answers for it (a mailbox or team).")],
-    expires: Annotated[str, typer.Option(help="Last day it holds, YYYY-MM-DD.")],
+    expires: Annotated[str, typer.Option(
+        help="Last day it holds: YYYY-MM-DD, or days/weeks from today (90d, 12w).")],
     reason: Annotated[str, typer.Option(help="Why Kerberos cannot be used yet.")],
     compensating_control: Annotated[str, typer.Option(
         help="What limits the risk meanwhile (network segment, EPA, signing...).")],
@@ -196,7 +204,7 @@ def exception_add(
     """Register an exception: owned, justified, expiring within the policy's maximum."""
     policy = load_policy()
     entry = ExceptionEntry(exception_id.strip(), target.strip(), owner.strip(),
-                           _date(expires, "--expires"), reason.strip(),
+                           _expiry(expires, "--expires"), reason.strip(),
                            compensating_control.strip(), client, user)
     try:
         new = reg.add(policy, entry, current_time().date())
@@ -209,7 +217,8 @@ def exception_add(
 @exception_app.command("renew")
 def exception_renew(
     exception_id: Annotated[str, typer.Argument(help="The exception's id.")],
-    expires: Annotated[str, typer.Option(help="The new last day, YYYY-MM-DD.")],
+    expires: Annotated[str, typer.Option(
+        help="The new last day: YYYY-MM-DD, or days/weeks from today (120d, 16w).")],
     why: Annotated[str, typer.Option(help="Why it is still needed (recorded).")],
     by: WhoOpt = None,
 ) -> None:
@@ -217,7 +226,7 @@ def exception_renew(
     policy = load_policy()
     try:
         before = reg.find(policy, exception_id)
-        new = reg.renew(policy, exception_id, _date(expires, "--expires"), current_time().date())
+        new = reg.renew(policy, exception_id, _expiry(expires, "--expires"), current_time().date())
     except PolicyError as exc:
         raise fail(str(exc)) from None
     after = reg.find(new, exception_id)
