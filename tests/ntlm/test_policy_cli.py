@@ -200,3 +200,28 @@ def test_expiry_in_days_or_weeks_from_today(cli: Cli) -> None:
     assert load_policy_file(cli.policy).exceptions[0].expires.isoformat() == "2027-01-15"
     assert "days or weeks" in cli.add("EX-E", "web.corp.example", "soon", ok=False)
     assert "90" in cli.add("EX-F", "web.corp.example", "91d", ok=False)  # past max-days
+
+
+def test_scope_change_is_validated_and_recorded(cli: Cli) -> None:
+    """The fixture's policy blocks the estate; narrow it to file servers, then widen it
+    back; a scope that blocks nothing is refused; each change is in the history."""
+    cli.add("EX-1", "web.corp.example", "80d")
+    shown = json.loads(cli("scope"))
+    assert shown["estate"] is True and shown["servers"] == []
+    cli("scope", "--no-estate", "--server", "fs*.corp.example", "--server", "FS01",
+        "--why", "file servers first", "--by", "dana")
+    p = load_policy_file(cli.policy)
+    assert not p.block_estate and p.block_servers == ("fs*.corp.example", "FS01")
+    assert [e.id for e in p.exceptions] == ["EX-1"]
+    out = cli("scope", "--no-servers", "--why", "oops", ok=False)
+    assert "blocks nothing" in out
+    assert "nothing recorded" in cli("scope", "--no-estate", "--why", "again")
+    out = cli("scope", "--estate", "--max-days", "30", "--why", "whole estate now")
+    assert "EX-1 runs to" in out and "past the new maximum" in out
+    cli("scope", "--estate", ok=False)  # a change needs --why
+    records = history.verify(cli.policy)
+    assert [r["action"] for r in records[-2:]] == ["scope", "scope"]
+    assert records[-2]["who"] == "dana" and records[-2]["after"]["servers"] == [
+        "fs*.corp.example", "FS01"]
+    assert records[-1]["after"]["max_exception_days"] == 30
+    assert "30" in cli.add("EX-2", "web.corp.example", "31d", ok=False)

@@ -2,6 +2,7 @@
 
     kerbfirst policy init --mode audit --estate --max-days 180
     kerbfirst policy mode enforce --why "audit report: no NTLM left outside exceptions"
+    kerbfirst policy scope --no-estate --server 'fs*.corp.example' --why "file servers first"
     kerbfirst policy exception add --id EX-1 --target web.corp.example --client '192.0.2.*' \\
         --user 'CORP\\alice' --owner web-team@corp.example --expires 2027-03-31 \\
         --reason "kiosk browser has no Kerberos" --compensating-control "kiosk VLAN, EPA"
@@ -23,10 +24,7 @@ ever rewrites the history, and `history --verify` proves it.
 
 from __future__ import annotations
 
-import dataclasses
-import getpass
 import json
-import os
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -37,8 +35,16 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from kerbfirst.cli import policy_credential, policy_export
-from kerbfirst.cli.policy_common import STATE, current_time, fail, load_policy, policy_path
+from kerbfirst.cli import policy_credential, policy_export, policy_settings
+from kerbfirst.cli.policy_common import (
+    STATE,
+    WhoOpt,
+    current_time,
+    fail,
+    load_policy,
+    policy_path,
+    record_change,
+)
 from kerbfirst.policy import ExceptionEntry, Mode, Policy, PolicyError
 from kerbfirst.policy import register as reg
 from kerbfirst.store import ntlm_register as history
@@ -51,12 +57,12 @@ app.add_typer(exception_app, name="exception")
 app.add_typer(policy_credential.credential_app, name="credential")
 app.command("export")(policy_export.export)
 app.command("export-samba")(policy_export.export_samba)
+app.command("mode")(policy_settings.set_mode)
+app.command("scope")(policy_settings.set_scope)
 
 PolicyOpt = Annotated[Path, typer.Option(
     "--policy", envvar="KERBFIRST_NTLM_POLICY",
     help="The policy file (TOML). Default ./ntlm-policy.toml, or $KERBFIRST_NTLM_POLICY.")]
-WhoOpt = Annotated[str | None, typer.Option(
-    "--by", help="Who makes the change, for the history (default: the login name).")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
@@ -68,15 +74,6 @@ def _options(
 ) -> None:
     STATE["policy"] = policy
     STATE["now"] = None if now is None else datetime.fromisoformat(now).astimezone(UTC)
-
-
-def _who(by: str | None) -> str:
-    if by:
-        return by
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid {os.getuid()}"
 
 
 def _expiry(text: str, what: str) -> date:
@@ -91,23 +88,6 @@ def _expiry(text: str, what: str) -> date:
     except ValueError:
         raise fail(f"{what} must be a date YYYY-MM-DD or a count of days or weeks from "
                    f"today (90d, 12w), not {text!r}") from None
-
-
-def _change(new: Policy, *, action: str, eid: str | None,
-            before: ExceptionEntry | dict[str, Any] | None,
-            after: ExceptionEntry | dict[str, Any] | None, why: str, by: str | None) -> None:
-    """Record `new` with its history line; `before`/`after` are the exception changed, or
-    the policy settings changed (a dict) for a change that is not an exception's."""
-    def as_json(x: ExceptionEntry | dict[str, Any] | None) -> dict[str, Any] | None:
-        return reg.entry_json(x) if isinstance(x, ExceptionEntry) else x
-
-    try:
-        with history.locked(policy_path()):
-            history.commit(policy_path(), new, who=_who(by), action=action, exception_id=eid,
-                           before=as_json(before), after=as_json(after), why=why,
-                           now=current_time())
-    except history.HistoryError as exc:
-        raise fail(f"refusing to change the register: {exc}") from None
 
 
 def _table(title: str, entries: list[ExceptionEntry], extra: dict[str, str] | None = None,
@@ -149,39 +129,9 @@ def init(
                                              "clients": client or []}})
     except PolicyError as exc:
         raise fail(str(exc)) from None
-    _change(policy, action="init", eid=None, before=None, after=None,
+    record_change(policy, action="init", eid=None, before=None, after=None,
             why="policy created", by=by)
     typer.echo(f"created {policy_path()} ({mode.value} mode, exceptions at most {max_days} days)")
-
-
-@app.command("mode")
-def set_mode(
-    mode: Annotated[Mode, typer.Argument(
-        help="audit: log what would be blocked, and allow it; enforce: refuse NTLM in the "
-        "policy's scope unless a live exception covers it.")],
-    why: Annotated[str, typer.Option(
-        help="Why now (recorded), e.g. the audit report that found no NTLM left outside "
-        "exceptions.")],
-    by: WhoOpt = None,
-) -> None:
-    """Switch the policy between audit and enforce. Running services pick it up at their
-    next policy check (about a second); no restart. The change is in the history."""
-    policy = load_policy()
-    if not why.strip():
-        raise fail("--why must say why the mode changes (it is recorded)")
-    if policy.mode is mode:
-        typer.echo(f"{policy_path()} is in {mode.value} mode already; nothing recorded")
-        return
-    new = dataclasses.replace(policy, mode=mode)
-    _change(new, action="mode", eid=None, before={"mode": policy.mode.value},
-            after={"mode": mode.value}, why=why.strip(), by=by)
-    live = sum(1 for e in new.exceptions if not e.expired(current_time().date()))
-    if mode is Mode.ENFORCE:
-        typer.echo(f"{policy_path()}: enforce mode; NTLM in scope is refused except under the "
-                   f"{live} live exception(s)")
-    else:
-        typer.echo(f"{policy_path()}: audit mode; NTLM is allowed and what enforce would "
-                   "refuse is logged as such")
 
 
 @exception_app.command("add")
@@ -210,7 +160,8 @@ def exception_add(
         new = reg.add(policy, entry, current_time().date())
     except PolicyError as exc:
         raise fail(str(exc)) from None
-    _change(new, action="add", eid=entry.id, before=None, after=entry, why=entry.reason, by=by)
+    record_change(new, action="add", eid=entry.id, before=None, after=entry, why=entry.reason,
+                  by=by)
     typer.echo(f"added {entry.describe()}")
 
 
@@ -230,7 +181,7 @@ def exception_renew(
     except PolicyError as exc:
         raise fail(str(exc)) from None
     after = reg.find(new, exception_id)
-    _change(new, action="renew", eid=exception_id, before=before, after=after, why=why, by=by)
+    record_change(new, action="renew", eid=exception_id, before=before, after=after, why=why, by=by)
     typer.echo(f"renewed {after.describe()}")
 
 
@@ -247,7 +198,7 @@ def exception_revoke(
         new = reg.revoke(policy, exception_id)
     except PolicyError as exc:
         raise fail(str(exc)) from None
-    _change(new, action="revoke", eid=exception_id, before=before, after=None, why=why, by=by)
+    record_change(new, action="revoke", eid=exception_id, before=before, after=None, why=why, by=by)
     typer.echo(f"revoked {exception_id}; NTLM credentials it allowed are destroyed at the "
                "next policy reload")
 

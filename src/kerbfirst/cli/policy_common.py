@@ -1,17 +1,20 @@
 """What the `kerbfirst policy` command modules share: the policy file chosen by
-`--policy`, the (injectable) time, and how a command fails."""
+`--policy`, the (injectable) time, how a command fails, and how a change is recorded."""
 
 from __future__ import annotations
 
+import getpass
+import os
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.text import Text
 
-from kerbfirst.policy import Policy, PolicyError
+from kerbfirst.policy import ExceptionEntry, Policy, PolicyError
+from kerbfirst.policy import register as reg
 from kerbfirst.store import ntlm_register as history
 
 STATE: dict[str, Any] = {"policy": Path("ntlm-policy.toml"), "now": None}
@@ -39,3 +42,34 @@ def load_policy() -> Policy:
         return history.load(policy_path())
     except PolicyError as exc:
         raise fail(str(exc)) from None
+
+
+WhoOpt = Annotated[str | None, typer.Option(
+    "--by", help="Who makes the change, for the history (default: the login name).")]
+
+
+def who(by: str | None) -> str:
+    if by:
+        return by
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
+def record_change(new: Policy, *, action: str, eid: str | None,
+                  before: ExceptionEntry | dict[str, Any] | None,
+                  after: ExceptionEntry | dict[str, Any] | None, why: str,
+                  by: str | None) -> None:
+    """Record `new` with its history line; `before`/`after` are the exception changed, or
+    the policy settings changed (a dict) for a change that is not an exception's."""
+    def as_json(x: ExceptionEntry | dict[str, Any] | None) -> dict[str, Any] | None:
+        return reg.entry_json(x) if isinstance(x, ExceptionEntry) else x
+
+    try:
+        with history.locked(policy_path()):
+            history.commit(policy_path(), new, who=who(by), action=action, exception_id=eid,
+                           before=as_json(before), after=as_json(after), why=why,
+                           now=current_time())
+    except history.HistoryError as exc:
+        raise fail(f"refusing to change the register: {exc}") from None

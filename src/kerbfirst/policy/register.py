@@ -12,6 +12,8 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import re
+import tomllib
+from collections.abc import Sequence
 from datetime import date, timedelta
 
 from kerbfirst.policy.ntlm import ExceptionEntry, Policy, PolicyError
@@ -73,6 +75,30 @@ def revoke(policy: Policy, exception_id: str) -> Policy:
     find(policy, exception_id)
     return dataclasses.replace(
         policy, exceptions=tuple(e for e in policy.exceptions if e.id != exception_id))
+
+
+def scope_json(policy: Policy) -> dict[str, object]:
+    """The blocking scope and the exception maximum, as the history records them."""
+    return {"estate": policy.block_estate, "servers": list(policy.block_servers),
+            "clients": list(policy.block_clients), "max_exception_days": policy.max_exception_days}
+
+
+def rescope(policy: Policy, *, estate: bool | None = None,
+            servers: Sequence[str] | None = None, clients: Sequence[str] | None = None,
+            max_exception_days: int | None = None) -> Policy:
+    """The policy with a new blocking scope (None leaves a part as it is), validated as a
+    policy file is: the patterns, and a scope that still blocks something."""
+    data = tomllib.loads(to_toml(policy))
+    scope = data["scope"]
+    if estate is not None:
+        scope["estate"] = estate
+    if servers is not None:
+        scope["servers"] = list(servers)
+    if clients is not None:
+        scope["clients"] = list(clients)
+    if max_exception_days is not None:
+        data["max_exception_days"] = max_exception_days
+    return Policy.from_dict(data)
 
 
 def expiring(policy: Policy, today: date, within: timedelta) -> list[ExceptionEntry]:
