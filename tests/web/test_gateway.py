@@ -4,21 +4,17 @@ client sends are stripped, and headless Chromium logs into the page with Negotia
 
 from __future__ import annotations
 
-import contextlib
 import html
 import json
 import re
-import subprocess
-import sys
-from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
-from peerlib import free_port, require_program, run_peer, wait_listening
+from peerlib import require_program, run_peer
 from web.conftest import REALM, WebRealm
-from web.webenv import http_upstream
+from web.webenv import cli_gateway, http_upstream
 
 pytestmark = pytest.mark.peer
 
@@ -41,30 +37,11 @@ class _Echo(BaseHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
-def _gateway(realm: WebRealm, upstream: int, *extra: str) -> Iterator[int]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kerbfirst.cli.main", "http", "gateway",
-         "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{upstream}",
-         "--keytab", str(realm.keytab), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        wait_listening(port, proc)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def test_curl_through_gateway_strips_forged_identity(web_realm: WebRealm,
                                                      tmp_path: Path) -> None:
     audit = tmp_path / "gw.jsonl"
-    with http_upstream(_Echo) as up, _gateway(web_realm, up, "--audit-log", str(audit)) as port:
+    with http_upstream(_Echo) as up, \
+            cli_gateway(web_realm.keytab, up, "--audit-log", str(audit)) as port:
         url = f"http://localhost:{port}/app"
         forged = run_peer(["curl", "-sS", "-H", "X-Remote-User: root", "-H",
                            "x-REMOTE-principal: root@EVIL", url], env=web_realm.env())
@@ -94,7 +71,7 @@ def test_chromium_logs_in_through_gateway(web_realm: WebRealm, tmp_path: Path) -
             "--auth-server-allowlist=localhost", "--disable-auth-negotiate-cname-lookup",
             "--dump-dom"]
     env = web_realm.env(HOME=str(tmp_path))
-    with http_upstream(_Echo) as up, _gateway(web_realm, up) as port:
+    with http_upstream(_Echo) as up, cli_gateway(web_realm.keytab, up) as port:
         url = f"http://localhost:{port}/"
         first = run_peer([*args, url], env=env, timeout=60)
         second = run_peer([*args, url], env=env, timeout=60)
@@ -119,9 +96,9 @@ def test_gateway_tls_epa_kdc_proxy_and_iakerb(web_realm: WebRealm, tmp_path: Pat
 
     ca, cert, key = make_tls(tmp_path / "tls")
     route = f"{REALM}=127.0.0.1:{web_realm.port}"
-    with http_upstream(_Echo) as up, _gateway(web_realm, up, "--tls-cert", str(cert), "--tls-key",
-                                     str(key), "--epa", "required", "--kkdcp-realm",
-                                     route) as port:
+    with http_upstream(_Echo) as up, cli_gateway(
+            web_realm.keytab, up, "--tls-cert", str(cert), "--tls-key", str(key), "--epa",
+            "required", "--kkdcp-realm", route) as port:
         conf = tmp_path / "krb5.conf"
         conf.write_text(f"[libdefaults]\n default_realm = {REALM}\n dns_lookup_kdc = false\n"
                         f"[realms]\n {REALM} = {{\n  http_anchors = FILE:{ca}\n"

@@ -10,8 +10,6 @@ import base64
 import contextlib
 import json
 import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,9 +22,9 @@ import pytest
 from kerbfirst.web.asgi import ASGIApp, NegotiateMiddleware
 from kerbfirst.web.gateway import ReverseProxy, build_gateway
 from kerbfirst.web.negotiate import NegotiateServer
-from peerlib import free_port, run_peer, wait_listening
+from peerlib import run_peer
 from web.conftest import REALM, WebRealm
-from web.webenv import http_upstream, uvicorn_server
+from web.webenv import cli_gateway, http_upstream, uvicorn_server
 
 pytestmark = pytest.mark.peer
 
@@ -237,27 +235,6 @@ def test_upstream_down_is_a_502_naming_it(web_realm: WebRealm) -> None:
     assert f"127.0.0.1:{dead}" in got.stdout
 
 
-@contextlib.contextmanager
-def _cli_gateway(web_realm: WebRealm, upstream: int, *extra: str) -> Iterator[int]:
-    """`kerbfirst http gateway` as a user starts it."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kerbfirst.cli.main", "http", "gateway",
-         "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{upstream}",
-         "--keytab", str(web_realm.keytab), *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        wait_listening(port, proc)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def test_cli_gateway_trusts_no_forwarding_headers_from_clients(web_realm: WebRealm,
                                                                tmp_path: Path) -> None:
     """The gateway is the edge: a client's X-Forwarded-For/-Proto must not become the
@@ -266,7 +243,7 @@ def test_cli_gateway_trusts_no_forwarding_headers_from_clients(web_realm: WebRea
     audit = tmp_path / "gw.jsonl"
     with _SEEN_LOCK:
         _SEEN.clear()
-    with http_upstream(_Recorder) as up, _cli_gateway(web_realm, up, "--audit-log",
+    with http_upstream(_Recorder) as up, cli_gateway(web_realm.keytab, up, "--audit-log",
                                                        str(audit)) as port:
         _curl(web_realm, port, "-H", "X-Forwarded-For: 203.0.113.7",
               "-H", "X-Forwarded-Proto: https")
@@ -292,7 +269,7 @@ def test_cli_gateway_bounds_the_request_head_in_time_and_size(web_realm: WebReal
     """Slowloris (a header byte now and then), a silent connection, a header flood and
     too many fields: each connection ends, with 408 or 431, instead of being held or
     buffered without limit; a normal Negotiate request still passes."""
-    with http_upstream(_Recorder) as up, _cli_gateway(web_realm, up,
+    with http_upstream(_Recorder) as up, cli_gateway(web_realm.keytab, up,
                                                        "--header-timeout", "1") as port:
         silent = socket.create_connection(("127.0.0.1", port))
         slow = socket.create_connection(("127.0.0.1", port))

@@ -10,13 +10,12 @@ import contextlib
 import resource
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler
 
-from peerlib import free_port, run_peer, wait_listening
+from peerlib import run_peer
 from web.conftest import WebRealm
-from web.webenv import http_upstream
+from web.webenv import cli_gateway, http_upstream
 
 SOFT_LIMIT = 256
 
@@ -41,27 +40,6 @@ def _low_soft_limit() -> None:
 
 
 @contextlib.contextmanager
-def _gateway(web_realm: WebRealm, upstream: int, *extra: str) -> Iterator[int]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "kerbfirst.cli.main", "http", "gateway",
-         "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{upstream}",
-         "--keytab", str(web_realm.keytab), "--header-timeout", "30", *extra],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        preexec_fn=_low_soft_limit)
-    try:
-        wait_listening(port, proc)
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-@contextlib.contextmanager
 def _idle(port: int, count: int) -> Iterator[list[socket.socket]]:
     socks: list[socket.socket] = []
     try:
@@ -83,7 +61,9 @@ def test_idle_connection_flood_does_not_starve_a_real_client(web_realm: WebRealm
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     assert hard >= 2048, f"this test needs a hard open-file limit of 2048 (ulimit -Hn: {hard})"
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2048), hard))
-    with http_upstream(_Ok) as up, _gateway(web_realm, up) as port, _idle(port, 600):
+    with http_upstream(_Ok) as up, cli_gateway(
+            web_realm.keytab, up, "--header-timeout", "30",
+            preexec_fn=_low_soft_limit) as port, _idle(port, 600):
         # 600 idle sockets: past the gateway's starting soft limit of 256, within its room.
         got = _curl(web_realm, port)
         assert got.returncode == 0, got.stderr
@@ -91,12 +71,14 @@ def test_idle_connection_flood_does_not_starve_a_real_client(web_realm: WebRealm
 
 
 def test_past_max_connections_a_request_gets_503(web_realm: WebRealm) -> None:
-    with http_upstream(_Ok) as up, _gateway(web_realm, up, "--max-connections", "20") as port, \
+    with http_upstream(_Ok) as up, cli_gateway(web_realm.keytab, up, "--max-connections", "20",
+                                                     preexec_fn=_low_soft_limit) as port, \
             _idle(port, 25):
         got = _curl(web_realm, port)
         assert got.returncode == 0, got.stderr
         assert got.stdout.endswith("\n503"), got.stdout
-    with http_upstream(_Ok) as up, _gateway(web_realm, up, "--max-connections", "20") as port, \
+    with http_upstream(_Ok) as up, cli_gateway(web_realm.keytab, up, "--max-connections", "20",
+                                                     preexec_fn=_low_soft_limit) as port, \
             _idle(port, 5):
         got = _curl(web_realm, port)
         assert got.stdout.endswith("\n200"), got.stdout

@@ -1,5 +1,5 @@
-"""Helpers for the web tests: servers on loopback in threads (uvicorn, wsgiref), TLS
-certificates made here, keytab lookups."""
+"""Helpers for the web tests: servers on loopback in threads (uvicorn, wsgiref), the
+`kerbfirst http gateway` command as a process, TLS certificates made here, keytab lookups."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import contextlib
 import datetime as dt
 import ipaddress
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
-from peerlib import free_port
+from peerlib import free_port, wait_listening
 
 
 def _wait_port(port: int, timeout: float = 15) -> None:
@@ -137,3 +139,26 @@ def http_upstream(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@contextlib.contextmanager
+def cli_gateway(keytab: Path, upstream: int, *extra: str,
+                preexec_fn: Callable[[], None] | None = None) -> Iterator[int]:
+    """`kerbfirst http gateway` as a user starts it, on a free loopback port, in front of
+    the HTTP server on `upstream`; stopped (SIGTERM, then SIGKILL) afterwards."""
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kerbfirst.cli.main", "http", "gateway",
+         "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{upstream}",
+         "--keytab", str(keytab), *extra],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn)
+    try:
+        wait_listening(port, proc)
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
