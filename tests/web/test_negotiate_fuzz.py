@@ -18,6 +18,7 @@ from kerbfirst.gss.iakerb import IakerbInitiator, IakerbVariant
 from kerbfirst.web.client_credentials import KerberosCredentials
 from kerbfirst.web.client_flow import NegotiateFlow
 from kerbfirst.web.negotiate import HttpRequestInfo, NegotiateResult, NegotiateServer, Pending
+from mutations import mutated
 from web.conftest import REALM, WebRealm
 
 NTLM_NEGOTIATE = bytes.fromhex("4e544c4d5353500001000000978208e2"
@@ -42,22 +43,6 @@ def server(web_realm: WebRealm) -> NegotiateServer:
                                        kdc_routes={REALM: [f"tcp/127.0.0.1:{web_realm.port}"]})
 
 
-def _mutate(data: st.DataObject, token: bytes) -> bytes:
-    out = bytearray(token)
-    for _ in range(data.draw(st.integers(0, 6))):
-        if not out:
-            break
-        pos = data.draw(st.integers(0, len(out) - 1))
-        op = data.draw(st.integers(0, 2))
-        if op == 0:
-            out[pos] = data.draw(st.integers(0, 255))
-        elif op == 1:
-            del out[pos:pos + data.draw(st.integers(1, 32))]
-        else:
-            out[pos:pos] = data.draw(st.binary(min_size=1, max_size=16))
-    return bytes(out)
-
-
 @settings(max_examples=300, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
@@ -66,7 +51,7 @@ def test_any_authorization_gets_an_answer(real_tokens: list[bytes], server: Nego
     port = data.draw(st.integers(1, 4))  # a few connections, so legs continue contexts
     for _ in range(data.draw(st.integers(1, 3))):
         if data.draw(st.booleans()):
-            token = _mutate(data, data.draw(st.sampled_from(real_tokens)))
+            token = data.draw(mutated(real_tokens, min_edits=0, max_cut=32))
         else:
             token = data.draw(st.binary(max_size=400))
         scheme = data.draw(st.sampled_from(["Negotiate", "negotiate", "NTLM", "Kerberos", ""]))
