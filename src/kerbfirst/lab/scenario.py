@@ -141,9 +141,8 @@ def _close_phase(lab: Lab, step: Step, phase: str, mark: LogMark,
 
 
 def _accounts(rows: list[dict[str, Any]]) -> list[str]:
-    """The accounts of failure-map rows. The gateway's web-audit record of a refused NTLM
-    attempt names no account (the Windows-shaped 4003/4625 of the same attempt do), so
-    unnamed rows are left out here and counted in the step's events."""
+    """The accounts of failure-map rows; a row without one (an NTLM attempt refused before
+    its AUTHENTICATE named a user) is left out here and counted in the step's events."""
     return sorted({str(r["account"]).lower() for r in rows if r.get("account")})
 
 
