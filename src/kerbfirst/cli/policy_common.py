@@ -73,3 +73,6 @@ def record_change(new: Policy, *, action: str, eid: str | None,
                            now=current_time())
     except history.HistoryError as exc:
         raise fail(f"refusing to change the register: {exc}") from None
+    except OSError as exc:
+        raise fail(f"cannot write {policy_path()} or its history: "
+                   f"{exc.strerror or exc}; nothing was changed") from None

@@ -12,14 +12,18 @@ The history is `<policy>.history.jsonl` beside the policy file. Each line is one
 `prev` is the previous record's hash (64 zeros for the first), so editing, dropping or
 reordering a line breaks every later link; `policy_sha256` ties the chain to the file, so
 an edit of the policy that bypassed `kerbfirst policy` shows up as a mismatch. `verify`
-checks all of it. Lines are only ever appended (O_APPEND, one write, fsync); the policy file
-is replaced atomically (write a temporary file, fsync, rename) after its history line is
-durable, under an exclusive lock, so two administrators cannot interleave changes.
+checks all of it. Under an exclusive lock (two administrators cannot interleave changes) a
+change is made in three steps, so that a failed write (a full disk) changes nothing: the new
+policy is written to a temporary file and fsynced; its history line is appended (O_APPEND,
+fsync; a short write is cut back off, so no torn line is left); then the temporary file is
+renamed over the policy. Only a failing rename, after the line is durable, would leave the
+history one change ahead of the file, and `verify` says so.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import json
@@ -93,6 +97,13 @@ def verify(policy_path: Path) -> list[dict[str, Any]]:
         prev = str(record["hash"])
     if records and policy_path.exists():
         now = _digest(policy_path.read_bytes())
+        if records[-1].get("policy_sha256") != now and len(records) > 1 \
+                and records[-2].get("policy_sha256") == now:
+            raise HistoryError(
+                f"{policy_path} is the file before change {len(records)} "
+                f"({records[-1].get('action')} {records[-1].get('id') or ''}): the change was "
+                "recorded but its file was not put in place (a failed rename); restore the "
+                "file that change produced, or move the history and the policy aside")
         if records[-1].get("policy_sha256") != now:
             raise HistoryError(
                 f"{policy_path} differs from the file the last recorded change produced: it "
@@ -115,30 +126,44 @@ def locked(policy_path: Path) -> Iterator[None]:
 def _append(path: Path, line: bytes) -> None:
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
-        if os.write(fd, line) != len(line):
-            raise OSError(f"short write to {path}")
-        os.fsync(fd)
+        size = os.fstat(fd).st_size
+        try:
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(errno.ENOSPC, f"short write to {path} ({written} of "
+                              f"{len(line)} bytes): the disk is full")
+            os.fsync(fd)
+        except OSError:
+            os.ftruncate(fd, size)  # no torn line: the history stays as it was
+            raise
     finally:
         os.close(fd)
 
 
-def _replace(path: Path, data: bytes) -> None:
+def _stage(path: Path, data: bytes) -> Path:
+    """`data` in a durable temporary file beside `path`, to be renamed over it."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    fsync_directory(path.parent)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
 
 
 def commit(policy_path: Path, new: Policy, *, who: str, action: str, exception_id: str | None,
            before: dict[str, Any] | None, after: dict[str, Any] | None, why: str,
            now: datetime) -> dict[str, Any]:
     """Write `new` as the policy file and record the change; call inside `locked`.
-    The history is verified first: a change is never chained onto a broken history."""
+    The history is verified first: a change is never chained onto a broken history.
+    Raises OSError when a write fails; then neither the file nor the history changed."""
     records = verify(policy_path) if policy_path.exists() else read_history(policy_path)
     text = to_toml(new).encode("utf-8")
     record: dict[str, Any] = {
@@ -147,8 +172,14 @@ def commit(policy_path: Path, new: Policy, *, who: str, action: str, exception_i
         "policy_sha256": _digest(text), "prev": records[-1]["hash"] if records else GENESIS,
     }
     record["hash"] = _digest(_canonical(record))
-    _append(history_path(policy_path), _canonical(record) + b"\n")
-    _replace(policy_path, text)
+    staged = _stage(policy_path, text)
+    try:
+        _append(history_path(policy_path), _canonical(record) + b"\n")
+    except OSError:
+        staged.unlink(missing_ok=True)
+        raise
+    os.replace(staged, policy_path)
+    fsync_directory(policy_path.parent)
     return record
 
 
