@@ -418,3 +418,26 @@ def test_client_that_stops_reading_or_leaves_frees_the_upstream(
         sock.close()
     assert _BIG_WRITE_ENDED == ["cut"], "the upstream response was held or drained"
     assert elapsed < 5, elapsed
+
+
+def test_cli_gateway_audits_a_control_character_name_as_refused(web_realm: WebRealm,
+                                                                tmp_path: Path) -> None:
+    """The gateway refuses such a name before it is logged as a logon: one 4625 (refused,
+    naming the principal), no 4624, and the 403 the client sees."""
+    name = "ctl\x07name"
+    password = "odd name password"
+    web_realm.cli.kf("principal", "add", name, "--password-stdin", stdin=password + "\n",
+                     check=False)
+    ccache = tmp_path / "ctl.cc"
+    got = run_peer(["kinit", f"{name}@{REALM}"], env=web_realm.env(ccache),
+                   input=password + "\n")
+    assert got.returncode == 0, got.stderr
+    audit = tmp_path / "gw.jsonl"
+    with http_upstream(_Recorder) as up, cli_gateway(web_realm.keytab, up, "--audit-log",
+                                                       str(audit)) as port:
+        out = run_peer(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--negotiate",
+                        "-u", ":", f"http://localhost:{port}/app"], env=web_realm.env(ccache))
+    assert out.stdout == "403", out
+    events = [json.loads(line) for line in audit.read_text().splitlines()]
+    assert [(e["EventID"], e["Decision"]) for e in events] == [(4625, "refused")], events
+    assert events[0]["TargetUserName"] == name and "control characters" in events[0]["Reason"]

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import http.cookiejar
-import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -28,6 +27,7 @@ import httpx
 
 from kerbfirst.web.asgi import ASGIApp, NegotiateMiddleware
 from kerbfirst.web.kkdcp import KdcProxyApp
+from kerbfirst.web.local_names import has_control_characters
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -40,7 +40,6 @@ HOP_BY_HOP = frozenset({
 DEFAULT_USER_HEADER = "X-Remote-User"
 DEFAULT_PRINCIPAL_HEADER = "X-Remote-Principal"
 KDC_PROXY_PATH = "/KdcProxy"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 DEFAULT_BODY_TIMEOUT = 30.0  # seconds the client may stall its request body or our response
 
 
@@ -110,7 +109,7 @@ class ReverseProxy:
         user = scope.get("user")
         if user is not None:
             names = (user.local_name, user.principal)
-            if any(_CONTROL.search(n) for n in names):
+            if any(has_control_characters(n) for n in names):
                 # A field value holds no control characters (RFC 9110 5.5); passed on, an
                 # escape sequence would reach the upstream's logs and terminals.
                 await _plain(send, 403, "the authenticated name contains control characters "

@@ -135,6 +135,15 @@ def _format(fmt: str, components: tuple[str, ...], realm: str) -> str:
     return re.sub(r"\$(\d+)", ref, fmt)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def has_control_characters(name: str) -> bool:
+    """A C0 control or DEL: legal in a Kerberos name (RFC 4120 6.2), not in an HTTP field
+    value (RFC 9110 5.5), and an escape sequence in a log or terminal."""
+    return _CONTROL.search(name) is not None
+
+
 def principal_realm(principal: str) -> str:
     """The realm of an MIT-form principal name, unescaped: in 'a@B\\@C' it is 'B@C'
     (an escaped '@' is not the separator)."""
@@ -148,4 +157,5 @@ def realm_allowed(principal: str, allowed: Iterable[str] | None) -> bool:
     return principal_realm(principal) in set(allowed)
 
 
-__all__ = ["AuthToLocal", "RuleError", "parse_rule", "principal_realm", "realm_allowed"]
+__all__ = ["AuthToLocal", "RuleError", "has_control_characters", "parse_rule", "principal_realm",
+           "realm_allowed"]

@@ -44,7 +44,12 @@ from kerbfirst.store.keytab import keytab_key_lookup, read_keytab
 from kerbfirst.web.acceptors import AcceptorFactory
 from kerbfirst.web.audit import AuditSink, HttpAuthDecision, WebAuditEvent
 from kerbfirst.web.channel_binding import BindingPolicy, EpaMode
-from kerbfirst.web.local_names import AuthToLocal, principal_realm, realm_allowed
+from kerbfirst.web.local_names import (
+    AuthToLocal,
+    has_control_characters,
+    principal_realm,
+    realm_allowed,
+)
 from kerbfirst.web.ntlm_bridge import NtlmConversation, NtlmRefusedByPolicy, is_ntlm_token
 from kerbfirst.web.ntlm_hook import NtlmAuthenticator, NtlmFlow
 from kerbfirst.wire.gss_framing import OID_SPNEGO
@@ -134,6 +139,9 @@ class NegotiateConfig:
     # share one (net/iakerb_rcache.FileReplayCache on a path), or an authenticator accepted
     # by one worker is accepted again by another (RFC 4120 3.2.3).
     replay_cache: ReplayCache | None = None
+    # A name with control characters is refused (403, audited) instead of reaching the app:
+    # the gateway sets this, as such a name cannot travel in an HTTP header.
+    refuse_control_characters: bool = False
 
 
 def _ntlm_domain_allowed(domain: str, allowed: Sequence[str] | None) -> bool:
@@ -336,6 +344,10 @@ class NegotiateServer:
         if principal is None:
             return self._refuse(req, now, HttpAuthDecision.REFUSED, "the mechanism completed "
                                 "without naming the client", mechanism)
+        if self.config.refuse_control_characters and has_control_characters(principal):
+            return self._refuse(req, now, HttpAuthDecision.REFUSED, "the authenticated name "
+                                "contains control characters and cannot be passed on",
+                                mechanism, principal=principal, status=403)
         if mechanism == "ntlm":
             # An NTLM user is DOMAIN\\user (MS-NLMP 2.2.1.3) or user@DOMAIN, not a Kerberos
             # principal: auth_to_local does not apply; the local name is the account.
