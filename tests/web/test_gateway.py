@@ -14,7 +14,7 @@ import pytest
 
 from peerlib import require_program, run_peer
 from web.conftest import REALM, WebRealm
-from web.webenv import cli_gateway, http_upstream
+from web.webenv import cli_gateway, http_upstream, make_tls
 
 pytestmark = pytest.mark.peer
 
@@ -92,7 +92,6 @@ def test_gateway_tls_epa_kdc_proxy_and_iakerb(web_realm: WebRealm, tmp_path: Pat
     from kerbfirst.web.httpx_auth import HttpxNegotiateAuth
     from peerlib import peer_env
     from web.conftest import ALICE_PW
-    from web.webenv import make_tls
 
     ca, cert, key = make_tls(tmp_path / "tls")
     route = f"{REALM}=127.0.0.1:{web_realm.port}"
@@ -116,3 +115,20 @@ def test_gateway_tls_epa_kdc_proxy_and_iakerb(web_realm: WebRealm, tmp_path: Pat
             KerberosCredentials.from_ccache(tmp_path / "cc"), channel_binding=False),
             verify=tls)
         assert unbound.status_code == 401
+
+
+def test_https_upstream_is_verified_against_the_given_ca(web_realm: WebRealm,
+                                                         tmp_path: Path) -> None:
+    """An https --upstream is verified: with --upstream-ca naming its CA, curl gets the
+    page; with the system's CAs only (which never signed it), 502 and nothing forwarded."""
+    ca, cert, key = make_tls(tmp_path / "up-tls")
+    with http_upstream(_Echo, tls=(cert, key)) as up:
+        with cli_gateway(web_realm.keytab, up, "--upstream-ca", str(ca),
+                         upstream_scheme="https") as port:
+            got = run_peer(["curl", "-sS", "--negotiate", "-u", ":", "-w", "\n%{http_code}",
+                            f"http://localhost:{port}/app"], env=web_realm.env())
+        assert got.stdout.endswith("\n200") and "id='user'>alice<" in got.stdout, got
+        with cli_gateway(web_realm.keytab, up, upstream_scheme="https") as port:
+            got = run_peer(["curl", "-sS", "--negotiate", "-u", ":", "-w", "\n%{http_code}",
+                            f"http://localhost:{port}/app"], env=web_realm.env())
+        assert got.stdout.endswith("\n502") and "alice" not in got.stdout, got

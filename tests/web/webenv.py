@@ -7,6 +7,7 @@ import contextlib
 import datetime as dt
 import ipaddress
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -128,10 +129,15 @@ def make_tls(directory: Path, *, name: str = "localhost", algorithm: str = "rsa-
 
 
 @contextlib.contextmanager
-def http_upstream(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
-    """A plain HTTP server on a loopback port in a thread, standing for the application
-    behind the gateway; yields its port."""
+def http_upstream(handler: type[BaseHTTPRequestHandler],
+                  tls: tuple[Path, Path] | None = None) -> Iterator[int]:
+    """An HTTP server on a loopback port in a thread, standing for the application behind
+    the gateway (HTTPS with `tls` = (certificate, key) PEMs); yields its port."""
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(tls[0], tls[1])
+        httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:
@@ -143,14 +149,15 @@ def http_upstream(handler: type[BaseHTTPRequestHandler]) -> Iterator[int]:
 
 @contextlib.contextmanager
 def cli_gateway(keytab: Path, upstream: int, *extra: str,
-                preexec_fn: Callable[[], None] | None = None) -> Iterator[int]:
+                preexec_fn: Callable[[], None] | None = None,
+                upstream_scheme: str = "http") -> Iterator[int]:
     """`kerbfirst http gateway` as a user starts it, on a free loopback port, in front of
     the HTTP server on `upstream`; stopped (SIGTERM, then SIGKILL) afterwards."""
     port = free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "kerbfirst.cli.main", "http", "gateway",
-         "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{upstream}",
-         "--keytab", str(keytab), *extra],
+         "--listen", f"127.0.0.1:{port}", "--upstream",
+         f"{upstream_scheme}://127.0.0.1:{upstream}", "--keytab", str(keytab), *extra],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, preexec_fn=preexec_fn)
     try:
         wait_listening(port, proc)

@@ -12,6 +12,7 @@ IAKerb forward to, each only to its ADDRESS (repeat the option for more KDCs).
 from __future__ import annotations
 
 import re
+import ssl
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -88,6 +89,9 @@ def _listen(value: str) -> tuple[str, int]:
 def gateway(
     upstream: Annotated[str, typer.Option(help="URL of the application to protect.")],
     keytab: Annotated[Path, typer.Option(help="Keytab with the HTTP/host service key.")],
+    upstream_ca: Annotated[Path | None, typer.Option(
+        help="CA certificates (PEM) an https --upstream's certificate must chain to "
+             "(default: the system's).")] = None,
     listen: Annotated[str, typer.Option(help="host:port to listen on.")] = "127.0.0.1:8080",
     tls_cert: Annotated[Path | None, typer.Option(help="TLS certificate (PEM).")] = None,
     tls_key: Annotated[Path | None, typer.Option(help="TLS private key (PEM).")] = None,
@@ -182,9 +186,11 @@ def gateway(
             if audit_log else None, ntlm=ntlm, refuse_control_characters=True)
         server = NegotiateServer(config, clock=clock)
         proxy = ReverseProxy(upstream, user_header=user_header,
-                             principal_header=principal_header)
+                             principal_header=principal_header, upstream_ca=upstream_ca)
     except (RuleError, ValueError) as exc:
         raise _fail(str(exc)) from None
+    except (OSError, ssl.SSLError) as exc:
+        raise _fail(f"--upstream-ca {upstream_ca}: {exc}") from None
     try:
         protocol = guarded_protocol(header_timeout=header_timeout)
     except ValueError as exc:

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import asyncio
 import http.cookiejar
+import os
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
@@ -82,7 +84,8 @@ class ReverseProxy:
     def __init__(self, upstream: str, *, user_header: str = DEFAULT_USER_HEADER,
                  principal_header: str = DEFAULT_PRINCIPAL_HEADER,
                  timeout: float = 30.0, body_timeout: float = DEFAULT_BODY_TIMEOUT,
-                 client: httpx.AsyncClient | None = None) -> None:
+                 client: httpx.AsyncClient | None = None,
+                 upstream_ca: str | os.PathLike[str] | None = None) -> None:
         self.upstream = httpx.URL(upstream.rstrip("/"))
         if self.upstream.scheme not in ("http", "https"):
             raise ValueError(f"upstream {upstream!r} must be an http:// or https:// URL")
@@ -95,8 +98,14 @@ class ReverseProxy:
                                            self.principal_header, "authorization", "host",
                                            "expect", "x-forwarded-proto", "x-forwarded-host",
                                            "forwarded")}
+        # An https upstream's certificate is verified: against the system's CAs, or only
+        # against `upstream_ca` (a PEM bundle) when given, as Apache's
+        # SSLProxyCACertificateFile.
+        verify: ssl.SSLContext | bool = True
+        if upstream_ca is not None:
+            verify = ssl.create_default_context(cafile=os.fspath(upstream_ca))
         self.client = client or httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False,
+            timeout=timeout, follow_redirects=False, verify=verify,
             cookies=http.cookiejar.CookieJar(policy=_RefuseCookies()))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
