@@ -130,7 +130,7 @@ def init(
     except PolicyError as exc:
         raise fail(str(exc)) from None
     record_change(policy, action="init", eid=None, before=None, after=None,
-            why="policy created", by=by)
+                  why="policy created", by=by)
     typer.echo(f"created {policy_path()} ({mode.value} mode, exceptions at most {max_days} days)")
 
 

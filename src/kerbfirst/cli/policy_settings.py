@@ -44,7 +44,7 @@ def set_mode(
         return
     new = dataclasses.replace(policy, mode=mode)
     record_change(new, action="mode", eid=None, before={"mode": policy.mode.value},
-            after={"mode": mode.value}, why=why.strip(), by=by)
+                  after={"mode": mode.value}, why=why.strip(), by=by)
     live = sum(1 for e in new.exceptions if not e.expired(current_time().date()))
     if mode is Mode.ENFORCE:
         typer.echo(f"{policy_path()}: enforce mode; NTLM in scope is refused except under the "
@@ -93,7 +93,7 @@ def set_scope(
         typer.echo(f"{policy_path()}: the scope is so already; nothing recorded")
         return
     record_change(new, action="scope", eid=None, before=reg.scope_json(policy),
-            after=reg.scope_json(new), why=why.strip(), by=by)
+                  after=reg.scope_json(new), why=why.strip(), by=by)
     typer.echo(f"{policy_path()}: scope {json.dumps(reg.scope_json(new))}")
     if max_days is not None:
         today = current_time().date()
