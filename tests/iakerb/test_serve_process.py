@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import struct
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -31,11 +29,10 @@ from kerbfirst.store.keytab import KeytabEntry, write_keytab
 from kerbfirst.wire.constants import NT_SRV_HST
 from kerbfirst.wire.iakerb import decode_iakerb_token
 from kerbfirst.wire.krb5 import KrbError
-from peerlib import free_port, wait_listening
 
 from .iakerb_env import ALICE_PASSWORD, REALM, SERVICE, Realm, make_realm
+from .serve_process import KF, Serve
 
-KF = [sys.executable, "-m", "kerbfirst.cli.main"]
 HOST = "server.test.realm"
 MIT_122_DISCOVERY = bytes.fromhex("601006062b060105020505013004a1020c00")
 TIMEOUT = 10.0
@@ -46,21 +43,6 @@ def _keytab(realm: Realm, path: Path) -> Path:
                                     int(time.time()), k.kvno, k.etype, k.contents)
                         for k in realm.db.entries[SERVICE].keys])
     return path
-
-
-class Serve:
-    def __init__(self, args: list[str]) -> None:
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [*KF, "iakerb", "serve", "--listen", f"127.0.0.1:{self.port}", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        wait_listening(self.port, self.proc)
-
-    def stop(self) -> str:
-        self.proc.send_signal(signal.SIGTERM)
-        out, _ = self.proc.communicate(timeout=15)
-        assert self.proc.returncode == 0, out
-        return out
 
 
 @asynccontextmanager

@@ -10,18 +10,17 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from typer.testing import CliRunner
 
 from kerbfirst.cli.main import app
-from peerlib import free_port, require_program, wait_listening
+from peerlib import free_port, wait_listening
+from web.ntlm_env import curl_ntlm
+from web.webenv import http_upstream
 
 KF = [sys.executable, "-m", "kerbfirst.cli.main"]
 REALM = "LOCAL.TEST"
@@ -47,26 +46,8 @@ class _Echo(BaseHTTPRequestHandler):
         pass
 
 
-@contextmanager
-def _upstream() -> Iterator[int]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Echo)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server.server_address[1]
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 def _curl(port: int) -> tuple[int, str]:
-    require_program("curl")
-    got = subprocess.run(["curl", "-sS", "--max-time", "20", "--ntlm", "-u",
-                          f"LOCAL\\alice:{PASSWORD}", "-w", "\n%{http_code}",
-                          f"http://localhost:{port}/app"],
-                         capture_output=True, text=True, timeout=30, check=False)
-    body, _, code = got.stdout.rpartition("\n")
-    return int(code or 0), body
+    return curl_ntlm(port, "LOCAL\\alice", PASSWORD)
 
 
 def test_principal_add_makes_the_nt_hash_and_revoke_destroys_it(tmp_path: Path) -> None:
@@ -93,7 +74,7 @@ def test_principal_add_makes_the_nt_hash_and_revoke_destroys_it(tmp_path: Path) 
     assert "LOCAL\\alice\tEX-1" in listed and "bob" not in listed
 
     port = free_port()
-    with _upstream() as up:
+    with http_upstream(_Echo) as up:
         gateway = subprocess.Popen(
             [*KF, "http", "gateway", "--listen", f"127.0.0.1:{port}", "--upstream",
              f"http://127.0.0.1:{up}", "--keytab", str(keytab), "--policy", str(policy),

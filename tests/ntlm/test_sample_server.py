@@ -11,11 +11,8 @@
 from __future__ import annotations
 
 import json
-import signal
 import socket
 import struct
-import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,6 +21,7 @@ import pytest
 from typer.testing import CliRunner
 
 import spnego
+from iakerb.serve_process import Serve
 from kerbfirst.cli.main import app
 from kerbfirst.net.gss_stream import (
     TOKEN_CONTEXT,
@@ -35,9 +33,8 @@ from kerbfirst.net.gss_stream import (
     TOKEN_SEND_MIC,
     TOKEN_WRAPPED,
 )
-from peerlib import free_port, peer_env, run_peer, wait_listening, write_krb5_conf
+from peerlib import free_port, peer_env, run_peer, write_krb5_conf
 
-KF = [sys.executable, "-m", "kerbfirst.cli.main"]
 REALM = "LOCAL.TEST"
 HOST = "server.local.test"
 ALICE_PW = "alice pässword 1"
@@ -63,20 +60,9 @@ def realm(tmp_path: Path) -> Path:
     return d
 
 
-class Serve:
-    def __init__(self, realm: Path, *args: str) -> None:
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [*KF, "iakerb", "serve", "--keytab", str(realm.parent / "svc.keytab"), "--dir",
-             str(realm), "--listen", f"127.0.0.1:{self.port}", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        wait_listening(self.port, self.proc)
-
-    def stop(self) -> str:
-        self.proc.send_signal(signal.SIGTERM)
-        out, _ = self.proc.communicate(timeout=15)
-        assert self.proc.returncode == 0, out
-        return out
+def _serve(realm: Path, *args: str) -> Serve:
+    """`iakerb serve` with the realm's service keytab, serving the realm in-process."""
+    return Serve(["--keytab", str(realm.parent / "svc.keytab"), "--dir", str(realm), *args])
 
 
 def _events(path: Path) -> list[dict[str, object]]:
@@ -88,7 +74,7 @@ def test_gss_client_logons_reach_the_report(realm: Path, tmp_path: Path) -> None
                            extra_libdefaults={"dns_canonicalize_hostname": "false"})
     conf.write_text(conf.read_text() + f"\n[domain_realm]\n    .local.test = {REALM}\n")
     env = peer_env(conf, tmp_path / "cc")
-    server = Serve(realm)
+    server = _serve(realm)
     try:
         results = [run_peer(["gss-client", "-iakerb", "-user", "alice", "-pass", ALICE_PW,
                              "-port", str(server.port), "127.0.0.1", f"host@{name}", "hi"],
@@ -177,7 +163,7 @@ def test_ntlm_over_the_sample_protocol_by_exception_only(realm: Path, tmp_path: 
     policy = tmp_path / "ntlm-policy.toml"
     logons, ntlm_log = realm / "logon-events.jsonl", tmp_path / "ntlm-events.jsonl"
 
-    server = Serve(realm)  # no --policy: NTLM is refused unread, bare or in SPNEGO
+    server = _serve(realm)  # no --policy: NTLM is refused unread, bare or in SPNEGO
     try:
         assert not _ntlm_session(server.port, "ntlm")
         assert not _ntlm_session(server.port, "negotiate")
@@ -190,7 +176,7 @@ def test_ntlm_over_the_sample_protocol_by_exception_only(realm: Path, tmp_path: 
 
     today = datetime.now(UTC).date()
     kf("policy", "--policy", str(policy), "init", "--mode", "enforce", "--estate")
-    server = Serve(realm, "--policy", str(policy), "--ntlm-dir", str(realm))
+    server = _serve(realm, "--policy", str(policy), "--ntlm-dir", str(realm))
     try:
         assert not _ntlm_session(server.port, "ntlm")  # enforce mode, no exception
         by_id = {e["EventID"]: e for e in _events(ntlm_log)}

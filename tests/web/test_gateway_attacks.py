@@ -313,6 +313,19 @@ def test_cli_gateway_bounds_the_request_head_in_time_and_size(web_realm: WebReal
     assert len(page) == 1234 and _seen()
 
 
+def _kinit_new_principal(web_realm: WebRealm, tmp_path: Path, name: str) -> Path:
+    """Add `name` to the realm (any octets the KDC takes) and get its TGT with MIT kinit;
+    returns the ccache."""
+    password = "odd name password"
+    web_realm.cli.kf("principal", "add", name, "--password-stdin", stdin=password + "\n",
+                     check=False)
+    ccache = tmp_path / "odd.cc"
+    got = run_peer(["kinit", f"{name}@{REALM}"], env=web_realm.env(ccache),
+                   input=password + "\n")
+    assert got.returncode == 0, got.stderr
+    return ccache
+
+
 @pytest.mark.parametrize("name,status,local", [("\u00e5lice", 200, "\u00e5lice"),
                                                ("x\x1by", 403, None)],
                          ids=["utf8", "control-char"])
@@ -321,13 +334,7 @@ def test_odd_principal_names_reach_upstream_intact_or_not_at_all(
     """A principal the KDC allows but a header cannot carry as is: UTF-8 goes upstream as
     UTF-8 (as mod_auth_gssapi passes it), a control character (an escape sequence into the
     upstream's logs) is refused with 403, never a 500 or a raw control byte."""
-    password = "odd name password"
-    web_realm.cli.kf("principal", "add", name, "--password-stdin", stdin=password + "\n",
-                     check=False)
-    ccache = tmp_path / "odd.cc"
-    got = run_peer(["kinit", f"{name}@{REALM}"], env=web_realm.env(ccache),
-                   input=password + "\n")
-    assert got.returncode == 0, got.stderr
+    ccache = _kinit_new_principal(web_realm, tmp_path, name)
     with _gateway(web_realm) as port:
         out = run_peer(["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "--negotiate",
                         "-u", ":", f"http://localhost:{port}/app"], env=web_realm.env(ccache))
@@ -425,13 +432,7 @@ def test_cli_gateway_audits_a_control_character_name_as_refused(web_realm: WebRe
     """The gateway refuses such a name before it is logged as a logon: one 4625 (refused,
     naming the principal), no 4624, and the 403 the client sees."""
     name = "ctl\x07name"
-    password = "odd name password"
-    web_realm.cli.kf("principal", "add", name, "--password-stdin", stdin=password + "\n",
-                     check=False)
-    ccache = tmp_path / "ctl.cc"
-    got = run_peer(["kinit", f"{name}@{REALM}"], env=web_realm.env(ccache),
-                   input=password + "\n")
-    assert got.returncode == 0, got.stderr
+    ccache = _kinit_new_principal(web_realm, tmp_path, name)
     audit = tmp_path / "gw.jsonl"
     with http_upstream(_Recorder) as up, cli_gateway(web_realm.keytab, up, "--audit-log",
                                                        str(audit)) as port:

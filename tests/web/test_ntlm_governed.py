@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import subprocess
 import sys
-from datetime import UTC, date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -20,62 +18,18 @@ import pytest
 
 import spnego
 from kerbfirst.app.ntlm_service import governed_ntlm
-from kerbfirst.audit.ingest import IngestStats, iter_events
-from kerbfirst.gss import ntlm_crypto as nc
 from kerbfirst.gss.ntlm import NtHashVerifier
 from kerbfirst.store.keytab import keytab_key_lookup
 from kerbfirst.web.asgi import ASGIApp, NegotiateMiddleware
 from kerbfirst.web.audit import json_lines_sink
 from kerbfirst.web.gateway import ReverseProxy, build_gateway
 from kerbfirst.web.negotiate import NegotiateConfig, NegotiateServer
-from peerlib import free_port, require_program, wait_listening
+from peerlib import free_port, wait_listening
 from web.conftest import HTTP_SPN, REALM, WebRealm
+from web.ntlm_env import ACCOUNTS, PASSWORD, Hello, curl_ntlm, event_ids, write_policy
 from web.webenv import http_upstream, uvicorn_server
 
 pytestmark = pytest.mark.peer
-
-PASSWORD = "Correct horse 7!"
-ACCOUNTS = {("alice", "CORP"): nc.nt_hash(PASSWORD)}
-
-
-class _Hello(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self) -> None:
-        body = f"hello {self.headers.get('X-Remote-User', '-')}".encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-def _write_policy(path: Path, *, exception: bool, expires: date) -> None:
-    text = 'mode = "enforce"\n[scope]\nestate = true\n'
-    if exception:
-        text += ('[[exception]]\nid = "EX-WEB"\ntarget = "localhost"\nclient = "127.0.0.1"\n'
-                 f'user = "CORP\\\\alice"\nowner = "web-team"\nexpires = {expires.isoformat()}\n'
-                 'reason = "legacy client"\ncompensating_control = "loopback only"\n')
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
-def _curl(port: int, password: str = PASSWORD) -> tuple[int, str]:
-    require_program("curl")
-    out = subprocess.run(["curl", "-sS", "--max-time", "20", "--ntlm", "-u",
-                          f"CORP\\alice:{password}", "-w", "\n%{http_code}",
-                          f"http://localhost:{port}/app"],
-                         capture_output=True, text=True, timeout=30, check=False)
-    body, _, code = out.stdout.rpartition("\n")
-    return int(code or 0), body
-
-
-def _event_ids(path: Path) -> list[int]:
-    return [e.event_id for e in iter_events([path], stats=IngestStats(), warn=print)]
-
 
 def test_curl_ntlm_through_gateway_policy_exception_expiry(web_realm: WebRealm,
                                                            tmp_path: Path) -> None:
@@ -84,7 +38,7 @@ def test_curl_ntlm_through_gateway_policy_exception_expiry(web_realm: WebRealm,
     # curl stamps its NTLMv2 blob with its own clock: the gateway runs on real time, and
     # the expiry is passed by moving the gateway's clock a day on.
     clock = [datetime.now(UTC)]
-    _write_policy(policy, exception=False, expires=clock[0].date())
+    write_policy(policy, exception=False, expires=clock[0].date())
     ntlm, log = governed_ntlm(policy, service_names=[HTTP_SPN], realm=REALM, events=events,
                               ntlm_dir=None, legacy_clients=True, clock=lambda: clock[0],
                               check_interval=0,
@@ -99,21 +53,21 @@ def test_curl_ntlm_through_gateway_policy_exception_expiry(web_realm: WebRealm,
         return NegotiateMiddleware(inner, server)
 
     try:
-        with http_upstream(_Hello) as up:
+        with http_upstream(Hello) as up:
             app = build_gateway(ReverseProxy(f"http://127.0.0.1:{up}"), middleware, None)
             with uvicorn_server(app) as port:
-                code, body = _curl(port)
+                code, body = curl_ntlm(port)
                 assert code == 401, body
-                assert {4003, 4625} <= set(_event_ids(events))
-                _write_policy(policy, exception=True, expires=clock[0].date())
+                assert {4003, 4625} <= set(event_ids(events))
+                write_policy(policy, exception=True, expires=clock[0].date())
                 assert policy_file() is not None
-                code, body = _curl(port)
+                code, body = curl_ntlm(port)
                 assert (code, body) == (200, "hello alice"), body  # local name: the account
-                assert 4624 in _event_ids(events)
-                code, _ = _curl(port, password="wrong")
+                assert 4624 in event_ids(events)
+                code, _ = curl_ntlm(port, password="wrong")
                 assert code == 401
                 clock[0] += timedelta(days=1)  # the exception held through its day
-                code, body = _curl(port)
+                code, body = curl_ntlm(port)
                 assert code == 401, body
     finally:
         log.close()
@@ -125,9 +79,9 @@ def test_curl_ntlm_through_gateway_policy_exception_expiry(web_realm: WebRealm,
 def test_gateway_cli_policy_refuses_ntlm_without_exception(web_realm: WebRealm,
                                                            tmp_path: Path) -> None:
     policy, events = tmp_path / "ntlm-policy.toml", tmp_path / "ntlm-events.jsonl"
-    _write_policy(policy, exception=False, expires=datetime.now(UTC).date())
+    write_policy(policy, exception=False, expires=datetime.now(UTC).date())
     port = free_port()
-    with http_upstream(_Hello) as up:
+    with http_upstream(Hello) as up:
         proc = subprocess.Popen(
             [sys.executable, "-m", "kerbfirst.cli.main", "http", "gateway",
              "--listen", f"127.0.0.1:{port}", "--upstream", f"http://127.0.0.1:{up}",
@@ -136,12 +90,12 @@ def test_gateway_cli_policy_refuses_ntlm_without_exception(web_realm: WebRealm,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
             wait_listening(port, proc)
-            code, body = _curl(port)
+            code, body = curl_ntlm(port)
         finally:
             proc.terminate()
             proc.wait(timeout=10)
     assert code == 401, body
-    assert {4003, 4625} <= set(_event_ids(events))
+    assert {4003, 4625} <= set(event_ids(events))
 
 
 def test_pyspnego_negotiate_ntlm_in_spnego_through_gateway(web_realm: WebRealm,
@@ -149,7 +103,7 @@ def test_pyspnego_negotiate_ntlm_in_spnego_through_gateway(web_realm: WebRealm,
     """NTLMSSP carried by SPNEGO (Negotiate), strict acceptor (MIC and target name required):
     the mechListMIC is made and checked with NTLM's session security both ways."""
     policy, events = tmp_path / "ntlm-policy.toml", tmp_path / "ntlm-events.jsonl"
-    _write_policy(policy, exception=True, expires=datetime.now(UTC).date())
+    write_policy(policy, exception=True, expires=datetime.now(UTC).date())
     ntlm, log = governed_ntlm(policy, service_names=[HTTP_SPN], realm=REALM, events=events,
                               ntlm_dir=None, legacy_clients=False, check_interval=0,
                               verifier=NtHashVerifier(lambda u, d: ACCOUNTS.get(
@@ -163,7 +117,7 @@ def test_pyspnego_negotiate_ntlm_in_spnego_through_gateway(web_realm: WebRealm,
     ctx = spnego.client("CORP\\alice", PASSWORD, hostname="localhost", service="HTTP",
                         protocol="negotiate")
     try:
-        with http_upstream(_Hello) as up, uvicorn_server(build_gateway(
+        with http_upstream(Hello) as up, uvicorn_server(build_gateway(
                 ReverseProxy(f"http://127.0.0.1:{up}"), middleware, None)) as port, \
                 httpx.Client(timeout=10) as http:
             token = ctx.step()
@@ -180,4 +134,4 @@ def test_pyspnego_negotiate_ntlm_in_spnego_through_gateway(web_realm: WebRealm,
     assert challenge.startswith("Negotiate ")  # the acceptor's mechListMIC on the 200
     ctx.step(base64.b64decode(challenge.split(" ", 1)[1]))  # pyspnego verifies it
     assert ctx.complete and ctx.negotiated_protocol == "ntlm"
-    assert 4624 in _event_ids(events)
+    assert 4624 in event_ids(events)

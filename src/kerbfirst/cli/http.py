@@ -183,7 +183,7 @@ def gateway(
             service=service, epa=epa, allowed_realms=allowed_realm or None,
             auth_to_local=auth_to_local or ("DEFAULT",), kdc_routes=routes,
             audit=json_lines_sink(audit_log, ntlm_logged_by_acceptor=ntlm is not None)
-            if audit_log else None, ntlm=ntlm, refuse_control_characters=True)
+            if audit_log else None, ntlm=ntlm)
         server = NegotiateServer(config, clock=clock)
         proxy = ReverseProxy(upstream, user_header=user_header,
                              principal_header=principal_header, upstream_ca=upstream_ca)

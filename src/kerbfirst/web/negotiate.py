@@ -139,9 +139,10 @@ class NegotiateConfig:
     # share one (net/iakerb_rcache.FileReplayCache on a path), or an authenticator accepted
     # by one worker is accepted again by another (RFC 4120 3.2.3).
     replay_cache: ReplayCache | None = None
-    # A name with control characters is refused (403, audited) instead of reaching the app:
-    # the gateway sets this, as such a name cannot travel in an HTTP header.
-    refuse_control_characters: bool = False
+    # A name with control characters is refused (403, audited as refused) instead of
+    # reaching the app, where it would be an escape sequence in its logs and cannot travel
+    # in an HTTP header (the gateway's X-Remote-User).
+    refuse_control_characters: bool = True
 
 
 def _ntlm_domain_allowed(domain: str, allowed: Sequence[str] | None) -> bool:
